@@ -1,0 +1,1 @@
+//! Credential primitives shared by the cfl client, the gateway and the simulator.

@@ -1,0 +1,60 @@
+//! `cfl sim` starts, announces itself, and answers as the configured flavour.
+
+mod common;
+use common::*;
+
+#[tokio::test]
+async fn dc_sim_prints_startup_line_and_checks_basic_auth() {
+    let sim = Sim::example("sim-dc.toml", "");
+    assert_eq!(sim.startup["flavor"], "dc");
+    assert!(sim.base_url.starts_with("http://127.0.0.1:"));
+    let c = http();
+    let ok = c
+        .get(sim.url("/rest/api/user/current"))
+        .header("authorization", basic("admin", "admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(ok.status(), 401);
+    let bad = c
+        .get(sim.url("/rest/api/user/current"))
+        .header("authorization", basic("admin", "wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert_eq!(
+        bad.headers()["x-seraph-loginreason"],
+        "AUTHENTICATED_FAILED"
+    );
+}
+
+#[tokio::test]
+async fn cloud_sim_reports_tenant_info() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    assert_eq!(sim.startup["flavor"], "cloud");
+    let body: serde_json::Value = http()
+        .get(sim.url("/_edge/tenant_info"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["cloudId"], sim.startup["cloud_id"]);
+}
+
+#[test]
+fn bad_config_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "flavor = \"server\"\n").unwrap();
+    let out = std::process::Command::new(CFL)
+        .args(["sim", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("flavor") && err.contains("bad.toml"), "{err}");
+}

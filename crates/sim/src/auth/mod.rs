@@ -1,0 +1,308 @@
+//! Who is calling: turns the request's credentials into a [`Caller`], the way Confluence does.
+//!
+//! The `authenticate` layer runs in front of every REST route. Handlers never look at headers;
+//! they read the `Caller` from the request extensions. Quirks kept on purpose:
+//! - Cloud with anonymous access on answers a request without credentials anonymously, no 401.
+//! - DC answers an *invalid PAT* as anonymous when anonymous access is on (CONFSERVER-98199).
+//! - Scoped Cloud tokens work only on the `/ex/confluence/{cloudId}` base, where scopes apply.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::extract::{Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::Engine;
+
+use crate::config::Flavor;
+use crate::error::{ApiError, ApiResult, ErrorStyle};
+use crate::Shared;
+
+/// Which host a Cloud request arrived on. DC only has `Site`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiBase {
+    /// `SITE.atlassian.net/wiki` (Cloud) or the DC base URL.
+    Site,
+    /// `api.atlassian.com/ex/confluence/{cloudId}/wiki`.
+    ApiGateway,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    Anonymous,
+    /// DC `user:password`.
+    Password,
+    /// Cloud classic API token.
+    ApiToken,
+    /// Cloud scoped API token.
+    ScopedToken,
+    /// DC personal access token.
+    Pat,
+    /// DC `JSESSIONID` cookie.
+    Session,
+    /// OAuth 1.0a (three-legged access token, or two-legged).
+    OAuth1,
+    /// OAuth 2.0 bearer (Cloud 3LO, client credentials, DC provider).
+    OAuth2,
+}
+
+/// The identity a request runs as, decided once by the auth layer.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Canonical username; `None` for anonymous.
+    pub user: Option<String>,
+    pub method: AuthMethod,
+    /// `Some` when the credential is limited to scopes (scoped token, OAuth 2.0).
+    pub scopes: Option<Vec<String>>,
+    /// Authenticated by a session cookie: writes need `X-Atlassian-Token: no-check`.
+    pub session: bool,
+    /// The key the rate limiter meters (one bucket per credential).
+    pub rate_key: String,
+}
+
+impl Caller {
+    pub fn anonymous(rate_key: String) -> Caller {
+        Caller {
+            user: None,
+            method: AuthMethod::Anonymous,
+            scopes: None,
+            session: false,
+            rate_key,
+        }
+    }
+
+    pub fn user(name: &str, method: AuthMethod, rate_key: String) -> Caller {
+        Caller {
+            user: Some(name.to_string()),
+            method,
+            scopes: None,
+            session: false,
+            rate_key,
+        }
+    }
+
+    /// The username, or the error Confluence gives an anonymous caller where a user is needed.
+    pub fn require_user(&self, style: ErrorStyle) -> ApiResult<&str> {
+        self.user.as_deref().ok_or_else(|| {
+            ApiError::unauthorized(
+                style,
+                "This request requires authentication. Please log in and try again.",
+            )
+        })
+    }
+}
+
+/// Credentials issued while the simulator runs (sessions, OAuth grants, OAuth 1.0a nonces).
+#[derive(Default)]
+pub struct AuthStore {
+    /// JSESSIONID → (username, expires at ms).
+    pub sessions: Mutex<HashMap<String, (String, i64)>>,
+    pub oauth1: crate::oauth1::Store,
+    pub oauth2: crate::oauth2::Store,
+}
+
+/// The error body family for a request path.
+pub fn error_style(path: &str) -> ErrorStyle {
+    if path.contains("/api/v2/") {
+        ErrorStyle::V2
+    } else if path.contains("/rest/pat/") {
+        ErrorStyle::Pat
+    } else {
+        ErrorStyle::V1
+    }
+}
+
+/// The auth layer: identifies the caller and stores it in the request extensions.
+pub async fn authenticate(
+    State((state, base)): State<(Shared, ApiBase)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match identify(&state, base, &mut req).await {
+        Ok(caller) => {
+            req.extensions_mut().insert(caller);
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn identify(state: &Shared, base: ApiBase, req: &mut Request) -> ApiResult<Caller> {
+    let path = req.uri().path().to_string();
+    let style = error_style(&path);
+    if base == ApiBase::ApiGateway {
+        check_cloud_id(state, &path, style)?;
+    }
+    let peer = client_ip(req);
+    let authz = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+
+    let caller = match authz.as_deref() {
+        Some(h) if starts_with_ci(h, "Basic ") => basic(state, base, &h[6..], style)?,
+        Some(h) if starts_with_ci(h, "Bearer ") => {
+            bearer(state, base, h[7..].trim(), &peer, style)?
+        }
+        Some(h) if starts_with_ci(h, "OAuth ") => {
+            crate::oauth1::authenticate_request(state, req).await?
+        }
+        Some(_) => {
+            return Err(ApiError::unauthorized(
+                style,
+                "Unsupported authorization scheme",
+            ))
+        }
+        None => anonymous(state, &peer, style)?,
+    };
+    Ok(caller)
+}
+
+fn starts_with_ci(h: &str, prefix: &str) -> bool {
+    h.len() >= prefix.len() && h[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+fn client_ip(req: &Request) -> String {
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn check_cloud_id(state: &Shared, path: &str, style: ErrorStyle) -> ApiResult<()> {
+    let id = path
+        .strip_prefix("/ex/confluence/")
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("");
+    if id != state.config.cloud_id {
+        return Err(ApiError::not_found(
+            style,
+            format!("Cloud id {id} not found"),
+        ));
+    }
+    Ok(())
+}
+
+fn anonymous(state: &Shared, peer: &str, style: ErrorStyle) -> ApiResult<Caller> {
+    if state.config.anonymous_access {
+        Ok(Caller::anonymous(format!("anon:{peer}")))
+    } else {
+        let mut e = ApiError::unauthorized(
+            style,
+            "This request requires authentication. Please log in and try again.",
+        );
+        if state.flavor() == Flavor::Dc {
+            e = e.with_header("www-authenticate", "Basic realm=\"Confluence\"");
+        }
+        Err(e)
+    }
+}
+
+/// Basic `name:secret`: DC checks a password, Cloud an API token for the email.
+fn basic(state: &Shared, base: ApiBase, encoded: &str, style: ErrorStyle) -> ApiResult<Caller> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((login, secret)) = decoded.as_deref().and_then(|s| s.split_once(':')) else {
+        return Err(ApiError::unauthorized(
+            style,
+            "Malformed Basic authorization header",
+        ));
+    };
+    let db = state.db();
+    match state.flavor() {
+        Flavor::Dc => {
+            let ok = db
+                .user_by_name(login)
+                .filter(|u| u.password.as_deref().is_some_and(|p| ct_eq(p, secret)));
+            match ok {
+                Some(u) => Ok(Caller::user(
+                    &u.name,
+                    AuthMethod::Password,
+                    format!("user:{}", u.name),
+                )),
+                None => Err(ApiError::unauthorized(style, "Basic authentication failed")
+                    .with_header("x-seraph-loginreason", "AUTHENTICATED_FAILED")
+                    .with_header("www-authenticate", "Basic realm=\"Confluence\"")),
+            }
+        }
+        Flavor::Cloud => {
+            let user = db.user_by_email(login);
+            let classic = user.filter(|u| u.api_tokens.iter().any(|t| ct_eq(t, secret)));
+            let scoped = user.and_then(|u| {
+                u.scoped_tokens
+                    .iter()
+                    .find(|(t, _)| ct_eq(t, secret))
+                    .map(|(_, s)| (u, s.clone()))
+            });
+            match (classic, scoped, base) {
+                (Some(u), _, _) => Ok(Caller::user(&u.name, AuthMethod::ApiToken, format!("token:{}", u.name))),
+                (None, Some((u, scopes)), ApiBase::ApiGateway) => {
+                    let mut c = Caller::user(&u.name, AuthMethod::ScopedToken, format!("scoped:{}", u.name));
+                    c.scopes = Some(scopes);
+                    Ok(c)
+                }
+                // A scoped token on the site URL: rejected, as the real Cloud does.
+                (None, Some(_), ApiBase::Site) => Err(ApiError::unauthorized(
+                    style,
+                    "Scoped API tokens are only accepted at https://api.atlassian.com/ex/confluence/{cloudId}",
+                )),
+                _ => Err(ApiError::unauthorized(style, "Client must be authenticated to access this resource.")),
+            }
+        }
+    }
+}
+
+/// Bearer: a DC PAT or an OAuth 2.0 access token.
+fn bearer(
+    state: &Shared,
+    base: ApiBase,
+    token: &str,
+    peer: &str,
+    style: ErrorStyle,
+) -> ApiResult<Caller> {
+    if let Some(caller) = crate::oauth2::caller_for_access_token(state, base, token, style)? {
+        return Ok(caller);
+    }
+    if state.flavor() == Flavor::Dc {
+        if let Some(caller) = crate::pat::caller_for_pat(state, token) {
+            return Ok(caller);
+        }
+        // CONFSERVER-98199: an invalid PAT runs as anonymous when anonymous access is on.
+        return anonymous(state, peer, style);
+    }
+    Err(ApiError::unauthorized(
+        style,
+        "Client must be authenticated to access this resource.",
+    ))
+}
+
+/// Constant-time string comparison (the simulator should not be a timing oracle either).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// `GET /_edge/tenant_info` → `{"cloudId": ...}`.
+pub async fn tenant_info(State(state): State<Shared>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({"cloudId": state.config.cloud_id}))
+}
+
+/// DC form login that issues a `JSESSIONID` cookie.
+pub fn dc_login_routes() -> Router<Shared> {
+    Router::new().route("/dologin.action", post(not_yet))
+}
+
+async fn not_yet(method: Method) -> Response {
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        format!("{method} not implemented yet"),
+    )
+        .into_response()
+}

@@ -1,0 +1,13 @@
+//! REST content resources: v1 (`/rest/api`, Cloud and DC) and v2 (`/api/v2`, Cloud).
+
+use axum::Router;
+
+use crate::Shared;
+
+pub fn v1_routes() -> Router<Shared> {
+    Router::new()
+}
+
+pub fn v2_routes() -> Router<Shared> {
+    Router::new()
+}

@@ -1,0 +1,9 @@
+//! `/__sim/*`: endpoints tests use to steer the simulator (faults, clock, inspection).
+
+use axum::Router;
+
+use crate::Shared;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+}
