@@ -1,0 +1,104 @@
+//! Users: `GET /rest/api/user/current` (v1, Cloud and DC), `GET /rest/api/user`, and Cloud v2's
+//! current-user equivalent. The shapes differ per flavour: DC has `username`/`userKey`,
+//! Cloud `accountId`; anonymous callers get `"type": "anonymous"` rather than a 401.
+
+use axum::extract::{Query, State};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::config::Flavor;
+use crate::error::{ApiError, ApiResult, ErrorStyle};
+use crate::model::User;
+use crate::Shared;
+
+pub fn v1_routes() -> Router<Shared> {
+    Router::new()
+        .route("/user/current", get(current))
+        .route("/user", get(by_query))
+}
+
+/// The JSON Confluence returns for a known user.
+pub fn user_json(state: &Shared, u: &User) -> Value {
+    let picture = json!({
+        "path": "/images/icons/profilepics/default.svg",
+        "width": 48, "height": 48, "isDefault": true
+    });
+    match state.flavor() {
+        Flavor::Dc => json!({
+            "type": "known",
+            "username": u.name,
+            "userKey": u.key,
+            "profilePicture": picture,
+            "displayName": u.display_name,
+            "_links": {"self": format!("/rest/api/user?key={}", u.key)},
+            "_expandable": {"status": ""},
+        }),
+        Flavor::Cloud => json!({
+            "type": "known",
+            "accountId": u.account_id,
+            "accountType": "atlassian",
+            "email": u.email,
+            "publicName": u.display_name,
+            "profilePicture": picture,
+            "displayName": u.display_name,
+            "isExternalCollaborator": false,
+            "_links": {"self": format!("/wiki/rest/api/user?accountId={}", u.account_id)},
+            "_expandable": {"operations": "", "personalSpace": ""},
+        }),
+    }
+}
+
+fn anonymous_json() -> Value {
+    json!({
+        "type": "anonymous",
+        "profilePicture": {
+            "path": "/images/icons/profilepics/anonymous.svg",
+            "width": 48, "height": 48, "isDefault": true
+        },
+        "displayName": "Anonymous",
+        "_links": {},
+    })
+}
+
+async fn current(State(state): State<Shared>, Extension(caller): Extension<Caller>) -> Json<Value> {
+    let db = state.db();
+    let known = caller.user.as_deref().and_then(|n| db.user_by_name(n));
+    Json(match known {
+        Some(u) => user_json(&state, u),
+        None => anonymous_json(),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserQuery {
+    username: Option<String>,
+    key: Option<String>,
+    account_id: Option<String>,
+}
+
+async fn by_query(
+    State(state): State<Shared>,
+    Query(q): Query<UserQuery>,
+) -> ApiResult<Json<Value>> {
+    let db = state.db();
+    let found = if let Some(n) = &q.username {
+        db.user_by_name(n)
+    } else if let Some(k) = &q.key {
+        db.user_by_key(k)
+    } else if let Some(a) = &q.account_id {
+        db.user_by_account_id(a)
+    } else {
+        return Err(ApiError::bad_request(
+            ErrorStyle::V1,
+            "One of username, key or accountId is required",
+        ));
+    };
+    match found {
+        Some(u) => Ok(Json(user_json(&state, u))),
+        None => Err(ApiError::not_found(ErrorStyle::V1, "No user found")),
+    }
+}
