@@ -4,8 +4,13 @@
 //! an IP allowlist and an expiry. The gateway checks each request against its token, acts
 //! upstream as the bound user, and audits everything.
 //!
-//! Modules: `secret` (the token format: prefix, entropy, checksum, hashing) and `restrict`
-//! (Extender-compatible restriction rules matched against a normalised path).
+//! Modules: `config` (TOML), `secret` (token format and hashing), `token` (records, validation,
+//! compiled form), `restrict` (Extender-compatible rules on a normalised path), `store` (SQLite or
+//! PostgreSQL), `audit` (hash chain and group commit).
 
+pub mod audit;
+pub mod config;
 pub mod restrict;
 pub mod secret;
+pub mod store;
+pub mod token;

@@ -1,0 +1,222 @@
+//! `cfl serve` configuration: TOML file, overridden by flags and environment (applied by the CLI).
+//! `examples/gateway.toml` documents every field.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// `sqlite:PATH` (created on first start) or `postgres://...`.
+    #[serde(default = "default_store")]
+    pub store: String,
+    pub upstream: UpstreamConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_store() -> String {
+    "sqlite:cfl-gateway.sqlite".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    Dc,
+    Cloud,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Confluence base URL including any context path, e.g. `https://wiki.example.com/confluence`.
+    pub url: String,
+    #[serde(default = "default_flavor")]
+    pub flavor: Flavor,
+    pub identity: IdentityConfig,
+    /// Upstream request timeout (seconds) before the gateway answers 504.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_flavor() -> Flavor {
+    Flavor::Dc
+}
+
+fn default_timeout() -> u64 {
+    60
+}
+
+/// How the gateway acts upstream as the token's bound user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum IdentityConfig {
+    /// OAuth 1.0a 2-legged with `xoauth_requestor_id=USER`, signed RSA-SHA1.
+    Oauth1Impersonation {
+        consumer_key: String,
+        /// PEM private key (PKCS#8 or PKCS#1); relative to the config file.
+        private_key_file: PathBuf,
+    },
+    /// A fixed credential: every request runs as one account (a DC PAT, a Cloud service account).
+    Static {
+        /// DC personal access token (sent as Bearer). Prefer `token_env` to keep it out of files.
+        #[serde(default)]
+        pat: Option<String>,
+        /// Cloud: account email for Basic `email:api_token`.
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        api_token: Option<String>,
+        /// Name of an environment variable holding the PAT or API token.
+        #[serde(default)]
+        token_env: Option<String>,
+    },
+    /// Installations that authenticate by a trusted header (e.g. behind an SSO proxy).
+    Header {
+        user_header: String,
+        secret_header: String,
+        /// Name of an environment variable holding the shared secret.
+        secret_env: String,
+    },
+}
+
+impl IdentityConfig {
+    pub fn mode(&self) -> &'static str {
+        match self {
+            IdentityConfig::Oauth1Impersonation { .. } => "oauth1-impersonation",
+            IdentityConfig::Static { .. } => "static",
+            IdentityConfig::Header { .. } => "header",
+        }
+    }
+
+    /// Whether tokens not bound to a user can be served (only a static identity can).
+    pub fn allows_unbound(&self) -> bool {
+        matches!(self, IdentityConfig::Static { .. })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Name of the environment variable with a bootstrap admin token (default `CFL_ADMIN_TOKEN`).
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// Largest JSON body read to evaluate `JsonData` rules; larger bodies are refused for such rules.
+    #[serde(default = "default_json_cap")]
+    pub json_body_cap_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed (a load balancer). Others' is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Accept `Authorization: Bearer TOKEN` as well as Basic `USER:TOKEN`.
+    #[serde(default = "yes")]
+    pub allow_bearer: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_json_cap() -> usize {
+    1 << 20
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            json_body_cap_bytes: default_json_cap(),
+            trusted_proxies: Vec::new(),
+            allow_bearer: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read gateway config {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("invalid gateway config {0}: {1}")]
+    Parse(PathBuf, String),
+    #[error("invalid gateway config: {0}")]
+    Invalid(String),
+}
+
+impl GatewayConfig {
+    pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
+        let mut config: GatewayConfig = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?;
+        if let IdentityConfig::Oauth1Impersonation {
+            private_key_file, ..
+        } = &mut config.upstream.identity
+        {
+            if private_key_file.is_relative() {
+                *private_key_file = path
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join(&*private_key_file);
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.upstream.url).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "upstream.url {:?} is not a URL: {e}",
+                self.upstream.url
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid(
+                "upstream.url must be http:// or https://".into(),
+            ));
+        }
+        if !(self.store.starts_with("sqlite:")
+            || self.store.starts_with("postgres://")
+            || self.store.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "store {:?}: use sqlite:PATH or postgres://USER@HOST/DB",
+                self.store
+            )));
+        }
+        if let IdentityConfig::Static {
+            pat,
+            email,
+            api_token,
+            token_env,
+        } = &self.upstream.identity
+        {
+            let secret = pat.is_some() || api_token.is_some() || token_env.is_some();
+            if !secret {
+                return Err(ConfigError::Invalid(
+                    "identity mode static needs pat, api_token or token_env".into(),
+                ));
+            }
+            if api_token.is_some() && email.is_none() {
+                return Err(ConfigError::Invalid(
+                    "identity api_token needs email".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

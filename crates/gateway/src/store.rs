@@ -1,0 +1,583 @@
+//! Persistent state: tokens, admin tokens and the audit chain, in SQLite (default, zero set-up) or
+//! PostgreSQL (several replicas), through sqlx's `Any` driver so both run the same SQL.
+//! Migrations run on open. Only hashes of secrets are stored.
+
+use std::borrow::Cow;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
+
+use crate::audit::{AuditRecord, GENESIS};
+use crate::token::Token;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    pub backend: Backend,
+}
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "tokens, admin tokens, audit chain",
+    "CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        bound_user TEXT,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        created_by TEXT NOT NULL,
+        expires_at BIGINT,
+        restrictions TEXT NOT NULL,
+        ip_allowlist TEXT NOT NULL,
+        rate_limit_per_minute BIGINT,
+        use_count BIGINT NOT NULL DEFAULT 0,
+        last_used_at BIGINT,
+        revoked_at BIGINT
+    );
+    CREATE TABLE admin_tokens (
+        id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+    );
+    CREATE TABLE audit (
+        seq BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        token_id TEXT,
+        bound_user TEXT,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status BIGINT NOT NULL,
+        request_bytes BIGINT NOT NULL,
+        response_bytes BIGINT NOT NULL,
+        latency_us BIGINT NOT NULL,
+        client_ip TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit (at);
+    CREATE INDEX audit_token ON audit (token_id);
+    CREATE TABLE audit_head (
+        id BIGINT PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');",
+)];
+
+/// Which records to return from the audit log, newest first.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditFilter {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub token_id: Option<String>,
+    /// Matches the bound user or the actor.
+    pub user: Option<String>,
+    pub decision: Option<String>,
+    pub kind: Option<String>,
+    /// Only records with `seq` below this (paging backwards).
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates.
+    pub async fn open(url: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//");
+            let sep = if path.contains('?') { '&' } else { '?' };
+            (Backend::Sqlite, format!("sqlite://{path}{sep}mode=rwc"))
+        } else {
+            (Backend::Postgres, url.to_string())
+        };
+        let mut options =
+            AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL: readers don't block the writer; FULL: a committed audit batch survives
+                    // a crash of the process or the machine.
+                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options
+            .connect(&url)
+            .await
+            .with_context(|| format!("cannot open the store {}", redact_url(&url)))?;
+        let migrator = Migrator {
+            migrations: Cow::Owned(
+                MIGRATIONS
+                    .iter()
+                    .map(|(v, d, sql)| {
+                        Migration::new(
+                            *v,
+                            Cow::Borrowed(*d),
+                            MigrationType::Simple,
+                            AssertSqlSafe(*sql).into_sql_str(),
+                            false,
+                        )
+                    })
+                    .collect(),
+            ),
+            table_name: Cow::Borrowed("cfl_schema_migrations"),
+            ..Migrator::DEFAULT
+        };
+        migrator
+            .run(&pool)
+            .await
+            .context("cannot migrate the store")?;
+        Ok(Store { pool, backend })
+    }
+
+    pub async fn insert_token(&self, t: &Token) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO tokens (id, label, bound_user, secret_hash, created_at, created_by, expires_at,
+                restrictions, ip_allowlist, rate_limit_per_minute, use_count, last_used_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, NULL, NULL)",
+        )
+        .bind(&t.id)
+        .bind(&t.label)
+        .bind(&t.user)
+        .bind(&t.secret_hash)
+        .bind(t.created_at)
+        .bind(&t.created_by)
+        .bind(t.expires_at)
+        .bind(t.restrictions.join("\n"))
+        .bind(t.ip_allowlist.join("\n"))
+        .bind(t.rate_limit_per_minute.map(i64::from))
+        .execute(&self.pool)
+        .await
+        .context("cannot store the token")?;
+        Ok(())
+    }
+
+    pub async fn tokens(&self) -> anyhow::Result<Vec<Token>> {
+        let rows = sqlx::query("SELECT * FROM tokens ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    pub async fn token(&self, id: &str) -> anyhow::Result<Option<Token>> {
+        let row = sqlx::query("SELECT * FROM tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    pub async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<Token>> {
+        let row = sqlx::query("SELECT * FROM tokens WHERE secret_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    /// Marks a token revoked; `false` when it doesn't exist or was already revoked.
+    pub async fn revoke_token(&self, id: &str, at: i64) -> anyhow::Result<bool> {
+        let r =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Adds batched use counts: `(id, uses, last_used_at)`. Increments, so replicas add up.
+    pub async fn flush_usage(&self, updates: &[(String, i64, i64)]) -> anyhow::Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for (id, uses, last) in updates {
+            sqlx::query(
+                "UPDATE tokens SET use_count = use_count + $1,
+                    last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $2 THEN $2 ELSE last_used_at END
+                 WHERE id = $3",
+            )
+            .bind(*uses)
+            .bind(*last)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_admin_token(
+        &self,
+        id: &str,
+        label: &str,
+        hash: &str,
+        at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO admin_tokens (id, label, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(label)
+        .bind(hash)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The admin token with this hash, as `(id, label)`, if it exists and isn't revoked.
+    pub async fn admin_by_hash(&self, hash: &str) -> anyhow::Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT id, label FROM admin_tokens WHERE secret_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some((r.try_get("id")?, r.try_get("label")?)),
+            None => None,
+        })
+    }
+
+    pub async fn admin_count(&self) -> anyhow::Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM admin_tokens WHERE revoked_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    /// Appends records in one transaction, extending the chain from the stored head. The head row
+    /// is locked on PostgreSQL so concurrent replicas serialise and the chain stays linear.
+    pub async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let head_sql = match self.backend {
+            Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            // Take SQLite's write lock before reading the head (a no-op update).
+            Backend::Sqlite => "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+        };
+        let head = sqlx::query(head_sql).fetch_one(&mut *tx).await?;
+        let (mut seq, mut hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+        for r in records.iter_mut() {
+            r.chain_after(seq, &hash);
+            sqlx::query(
+                "INSERT INTO audit (seq, at, kind, actor, token_id, bound_user, method, path, decision, reason,
+                    status, request_bytes, response_bytes, latency_us, client_ip, prev_hash, hash)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(r.seq)
+            .bind(r.at)
+            .bind(&r.kind)
+            .bind(&r.actor)
+            .bind(&r.token_id)
+            .bind(&r.bound_user)
+            .bind(&r.method)
+            .bind(&r.path)
+            .bind(&r.decision)
+            .bind(&r.reason)
+            .bind(r.status)
+            .bind(r.request_bytes)
+            .bind(r.response_bytes)
+            .bind(r.latency_us)
+            .bind(&r.client_ip)
+            .bind(&r.prev_hash)
+            .bind(&r.hash)
+            .execute(&mut *tx)
+            .await?;
+            seq = r.seq;
+            hash = r.hash.clone();
+        }
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records matching `f`, newest first (at most 1000 per call).
+    pub async fn audit_query(&self, f: &AuditFilter) -> anyhow::Result<Vec<AuditRecord>> {
+        let mut sql = String::from("SELECT * FROM audit WHERE 1 = 1");
+        let mut ints: Vec<(usize, i64)> = Vec::new();
+        let mut texts: Vec<(usize, String)> = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if let Some(v) = f.from {
+            let i = next();
+            sql += &format!(" AND at >= ${i}");
+            ints.push((i, v));
+        }
+        if let Some(v) = f.to {
+            let i = next();
+            sql += &format!(" AND at < ${i}");
+            ints.push((i, v));
+        }
+        if let Some(v) = f.before {
+            let i = next();
+            sql += &format!(" AND seq < ${i}");
+            ints.push((i, v));
+        }
+        for (col, v) in [
+            ("token_id", &f.token_id),
+            ("decision", &f.decision),
+            ("kind", &f.kind),
+        ] {
+            if let Some(v) = v {
+                let i = next();
+                sql += &format!(" AND {col} = ${i}");
+                texts.push((i, v.clone()));
+            }
+        }
+        if let Some(v) = &f.user {
+            let i = next();
+            sql += &format!(" AND (bound_user = ${i} OR actor = ${i})");
+            texts.push((i, v.clone()));
+        }
+        let limit = f.limit.unwrap_or(100).clamp(1, 1000);
+        sql += &format!(" ORDER BY seq DESC LIMIT {limit}");
+        // Bind in placeholder order.
+        let mut binds: Vec<(usize, Result<i64, String>)> =
+            ints.into_iter().map(|(i, v)| (i, Ok(v))).collect();
+        binds.extend(texts.into_iter().map(|(i, v)| (i, Err(v))));
+        binds.sort_by_key(|(i, _)| *i);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (_, b) in binds {
+            q = match b {
+                Ok(v) => q.bind(v),
+                Err(s) => q.bind(s),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Records in chain order after `after_seq`, for verification and export.
+    pub async fn audit_after(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<AuditRecord>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Answers when the database is reachable (for `/readyz`).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Direct SQL access for tests (e.g. tampering with an audit record).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+fn lines(s: String) -> Vec<String> {
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn token_from_row(r: &AnyRow) -> anyhow::Result<Token> {
+    Ok(Token {
+        id: r.try_get("id")?,
+        label: r.try_get("label")?,
+        user: r.try_get("bound_user")?,
+        secret_hash: r.try_get("secret_hash")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+        expires_at: r.try_get("expires_at")?,
+        restrictions: lines(r.try_get("restrictions")?),
+        ip_allowlist: lines(r.try_get("ip_allowlist")?),
+        rate_limit_per_minute: r
+            .try_get::<Option<i64>, _>("rate_limit_per_minute")?
+            .map(|v| v.clamp(1, u32::MAX as i64) as u32),
+        use_count: r.try_get("use_count")?,
+        last_used_at: r.try_get("last_used_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+fn audit_from_row(r: &AnyRow) -> anyhow::Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        kind: r.try_get("kind")?,
+        actor: r.try_get("actor")?,
+        token_id: r.try_get("token_id")?,
+        bound_user: r.try_get("bound_user")?,
+        method: r.try_get("method")?,
+        path: r.try_get("path")?,
+        decision: r.try_get("decision")?,
+        reason: r.try_get("reason")?,
+        status: r.try_get("status")?,
+        request_bytes: r.try_get("request_bytes")?,
+        response_bytes: r.try_get("response_bytes")?,
+        latency_us: r.try_get("latency_us")?,
+        client_ip: r.try_get("client_ip")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+/// `postgres://user:pw@host/db` → `postgres://user:***@host/db` for error messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[allow(dead_code)]
+fn _genesis_matches_migration() -> bool {
+    MIGRATIONS[0].2.contains(GENESIS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Verifier;
+    use crate::token::NewToken;
+
+    async fn sqlite() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.sqlite").display());
+        let store = Store::open(&url).await.unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn genesis_in_migration_matches_code() {
+        assert!(_genesis_matches_migration());
+    }
+
+    #[tokio::test]
+    async fn tokens_round_trip_and_revoke() {
+        let (_d, store) = sqlite().await;
+        let (t, _secret) = NewToken {
+            label: "ci".into(),
+            user: Some("svc".into()),
+            restrictions: vec!["[get].*".into()],
+            ip_allowlist: vec!["10.0.0.0/8".into()],
+            rate_limit_per_minute: Some(5),
+            ..Default::default()
+        }
+        .build("admin", 1)
+        .unwrap();
+        store.insert_token(&t).await.unwrap();
+        let back = store.token(&t.id).await.unwrap().unwrap();
+        assert_eq!(back.restrictions, t.restrictions);
+        assert_eq!(back.ip_allowlist, t.ip_allowlist);
+        assert_eq!(back.rate_limit_per_minute, Some(5));
+        assert_eq!(
+            store
+                .token_by_hash(&t.secret_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            t.id
+        );
+        store
+            .flush_usage(&[(t.id.clone(), 3, 50), (t.id.clone(), 2, 40)])
+            .await
+            .unwrap();
+        let used = store.token(&t.id).await.unwrap().unwrap();
+        assert_eq!((used.use_count, used.last_used_at), (5, Some(50)));
+        assert!(store.revoke_token(&t.id, 9).await.unwrap());
+        assert!(!store.revoke_token(&t.id, 10).await.unwrap());
+        assert_eq!(
+            store.token(&t.id).await.unwrap().unwrap().revoked_at,
+            Some(9)
+        );
+    }
+
+    #[tokio::test]
+    async fn audit_chain_survives_reopen_and_detects_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.sqlite").display());
+        {
+            let store = Store::open(&url).await.unwrap();
+            let mut batch: Vec<AuditRecord> = (0..3)
+                .map(|i| AuditRecord {
+                    at: i,
+                    kind: "proxy".into(),
+                    decision: "allow".into(),
+                    ..Default::default()
+                })
+                .collect();
+            store.append_audit(&mut batch).await.unwrap();
+            store.close().await;
+        }
+        let store = Store::open(&url).await.unwrap();
+        let mut more = vec![AuditRecord {
+            at: 9,
+            kind: "admin".into(),
+            decision: "allow".into(),
+            ..Default::default()
+        }];
+        store.append_audit(&mut more).await.unwrap();
+        assert_eq!(more[0].seq, 4);
+        let all = store.audit_after(0, 100).await.unwrap();
+        let mut v = Verifier::default();
+        assert!(all.iter().all(|r| v.push(r).is_ok()));
+        assert_eq!(
+            store
+                .audit_query(&AuditFilter {
+                    kind: Some("admin".into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        sqlx::query("UPDATE audit SET status = 200 WHERE seq = 2")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let all = store.audit_after(0, 100).await.unwrap();
+        let mut v = Verifier::default();
+        let err = all.iter().try_for_each(|r| v.push(r)).unwrap_err();
+        assert_eq!(err, crate::audit::ChainProblem::Altered { seq: 2 });
+    }
+}
