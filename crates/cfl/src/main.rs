@@ -19,6 +19,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the token gateway for accounts that can't log in (try `cfl serve --demo`).
+    Serve(commands::serve::ServeArgs),
+    /// Manage gateway tokens (admin API).
+    Token(commands::token::TokenArgs),
+    /// Read and verify the gateway's audit log.
+    Audit(commands::audit::AuditArgs),
     /// Run a Confluence simulator (Cloud or Data Center) for tests and demos.
     Sim(commands::sim::SimArgs),
 }
@@ -26,6 +32,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Token(args) => commands::token::run(args),
+        Command::Audit(args) => commands::audit::run(args),
         Command::Sim(args) => commands::sim::run(args),
     };
     match result {

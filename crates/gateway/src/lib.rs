@@ -6,11 +6,16 @@
 //!
 //! Modules: `config` (TOML), `secret` (token format and hashing), `token` (records, validation,
 //! compiled form), `restrict` (Extender-compatible rules on a normalised path), `store` (SQLite or
-//! PostgreSQL), `audit` (hash chain and group commit).
+//! PostgreSQL), `audit` (hash chain and group commit), `cache` (tokens in memory), `proxy` (the
+//! layered request path), `admin` (native and Extender admin APIs), `server` (assembly, start-up).
 
+pub mod admin;
 pub mod audit;
+pub mod cache;
 pub mod config;
+pub mod proxy;
 pub mod restrict;
 pub mod secret;
+pub mod server;
 pub mod store;
 pub mod token;

@@ -12,26 +12,37 @@ use crate::store::Store;
 
 const MAX_BATCH: usize = 512;
 
-type Job = (AuditRecord, oneshot::Sender<bool>);
+enum Msg {
+    Record(Box<AuditRecord>, oneshot::Sender<bool>),
+    /// Commit what is queued and stop (graceful shutdown).
+    Close,
+}
 
 #[derive(Clone)]
 pub struct AuditWriter {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::Sender<Msg>,
     /// Records queued but not yet committed (for `/metrics`).
     pub depth: Arc<AtomicI64>,
 }
 
 impl AuditWriter {
-    /// Starts the writer task. It ends when every `AuditWriter` clone is dropped, after
-    /// committing what was queued.
+    /// Starts the writer task. It ends on [`AuditWriter::close`] (or when every clone is
+    /// dropped), after committing what was queued.
     pub fn start(store: Store) -> (AuditWriter, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<Job>(8192);
+        let (tx, mut rx) = mpsc::channel::<Msg>(8192);
         let depth = Arc::new(AtomicI64::new(0));
         let task_depth = depth.clone();
         let task = tokio::spawn(async move {
-            let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+            let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let mut records: Vec<AuditRecord> = batch.iter().map(|(r, _)| r.clone()).collect();
+                let closing = batch.iter().any(|m| matches!(m, Msg::Close));
+                let mut jobs = Vec::with_capacity(batch.len());
+                for m in batch.drain(..) {
+                    if let Msg::Record(r, done) = m {
+                        jobs.push((*r, done));
+                    }
+                }
+                let mut records: Vec<AuditRecord> = jobs.iter().map(|(r, _)| r.clone()).collect();
                 let ok = match store.append_audit(&mut records).await {
                     Ok(()) => true,
                     Err(e) => {
@@ -39,9 +50,12 @@ impl AuditWriter {
                         false
                     }
                 };
-                task_depth.fetch_sub(batch.len() as i64, Ordering::Relaxed);
-                for (_, done) in batch.drain(..) {
+                task_depth.fetch_sub(jobs.len() as i64, Ordering::Relaxed);
+                for (_, done) in jobs {
                     let _ = done.send(ok);
+                }
+                if closing {
+                    break;
                 }
             }
         });
@@ -53,10 +67,20 @@ impl AuditWriter {
     pub async fn record(&self, record: AuditRecord) -> bool {
         let (done, wait) = oneshot::channel();
         self.depth.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send((record, done)).await.is_err() {
+        if self
+            .tx
+            .send(Msg::Record(Box::new(record), done))
+            .await
+            .is_err()
+        {
             self.depth.fetch_sub(1, Ordering::Relaxed);
             return false;
         }
         wait.await.unwrap_or(false)
+    }
+
+    /// Asks the writer to commit what is queued and stop; later records are refused.
+    pub async fn close(&self) {
+        let _ = self.tx.send(Msg::Close).await;
     }
 }

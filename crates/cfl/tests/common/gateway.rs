@@ -1,0 +1,141 @@
+//! Harness for `cfl serve`: writes a gateway config in front of a running simulator and starts
+//! the real binary.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+use super::{http, Sim, CFL};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+pub struct Gateway {
+    pub child: Child,
+    pub base_url: String,
+    pub store: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Gateway {
+    /// Starts `cfl serve` in front of `sim` with the given `[upstream.identity]` TOML body and
+    /// extra top-level settings; `env` is passed to the process.
+    pub fn start(sim: &Sim, identity: &str, extra: &str, env: &[(&str, &str)]) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        std::fs::copy(
+            super::examples_dir().join("keys/demo-consumer.key.pem"),
+            keys.join("demo-consumer.key.pem"),
+        )
+        .unwrap();
+        let store = format!("sqlite:{}", dir.path().join("gw.sqlite").display());
+        let config = format!(
+            "listen = \"127.0.0.1:0\"\nstore = {store:?}\n{extra}\n[upstream]\nurl = {url:?}\n[upstream.identity]\n{identity}\n",
+            url = sim.base_url
+        );
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, config).unwrap();
+        Gateway::spawn(dir, path, store, env)
+    }
+
+    pub fn spawn(
+        dir: tempfile::TempDir,
+        config: std::path::PathBuf,
+        store: String,
+        env: &[(&str, &str)],
+    ) -> Gateway {
+        let mut cmd = Command::new(CFL);
+        cmd.args(["serve", "--config"])
+            .arg(&config)
+            .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn cfl serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let startup: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
+            panic!("cfl serve did not print a JSON start-up line ({e}): {line:?}")
+        });
+        Gateway {
+            child,
+            base_url: startup["base_url"].as_str().unwrap().to_string(),
+            store,
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    /// Creates a token through the admin API; returns (id, secret).
+    pub async fn create_token(&self, body: Value) -> (String, String) {
+        let resp = http()
+            .post(self.url("/admin/v1/tokens"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201, "create token: {:?}", resp.text().await);
+        let v: Value = resp.json().await.unwrap();
+        (
+            v["token"]["id"].as_str().unwrap().to_string(),
+            v["secret"].as_str().unwrap().to_string(),
+        )
+    }
+
+    pub async fn revoke(&self, id: &str) {
+        let resp = http()
+            .delete(self.url(&format!("/admin/v1/tokens/{id}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+
+    pub async fn audit(&self, query: &str) -> Vec<Value> {
+        let v: Value = http()
+            .get(self.url(&format!("/admin/v1/audit?{query}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["records"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+/// Static upstream identity: every request runs as alice, through her PAT from sim-dc.toml.
+pub const ALICE_PAT: &str = "NjEyMzQ1Njc4OTAxOnNpbXVsYXRvci1wYXQtYWxpY2U=";
+
+pub fn static_identity() -> (&'static str, [(&'static str, &'static str); 1]) {
+    (
+        "mode = \"static\"\ntoken_env = \"SIM_ALICE_PAT\"",
+        [("SIM_ALICE_PAT", ALICE_PAT)],
+    )
+}
+
+pub fn token_request(user: &str) -> Value {
+    json!({"label": format!("test token for {user}"), "user": user})
+}

@@ -1,0 +1,532 @@
+//! `cfl serve` end to end: real gateway and simulator processes on loopback.
+
+mod common;
+use common::gateway::*;
+use common::*;
+use serde_json::{json, Value};
+
+fn dc_sim() -> Sim {
+    Sim::example("sim-dc.toml", "")
+}
+
+fn static_gateway(sim: &Sim) -> Gateway {
+    let (identity, env) = static_identity();
+    Gateway::start(sim, identity, "", &env)
+}
+
+async fn get(gw: &Gateway, path: &str, auth: &str) -> (u16, Value) {
+    let r = http()
+        .get(gw.url(path))
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn forwards_with_the_upstream_identity_and_never_the_gateway_token() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let (_, secret) = gw.create_token(token_request("svc-reports")).await;
+    assert!(secret.starts_with("cfl_"));
+
+    let (status, me) = get(
+        &gw,
+        "/rest/api/user/current",
+        &basic("svc-reports", &secret),
+    )
+    .await;
+    assert_eq!(status, 200, "{me}");
+    // The simulator saw the gateway's credential (alice's PAT), not the gateway token: had the
+    // token been forwarded, Confluence would have answered 401.
+    assert_eq!(me["username"], "alice");
+    let (status, me) = get(&gw, "/rest/api/user/current", &format!("Bearer {secret}")).await;
+    assert_eq!((status, me["username"].as_str()), (200, Some("alice")));
+    // Basic USER may differ in case, like Confluence usernames.
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("SVC-Reports", &secret)
+        )
+        .await
+        .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn every_refusal_says_which() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let (id, secret) = gw.create_token(token_request("svc-reports")).await;
+    let path = "/rest/api/user/current";
+    let code = |v: &Value| v["error"].as_str().unwrap_or("").to_string();
+
+    let r = http().get(gw.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("Basic"));
+    assert_eq!(code(&r.json().await.unwrap()), "missing_token");
+
+    let (s, v) = get(&gw, path, "Basic !!!").await;
+    assert_eq!((s, code(&v).as_str()), (401, "malformed_credentials"));
+    let (s, v) = get(
+        &gw,
+        path,
+        "Bearer cfl_0000000000000000000000000000000000000000",
+    )
+    .await;
+    assert_eq!((s, code(&v).as_str()), (401, "unknown_token"));
+    let (s, v) = get(&gw, path, &basic("alice", &secret)).await;
+    assert_eq!((s, code(&v).as_str()), (401, "wrong_user"));
+    let (s, v) = get(&gw, "/rest/api/%2e%2e%2f..", &basic("svc-reports", &secret)).await;
+    assert_eq!((s, code(&v).as_str()), (400, "path_refused"));
+
+    // Revocation takes effect on the very next request.
+    assert_eq!(get(&gw, path, &basic("svc-reports", &secret)).await.0, 200);
+    gw.revoke(&id).await;
+    let (s, v) = get(&gw, path, &basic("svc-reports", &secret)).await;
+    assert_eq!((s, code(&v).as_str()), (401, "token_revoked"));
+
+    // IP allowlist: loopback is not in 10.0.0.0/8.
+    let (_, fenced) = gw
+        .create_token(json!({"label": "fenced", "user": "svc-reports", "ipAllowlist": ["10.0.0.0/8", "2001:db8::/32"]}))
+        .await;
+    let (s, v) = get(&gw, path, &basic("svc-reports", &fenced)).await;
+    assert_eq!((s, code(&v).as_str()), (403, "ip_not_allowed"));
+    let (_, local) = gw
+        .create_token(
+            json!({"label": "local", "user": "svc-reports", "ipAllowlist": ["127.0.0.1", "::1"]}),
+        )
+        .await;
+    assert_eq!(get(&gw, path, &basic("svc-reports", &local)).await.0, 200);
+
+    // Expiry.
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        + 1500;
+    let (_, short) = gw
+        .create_token(json!({"label": "short", "user": "svc-reports", "expiresAt": soon}))
+        .await;
+    assert_eq!(get(&gw, path, &basic("svc-reports", &short)).await.0, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    let (s, v) = get(&gw, path, &basic("svc-reports", &short)).await;
+    assert_eq!((s, code(&v).as_str()), (401, "token_expired"));
+
+    // Per-token rate limit.
+    let (_, limited) = gw
+        .create_token(json!({"label": "slow", "user": "svc-reports", "rateLimitPerMinute": 2}))
+        .await;
+    for _ in 0..2 {
+        assert_eq!(get(&gw, path, &basic("svc-reports", &limited)).await.0, 200);
+    }
+    let r = http()
+        .get(gw.url(path))
+        .header("authorization", basic("svc-reports", &limited))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn restrictions_check_method_path_query_and_json_body() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let (_, secret) = gw
+        .create_token(json!({
+            "label": "narrow", "user": "svc-reports",
+            "restrictions": [
+                "[get]/rest/api/user/current",
+                "[get]/rest/api/user[QueryParam::username==alice|admin]",
+                "[post]/rest/api/content[JsonData::space.key==DEV]"
+            ]
+        }))
+        .await;
+    let auth = basic("svc-reports", &secret);
+    let refused = |s: u16, v: &Value| s == 403 && v["error"] == "restricted";
+
+    assert_eq!(get(&gw, "/rest/api/user/current", &auth).await.0, 200);
+    assert_eq!(get(&gw, "/rest//api/./user/current", &auth).await.0, 200);
+    assert_eq!(
+        get(&gw, "/rest/api/user?username=alice", &auth).await.0,
+        200
+    );
+    let (s, v) = get(&gw, "/rest/api/user?username=svc-reports", &auth).await;
+    assert!(refused(s, &v), "{s} {v}");
+    let (s, v) = get(
+        &gw,
+        "/rest/api/user?username=alice&username=svc-reports",
+        &auth,
+    )
+    .await;
+    assert!(refused(s, &v), "{s} {v}");
+    let (s, v) = get(&gw, "/rest/api/user/current/../../space", &auth).await;
+    assert!(refused(s, &v), "{s} {v}");
+
+    let post = |body: Value| {
+        http()
+            .post(gw.url("/rest/api/content"))
+            .header("authorization", auth.clone())
+            .json(&body)
+            .send()
+    };
+    let r = post(json!({"type": "page", "title": "x", "space": {"key": "DEV"}}))
+        .await
+        .unwrap();
+    assert_ne!(r.status(), 403, "a DEV page may be posted");
+    let r = post(json!({"type": "page", "title": "x", "space": {"key": "HR"}}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "restricted");
+}
+
+#[tokio::test]
+async fn audit_records_every_request_and_verify_detects_an_edit() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let (id, secret) = gw.create_token(json!({"label": "audited", "user": "svc-reports", "restrictions": ["[get]/rest/api/user/current"]})).await;
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", &secret)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        get(&gw, "/rest/api/space", &basic("svc-reports", &secret))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/space",
+            &basic("svc-reports", "not-a-token-at-all-xxxxx")
+        )
+        .await
+        .0,
+        401
+    );
+
+    let records = gw.audit(&format!("tokenId={id}&kind=proxy")).await;
+    let summary: Vec<(String, String, i64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["decision"].as_str().unwrap().to_string(),
+                r["status"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        summary.contains(&("/rest/api/user/current".into(), "allow".into(), 200)),
+        "{summary:?}"
+    );
+    assert!(
+        summary.contains(&("/rest/api/space".into(), "deny".into(), 403)),
+        "{summary:?}"
+    );
+    assert!(records
+        .iter()
+        .all(|r| r["boundUser"] == "svc-reports" && r["clientIp"] == "127.0.0.1"));
+    let everything = serde_json::to_string(&gw.audit("limit=1000").await).unwrap();
+    assert!(
+        !everything.contains(&secret),
+        "the audit log must never hold a secret"
+    );
+    assert!(
+        everything.contains("token.create"),
+        "admin actions are audited"
+    );
+    assert!(everything.contains("unknown_token"));
+
+    let verify = |gw: &Gateway| {
+        std::process::Command::new(CFL)
+            .args(["audit", "verify", "--store", &gw.store])
+            .output()
+            .unwrap()
+    };
+    let ok = verify(&gw);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("intact"));
+
+    let store = cfl_gateway::store::Store::open(&gw.store).await.unwrap();
+    sqlx_update(
+        &store,
+        "UPDATE audit SET status = 200 WHERE decision = 'deny' AND path = '/rest/api/space'",
+    )
+    .await;
+    let bad = verify(&gw);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("TAMPERED") && err.contains("altered"), "{err}");
+}
+
+async fn sqlx_update(store: &cfl_gateway::store::Store, sql: &'static str) {
+    use sqlx::Executor;
+    store.pool().execute(sql).await.unwrap();
+}
+
+#[tokio::test]
+async fn extender_endpoints_accept_extenders_own_payloads() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let admin = basic("admin", ADMIN_TOKEN);
+    let c = http();
+
+    let set: Value = c
+        .post(gw.url("/rest/extender/1.0/tokenTools/set"))
+        .header("authorization", &admin)
+        .json(&json!({
+            "label": "ansible",
+            "daysUntilExpiry": "30",
+            "userName": "svc-reports",
+            "limitTo": "[get].*/rest/api/user/.*\\n[post].*/rest/api/space/EXTENDER/property.*<br>[get].*/rest/api/space.*"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["status"], "ok");
+    let secret = set["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", &secret)
+        )
+        .await
+        .0,
+        200
+    );
+    // Counters are flushed to the store in batches; the list adds the unflushed ones.
+    let list: Value = c
+        .get(gw.url("/rest/extender/1.0/tokenTools/get"))
+        .header("authorization", &admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["status"], "ok");
+    let t = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "ansible")
+        .unwrap()
+        .clone();
+    assert_eq!(t["user"], "svc-reports");
+    assert_eq!(t["counter"], 1);
+    assert_eq!(t["limitTo"].as_str().unwrap().split("<br>").count(), 3);
+    assert!(t["validUntil"].as_i64().unwrap() > t["dateCreated"].as_i64().unwrap());
+    assert!(
+        !list.to_string().contains(&secret),
+        "secrets are never readable back"
+    );
+
+    let del: Value = c
+        .delete(gw.url("/rest/extender/1.0/tokenTools/delete"))
+        .header("authorization", &admin)
+        .json(&json!({"token": secret}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(del["status"], "ok");
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", &secret)
+        )
+        .await
+        .0,
+        401
+    );
+
+    // Without admin credentials the admin API refuses.
+    let r = c
+        .get(gw.url("/rest/extender/1.0/tokenTools/get"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c
+        .get(gw.url("/admin/v1/tokens"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn token_cli_creates_lists_and_revokes() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let cfl = |args: &[&str]| {
+        std::process::Command::new(CFL)
+            .args(args)
+            .env("CFL_GATEWAY_URL", &gw.base_url)
+            .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+            .output()
+            .unwrap()
+    };
+    let out = cfl(&[
+        "token",
+        "create",
+        "--label",
+        "cli",
+        "--user",
+        "svc-reports",
+        "--days",
+        "7",
+        "--restrict",
+        "[get].*",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(secret.starts_with("cfl_"));
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", &secret)
+        )
+        .await
+        .0,
+        200
+    );
+
+    let list = cfl(&["token", "list", "--json"]);
+    let tokens: Value = serde_json::from_slice(&list.stdout).unwrap();
+    let id = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["label"] == "cli")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let table = String::from_utf8(cfl(&["token", "list"]).stdout).unwrap();
+    assert!(
+        table.starts_with("ID") && table.contains(&id) && !table.contains(&secret),
+        "{table}"
+    );
+
+    assert!(cfl(&["token", "revoke", &id]).status.success());
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", &secret)
+        )
+        .await
+        .0,
+        401
+    );
+
+    let bad = cfl(&[
+        "token",
+        "create",
+        "--label",
+        "x",
+        "--user",
+        "u",
+        "--ip",
+        "300.1.1.1",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("300.1.1.1"));
+    let audit = cfl(&["audit", "verify"]);
+    assert!(
+        audit.status.success(),
+        "{}",
+        String::from_utf8_lossy(&audit.stderr)
+    );
+}
+
+/// kill -9 under load: every request that got an answer is in the audit log afterwards.
+#[tokio::test]
+async fn crash_loses_no_answered_request() {
+    let sim = dc_sim();
+    let mut gw = static_gateway(&sim);
+    let (_, secret) = gw.create_token(token_request("svc-reports")).await;
+    let auth = basic("svc-reports", &secret);
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let mut workers = Vec::new();
+    for w in 0..8 {
+        let (url, auth, answered) = (gw.base_url.clone(), auth.clone(), answered.clone());
+        workers.push(tokio::spawn(async move {
+            let c = http();
+            for i in 0..10_000 {
+                let path = format!("/rest/api/probe/{w}-{i}");
+                match c
+                    .get(format!("{url}{path}"))
+                    .header("authorization", &auth)
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status().as_u16() < 500 => answered.lock().unwrap().push(path),
+                    _ => break,
+                }
+            }
+        }));
+    }
+    // Let the load run, then kill the gateway without any chance to clean up.
+    while answered.lock().unwrap().len() < 200 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    gw.kill_hard();
+    for w in workers {
+        let _ = w.await;
+    }
+    let answered = answered.lock().unwrap().clone();
+    let store = cfl_gateway::store::Store::open(&gw.store).await.unwrap();
+    let mut logged = std::collections::HashSet::new();
+    let mut after = 0;
+    loop {
+        let page = store.audit_after(after, 1000).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        logged.extend(page.into_iter().map(|r| r.path));
+    }
+    let missing: Vec<&String> = answered.iter().filter(|p| !logged.contains(*p)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} answered requests missing from the audit log, e.g. {:?}",
+        missing.len(),
+        answered.len(),
+        missing.first()
+    );
+}

@@ -1,0 +1,219 @@
+//! Assembles the gateway: opens the store, bootstraps the first admin, loads the token cache,
+//! starts the audit writer and the usage flusher, and serves admin + proxy routes until shut
+//! down — then finishes in-flight requests, flushes counters and drains the audit queue.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::audit::writer::AuditWriter;
+use crate::cache::TokenCache;
+use crate::config::GatewayConfig;
+use crate::proxy::upstream::Upstream;
+use crate::secret::{public_id, Secret, SecretHash};
+use crate::store::Store;
+use crate::{admin, proxy};
+
+pub struct Gateway {
+    pub config: GatewayConfig,
+    pub store: Store,
+    pub cache: TokenCache,
+    pub audit: AuditWriter,
+    pub upstream: Upstream,
+}
+
+pub type Shared = Arc<Gateway>;
+
+impl Gateway {
+    pub fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// A gateway serving on a bound address.
+pub struct RunningGateway {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub gateway: Shared,
+    /// The admin secret generated at this start (first start, no `CFL_ADMIN_TOKEN`): shown once.
+    pub generated_admin_token: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningGateway {
+    pub fn startup_line(&self) -> serde_json::Value {
+        let mut line = json!({
+            "event": "listening",
+            "base_url": self.base_url,
+            "upstream": self.gateway.upstream.base,
+            "identity": self.gateway.config.upstream.identity.mode(),
+            "store": crate::store::redact_url(&self.gateway.config.store),
+        });
+        if let Some(t) = &self.generated_admin_token {
+            line["admin_token"] = json!(t);
+            line["admin_token_note"] =
+                json!("generated on first start and shown once: store it now");
+        }
+        line
+    }
+
+    /// Stops accepting, finishes in-flight requests, flushes counters and the audit queue.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Ensures an admin exists: `admin_secret` (e.g. from `CFL_ADMIN_TOKEN`) is registered if new;
+/// with no admin at all and no secret given, one is generated and returned to be shown once.
+async fn bootstrap_admin(
+    store: &Store,
+    admin_secret: Option<&str>,
+    now: i64,
+) -> anyhow::Result<Option<String>> {
+    if let Some(secret) = admin_secret {
+        if secret.len() < crate::token::MIN_CUSTOM_SECRET {
+            anyhow::bail!(
+                "the admin token must be at least {} characters",
+                crate::token::MIN_CUSTOM_SECRET
+            );
+        }
+        let hash = SecretHash::of(secret).0;
+        if store.admin_by_hash(&hash).await?.is_none() {
+            store
+                .insert_admin_token(&public_id(), "bootstrap (CFL_ADMIN_TOKEN)", &hash, now)
+                .await?;
+        }
+        return Ok(None);
+    }
+    if store.admin_count().await? > 0 {
+        return Ok(None);
+    }
+    let secret = Secret::generate();
+    store
+        .insert_admin_token(
+            &public_id(),
+            "bootstrap (first start)",
+            &secret.hash().0,
+            now,
+        )
+        .await?;
+    Ok(Some(secret.expose().to_string()))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready when the store answers and the upstream accepts a connection.
+async fn readyz(State(gw): State<Shared>) -> (StatusCode, Json<serde_json::Value>) {
+    let store = gw.store.ping().await.is_ok();
+    let upstream = gw
+        .upstream
+        .client
+        .head(&gw.upstream.base)
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await
+        .is_ok();
+    let status = if store && upstream {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(json!({"store": store, "upstream": upstream})))
+}
+
+pub fn router(gw: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(admin::router(gw.clone()))
+        .merge(proxy::router(gw.clone()))
+        .with_state(gw)
+}
+
+/// Opens everything and starts serving on `config.listen`.
+pub async fn start(
+    config: GatewayConfig,
+    admin_secret: Option<String>,
+) -> anyhow::Result<RunningGateway> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let store = Store::open(&config.store).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let generated_admin_token = bootstrap_admin(&store, admin_secret.as_deref(), now).await?;
+    let cache = TokenCache::load(&store).await?;
+    let upstream = Upstream::from_config(&config.upstream)?;
+    let (audit, audit_task) = AuditWriter::start(store.clone());
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let gw = Arc::new(Gateway {
+        config,
+        store,
+        cache,
+        audit,
+        upstream,
+    });
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(gw.clone());
+    let flusher_gw = gw.clone();
+    let flusher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = flusher_gw.cache.flush(&flusher_gw.store).await {
+                tracing::warn!(error = %e, "flushing token usage failed; will retry");
+            }
+        }
+    });
+    let serve_gw = gw.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = rx.await;
+        })
+        .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "server error");
+        }
+        flusher.abort();
+        if let Err(e) = serve_gw.cache.flush(&serve_gw.store).await {
+            tracing::error!(error = %e, "final usage flush failed");
+        }
+        serve_gw.audit.close().await;
+        let _ = audit_task.await;
+    });
+    Ok(RunningGateway {
+        base_url: format!("http://{addr}"),
+        addr,
+        gateway: gw,
+        generated_admin_token,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}
