@@ -78,6 +78,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');",
 )];
 
+/// Rows per audit INSERT: 17 parameters each stays under SQLite's 999-parameter floor.
+const AUDIT_ROWS_PER_INSERT: usize = 50;
+
 /// Which records to return from the audit log, newest first.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -281,32 +284,46 @@ impl Store {
         let (mut seq, mut hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
         for r in records.iter_mut() {
             r.chain_after(seq, &hash);
-            sqlx::query(
-                "INSERT INTO audit (seq, at, kind, actor, token_id, bound_user, method, path, decision, reason,
-                    status, request_bytes, response_bytes, latency_us, client_ip, prev_hash, hash)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-            )
-            .bind(r.seq)
-            .bind(r.at)
-            .bind(&r.kind)
-            .bind(&r.actor)
-            .bind(&r.token_id)
-            .bind(&r.bound_user)
-            .bind(&r.method)
-            .bind(&r.path)
-            .bind(&r.decision)
-            .bind(&r.reason)
-            .bind(r.status)
-            .bind(r.request_bytes)
-            .bind(r.response_bytes)
-            .bind(r.latency_us)
-            .bind(&r.client_ip)
-            .bind(&r.prev_hash)
-            .bind(&r.hash)
-            .execute(&mut *tx)
-            .await?;
             seq = r.seq;
             hash = r.hash.clone();
+        }
+        // Multi-row inserts: one statement per chunk instead of one per record.
+        for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit (seq, at, kind, actor, token_id, bound_user, method, path, decision, reason,
+                    status, request_bytes, response_bytes, latency_us, client_ip, prev_hash, hash) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 17;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                sql.push_str(&(1..=17).map(|k| format!("${}", b + k)).collect::<Vec<_>>().join(", "));
+                sql.push(')');
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(r.seq)
+                    .bind(r.at)
+                    .bind(r.kind.clone())
+                    .bind(r.actor.clone())
+                    .bind(r.token_id.clone())
+                    .bind(r.bound_user.clone())
+                    .bind(r.method.clone())
+                    .bind(r.path.clone())
+                    .bind(r.decision.clone())
+                    .bind(r.reason.clone())
+                    .bind(r.status)
+                    .bind(r.request_bytes)
+                    .bind(r.response_bytes)
+                    .bind(r.latency_us)
+                    .bind(r.client_ip.clone())
+                    .bind(r.prev_hash.clone())
+                    .bind(r.hash.clone());
+            }
+            q.execute(&mut *tx).await?;
         }
         sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
             .bind(seq)
