@@ -299,7 +299,12 @@ impl Store {
                     sql.push(',');
                 }
                 sql.push('(');
-                sql.push_str(&(1..=17).map(|k| format!("${}", b + k)).collect::<Vec<_>>().join(", "));
+                sql.push_str(
+                    &(1..=17)
+                        .map(|k| format!("${}", b + k))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
                 sql.push(')');
             }
             let mut q = sqlx::query(AssertSqlSafe(sql));

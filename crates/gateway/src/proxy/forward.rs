@@ -77,7 +77,10 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
 
     let mut headers = parts.headers;
     // A request without a body must stay without one: a stream would go out chunked.
-    let has_body = headers.get(header::CONTENT_LENGTH).is_some_and(|v| v != "0") || headers.contains_key(header::TRANSFER_ENCODING);
+    let has_body = headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v != "0")
+        || headers.contains_key(header::TRANSFER_ENCODING);
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -109,7 +112,12 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
         return Refusal::forbidden("identity_unavailable", e).into_response();
     }
 
-    let mut request = gw.upstream.client.request(parts.method, url).headers(headers).timeout(gw.upstream.timeout);
+    let mut request = gw
+        .upstream
+        .client
+        .request(parts.method, url)
+        .headers(headers)
+        .timeout(gw.upstream.timeout);
     if has_body {
         request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
     }
