@@ -530,3 +530,91 @@ async fn crash_loses_no_answered_request() {
         missing.first()
     );
 }
+
+const OAUTH1_IDENTITY: &str =
+    "mode = \"oauth1-impersonation\"\nconsumer_key = \"cfl-gateway\"\nprivate_key_file = \"keys/demo-consumer.key.pem\"";
+
+/// Each token acts upstream as its own bound user, through OAuth 1.0a impersonation.
+#[tokio::test]
+async fn oauth1_impersonation_acts_as_each_bound_user() {
+    let sim = dc_sim();
+    let gw = Gateway::start(&sim, OAUTH1_IDENTITY, "", &[]);
+    let (_, svc) = gw.create_token(token_request("svc-reports")).await;
+    let (_, alice) = gw.create_token(token_request("alice")).await;
+    let (s, me) = get(&gw, "/rest/api/user/current", &basic("svc-reports", &svc)).await;
+    assert_eq!(
+        (s, me["username"].as_str()),
+        (200, Some("svc-reports")),
+        "{me}"
+    );
+    let (s, me) = get(
+        &gw,
+        "/rest/api/user/current?expand=status",
+        &format!("Bearer {alice}"),
+    )
+    .await;
+    assert_eq!((s, me["username"].as_str()), (200, Some("alice")), "{me}");
+
+    // A client can't pick whom the gateway impersonates.
+    for sneaky in [
+        "/rest/api/user/current?xoauth_requestor_id=admin",
+        "/rest/api/user/current?user_id=admin",
+        "/rest/api/user/current?oauth_token=x",
+    ] {
+        let (s, v) = get(&gw, sneaky, &basic("svc-reports", &svc)).await;
+        assert_eq!(
+            (s, v["error"].as_str()),
+            (400, Some("reserved_parameter")),
+            "{sneaky}"
+        );
+    }
+    // Unbound tokens can't work with impersonation: refused at creation.
+    let r = http()
+        .post(gw.url("/admin/v1/tokens"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"label": "anyone"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "user_required");
+}
+
+/// The README's first command works: `cfl serve --demo` serves a token that acts as the
+/// passwordless service account.
+#[tokio::test]
+async fn demo_serves_a_working_service_account_token() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(CFL)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env_remove("CFL_ADMIN_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let demo: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let base = demo["gateway"].as_str().unwrap();
+    let token = demo["token"].as_str().unwrap();
+    let r = http()
+        .get(format!("{base}/rest/api/user/current"))
+        .header("authorization", basic("svc-reports", token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["username"], "svc-reports");
+    let w = http()
+        .post(format!("{base}/rest/api/content"))
+        .header("authorization", basic("svc-reports", token))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(w.status(), 403, "the demo token is read-only");
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -73,7 +73,19 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let url = format!("{}{}", gw.upstream.base, target);
+    let mut url = format!("{}{}", gw.upstream.base, target);
+    if let Some(name) = crate::restrict::normalize::query_pairs(parts.uri.query())
+        .into_iter()
+        .map(|(k, _)| k)
+        .find(|k| gw.upstream.reserved_query_param(k))
+    {
+        return Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "reserved_parameter",
+            format!("the query parameter {name} is reserved: the gateway decides whom it acts as"),
+        )
+        .into_response();
+    }
 
     let mut headers = parts.headers;
     // A request without a body must stay without one: a stream would go out chunked.
@@ -108,7 +120,41 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
     if let Ok(v) = HeaderValue::from_str(&forwarded) {
         headers.insert("forwarded", v);
     }
-    if let Err(e) = gw.upstream.authorize(&mut headers, auth.user.as_deref()) {
+    // OAuth 1.0a signs form bodies, so those (only those) are read before forwarding.
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    let (body, form) = if is_form && gw.upstream.signs_body() {
+        let cap = gw.config.proxy.json_body_cap_bytes;
+        match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, cap)).await {
+            Ok(c) => {
+                let bytes = c.to_bytes();
+                let form = cfl_auth::oauth1::parse_form(&String::from_utf8_lossy(&bytes));
+                (Body::from(bytes), form)
+            }
+            Err(_) => {
+                return Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("form bodies are signed upstream and may not exceed {cap} bytes"),
+                )
+                .into_response()
+            }
+        }
+    } else {
+        (body, Vec::new())
+    };
+    if let Err(e) = gw.upstream.authorize(
+        parts.method.as_str(),
+        &mut url,
+        &mut headers,
+        auth.user.as_deref(),
+        &form,
+    ) {
         return Refusal::forbidden("identity_unavailable", e).into_response();
     }
 

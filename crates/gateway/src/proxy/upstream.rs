@@ -10,6 +10,9 @@ use base64::Engine;
 use crate::config::{IdentityConfig, UpstreamConfig};
 
 pub enum Identity {
+    /// OAuth 1.0a two-legged: every request signed RSA-SHA1 with `oauth_token=""` and
+    /// `xoauth_requestor_id=USER`.
+    OAuth1(cfl_auth::oauth1::Consumer),
     /// One credential for every request (a DC PAT or a Cloud API token).
     Static(HeaderValue),
     /// A trusted user header plus a shared secret header.
@@ -78,9 +81,19 @@ impl Upstream {
                     .context("secret_header is not a valid header name")?,
                 secret: secret_header(env_secret(secret_env)?)?,
             },
-            IdentityConfig::Oauth1Impersonation { .. } => {
-                anyhow::bail!(
-                    "identity mode oauth1-impersonation is not available in this build yet"
+            IdentityConfig::Oauth1Impersonation {
+                consumer_key,
+                private_key_file,
+            } => {
+                let pem = std::fs::read_to_string(private_key_file).with_context(|| {
+                    format!(
+                        "cannot read the consumer's private key {}",
+                        private_key_file.display()
+                    )
+                })?;
+                Identity::OAuth1(
+                    cfl_auth::oauth1::Consumer::new(consumer_key, &pem)
+                        .with_context(|| format!("private key {}", private_key_file.display()))?,
                 )
             }
         };
@@ -97,6 +110,11 @@ impl Upstream {
         })
     }
 
+    /// Whether form bodies are part of the upstream signature (OAuth 1.0a).
+    pub fn signs_body(&self) -> bool {
+        matches!(self.identity, Identity::OAuth1(_))
+    }
+
     pub fn allows_unbound(&self) -> bool {
         matches!(self.identity, Identity::Static(_))
     }
@@ -109,13 +127,39 @@ impl Upstream {
                 secret_header,
                 ..
             } => vec![user_header.clone(), secret_header.clone()],
-            Identity::Static(_) => Vec::new(),
+            Identity::Static(_) | Identity::OAuth1(_) => Vec::new(),
         }
     }
 
-    /// Adds the gateway's credential for acting as `user`.
-    pub fn authorize(&self, headers: &mut HeaderMap, user: Option<&str>) -> Result<(), String> {
+    /// Query parameters a client may not send: they would let it choose whom the gateway acts as.
+    pub fn reserved_query_param(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        lower.starts_with("oauth_")
+            || lower == "xoauth_requestor_id"
+            || (matches!(self.identity, Identity::OAuth1(_)) && lower == "user_id")
+    }
+
+    /// Adds the gateway's credential for acting as `user`. OAuth 1.0a also changes the URL (the
+    /// requestor id is a query parameter) and signs `form`, the decoded form body, if any.
+    pub fn authorize(
+        &self,
+        method: &str,
+        url: &mut String,
+        headers: &mut HeaderMap,
+        user: Option<&str>,
+        form: &[(String, String)],
+    ) -> Result<(), String> {
         match &self.identity {
+            Identity::OAuth1(consumer) => {
+                let user = user.ok_or("OAuth 1.0a impersonation needs a bound user")?;
+                let parsed = url::Url::parse(url).map_err(|e| format!("upstream URL: {e}"))?;
+                let (signed_url, header) = consumer.impersonate(method, &parsed, user, form);
+                let mut v = HeaderValue::from_str(&header)
+                    .map_err(|_| "the OAuth header is not a valid header value")?;
+                v.set_sensitive(true);
+                headers.insert(axum::http::header::AUTHORIZATION, v);
+                *url = signed_url.to_string();
+            }
             Identity::Static(v) => {
                 headers.insert(axum::http::header::AUTHORIZATION, v.clone());
             }
