@@ -12,7 +12,7 @@ use crate::config::{IdentityConfig, UpstreamConfig};
 pub enum Identity {
     /// OAuth 1.0a two-legged: every request signed RSA-SHA1 with `oauth_token=""` and
     /// `xoauth_requestor_id=USER`.
-    OAuth1(cfl_auth::oauth1::Consumer),
+    OAuth1(Box<cfl_auth::oauth1::Consumer>),
     /// One credential for every request (a DC PAT or a Cloud API token).
     Static(HeaderValue),
     /// A trusted user header plus a shared secret header.
@@ -91,10 +91,10 @@ impl Upstream {
                         private_key_file.display()
                     )
                 })?;
-                Identity::OAuth1(
+                Identity::OAuth1(Box::new(
                     cfl_auth::oauth1::Consumer::new(consumer_key, &pem)
                         .with_context(|| format!("private key {}", private_key_file.display()))?,
-                )
+                ))
             }
         };
         let client = reqwest::Client::builder()
