@@ -201,6 +201,7 @@ pub async fn start(
         if let Err(e) = served {
             tracing::error!(error = %e, "server error");
         }
+        tracing::info!("shutting down: flushing usage counters and the audit queue");
         flusher.abort();
         if let Err(e) = serve_gw.cache.flush(&serve_gw.store).await {
             tracing::error!(error = %e, "final usage flush failed");
@@ -208,6 +209,7 @@ pub async fn start(
         serve_gw.audit.close().await;
         let _ = audit_task.await;
     });
+    tracing::info!(%addr, upstream = %gw.upstream.base, identity = gw.config.upstream.identity.mode(), tokens = gw.cache.len(), "gateway listening");
     Ok(RunningGateway {
         base_url: format!("http://{addr}"),
         addr,

@@ -98,6 +98,11 @@ pub async fn audit(State(gw): State<Shared>, mut req: Request, next: Next) -> Re
         record.decision = "deny".into();
         record.reason = r.code.to_string();
     }
+    tracing::debug!(
+        method = %record.method, path = %record.path, status = record.status, decision = %record.decision,
+        reason = %record.reason, token = record.token_id.as_deref().unwrap_or("-"), latency_us = record.latency_us,
+        "request"
+    );
     if gw.audit.record(record).await {
         response
     } else {
