@@ -3,6 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# A real PostgreSQL server for the store and multi-replica tests (they skip, saying so, without it).
+if [ -z "${CFL_TEST_POSTGRES_URL:-}" ]; then
+  CFL_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
+  export CFL_TEST_POSTGRES_URL
+fi
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
   cargo test --workspace --doc --quiet

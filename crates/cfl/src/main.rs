@@ -40,7 +40,7 @@ enum Command {
 /// e.g. `CFL_LOG=cfl_gateway=debug`), `CFL_LOG_FORMAT=json` makes them one JSON object a line.
 fn init_logging(server: bool) {
     use tracing_subscriber::EnvFilter;
-    let default = if server { "info" } else { "warn" };
+    let default = if server { "info,sqlx=warn" } else { "warn" };
     let filter = EnvFilter::try_from_env("CFL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -22,6 +22,7 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     pub backend: Backend,
+    url: String,
 }
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -147,7 +148,7 @@ impl Store {
             .run(&pool)
             .await
             .context("cannot migrate the store")?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, url })
     }
 
     pub async fn insert_token(&self, t: &Token) -> anyhow::Result<()> {
@@ -206,6 +207,34 @@ impl Store {
         Ok(r.rows_affected() > 0)
     }
 
+    /// Tells other replicas that a token was revoked (PostgreSQL `NOTIFY`; a no-op on SQLite,
+    /// where replicas find out by polling [`Store::revoked_since`]).
+    pub async fn notify_revoked(&self, id: &str) -> anyhow::Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify('cfl_token_revoked', $1)")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Tokens revoked at or after `since_ms`, as `(id, revoked_at)`.
+    pub async fn revoked_since(&self, since_ms: i64) -> anyhow::Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT id, revoked_at FROM tokens WHERE revoked_at >= $1")
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("revoked_at")?)))
+            .collect()
+    }
+
+    /// The connection URL (for a `LISTEN` connection of its own).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Adds batched use counts: `(id, uses, last_used_at)`. Increments, so replicas add up.
     pub async fn flush_usage(&self, updates: &[(String, i64, i64)]) -> anyhow::Result<()> {
         if updates.is_empty() {
@@ -236,7 +265,8 @@ impl Store {
         at: i64,
     ) -> anyhow::Result<()> {
         sqlx::query(
-            "INSERT INTO admin_tokens (id, label, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO admin_tokens (id, label, secret_hash, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (secret_hash) DO NOTHING",
         )
         .bind(id)
         .bind(label)
@@ -499,6 +529,33 @@ mod tests {
     use crate::audit::Verifier;
     use crate::token::NewToken;
 
+    /// A fresh database on the test PostgreSQL server (`CFL_TEST_POSTGRES_URL`), or `None` with a
+    /// printed reason.
+    pub async fn fresh_postgres() -> Option<Store> {
+        let Ok(admin_url) = std::env::var("CFL_TEST_POSTGRES_URL") else {
+            eprintln!("skipping the PostgreSQL variant: CFL_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)");
+            return None;
+        };
+        let name = format!(
+            "cfl_test_{}",
+            crate::secret::public_id()[4..].to_ascii_lowercase()
+        );
+        sqlx::any::install_default_drivers();
+        let admin = AnyPool::connect(&admin_url)
+            .await
+            .expect("connect to the test PostgreSQL server");
+        admin
+            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = match admin_url.rfind('/') {
+            Some(i) => format!("{}/{name}", &admin_url[..i]),
+            None => unreachable!("a postgres URL has a path"),
+        };
+        Some(Store::open(&url).await.unwrap())
+    }
+
     async fn sqlite() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("g.sqlite").display());
@@ -514,6 +571,44 @@ mod tests {
     #[tokio::test]
     async fn tokens_round_trip_and_revoke() {
         let (_d, store) = sqlite().await;
+        tokens_round_trip(&store).await;
+        if let Some(pg) = fresh_postgres().await {
+            tokens_round_trip(&pg).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn audit_chain_on_postgres() {
+        let Some(pg) = fresh_postgres().await else {
+            return;
+        };
+        let mut batch: Vec<AuditRecord> = (0..120)
+            .map(|i| AuditRecord {
+                at: i,
+                kind: "proxy".into(),
+                decision: "allow".into(),
+                ..Default::default()
+            })
+            .collect();
+        pg.append_audit(&mut batch).await.unwrap();
+        pg.append_audit(&mut batch[..3].to_vec()).await.unwrap();
+        let all = pg.audit_after(0, 1000).await.unwrap();
+        assert_eq!(all.len(), 123);
+        let mut v = Verifier::default();
+        assert!(all.iter().all(|r| v.push(r).is_ok()));
+        assert_eq!(
+            pg.audit_query(&AuditFilter {
+                limit: Some(5),
+                ..Default::default()
+            })
+            .await
+            .unwrap()[0]
+                .seq,
+            123
+        );
+    }
+
+    async fn tokens_round_trip(store: &Store) {
         let (t, _secret) = NewToken {
             label: "ci".into(),
             user: Some("svc".into()),

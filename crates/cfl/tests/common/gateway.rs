@@ -139,3 +139,53 @@ pub fn static_identity() -> (&'static str, [(&'static str, &'static str); 1]) {
 pub fn token_request(user: &str) -> Value {
     json!({"label": format!("test token for {user}"), "user": user})
 }
+
+/// A fresh database on the test PostgreSQL server (`CFL_TEST_POSTGRES_URL`, set by
+/// scripts/test.sh), or `None` with a printed reason.
+pub async fn fresh_postgres_url() -> Option<String> {
+    let Ok(admin_url) = std::env::var("CFL_TEST_POSTGRES_URL") else {
+        eprintln!("skipping: CFL_TEST_POSTGRES_URL is not set (scripts/test.sh starts PostgreSQL and sets it)");
+        return None;
+    };
+    use sqlx::Executor;
+    sqlx::any::install_default_drivers();
+    let name = format!(
+        "cfl_it_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .unwrap();
+    admin.close().await;
+    let base = &admin_url[..admin_url.rfind('/').unwrap()];
+    Some(format!("{base}/{name}"))
+}
+
+impl Gateway {
+    /// Like [`Gateway::start`] with a given store URL (e.g. a shared PostgreSQL database).
+    pub fn start_with_store(sim: &Sim, identity: &str, store: &str) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir_all(&keys).unwrap();
+        std::fs::copy(
+            super::examples_dir().join("keys/demo-consumer.key.pem"),
+            keys.join("demo-consumer.key.pem"),
+        )
+        .unwrap();
+        let config = format!(
+            "listen = \"127.0.0.1:0\"\nstore = {store:?}\n[upstream]\nurl = {url:?}\n[upstream.identity]\n{identity}\n",
+            url = sim.base_url
+        );
+        let path = dir.path().join("gateway.toml");
+        std::fs::write(&path, config).unwrap();
+        Gateway::spawn(dir, path, store.to_string(), &[])
+    }
+}

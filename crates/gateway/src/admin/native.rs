@@ -93,6 +93,10 @@ pub async fn revoke_token(gw: &Shared, admin: &Admin, id: &str) -> Result<Token,
         token.revoked_at = Some(now);
     }
     gw.cache.revoke(id, token.revoked_at.unwrap_or(now));
+    if let Err(e) = gw.store.notify_revoked(id).await {
+        // Other replicas still learn of it by polling within seconds.
+        tracing::warn!(error = %e, token = %id, "could not notify other replicas of a revocation");
+    }
     admin
         .audit(gw, "token.revoke", "DELETE", Some(id), 200)
         .await;
