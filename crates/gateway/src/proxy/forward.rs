@@ -124,17 +124,14 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
+        .is_some_and(cfl_auth::oauth1::is_form_content_type);
     let (body, form) = if is_form && gw.upstream.signs_body() {
         let cap = gw.config.proxy.json_body_cap_bytes;
         match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, cap)).await {
             Ok(c) => {
                 let bytes = c.to_bytes();
-                let form = cfl_auth::oauth1::parse_form(&String::from_utf8_lossy(&bytes));
-                (Body::from(bytes), form)
+                let form = String::from_utf8_lossy(&bytes).into_owned();
+                (Body::from(bytes), Some(form))
             }
             Err(_) => {
                 return Refusal::new(
@@ -146,14 +143,14 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
             }
         }
     } else {
-        (body, Vec::new())
+        (body, None)
     };
     if let Err(e) = gw.upstream.authorize(
         parts.method.as_str(),
         &mut url,
         &mut headers,
         auth.user.as_deref(),
-        &form,
+        form.as_deref(),
     ) {
         return Refusal::forbidden("identity_unavailable", e).into_response();
     }

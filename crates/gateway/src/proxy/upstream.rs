@@ -92,7 +92,7 @@ impl Upstream {
                     )
                 })?;
                 Identity::OAuth1(Box::new(
-                    cfl_auth::oauth1::Consumer::new(consumer_key, &pem)
+                    cfl_auth::oauth1::Consumer::from_pem(consumer_key.clone(), &pem)
                         .with_context(|| format!("private key {}", private_key_file.display()))?,
                 ))
             }
@@ -140,25 +140,33 @@ impl Upstream {
     }
 
     /// Adds the gateway's credential for acting as `user`. OAuth 1.0a also changes the URL (the
-    /// requestor id is a query parameter) and signs `form`, the decoded form body, if any.
+    /// requestor id is a query parameter) and signs `form_body`, the raw form body, if any.
     pub fn authorize(
         &self,
         method: &str,
         url: &mut String,
         headers: &mut HeaderMap,
         user: Option<&str>,
-        form: &[(String, String)],
+        form_body: Option<&str>,
     ) -> Result<(), String> {
+        use cfl_auth::oauth1::{with_requestor_id, RequestParts, TokenParams};
         match &self.identity {
             Identity::OAuth1(consumer) => {
                 let user = user.ok_or("OAuth 1.0a impersonation needs a bound user")?;
-                let parsed = url::Url::parse(url).map_err(|e| format!("upstream URL: {e}"))?;
-                let (signed_url, header) = consumer.impersonate(method, &parsed, user, form);
+                let signed_url =
+                    with_requestor_id(url, user).map_err(|e| format!("upstream URL: {e}"))?;
+                let mut req = RequestParts::new(method, &signed_url);
+                if let Some(body) = form_body {
+                    req = req.with_form_body(body);
+                }
+                let header = consumer
+                    .authorization_now(&req, TokenParams::TwoLegged)
+                    .map_err(|e| format!("cannot sign the upstream request: {e}"))?;
                 let mut v = HeaderValue::from_str(&header)
                     .map_err(|_| "the OAuth header is not a valid header value")?;
                 v.set_sensitive(true);
                 headers.insert(axum::http::header::AUTHORIZATION, v);
-                *url = signed_url.to_string();
+                *url = signed_url;
             }
             Identity::Static(v) => {
                 headers.insert(axum::http::header::AUTHORIZATION, v.clone());
