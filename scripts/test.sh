@@ -14,3 +14,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+# The web admin page in real headless Chromium (uses the cfl binary the tests above built).
+cargo build --quiet -p cfl
+(cd e2e && CFL_BIN="$PWD/../target/debug/cfl" node --test)

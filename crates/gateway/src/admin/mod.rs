@@ -4,6 +4,7 @@
 
 pub mod extender;
 pub mod native;
+pub mod web;
 
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -58,6 +59,8 @@ pub fn router(gw: Shared) -> Router<Shared> {
         .nest("/admin/v1", native::routes())
         .nest("/rest/extender/1.0/tokenTools", extender::routes())
         .layer(from_fn_with_state(gw, require_admin))
+        // The page itself is public (it holds no data); everything it shows comes from the API.
+        .merge(web::routes())
 }
 
 /// The admin secret from `Bearer SECRET` or Basic `ANY:SECRET` (what Extender scripts send).
@@ -106,11 +109,12 @@ async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -
                 ..AuditRecord::default()
             };
             gw.audit.record(denied).await;
-            Refusal::unauthorized(
+            let mut r = Refusal::unauthorized(
                 "admin_required",
                 "send a gateway admin token as Authorization: Bearer ADMIN_TOKEN",
-            )
-            .into_response()
+            );
+            r.challenge = "Bearer realm=\"cfl gateway admin\"";
+            r.into_response()
         }
         Err(e) => {
             tracing::error!(error = %e, "admin lookup failed");

@@ -11,6 +11,9 @@ pub struct Refusal {
     pub code: &'static str,
     pub message: String,
     pub retry_after: Option<u64>,
+    /// The `WWW-Authenticate` challenge of a 401 (Basic for the proxy, so curl users are asked
+    /// for USER:TOKEN; Bearer for the admin API, which browsers don't turn into a login prompt).
+    pub challenge: &'static str,
 }
 
 impl Refusal {
@@ -20,6 +23,7 @@ impl Refusal {
             code,
             message: message.into(),
             retry_after: None,
+            challenge: "Basic realm=\"cfl gateway\"",
         }
     }
 
@@ -43,10 +47,8 @@ impl IntoResponse for Refusal {
         let body = json!({"error": self.code, "message": self.message});
         let mut resp = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(
-                "www-authenticate",
-                HeaderValue::from_static("Basic realm=\"cfl gateway\""),
-            );
+            resp.headers_mut()
+                .insert("www-authenticate", HeaderValue::from_static(self.challenge));
         }
         if let Some(s) = self.retry_after {
             resp.headers_mut()
