@@ -618,3 +618,75 @@ async fn demo_serves_a_working_service_account_token() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let (_, secret) = gw.create_token(token_request("svc-reports")).await;
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", &secret)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", "wrong-token-xxxxxxxxxxxxxxx")
+        )
+        .await
+        .0,
+        401
+    );
+    let c = http();
+    assert_eq!(
+        c.get(gw.url("/healthz")).send().await.unwrap().status(),
+        200
+    );
+    let ready: Value = c
+        .get(gw.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready, json!({"store": true, "upstream": true}));
+    let metrics = c
+        .get(gw.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"cfl_gateway_requests_total{decision="allow",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"cfl_gateway_requests_total{decision="deny",status="401"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cfl_gateway_upstream_latency_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("cfl_gateway_audit_queue_depth"));
+    assert!(
+        !metrics.contains(&secret) && !metrics.contains("svc-reports"),
+        "metrics carry no tokens or users"
+    );
+
+    // Not ready when Confluence is gone.
+    drop(sim);
+    let r = c.get(gw.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.json::<Value>().await.unwrap()["upstream"], false);
+}

@@ -28,6 +28,7 @@ pub struct Gateway {
     pub cache: TokenCache,
     pub audit: AuditWriter,
     pub upstream: Upstream,
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub type Shared = Arc<Gateway>;
@@ -144,6 +145,7 @@ pub fn router(gw: Shared) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
         .merge(admin::router(gw.clone()))
         .merge(proxy::router(gw.clone()))
         .with_state(gw)
@@ -225,6 +227,7 @@ pub async fn start(
         cache,
         audit,
         upstream,
+        metrics: Default::default(),
     });
 
     let (tx, rx) = oneshot::channel::<()>();

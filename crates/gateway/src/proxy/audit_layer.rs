@@ -103,6 +103,7 @@ pub async fn audit(State(gw): State<Shared>, mut req: Request, next: Next) -> Re
         reason = %record.reason, token = record.token_id.as_deref().unwrap_or("-"), latency_us = record.latency_us,
         "request"
     );
+    gw.metrics.request(&record.decision, record.status as u16);
     if gw.audit.record(record).await {
         response
     } else {

@@ -164,7 +164,11 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
     if has_body {
         request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
     }
+    let started = std::time::Instant::now();
     let upstream = request.send().await;
+    gw.metrics
+        .upstream_latency
+        .observe(started.elapsed().as_secs_f64());
     let resp = match upstream {
         Ok(r) => r,
         Err(e) if e.is_timeout() => {
