@@ -690,3 +690,89 @@ async fn health_readiness_and_metrics() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.json::<Value>().await.unwrap()["upstream"], false);
 }
+
+fn self_signed(dir: &std::path::Path, cn: &str) -> Vec<u8> {
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+        ])
+        .arg(format!("/CN={cn}"))
+        // A leaf certificate (webpki refuses a CA certificate used as the server's own).
+        .args([
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-addext",
+            "basicConstraints=critical,CA:FALSE",
+        ])
+        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (installed by scripts/setup.sh)");
+    assert!(status.success());
+    std::fs::read(dir.join("cert.pem")).unwrap()
+}
+
+fn trusting(cert: &[u8]) -> reqwest::Client {
+    let _ = http(); // installs the rustls provider
+    reqwest::Client::builder()
+        .no_proxy()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(reqwest::Certificate::from_pem(cert).unwrap())
+        .build()
+        .unwrap()
+}
+
+/// HTTPS with rustls; SIGHUP swaps in a rotated certificate without a restart.
+#[tokio::test]
+async fn tls_certificate_reloads_on_sighup() {
+    let sim = dc_sim();
+    let certs = tempfile::tempdir().unwrap();
+    let first = self_signed(certs.path(), "cfl-first");
+    let (identity, env) = static_identity();
+    let tls = format!(
+        "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+        certs.path().join("cert.pem"),
+        certs.path().join("key.pem")
+    );
+    let gw = Gateway::start(&sim, identity, &tls, &env);
+    assert!(gw.base_url.starts_with("https://"), "{}", gw.base_url);
+    let health = |c: reqwest::Client| {
+        let url = gw.url("/healthz");
+        async move { c.get(url).send().await.map(|r| r.status().as_u16()).ok() }
+    };
+    assert_eq!(health(trusting(&first)).await, Some(200));
+
+    let second = self_signed(certs.path(), "cfl-second");
+    assert_eq!(health(trusting(&second)).await, None, "not yet reloaded");
+    let pid = gw.child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while health(trusting(&second)).await != Some(200) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the rotated certificate was never served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        health(trusting(&first)).await,
+        None,
+        "the old certificate is gone"
+    );
+    // The gateway still proxies over TLS.
+    let r = trusting(&second)
+        .post(gw.url("/admin/v1/tokens"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&token_request("svc-reports"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+}

@@ -20,6 +20,19 @@ pub struct GatewayConfig {
     pub admin: AdminConfig,
     #[serde(default)]
     pub proxy: ProxyConfig,
+    /// Serve HTTPS with these PEM files (reloaded on SIGHUP). Omit for plain HTTP behind a TLS
+    /// terminating load balancer.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain (PEM), relative to the config file.
+    pub cert_file: PathBuf,
+    /// Private key (PEM), relative to the config file.
+    pub key_file: PathBuf,
 }
 
 fn default_listen() -> SocketAddr {
@@ -171,6 +184,14 @@ impl GatewayConfig {
                     .parent()
                     .unwrap_or(Path::new("."))
                     .join(&*private_key_file);
+            }
+        }
+        if let Some(tls) = &mut config.tls {
+            let base = path.parent().unwrap_or(Path::new("."));
+            for f in [&mut tls.cert_file, &mut tls.key_file] {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
             }
         }
         config.validate()?;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -202,6 +203,37 @@ async fn watch_revocations(gw: Shared) {
     }
 }
 
+/// Re-reads the certificate and key on SIGHUP (certificate rotation without a restart); a bad
+/// pair is logged and the current one kept.
+async fn reload_tls_on_sighup(gw: Shared, tls: axum_server::tls_rustls::RustlsConfig) {
+    #[cfg(unix)]
+    {
+        let Some(files) = gw.config.tls.clone() else {
+            return;
+        };
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP: TLS certificates will not be reloaded");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match tls
+                .reload_from_pem_file(&files.cert_file, &files.key_file)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(cert = %files.cert_file.display(), "TLS certificate reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS reload failed; keeping the current certificate")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (gw, tls);
+}
+
 /// Opens everything and starts serving on `config.listen`.
 pub async fn start(
     config: GatewayConfig,
@@ -243,16 +275,51 @@ pub async fn start(
         }
     });
     let watcher = tokio::spawn(watch_revocations(gw.clone()));
+    let tls = match &gw.config.tls {
+        Some(t) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert_file, &t.key_file)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot load TLS certificate {} and key {}",
+                        t.cert_file.display(),
+                        t.key_file.display()
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.await;
-        })
-        .await;
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let served = match tls {
+            None => {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await
+            }
+            Some(tls) => {
+                let reloader = tokio::spawn(reload_tls_on_sighup(serve_gw.clone(), tls.clone()));
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    let _ = rx.await;
+                    stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+                });
+                let result = match listener.into_std() {
+                    Ok(std_listener) => match axum_server::from_tcp_rustls(std_listener, tls) {
+                        Ok(server) => server.handle(handle).serve(service).await,
+                        Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
+                };
+                reloader.abort();
+                result
+            }
+        };
         if let Err(e) = served {
             tracing::error!(error = %e, "server error");
         }
@@ -267,7 +334,7 @@ pub async fn start(
     });
     tracing::info!(%addr, upstream = %gw.upstream.base, identity = gw.config.upstream.identity.mode(), tokens = gw.cache.len(), "gateway listening");
     Ok(RunningGateway {
-        base_url: format!("http://{addr}"),
+        base_url: format!("{scheme}://{addr}"),
         addr,
         gateway: gw,
         generated_admin_token,
