@@ -776,3 +776,77 @@ async fn tls_certificate_reloads_on_sighup() {
         .unwrap();
     assert_eq!(r.status(), 201);
 }
+
+/// Accepts HTTP POSTs on a loopback port and hands their JSON bodies over a channel.
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<Value>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            let body = loop {
+                let n = sock.read(&mut chunk).await.unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len: usize = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break Some(buf[end + 4..end + 4 + len].to_vec());
+                    }
+                }
+            };
+            let _ = sock
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await;
+            if let Some(b) = body {
+                let _ = tx.send(serde_json::from_slice(&b).unwrap_or(Value::Null));
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn expiry_warnings_go_to_the_webhook_once() {
+    let sim = dc_sim();
+    let (hook, mut received) = webhook_receiver().await;
+    let (identity, env) = static_identity();
+    let extra = format!(
+        "[expiry_warnings]\ndays_before = 5\ncheck_interval_seconds = 1\nwebhook_url = {hook:?}\n"
+    );
+    let gw = Gateway::start(&sim, identity, &extra, &env);
+    let (soon, _) = gw
+        .create_token(json!({"label": "soon", "user": "svc-reports", "daysUntilExpiry": 2}))
+        .await;
+    let (_later, _) = gw
+        .create_token(json!({"label": "later", "user": "svc-reports", "daysUntilExpiry": 30}))
+        .await;
+
+    let warning = tokio::time::timeout(std::time::Duration::from_secs(5), received.recv())
+        .await
+        .expect("a warning within 5 s")
+        .unwrap();
+    assert_eq!(warning["event"], "token.expiring");
+    assert_eq!(warning["token"]["id"], soon.as_str());
+    assert_eq!(warning["daysLeft"], 2);
+    assert_eq!(warning["token"]["user"], "svc-reports");
+    // Sent once: a few more checks pass without another warning (and none for the 30-day token).
+    let again = tokio::time::timeout(std::time::Duration::from_millis(2500), received.recv()).await;
+    assert!(
+        again.is_err(),
+        "warned twice or warned about a token far from expiry: {again:?}"
+    );
+}

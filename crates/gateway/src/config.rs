@@ -24,6 +24,39 @@ pub struct GatewayConfig {
     /// terminating load balancer.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    #[serde(default)]
+    pub expiry_warnings: ExpiryWarnings,
+}
+
+/// Warnings before a token expires (like DC PATs' mail 5 days before): a log line and, if set,
+/// a webhook POST with `{"event": "token.expiring", ...}`. Sent once per token, by one replica.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryWarnings {
+    #[serde(default = "default_warn_days")]
+    pub days_before: i64,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default = "default_warn_interval")]
+    pub check_interval_seconds: u64,
+}
+
+fn default_warn_days() -> i64 {
+    5
+}
+
+fn default_warn_interval() -> u64 {
+    3600
+}
+
+impl Default for ExpiryWarnings {
+    fn default() -> Self {
+        ExpiryWarnings {
+            days_before: default_warn_days(),
+            webhook_url: None,
+            check_interval_seconds: default_warn_interval(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -218,6 +251,19 @@ impl GatewayConfig {
                 "store {:?}: use sqlite:PATH or postgres://USER@HOST/DB",
                 self.store
             )));
+        }
+        if let Some(hook) = &self.expiry_warnings.webhook_url {
+            url::Url::parse(hook).map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "expiry_warnings.webhook_url {hook:?} is not a URL: {e}"
+                ))
+            })?;
+        }
+        if self.expiry_warnings.check_interval_seconds == 0 || self.expiry_warnings.days_before < 0
+        {
+            return Err(ConfigError::Invalid(
+                "expiry_warnings: check_interval_seconds must be > 0 and days_before >= 0".into(),
+            ));
         }
         if let IdentityConfig::Static {
             pat,

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod audit;
 pub mod cache;
 pub mod config;
+pub mod expiry;
 pub mod metrics;
 pub mod proxy;
 pub mod restrict;

@@ -275,6 +275,7 @@ pub async fn start(
         }
     });
     let watcher = tokio::spawn(watch_revocations(gw.clone()));
+    let warner = tokio::spawn(crate::expiry::run(gw.clone()));
     let tls = match &gw.config.tls {
         Some(t) => Some(
             axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert_file, &t.key_file)
@@ -326,6 +327,7 @@ pub async fn start(
         tracing::info!("shutting down: flushing usage counters and the audit queue");
         flusher.abort();
         watcher.abort();
+        warner.abort();
         if let Err(e) = serve_gw.cache.flush(&serve_gw.store).await {
             tracing::error!(error = %e, "final usage flush failed");
         }

@@ -77,6 +77,10 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
         hash TEXT NOT NULL
     );
     INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');",
+), (
+    2,
+    "expiry warnings",
+    "ALTER TABLE tokens ADD COLUMN expiry_warned_at BIGINT;",
 )];
 
 /// Rows per audit INSERT: 17 parameters each stays under SQLite's 999-parameter floor.
@@ -228,6 +232,31 @@ impl Store {
         rows.iter()
             .map(|r| Ok((r.try_get("id")?, r.try_get("revoked_at")?)))
             .collect()
+    }
+
+    /// Active tokens expiring before `before_ms` that nobody was warned about yet.
+    pub async fn tokens_to_warn(&self, now_ms: i64, before_ms: i64) -> anyhow::Result<Vec<Token>> {
+        let rows = sqlx::query(
+            "SELECT * FROM tokens WHERE revoked_at IS NULL AND expiry_warned_at IS NULL
+                AND expires_at IS NOT NULL AND expires_at > $1 AND expires_at <= $2",
+        )
+        .bind(now_ms)
+        .bind(before_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// Claims the expiry warning for a token: `true` for exactly one caller across replicas.
+    pub async fn claim_expiry_warning(&self, id: &str, now_ms: i64) -> anyhow::Result<bool> {
+        let r = sqlx::query(
+            "UPDATE tokens SET expiry_warned_at = $1 WHERE id = $2 AND expiry_warned_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
     }
 
     /// The connection URL (for a `LISTEN` connection of its own).
