@@ -63,7 +63,7 @@ pub(super) async fn authorize_post(
 fn handle(state: &Shared, headers: &HeaderMap, p: Params, from_form: bool) -> Response {
     let checked = match validate(state, &p) {
         Ok(c) => c,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let user = if from_form {
         if p.decision.as_deref() == Some("deny") {
@@ -128,18 +128,19 @@ fn handle(state: &Shared, headers: &HeaderMap, p: Params, from_form: bool) -> Re
     redirect(&checked.redirect_uri, &pairs)
 }
 
-fn validate(state: &Shared, p: &Params) -> Result<Checked, Response> {
+/// `Err` holds the finished refusal (boxed: a `Response` is large).
+fn validate(state: &Shared, p: &Params) -> Result<Checked, Box<Response>> {
     let client_id = p.client_id.as_deref().unwrap_or("");
     let Some(client) = client(state, client_id, &[code_kind(state)]) else {
-        return Err(error_page(&format!(
+        return Err(Box::new(error_page(&format!(
             "Unknown OAuth 2.0 client {client_id:?}."
-        )));
+        ))));
     };
     let redirect_uri = p.redirect_uri.as_deref().unwrap_or("");
     if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
-        return Err(error_page(
+        return Err(Box::new(error_page(
             "The redirect_uri does not match any redirect URI registered for this app.",
-        ));
+        )));
     }
     let mut checked = Checked {
         client_id: client.client_id.clone(),
@@ -149,46 +150,46 @@ fn validate(state: &Shared, p: &Params) -> Result<Checked, Response> {
         challenge: None,
     };
     if p.response_type.as_deref() != Some("code") {
-        return Err(redirect_error(
+        return Err(Box::new(redirect_error(
             &checked,
             "unsupported_response_type",
             "response_type must be code",
-        ));
+        )));
     }
     if state.flavor() == Flavor::Cloud && p.audience.as_deref() != Some("api.atlassian.com") {
-        return Err(redirect_error(
+        return Err(Box::new(redirect_error(
             &checked,
             "invalid_request",
             "audience must be api.atlassian.com",
-        ));
+        )));
     }
     let mut scopes = split_scopes(p.scope.as_deref());
     if scopes.is_empty() && state.flavor() == Flavor::Dc {
         scopes = client.scopes.clone();
     }
     if scopes.is_empty() {
-        return Err(redirect_error(
+        return Err(Box::new(redirect_error(
             &checked,
             "invalid_scope",
             "scope is required",
-        ));
+        )));
     }
     if let Some(bad) = scopes.iter().find(|s| !client.scopes.contains(s)) {
-        return Err(redirect_error(
+        return Err(Box::new(redirect_error(
             &checked,
             "invalid_scope",
             &format!("scope {bad} is not registered for this app"),
-        ));
+        )));
     }
     checked.scopes = scopes;
     if let Some(challenge) = p.code_challenge.as_deref().filter(|c| !c.is_empty()) {
         let method = p.code_challenge_method.as_deref().unwrap_or("plain");
         if method != "S256" && method != "plain" {
-            return Err(redirect_error(
+            return Err(Box::new(redirect_error(
                 &checked,
                 "invalid_request",
                 "code_challenge_method must be S256 or plain",
-            ));
+            )));
         }
         checked.challenge = Some((method.to_string(), challenge.to_string()));
     }
