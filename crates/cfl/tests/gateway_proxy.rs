@@ -850,3 +850,127 @@ async fn expiry_warnings_go_to_the_webhook_once() {
         "warned twice or warned about a token far from expiry: {again:?}"
     );
 }
+
+/// The PATs the simulator holds for `user`, read as that user through impersonation.
+async fn pats_of(sim: &Sim, user: &str) -> Vec<Value> {
+    use cfl_auth::oauth1::{with_requestor_id, Consumer, RequestParts, TokenParams};
+    let consumer = Consumer::from_pem("cfl-gateway", &demo_private_key()).unwrap();
+    let url = with_requestor_id(&sim.url("/rest/pat/latest/tokens"), user).unwrap();
+    let auth = consumer
+        .authorization_now(&RequestParts::new("GET", &url), TokenParams::TwoLegged)
+        .unwrap();
+    let v: Value = http()
+        .get(&url)
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("not a PAT list: {v}"))
+}
+
+const PAT_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="; // 32 bytes, test only
+
+fn minted_identity(extra: &str) -> String {
+    format!("mode = \"minted-pat\"\nconsumer_key = \"cfl-gateway\"\nprivate_key_file = \"keys/demo-consumer.key.pem\"\nencryption_key_env = \"CFL_PAT_KEY\"\n{extra}")
+}
+
+/// A passwordless account gets a real PAT, minted once by impersonation, sealed at rest, reused.
+#[tokio::test]
+async fn minted_pat_is_created_once_reused_and_renewed() {
+    let sim = dc_sim();
+    let gw = Gateway::start(&sim, &minted_identity(""), "", &[("CFL_PAT_KEY", PAT_KEY)]);
+    let (_, secret) = gw.create_token(token_request("svc-reports")).await;
+    for _ in 0..3 {
+        let (s, me) = get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", &secret),
+        )
+        .await;
+        assert_eq!(
+            (s, me["username"].as_str()),
+            (200, Some("svc-reports")),
+            "{me}"
+        );
+    }
+    let pats = pats_of(&sim, "svc-reports").await;
+    assert_eq!(pats.len(), 1, "minted once: {pats:?}");
+    assert_eq!(pats[0]["name"], "cfl gateway (svc-reports)");
+
+    // Sealed at rest: the stored value is not a token the simulator accepts.
+    let store = cfl_gateway::store::Store::open(&gw.store).await.unwrap();
+    let row = store
+        .minted_pat("svc-reports")
+        .await
+        .unwrap()
+        .expect("a stored PAT");
+    let r = http()
+        .get(sim.url("/rest/api/user/current"))
+        .bearer_auth(&row.sealed)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(r.json::<Value>().await.unwrap()["username"], "svc-reports");
+
+    // A restarted gateway (same store and key) reuses the stored PAT instead of minting again.
+    let mut gw = gw;
+    gw.restart();
+    assert_eq!(
+        get(
+            &gw,
+            "/rest/api/user/current",
+            &basic("svc-reports", &secret)
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(pats_of(&sim, "svc-reports").await.len(), 1);
+    drop(gw);
+
+    // Renewal: a PAT inside the renewal window is replaced, and the old one revoked.
+    let renewing = Gateway::start(
+        &sim,
+        &minted_identity("pat_days = 1\nrenew_before_days = 2"),
+        "",
+        &[("CFL_PAT_KEY", PAT_KEY)],
+    );
+    let (_, alice) = renewing.create_token(token_request("alice")).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        assert_eq!(
+            get(&renewing, "/rest/api/user/current", &basic("alice", &alice))
+                .await
+                .1["username"],
+            "alice"
+        );
+        let minted: Vec<Value> = pats_of(&sim, "alice")
+            .await
+            .into_iter()
+            .filter(|p| p["name"] == "cfl gateway (alice)")
+            .collect();
+        assert_eq!(minted.len(), 1, "the replaced PAT is revoked: {minted:?}");
+        ids.push(minted[0]["id"].clone());
+    }
+    assert_ne!(ids[0], ids[1], "renewed");
+
+    // A bad key is a clear start-up error.
+    let bad = std::process::Command::new(CFL)
+        .args(["serve", "--config"])
+        .arg(renewing.dir.path().join("gateway.toml"))
+        .env("CFL_PAT_KEY", "too-short")
+        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("32 bytes"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

@@ -96,6 +96,14 @@ pub struct UpstreamConfig {
     pub timeout_seconds: u64,
 }
 
+fn default_pat_days() -> i64 {
+    90
+}
+
+fn default_renew_days() -> i64 {
+    7
+}
+
 fn default_flavor() -> Flavor {
     Flavor::Dc
 }
@@ -113,6 +121,20 @@ pub enum IdentityConfig {
         consumer_key: String,
         /// PEM private key (PKCS#8 or PKCS#1); relative to the config file.
         private_key_file: PathBuf,
+    },
+    /// A real DC PAT minted for each bound user through OAuth 1.0a impersonation, kept encrypted
+    /// at rest, forwarded as Bearer and renewed before it expires.
+    MintedPat {
+        consumer_key: String,
+        private_key_file: PathBuf,
+        /// Lifetime of minted PATs (Confluence allows at most 365).
+        #[serde(default = "default_pat_days")]
+        pat_days: i64,
+        /// Mint a new PAT when the current one expires within this many days.
+        #[serde(default = "default_renew_days")]
+        renew_before_days: i64,
+        /// Environment variable holding the 32-byte encryption key, base64 (`openssl rand -base64 32`).
+        encryption_key_env: String,
     },
     /// A fixed credential: every request runs as one account (a DC PAT, a Cloud service account).
     Static {
@@ -141,6 +163,7 @@ impl IdentityConfig {
     pub fn mode(&self) -> &'static str {
         match self {
             IdentityConfig::Oauth1Impersonation { .. } => "oauth1-impersonation",
+            IdentityConfig::MintedPat { .. } => "minted-pat",
             IdentityConfig::Static { .. } => "static",
             IdentityConfig::Header { .. } => "header",
         }
@@ -210,6 +233,9 @@ impl GatewayConfig {
             .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?;
         if let IdentityConfig::Oauth1Impersonation {
             private_key_file, ..
+        }
+        | IdentityConfig::MintedPat {
+            private_key_file, ..
         } = &mut config.upstream.identity
         {
             if private_key_file.is_relative() {
@@ -251,6 +277,18 @@ impl GatewayConfig {
                 "store {:?}: use sqlite:PATH or postgres://USER@HOST/DB",
                 self.store
             )));
+        }
+        if let IdentityConfig::MintedPat {
+            pat_days,
+            renew_before_days,
+            ..
+        } = &self.upstream.identity
+        {
+            if !(1..=365).contains(pat_days) || *renew_before_days < 0 {
+                return Err(ConfigError::Invalid(
+                    "minted-pat: pat_days must be 1..=365 (Confluence's limit) and renew_before_days >= 0".into(),
+                ));
+            }
         }
         if let Some(hook) = &self.expiry_warnings.webhook_url {
             url::Url::parse(hook).map_err(|e| {

@@ -81,7 +81,25 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     2,
     "expiry warnings",
     "ALTER TABLE tokens ADD COLUMN expiry_warned_at BIGINT;",
+), (
+    3,
+    "minted PATs",
+    "CREATE TABLE minted_pats (
+        bound_user TEXT PRIMARY KEY,
+        pat_id BIGINT NOT NULL,
+        sealed TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+    );",
 )];
+
+/// A PAT minted for a user, as stored: `sealed` is the encrypted raw token.
+#[derive(Debug, Clone)]
+pub struct MintedPatRow {
+    pub pat_id: i64,
+    pub sealed: String,
+    pub expires_at: i64,
+}
 
 /// Rows per audit INSERT: 17 parameters each stays under SQLite's 999-parameter floor.
 const AUDIT_ROWS_PER_INSERT: usize = 50;
@@ -257,6 +275,43 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn minted_pat(&self, user: &str) -> anyhow::Result<Option<MintedPatRow>> {
+        let row =
+            sqlx::query("SELECT pat_id, sealed, expires_at FROM minted_pats WHERE bound_user = $1")
+                .bind(user)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some(r) => Some(MintedPatRow {
+                pat_id: r.try_get("pat_id")?,
+                sealed: r.try_get("sealed")?,
+                expires_at: r.try_get("expires_at")?,
+            }),
+            None => None,
+        })
+    }
+
+    pub async fn save_minted_pat(
+        &self,
+        user: &str,
+        row: &MintedPatRow,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO minted_pats (bound_user, pat_id, sealed, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (bound_user) DO UPDATE SET pat_id = excluded.pat_id, sealed = excluded.sealed,
+                expires_at = excluded.expires_at, created_at = excluded.created_at",
+        )
+        .bind(user)
+        .bind(row.pat_id)
+        .bind(&row.sealed)
+        .bind(row.expires_at)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// The connection URL (for a `LISTEN` connection of its own).

@@ -15,6 +15,8 @@ pub struct Gateway {
     pub base_url: String,
     pub store: String,
     pub dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    env: Vec<(String, String)>,
 }
 
 impl Gateway {
@@ -45,9 +47,33 @@ impl Gateway {
         store: String,
         env: &[(&str, &str)],
     ) -> Gateway {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let (child, base_url) = Gateway::launch(&config, &env);
+        Gateway {
+            child,
+            base_url,
+            store,
+            dir,
+            config,
+            env,
+        }
+    }
+
+    /// Kills the process (SIGKILL) and starts it again with the same config, store and env.
+    pub fn restart(&mut self) {
+        self.kill_hard();
+        let (child, base_url) = Gateway::launch(&self.config, &self.env);
+        self.child = child;
+        self.base_url = base_url;
+    }
+
+    fn launch(config: &std::path::Path, env: &[(String, String)]) -> (Child, String) {
         let mut cmd = Command::new(CFL);
         cmd.args(["serve", "--config"])
-            .arg(&config)
+            .arg(config)
             .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -62,12 +88,7 @@ impl Gateway {
         let startup: Value = serde_json::from_str(&line).unwrap_or_else(|e| {
             panic!("cfl serve did not print a JSON start-up line ({e}): {line:?}")
         });
-        Gateway {
-            child,
-            base_url: startup["base_url"].as_str().unwrap().to_string(),
-            store,
-            dir,
-        }
+        (child, startup["base_url"].as_str().unwrap().to_string())
     }
 
     pub fn url(&self, path: &str) -> String {

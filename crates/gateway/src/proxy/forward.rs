@@ -145,13 +145,18 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
     } else {
         (body, None)
     };
-    if let Err(e) = gw.upstream.authorize(
-        parts.method.as_str(),
-        &mut url,
-        &mut headers,
-        auth.user.as_deref(),
-        form.as_deref(),
-    ) {
+    if let Err(e) = gw
+        .upstream
+        .authorize(
+            &gw.store,
+            parts.method.as_str(),
+            &mut url,
+            &mut headers,
+            auth.user.as_deref(),
+            form.as_deref(),
+        )
+        .await
+    {
         return Refusal::forbidden("identity_unavailable", e).into_response();
     }
 

@@ -6,6 +6,7 @@ pub mod audit_layer;
 pub mod authn;
 pub mod checks;
 pub mod forward;
+pub mod minted;
 pub mod refusal;
 pub mod upstream;
 

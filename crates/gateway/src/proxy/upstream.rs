@@ -10,6 +10,8 @@ use base64::Engine;
 use crate::config::{IdentityConfig, UpstreamConfig};
 
 pub enum Identity {
+    /// A DC PAT minted per bound user through impersonation (see `minted`).
+    MintedPat(Box<super::minted::MintedPats>),
     /// OAuth 1.0a two-legged: every request signed RSA-SHA1 with `oauth_token=""` and
     /// `xoauth_requestor_id=USER`.
     OAuth1(Box<cfl_auth::oauth1::Consumer>),
@@ -81,6 +83,28 @@ impl Upstream {
                     .context("secret_header is not a valid header name")?,
                 secret: secret_header(env_secret(secret_env)?)?,
             },
+            IdentityConfig::MintedPat {
+                consumer_key,
+                private_key_file,
+                pat_days,
+                renew_before_days,
+                encryption_key_env,
+            } => {
+                let pem = std::fs::read_to_string(private_key_file).with_context(|| {
+                    format!(
+                        "cannot read the consumer's private key {}",
+                        private_key_file.display()
+                    )
+                })?;
+                let consumer = cfl_auth::oauth1::Consumer::from_pem(consumer_key.clone(), &pem)
+                    .with_context(|| format!("private key {}", private_key_file.display()))?;
+                Identity::MintedPat(Box::new(super::minted::MintedPats::new(
+                    consumer,
+                    &env_secret(encryption_key_env)?,
+                    *pat_days,
+                    *renew_before_days,
+                )?))
+            }
             IdentityConfig::Oauth1Impersonation {
                 consumer_key,
                 private_key_file,
@@ -127,7 +151,7 @@ impl Upstream {
                 secret_header,
                 ..
             } => vec![user_header.clone(), secret_header.clone()],
-            Identity::Static(_) | Identity::OAuth1(_) => Vec::new(),
+            Identity::Static(_) | Identity::OAuth1(_) | Identity::MintedPat(_) => Vec::new(),
         }
     }
 
@@ -136,13 +160,15 @@ impl Upstream {
         let lower = name.to_ascii_lowercase();
         lower.starts_with("oauth_")
             || lower == "xoauth_requestor_id"
-            || (matches!(self.identity, Identity::OAuth1(_)) && lower == "user_id")
+            || (matches!(self.identity, Identity::OAuth1(_) | Identity::MintedPat(_))
+                && lower == "user_id")
     }
 
     /// Adds the gateway's credential for acting as `user`. OAuth 1.0a also changes the URL (the
     /// requestor id is a query parameter) and signs `form_body`, the raw form body, if any.
-    pub fn authorize(
+    pub async fn authorize(
         &self,
+        store: &crate::store::Store,
         method: &str,
         url: &mut String,
         headers: &mut HeaderMap,
@@ -151,6 +177,18 @@ impl Upstream {
     ) -> Result<(), String> {
         use cfl_auth::oauth1::{with_requestor_id, RequestParts, TokenParams};
         match &self.identity {
+            Identity::MintedPat(minted) => {
+                let user = user.ok_or("a minted PAT needs a bound user")?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                let v = minted
+                    .authorization(&self.client, &self.base, store, user, now)
+                    .await
+                    .map_err(|e| format!("no PAT for {user}: {e:#}"))?;
+                headers.insert(axum::http::header::AUTHORIZATION, v);
+            }
             Identity::OAuth1(consumer) => {
                 let user = user.ok_or("OAuth 1.0a impersonation needs a bound user")?;
                 let signed_url =
