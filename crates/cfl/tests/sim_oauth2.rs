@@ -632,3 +632,58 @@ async fn dc_refresh_rotates_and_client_credentials_act_as_service_account() {
     assert_eq!(status, 400);
     assert_eq!(err["error"], "unauthorized_client");
 }
+
+#[tokio::test]
+async fn example_configs_issue_working_tokens() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    let (status, tok) = token_json(
+        &sim,
+        "/oauth/token",
+        json!({"grant_type": "client_credentials", "client_id": "svc-ci-client", "client_secret": "svc-ci-secret"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{tok}");
+    let bearer = format!("Bearer {}", tok["access_token"].as_str().unwrap());
+    let gateway_base = sim.startup["gateway_base"].as_str().unwrap().to_string();
+    let (status, me) = get_status(format!("{gateway_base}/rest/api/user/current"), &bearer).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["email"], "svc-ci@serviceaccount.atlassian.com");
+
+    let sim = Sim::example("sim-dc.toml", "");
+    let r = authorize(
+        &sim,
+        "/rest/oauth2/latest/authorize",
+        &[
+            ("client_id", "cfl-cli"),
+            ("redirect_uri", "http://127.0.0.1/callback"),
+            ("response_type", "code"),
+            ("scope", "READ WRITE"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+        Some(basic("alice", "alice-pw")),
+    )
+    .await;
+    assert_eq!(r.status(), 302);
+    let loc = reqwest::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = loc
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    let (status, tok) = token_form(
+        &sim,
+        "/rest/oauth2/latest/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "cfl-cli"),
+            ("client_secret", "cfl-cli-secret"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1/callback"),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tok}");
+    assert_eq!(tok["scope"], "READ WRITE");
+}
