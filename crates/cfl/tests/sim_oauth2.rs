@@ -209,7 +209,7 @@ async fn cloud_3lo_flow_bearer_on_gateway_only_and_rotating_refresh() {
     let refresh2 = tok2["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(refresh1, refresh2);
     let (status, err) = token_json(&sim, "/oauth/token", refresh(&refresh1)).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 403, "Atlassian answers invalid_grant with 403");
     assert_eq!(err["error"], "invalid_grant");
     let (status, _) = token_json(&sim, "/oauth/token", refresh(&refresh2)).await;
     assert_eq!(status, 200);
@@ -235,14 +235,14 @@ async fn cloud_code_is_single_use_and_bound_to_redirect_uri_and_secret() {
         "no offline_access, no refresh token"
     );
     let (status, err) = token_json(&sim, "/oauth/token", exchange(&code)).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 403, "Atlassian answers invalid_grant with 403");
     assert_eq!(err["error"], "invalid_grant");
 
     let code = cloud_code(&sim, "read:confluence-user").await;
     let mut other_redirect = exchange(&code);
     other_redirect["redirect_uri"] = "http://127.0.0.1:9/other".into();
     let (status, err) = token_json(&sim, "/oauth/token", other_redirect).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 403, "Atlassian answers invalid_grant with 403");
     assert_eq!(err["error"], "invalid_grant");
 }
 
