@@ -41,7 +41,8 @@ struct CompiledRule {
 #[derive(Debug)]
 pub struct RuleSet {
     source: Vec<String>,
-    urls: RegexSet,
+    /// `None` for a token without rules: an empty automaton still costs kilobytes per token.
+    urls: Option<RegexSet>,
     rules: Vec<CompiledRule>,
 }
 
@@ -110,14 +111,20 @@ impl RuleSet {
             });
             specs.push(spec);
         }
-        let urls = RegexSetBuilder::new(specs.iter().map(|s| anchored(&s.url)))
-            .size_limit(REGEX_SIZE_LIMIT * specs.len().max(1))
-            .build()
-            .map_err(|e| RuleError {
-                line: 0,
-                text: String::new(),
-                message: format!("rules too large to compile together: {e}"),
-            })?;
+        let urls = if specs.is_empty() {
+            None
+        } else {
+            Some(
+                RegexSetBuilder::new(specs.iter().map(|s| anchored(&s.url)))
+                    .size_limit(REGEX_SIZE_LIMIT * specs.len())
+                    .build()
+                    .map_err(|e| RuleError {
+                        line: 0,
+                        text: String::new(),
+                        message: format!("rules too large to compile together: {e}"),
+                    })?,
+            )
+        };
         Ok(RuleSet {
             source: lines,
             urls,
@@ -149,12 +156,12 @@ impl RuleSet {
 
     /// `body`: `None` = not read yet; `Some(None)` = read, not JSON.
     fn decide(&self, req: &RequestView<'_>, body: Option<Option<&Value>>) -> Decision {
-        if self.rules.is_empty() {
+        let Some(urls) = &self.urls else {
             return Decision::Allow { rule: None };
-        }
+        };
         let query = normalize::query_pairs(req.query);
         let mut needs_body = false;
-        for idx in self.urls.matches(req.path).iter() {
+        for idx in urls.matches(req.path).iter() {
             let rule = &self.rules[idx];
             if !rule.methods.is_empty()
                 && !rule
