@@ -238,6 +238,7 @@ async fn upload_new(
     upload(state, caller, headers, ctx, id, form, false).await
 }
 
+/// `PUT …/child/attachment` (create, or add a version): Cloud only; DC 9.3 has no such method.
 async fn upload_or_version(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
@@ -246,6 +247,13 @@ async fn upload_or_version(
     Path(id): Path<String>,
     form: Multipart,
 ) -> ApiResult<Json<Value>> {
+    if state.flavor() == crate::config::Flavor::Dc {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            S,
+            "PUT is not supported on this resource; POST a new attachment or new data to …/{attachmentId}/data",
+        ));
+    }
     upload(state, caller, headers, ctx, id, form, true).await
 }
 
