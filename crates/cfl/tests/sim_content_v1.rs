@@ -566,3 +566,52 @@ async fn labels_add_list_remove() {
         .await;
     assert_eq!(page["metadata"]["labels"]["size"], left["size"]);
 }
+
+#[tokio::test]
+async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
+    let toml = read_example("sim-dc.toml").replace(
+        "# context_path = \"/confluence\"",
+        "context_path = \"/confluence\"",
+    );
+    let dc = Sim::start(&toml);
+    let r = http()
+        .get(dc.url("/confluence/rest/api/content?limit=1"))
+        .header("authorization", basic("admin", "admin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["_links"]["context"], "/confluence");
+    assert!(body["_links"]["base"]
+        .as_str()
+        .unwrap()
+        .ends_with("/confluence"));
+    assert_eq!(body["_links"]["next"], "/rest/api/content?start=1&limit=1");
+
+    let cloud = Sim::example("sim-cloud.toml", "");
+    let gw = cloud.startup["gateway_base"].as_str().unwrap().to_string();
+    let r = http()
+        .get(format!("{gw}/rest/api/content?limit=1"))
+        .header(
+            "authorization",
+            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["_links"]["base"], gw.as_str());
+    let page = body["results"][0]["id"].as_str().unwrap();
+    let r = http()
+        .get(format!("{gw}/api/v2/pages/{page}"))
+        .header(
+            "authorization",
+            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}

@@ -132,7 +132,12 @@ pub async fn authenticate(
 }
 
 async fn identify(state: &Shared, base: ApiBase, req: &mut Request) -> ApiResult<Caller> {
-    let path = req.uri().path().to_string();
+    // Inside a nested router the URI has its prefix stripped; the cloud id lives in that prefix.
+    let path = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
     let style = error_style(&path);
     if base == ApiBase::ApiGateway {
         check_cloud_id(state, &path, style)?;

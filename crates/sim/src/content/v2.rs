@@ -5,7 +5,7 @@
 //! parent changes move the page. Only the `storage` body format is served; others get a clear 400.
 //! v2 has no current-user endpoint (the spec has none); clients use v1 `/rest/api/user/current`.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -19,7 +19,7 @@ use super::page::{
 };
 use super::pagination::{V2Page, V2_DEFAULT_LIMIT};
 use super::space::{q, query_pairs};
-use super::{require_writer, Ctx};
+use super::{require_writer, Ctx, P1};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{Attachment, Content, ContentId, Db, Space};
@@ -205,11 +205,7 @@ fn space_by_id(db: &Db, raw: &str) -> ApiResult<Space> {
         .ok_or_else(|| not_found(S, raw))
 }
 
-async fn space(
-    State(state): State<Shared>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+async fn space(State(state): State<Shared>, ctx: Ctx, P1(id): P1) -> ApiResult<Json<Value>> {
     let db = state.db();
     let s = space_by_id(&db, &id)?;
     Ok(single(space_v2(&db, &s), &ctx))
@@ -273,7 +269,7 @@ async fn pages(
 async fn space_pages(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let pairs = query_pairs(&raw);
@@ -295,7 +291,7 @@ fn page_id(raw: &str) -> ApiResult<ContentId> {
 async fn page(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
@@ -375,7 +371,7 @@ async fn update(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     let user = require_writer(&caller, &headers, S)?.to_string();
@@ -403,7 +399,7 @@ async fn delete(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    P1(id): P1,
 ) -> ApiResult<StatusCode> {
     require_writer(&caller, &headers, S)?;
     let id = page_id(&id)?;
@@ -414,7 +410,7 @@ async fn delete(
 async fn children(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let pairs = query_pairs(&raw);
@@ -441,7 +437,7 @@ async fn children(
 async fn labels(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let pairs = query_pairs(&raw);
@@ -462,7 +458,7 @@ async fn labels(
 async fn page_attachments(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let pairs = query_pairs(&raw);
@@ -481,11 +477,7 @@ async fn page_attachments(
     Ok(pg.respond(all, &ctx))
 }
 
-async fn attachment(
-    State(state): State<Shared>,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn attachment(State(state): State<Shared>, ctx: Ctx, P1(id): P1) -> ApiResult<Response> {
     let aid = numeric_id(&id)?;
     let db = state.db();
     let a = db
