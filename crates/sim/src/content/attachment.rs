@@ -7,7 +7,7 @@
 //! buffered whole. Only the newest version's bytes are kept.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,7 +20,7 @@ use super::json::attachment_json;
 use super::page::{live, parse_id};
 use super::pagination::{V1Page, V1_MAX_LIMIT};
 use super::space::{q, query_pairs};
-use super::{has_no_check, Ctx};
+use super::{has_no_check, Ctx, P1, P2};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{Attachment, ContentId, Db};
@@ -57,7 +57,7 @@ pub fn attachments_of(db: &Db, page: ContentId) -> Vec<&Attachment> {
 async fn list(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
@@ -232,20 +232,28 @@ async fn upload_new(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     form: Multipart,
 ) -> ApiResult<Json<Value>> {
     upload(state, caller, headers, ctx, id, form, false).await
 }
 
+/// `PUT …/child/attachment` (create, or add a version): Cloud only; DC 9.3 has no such method.
 async fn upload_or_version(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     form: Multipart,
 ) -> ApiResult<Json<Value>> {
+    if state.flavor() == crate::config::Flavor::Dc {
+        return Err(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            S,
+            "PUT is not supported on this resource; POST a new attachment or new data to …/{attachmentId}/data",
+        ));
+    }
     upload(state, caller, headers, ctx, id, form, true).await
 }
 
@@ -254,7 +262,7 @@ async fn upload_data(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
-    Path((id, att)): Path<(String, String)>,
+    P2(id, att): P2,
     form: Multipart,
 ) -> ApiResult<Json<Value>> {
     let user = xsrf_and_user(&caller, &headers)?.to_string();
@@ -296,7 +304,7 @@ struct DownloadQuery {
 
 async fn download(
     State(state): State<Shared>,
-    Path((page, name)): Path<(String, String)>,
+    P2(page, name): P2,
     Query(dq): Query<DownloadQuery>,
 ) -> Result<Response, ApiError> {
     let page = parse_id(&page, S)?;

@@ -1,7 +1,7 @@
 //! v1 labels on content: `GET`/`POST /content/{id}/label`, `DELETE /content/{id}/label/{name}`
 //! and `DELETE /content/{id}/label?name=`. Label names are lower-cased, as Confluence stores them.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, get};
 use axum::{Extension, Json, Router};
@@ -11,7 +11,7 @@ use super::json::label_json;
 use super::page::{json_body, live, parse_id};
 use super::pagination::{V1Page, V1_LABEL_MAX_LIMIT};
 use super::space::{q, query_pairs};
-use super::{require_writer, Ctx};
+use super::{require_writer, Ctx, P1, P2};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{ContentId, Db};
@@ -37,7 +37,7 @@ fn labels_page(db: &Db, id: ContentId, page: V1Page, ctx: &Ctx) -> ApiResult<Val
 async fn list(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
@@ -89,7 +89,7 @@ async fn add(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     require_writer(&caller, &headers, S)?;
@@ -134,7 +134,7 @@ async fn remove_by_path(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    Path((id, name)): Path<(String, String)>,
+    P2(id, name): P2,
 ) -> ApiResult<StatusCode> {
     require_writer(&caller, &headers, S)?;
     remove(&state, &id, &name)
@@ -144,7 +144,7 @@ async fn remove_by_query(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<StatusCode> {
     require_writer(&caller, &headers, S)?;

@@ -106,3 +106,48 @@ pub fn has_no_check(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("no-check") || v.eq_ignore_ascii_case("nocheck"))
 }
+
+/// The last path parameter. Handlers are also mounted under
+/// `/ex/confluence/{cloudId}/wiki`, whose captured `cloudId` comes first, so a plain
+/// `Path<String>` would see two parameters; the handler's own ones are always the last.
+pub struct P1(pub String);
+
+/// The last two path parameters (see [`P1`]).
+pub struct P2(pub String, pub String);
+
+async fn last_params<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    n: usize,
+) -> Result<Vec<String>, ApiError> {
+    let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ApiError::bad_request(ErrorStyle::V1, e.body_text()))?;
+    let all: Vec<String> = raw.iter().map(|(_, v)| v.to_string()).collect();
+    if all.len() < n {
+        return Err(ApiError::bad_request(
+            ErrorStyle::V1,
+            "Invalid path parameters",
+        ));
+    }
+    Ok(all[all.len() - n..].to_vec())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for P1 {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let mut v = last_params(parts, state, 1).await?;
+        Ok(P1(v.remove(0)))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for P2 {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let mut v = last_params(parts, state, 2).await?;
+        let second = v.remove(1);
+        Ok(P2(v.remove(0), second))
+    }
+}

@@ -5,7 +5,7 @@
 //! "Version must be incremented on update. Current version is: N"), and changing the parent moves
 //! the page (never under itself or its own descendants).
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::json::{content_json, Expand};
 use super::pagination::{V1Page, V1_MAX_LIMIT};
 use super::space::{q, query_pairs};
-use super::{require_writer, Ctx};
+use super::{require_writer, Ctx, P1};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{Content, ContentId, Db};
@@ -350,7 +350,7 @@ async fn create(
 async fn one(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
@@ -372,7 +372,7 @@ async fn update(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     let user = require_writer(&caller, &headers, S)?.to_string();
@@ -399,7 +399,7 @@ async fn delete(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    P1(id): P1,
 ) -> ApiResult<StatusCode> {
     require_writer(&caller, &headers, S)?;
     let id = parse_id(&id, S)?;
@@ -410,7 +410,7 @@ async fn delete(
 async fn child_pages(
     State(state): State<Shared>,
     ctx: Ctx,
-    Path(id): Path<String>,
+    P1(id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);

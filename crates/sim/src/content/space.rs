@@ -1,13 +1,13 @@
 //! v1 spaces: `GET /space` (paged, `spaceKey` filter, repeatable) and `GET /space/{key}`.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 
 use super::json::space_json;
 use super::pagination::{V1Page, V1_MAX_LIMIT};
-use super::Ctx;
+use super::{Ctx, P1};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::Shared;
 
@@ -55,11 +55,7 @@ async fn list(
     Ok(Json(page.envelope(all, &ctx, None)))
 }
 
-async fn one(
-    State(state): State<Shared>,
-    ctx: Ctx,
-    Path(key): Path<String>,
-) -> ApiResult<Json<Value>> {
+async fn one(State(state): State<Shared>, ctx: Ctx, P1(key): P1) -> ApiResult<Json<Value>> {
     let db = state.db();
     let s = db
         .spaces
