@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 #[command(name = "cfl", version, about, long_about = None)]
 #[command(propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    globals: commands::Globals,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,12 +23,19 @@ struct Cli {
 enum Command {
     /// Run a Confluence simulator (Cloud or Data Center) for tests and demos.
     Sim(commands::sim::SimArgs),
+    /// Log in to Confluence sites, switch between them, show who you are.
+    #[command(subcommand)]
+    Auth(commands::auth::AuthCommand),
+    /// Make an authenticated request to the Confluence REST API (like `gh api`).
+    Api(commands::api::ApiArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sim(args) => commands::sim::run(args),
+        Command::Auth(cmd) => commands::auth::run(cmd, &cli.globals),
+        Command::Api(args) => commands::api::run(args, &cli.globals),
     };
     match result {
         Ok(code) => code,
