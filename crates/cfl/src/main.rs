@@ -7,7 +7,7 @@ mod commands;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "cfl", version, about, long_about = None)]
@@ -21,6 +21,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the token gateway for accounts that can't log in (try `cfl serve --demo`).
+    Serve(commands::serve::ServeArgs),
+    /// Manage gateway tokens (admin API).
+    Token(commands::token::TokenArgs),
+    /// Read and verify the gateway's audit log.
+    Audit(commands::audit::AuditArgs),
     /// Run a Confluence simulator (Cloud or Data Center) for tests and demos.
     Sim(commands::sim::SimArgs),
     /// Log in to Confluence sites, switch between them, show who you are.
@@ -28,14 +34,64 @@ enum Command {
     Auth(commands::auth::AuthCommand),
     /// Make an authenticated request to the Confluence REST API (like `gh api`).
     Api(commands::api::ApiArgs),
+    /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
+    Completion {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `cfl man | man -l -`.
+    Man,
+}
+
+/// Logs go to stderr: `CFL_LOG` sets the filter (default `info` for servers, `warn` otherwise,
+/// e.g. `CFL_LOG=cfl_gateway=debug`), `CFL_LOG_FORMAT=json` makes them one JSON object a line.
+fn init_logging(server: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if server { "info,sqlx=warn" } else { "warn" };
+    let filter = EnvFilter::try_from_env("CFL_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var("CFL_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().flatten_event(true).init();
+    } else {
+        builder
+            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .init();
+    }
+}
+
+/// Writes to stdout; a reader that went away (`cfl man | head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    use std::io::Write;
+    match std::io::stdout().lock().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(matches!(cli.command, Command::Serve(_) | Command::Sim(_)));
     let result = match cli.command {
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Token(args) => commands::token::run(args),
+        Command::Audit(args) => commands::audit::run(args),
         Command::Sim(args) => commands::sim::run(args),
         Command::Auth(cmd) => commands::auth::run(cmd, &cli.globals),
         Command::Api(args) => commands::api::run(args, &cli.globals),
+        Command::Completion { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "cfl", &mut out);
+            print_bytes(&out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(anyhow::Error::from)
+                .and_then(|_| print_bytes(&out))
+        }
     };
     match result {
         Ok(code) => code,

@@ -58,3 +58,28 @@ fn bad_config_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("flavor") && err.contains("bad.toml"), "{err}");
 }
+
+#[test]
+fn completions_and_man_page_are_generated() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let out = std::process::Command::new(CFL)
+            .args(["completion", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            text.contains("serve") && text.contains("token"),
+            "{shell} completion lists the commands"
+        );
+    }
+    let man = std::process::Command::new(CFL).arg("man").output().unwrap();
+    let text = String::from_utf8(man.stdout).unwrap();
+    assert!(text.contains(".TH cfl 1") && text.contains("serve"));
+    let bad = std::process::Command::new(CFL)
+        .args(["completion", "tcsh"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
+}

@@ -31,6 +31,11 @@ pub struct SimConfig {
     pub flavor: Flavor,
     #[serde(default)]
     pub anonymous_access: bool,
+    /// DC: after this many consecutive failed logins of a user, Confluence demands a CAPTCHA:
+    /// Basic requests for that user get 401 `X-Seraph-LoginReason: AUTHENTICATION_DENIED` (even
+    /// with the right password) until a browser login (`/dologin.action`) succeeds.
+    #[serde(default = "default_captcha_after")]
+    pub captcha_after_failures: u32,
     /// Cloud only: the id `/_edge/tenant_info` reports and `/ex/confluence/{cloudId}` expects.
     #[serde(default = "default_cloud_id")]
     pub cloud_id: String,
@@ -61,6 +66,10 @@ pub struct SimConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn default_captcha_after() -> u32 {
+    3
 }
 
 fn default_cloud_id() -> String {
@@ -211,6 +220,10 @@ pub struct PatPolicy {
     pub max_tokens_per_user: usize,
     #[serde(default = "default_name_length")]
     pub name_length: usize,
+    /// Whether a request authenticated by a PAT may create another PAT. Unverified against real
+    /// Confluence (the create call only requires an authenticated caller), hence a switch.
+    #[serde(default = "yes")]
+    pub allow_pat_auth_to_create: bool,
 }
 
 fn default_max_days() -> i64 {
@@ -231,6 +244,7 @@ impl Default for PatPolicy {
             max_expiry_days: default_max_days(),
             max_tokens_per_user: default_max_tokens(),
             name_length: default_name_length(),
+            allow_pat_auth_to_create: true,
         }
     }
 }

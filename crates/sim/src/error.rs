@@ -1,6 +1,6 @@
 //! Confluence's error bodies, one shape per API family, so clients are tested against the real ones.
 
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
@@ -29,7 +29,8 @@ pub struct ApiError {
     pub message: String,
     /// Machine-readable code: v2 `code`, OAuth2 `error`, OAuth1 `oauth_problem`, PAT `exception`.
     pub code: Option<String>,
-    pub headers: HeaderMap,
+    /// Extra response headers (a Vec, not a HeaderMap, to keep `Result<_, ApiError>` small).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl ApiError {
@@ -39,7 +40,7 @@ impl ApiError {
             style,
             message: message.into(),
             code: None,
-            headers: HeaderMap::new(),
+            headers: Vec::new(),
         }
     }
 
@@ -50,7 +51,7 @@ impl ApiError {
 
     pub fn with_header(mut self, name: &'static str, value: impl AsRef<str>) -> ApiError {
         if let Ok(v) = HeaderValue::from_str(value.as_ref()) {
-            self.headers.insert(HeaderName::from_static(name), v);
+            self.headers.push((HeaderName::from_static(name), v));
         }
         self
     }
@@ -146,8 +147,8 @@ impl IntoResponse for ApiError {
         let mut resp = (self.status, text).into_response();
         resp.headers_mut()
             .insert("content-type", HeaderValue::from_static(content_type));
-        for (k, v) in self.headers.iter() {
-            resp.headers_mut().insert(k.clone(), v.clone());
+        for (k, v) in self.headers {
+            resp.headers_mut().insert(k, v);
         }
         resp
     }

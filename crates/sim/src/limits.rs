@@ -1,27 +1,374 @@
-//! Rate limiting (per credential, with Cloud's or DC's headers), injected latency and faults.
+//! Rate limiting (per credential, with Cloud's or DC's headers), injected latency, faults on
+//! demand, and the log of recent requests that `GET /__sim/requests` shows.
+//!
+//! Two layers: [`rate_limit`] sits inside the auth layer (it needs the `Caller`) and meters a token
+//! bucket per `Caller::rate_key`; it also hands the caller's identity outward in the response
+//! extensions. [`faults_and_latency`] wraps every route: it sleeps the configured latency, serves
+//! injected 5xx responses or cuts connections mid-body, and records the request.
+//! Buckets refill on the simulator clock, so `POST /__sim/clock` also refills them.
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 
-use crate::{Shared, SimConfig};
+use crate::auth::{AuthMethod, Caller};
+use crate::config::{Flavor, RateLimitConfig};
+use crate::error::{ApiError, ErrorStyle};
+use crate::{iso8601, Shared, SimConfig};
 
-pub struct Limits {}
+/// How many requests `GET /__sim/requests` remembers.
+const LOG_CAPACITY: usize = 1000;
+
+pub struct Limits {
+    buckets: Mutex<HashMap<String, Bucket>>,
+    pub faults: Mutex<Faults>,
+    pub log: Mutex<VecDeque<RequestRecord>>,
+    pub seen: std::sync::atomic::AtomicU64,
+}
+
+struct Bucket {
+    tokens: f64,
+    last_ms: i64,
+}
+
+/// Faults armed through `POST /__sim/faults`; every field optional there.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Faults {
+    /// Status (500–599) served to the next `count` matching requests.
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub count: u32,
+    /// Only requests whose path starts with this (e.g. `/wiki/rest/api/content`) are affected.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    /// The next N matching responses are cut off mid-body (the connection drops).
+    #[serde(default)]
+    pub drop_connections: u32,
+    /// Extra latency added to every request until cleared.
+    #[serde(default)]
+    pub latency_ms: u64,
+}
+
+/// One line of `GET /__sim/requests`. Query values of credential-looking parameters are
+/// redacted; headers are never recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestRecord {
+    pub at: String,
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub user: Option<String>,
+    pub auth_method: Option<AuthMethod>,
+    pub status: u16,
+}
+
+/// What the auth layer decided, carried out to the recording layer in response extensions.
+#[derive(Debug, Clone)]
+struct SeenCaller(Option<String>, AuthMethod);
+
+enum Decision {
+    Allowed { remaining: u32 },
+    Limited { retry_after_s: u64 },
+}
 
 impl Limits {
     pub fn new(_config: &SimConfig) -> Limits {
-        Limits {}
+        Limits {
+            buckets: Mutex::new(HashMap::new()),
+            faults: Mutex::new(Faults::default()),
+            log: Mutex::new(VecDeque::new()),
+            seen: Default::default(),
+        }
+    }
+
+    fn take(&self, key: &str, rl: &RateLimitConfig, now_ms: i64) -> Decision {
+        let cap = rl.requests as f64;
+        let per_ms = cap / (rl.interval_seconds as f64 * 1000.0);
+        let mut b = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let bucket = b.entry(key.to_string()).or_insert(Bucket {
+            tokens: cap,
+            last_ms: now_ms,
+        });
+        let elapsed = (now_ms - bucket.last_ms).max(0) as f64;
+        bucket.tokens = (bucket.tokens + elapsed * per_ms).min(cap);
+        bucket.last_ms = now_ms;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Decision::Allowed {
+                remaining: bucket.tokens.floor() as u32,
+            }
+        } else {
+            let wait_ms = (1.0 - bucket.tokens) / per_ms;
+            Decision::Limited {
+                retry_after_s: ((wait_ms / 1000.0).ceil() as u64).max(1),
+            }
+        }
+    }
+
+    pub fn faults(&self) -> std::sync::MutexGuard<'_, Faults> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn recent(&self) -> std::sync::MutexGuard<'_, VecDeque<RequestRecord>> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
-pub async fn rate_limit(State(_state): State<Shared>, req: Request, next: Next) -> Response {
-    next.run(req).await
+fn set(resp: &mut Response, name: &'static str, value: impl ToString) {
+    if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+        resp.headers_mut().insert(name, v);
+    }
 }
 
-pub async fn faults_and_latency(
-    State(_state): State<Shared>,
-    req: Request,
-    next: Next,
-) -> Response {
-    next.run(req).await
+/// The limiter layer (inside auth): one bucket per credential.
+pub async fn rate_limit(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let caller = req.extensions().get::<Caller>().cloned();
+    let seen = caller
+        .as_ref()
+        .map(|c| SeenCaller(c.user.clone(), c.method));
+    let mut resp = match (&state.config.rate_limit, &caller) {
+        (Some(rl), Some(caller)) => {
+            let now = state.clock.now_ms();
+            match state.limits.take(&caller.rate_key, rl, now) {
+                Decision::Allowed { remaining } => {
+                    let mut resp = next.run(req).await;
+                    success_headers(&mut resp, state.flavor(), rl, remaining);
+                    resp
+                }
+                Decision::Limited { retry_after_s } => {
+                    limited(state.flavor(), rl, retry_after_s, now)
+                }
+            }
+        }
+        _ => next.run(req).await,
+    };
+    if let Some(s) = seen {
+        resp.extensions_mut().insert(s);
+    }
+    resp
+}
+
+fn success_headers(resp: &mut Response, flavor: Flavor, rl: &RateLimitConfig, remaining: u32) {
+    match flavor {
+        // DC sends its bucket state on every response while limiting is on.
+        Flavor::Dc => {
+            set(resp, "x-ratelimit-limit", rl.requests);
+            set(resp, "x-ratelimit-remaining", remaining);
+            set(resp, "x-ratelimit-fillrate", rl.requests);
+            set(resp, "x-ratelimit-interval-seconds", rl.interval_seconds);
+        }
+        // Cloud warns when fewer than 20% of the budget is left.
+        Flavor::Cloud => {
+            if (remaining as f64) < rl.requests as f64 * 0.2 {
+                set(resp, "x-ratelimit-nearlimit", "true");
+            }
+        }
+    }
+}
+
+fn limited(flavor: Flavor, rl: &RateLimitConfig, retry_after_s: u64, now_ms: i64) -> Response {
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorStyle::Message,
+        "Rate limit exceeded. Retry after the number of seconds in the Retry-After header.",
+    )
+    .into_response();
+    set(&mut resp, "retry-after", retry_after_s);
+    set(&mut resp, "x-ratelimit-limit", rl.requests);
+    set(&mut resp, "x-ratelimit-remaining", 0);
+    match flavor {
+        Flavor::Cloud => {
+            set(
+                &mut resp,
+                "x-ratelimit-reset",
+                iso8601(now_ms + retry_after_s as i64 * 1000),
+            );
+            set(&mut resp, "x-ratelimit-nearlimit", "true");
+            // The value names the quota that ran out; the exact strings Cloud uses vary.
+            set(
+                &mut resp,
+                "ratelimit-reason",
+                "confluence-quota-per-user-based",
+            );
+        }
+        Flavor::Dc => {
+            set(&mut resp, "x-ratelimit-fillrate", rl.requests);
+            set(
+                &mut resp,
+                "x-ratelimit-interval-seconds",
+                rl.interval_seconds,
+            );
+        }
+    }
+    resp
+}
+
+/// Query with the values of credential-like parameters replaced, so the log holds no secret.
+pub fn redact_query(q: &str) -> String {
+    const SENSITIVE: &[&str] = &[
+        "token",
+        "secret",
+        "password",
+        "signature",
+        "code",
+        "verifier",
+        "key",
+        "jwt",
+    ];
+    q.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, _) = p.split_once('=').unwrap_or((p, ""));
+            let lk = k.to_ascii_lowercase();
+            if SENSITIVE.iter().any(|s| lk.contains(s)) && !lk.ends_with("spacekey") {
+                format!("{k}=REDACTED")
+            } else {
+                p.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The outermost layer: latency, injected faults, and the request log.
+pub async fn faults_and_latency(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/__sim") {
+        return next.run(req).await;
+    }
+    let method = req.method().to_string();
+    let query = redact_query(req.uri().query().unwrap_or(""));
+    let (extra_ms, status_fault, drop) = {
+        let mut f = state.limits.faults();
+        let applies = f.path_prefix.as_deref().is_none_or(|p| path.starts_with(p));
+        let status_fault = match f.status {
+            Some(s) if applies && f.count > 0 => {
+                f.count -= 1;
+                if f.count == 0 {
+                    f.status = None;
+                }
+                Some(s)
+            }
+            _ => None,
+        };
+        let drop = status_fault.is_none() && applies && f.drop_connections > 0;
+        if drop {
+            f.drop_connections -= 1;
+        }
+        (f.latency_ms, status_fault, drop)
+    };
+    let delay = state.config.latency.ms + extra_ms;
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let resp = match status_fault {
+        Some(s) => {
+            let code = StatusCode::from_u16(s).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let mut e = ApiError::new(
+                code,
+                ErrorStyle::Message,
+                format!("Simulated fault: HTTP {s}"),
+            );
+            if code == StatusCode::SERVICE_UNAVAILABLE {
+                e = e.with_header("retry-after", "1");
+            }
+            e.into_response()
+        }
+        None => next.run(req).await,
+    };
+    let seen = resp.extensions().get::<SeenCaller>().cloned();
+    let record = RequestRecord {
+        at: iso8601(state.clock.now_ms()),
+        method,
+        path,
+        query,
+        user: seen.as_ref().and_then(|s| s.0.clone()),
+        auth_method: seen.map(|s| s.1),
+        status: resp.status().as_u16(),
+    };
+    {
+        let mut log = state.limits.recent();
+        if log.len() >= LOG_CAPACITY {
+            log.pop_front();
+        }
+        log.push_back(record);
+    }
+    state
+        .limits
+        .seen
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if drop {
+        cut_off(resp).await
+    } else {
+        resp
+    }
+}
+
+/// Announces the full length, sends half the body, then fails the stream: hyper aborts the
+/// connection, so the client sees a truncated response, like a dropped proxy connection.
+async fn cut_off(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let full = bytes.len().max(2);
+    let half = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert(axum::http::header::CONTENT_LENGTH, HeaderValue::from(full));
+    let stream = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(half),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated dropped connection",
+        )),
+    ]);
+    Response::from_parts(parts, Body::from_stream(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_empties_and_refills_on_the_clock() {
+        let l = Limits::new(&SimConfig::parse("flavor = \"dc\"").unwrap());
+        let rl = RateLimitConfig {
+            requests: 2,
+            interval_seconds: 10,
+        };
+        assert!(matches!(
+            l.take("k", &rl, 0),
+            Decision::Allowed { remaining: 1 }
+        ));
+        assert!(matches!(
+            l.take("k", &rl, 0),
+            Decision::Allowed { remaining: 0 }
+        ));
+        match l.take("k", &rl, 0) {
+            Decision::Limited { retry_after_s } => assert_eq!(retry_after_s, 5),
+            _ => panic!("should be limited"),
+        }
+        // Another credential has its own bucket.
+        assert!(matches!(l.take("other", &rl, 0), Decision::Allowed { .. }));
+        assert!(matches!(l.take("k", &rl, 5_000), Decision::Allowed { .. }));
+    }
+
+    #[test]
+    fn secrets_in_queries_are_redacted() {
+        let q = redact_query("spaceKey=DEV&access_token=abc&os_password=pw&limit=5");
+        assert_eq!(
+            q,
+            "spaceKey=DEV&access_token=REDACTED&os_password=REDACTED&limit=5"
+        );
+    }
 }

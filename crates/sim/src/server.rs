@@ -15,7 +15,9 @@ use crate::{auth, content, control, limits, oauth1, oauth2, pat, Shared, SimConf
 /// and rate-limit layers. `base` says which host the request came in on, since Cloud accepts
 /// different credentials on the site and on `api.atlassian.com`.
 fn api_routes(state: &Shared, base: ApiBase) -> Router<Shared> {
-    let mut r = Router::new().nest("/rest/api", content::v1_routes());
+    let mut r = Router::new()
+        .nest("/rest/api", content::v1_routes())
+        .merge(content::download_routes());
     match state.flavor() {
         Flavor::Cloud => r = r.nest("/api/v2", content::v2_routes()),
         Flavor::Dc => r = r.nest("/rest/pat/latest", pat::routes()),

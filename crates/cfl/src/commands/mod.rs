@@ -1,8 +1,13 @@
 //! One module per top-level command.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod demo;
+pub mod gateway_admin;
+pub mod serve;
 pub mod sim;
+pub mod token;
 
 /// Flags every client command understands.
 #[derive(clap::Args, Debug, Clone)]

@@ -3,6 +3,8 @@
 //! Each test writes its own simulator config, so tests are independent and run in parallel.
 #![allow(dead_code)]
 
+pub mod gateway;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -5,21 +5,30 @@
 //! - Cloud with anonymous access on answers a request without credentials anonymously, no 401.
 //! - DC answers an *invalid PAT* as anonymous when anonymous access is on (CONFSERVER-98199).
 //! - Scoped Cloud tokens work only on the `/ex/confluence/{cloudId}` base, where scopes apply.
+//! - DC cookie sessions must send `X-Atlassian-Token: no-check` on writes (XSRF protection).
+//!
+//! Submodules: `basic` (Basic credentials, CAPTCHA counter), `session` (JSESSIONID cookies,
+//! `/dologin.action`, XSRF), `scopes` (which scopes a route needs).
+
+mod basic;
+mod scopes;
+mod session;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
-use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::{header, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use axum::{Json, Router};
-use base64::Engine;
 
 use crate::config::Flavor;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::Shared;
+
+pub use scopes::{cloud_required_scopes, dc_required_scope, scope_mismatch};
+pub use session::{SESSION_COOKIE, XSRF_HEADER};
 
 /// Which host a Cloud request arrived on. DC only has `Site`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,10 +108,24 @@ impl Caller {
 /// Credentials issued while the simulator runs (sessions, OAuth grants, OAuth 1.0a nonces).
 #[derive(Default)]
 pub struct AuthStore {
-    /// JSESSIONID → (username, expires at ms).
+    /// SHA-256 of the JSESSIONID → (username, expires at ms). Sliding: each use extends it.
     pub sessions: Mutex<HashMap<String, (String, i64)>>,
     pub oauth1: crate::oauth1::Store,
     pub oauth2: crate::oauth2::Store,
+    /// DC: consecutive failed logins per lower-cased username (the CAPTCHA trigger).
+    pub login_failures: Mutex<HashMap<String, u32>>,
+}
+
+impl AuthStore {
+    /// Forgets every failed-login count, as an admin resetting CAPTCHAs would.
+    pub fn reset_login_failures(&self) {
+        lock(&self.login_failures).clear();
+    }
+}
+
+/// Locks an auth map; a poisoned lock only means a handler panicked, the data is still usable.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The error body family for a request path.
@@ -116,26 +139,46 @@ pub fn error_style(path: &str) -> ErrorStyle {
     }
 }
 
-/// The auth layer: identifies the caller and stores it in the request extensions.
+/// The auth layer: identifies the caller, applies the XSRF and scope checks that depend on how
+/// it authenticated, and stores it in the request extensions.
 pub async fn authenticate(
     State((state, base)): State<(Shared, ApiBase)>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    match identify(&state, base, &mut req).await {
-        Ok(caller) => {
-            req.extensions_mut().insert(caller);
-            next.run(req).await
-        }
-        Err(e) => e.into_response(),
+    let (caller, set_cookie) = match identify(&state, base, &mut req).await {
+        Ok(found) => found,
+        Err(e) => return e.into_response(),
+    };
+    if caller.session && session::is_write(req.method()) && !session::xsrf_ok(req.headers()) {
+        return session::xsrf_failed();
     }
+    if let Some(denied) = scopes::enforce(&state, base, &caller, req.method(), req.uri().path()) {
+        return denied;
+    }
+    req.extensions_mut().insert(caller);
+    let mut resp = next.run(req).await;
+    if let Some(cookie) = set_cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        resp.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    resp
 }
 
-async fn identify(state: &Shared, base: ApiBase, req: &mut Request) -> ApiResult<Caller> {
-    let path = req.uri().path().to_string();
-    let style = error_style(&path);
+/// The caller, and a `Set-Cookie` value when the request opened a DC session (Basic login).
+async fn identify(
+    state: &Shared,
+    base: ApiBase,
+    req: &mut Request,
+) -> ApiResult<(Caller, Option<String>)> {
+    // Nested routers see a stripped path; the cloud id lives in the original one.
+    let full_path = req
+        .extensions()
+        .get::<OriginalUri>()
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|| req.uri().path().to_string());
+    let style = error_style(&full_path);
     if base == ApiBase::ApiGateway {
-        check_cloud_id(state, &path, style)?;
+        check_cloud_id(state, &full_path, style)?;
     }
     let peer = client_ip(req);
     let authz = req
@@ -145,7 +188,13 @@ async fn identify(state: &Shared, base: ApiBase, req: &mut Request) -> ApiResult
         .map(str::to_string);
 
     let caller = match authz.as_deref() {
-        Some(h) if starts_with_ci(h, "Basic ") => basic(state, base, &h[6..], style)?,
+        Some(h) if starts_with_ci(h, "Basic ") => {
+            let caller = basic::basic(state, base, &h[6..], style)?;
+            // Confluence opens an HTTP session for every successful Basic login.
+            let cookie = (caller.method == AuthMethod::Password)
+                .then(|| session::open(state, caller.user.as_deref().unwrap_or_default()));
+            return Ok((caller, cookie));
+        }
         Some(h) if starts_with_ci(h, "Bearer ") => {
             bearer(state, base, h[7..].trim(), &peer, style)?
         }
@@ -158,13 +207,18 @@ async fn identify(state: &Shared, base: ApiBase, req: &mut Request) -> ApiResult
                 "Unsupported authorization scheme",
             ))
         }
-        None => anonymous(state, &peer, style)?,
+        None => match session::from_cookie(state, req.headers()) {
+            Some(caller) => caller,
+            None => anonymous(state, &peer, style)?,
+        },
     };
-    Ok(caller)
+    Ok((caller, None))
 }
 
-fn starts_with_ci(h: &str, prefix: &str) -> bool {
-    h.len() >= prefix.len() && h[..prefix.len()].eq_ignore_ascii_case(prefix)
+pub(crate) fn starts_with_ci(h: &str, prefix: &str) -> bool {
+    h.len() >= prefix.len()
+        && h.is_char_boundary(prefix.len())
+        && h[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 fn client_ip(req: &Request) -> String {
@@ -203,62 +257,6 @@ fn anonymous(state: &Shared, peer: &str, style: ErrorStyle) -> ApiResult<Caller>
     }
 }
 
-/// Basic `name:secret`: DC checks a password, Cloud an API token for the email.
-fn basic(state: &Shared, base: ApiBase, encoded: &str, style: ErrorStyle) -> ApiResult<Caller> {
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    let Some((login, secret)) = decoded.as_deref().and_then(|s| s.split_once(':')) else {
-        return Err(ApiError::unauthorized(
-            style,
-            "Malformed Basic authorization header",
-        ));
-    };
-    let db = state.db();
-    match state.flavor() {
-        Flavor::Dc => {
-            let ok = db
-                .user_by_name(login)
-                .filter(|u| u.password.as_deref().is_some_and(|p| ct_eq(p, secret)));
-            match ok {
-                Some(u) => Ok(Caller::user(
-                    &u.name,
-                    AuthMethod::Password,
-                    format!("user:{}", u.name),
-                )),
-                None => Err(ApiError::unauthorized(style, "Basic authentication failed")
-                    .with_header("x-seraph-loginreason", "AUTHENTICATED_FAILED")
-                    .with_header("www-authenticate", "Basic realm=\"Confluence\"")),
-            }
-        }
-        Flavor::Cloud => {
-            let user = db.user_by_email(login);
-            let classic = user.filter(|u| u.api_tokens.iter().any(|t| ct_eq(t, secret)));
-            let scoped = user.and_then(|u| {
-                u.scoped_tokens
-                    .iter()
-                    .find(|(t, _)| ct_eq(t, secret))
-                    .map(|(_, s)| (u, s.clone()))
-            });
-            match (classic, scoped, base) {
-                (Some(u), _, _) => Ok(Caller::user(&u.name, AuthMethod::ApiToken, format!("token:{}", u.name))),
-                (None, Some((u, scopes)), ApiBase::ApiGateway) => {
-                    let mut c = Caller::user(&u.name, AuthMethod::ScopedToken, format!("scoped:{}", u.name));
-                    c.scopes = Some(scopes);
-                    Ok(c)
-                }
-                // A scoped token on the site URL: rejected, as the real Cloud does.
-                (None, Some(_), ApiBase::Site) => Err(ApiError::unauthorized(
-                    style,
-                    "Scoped API tokens are only accepted at https://api.atlassian.com/ex/confluence/{cloudId}",
-                )),
-                _ => Err(ApiError::unauthorized(style, "Client must be authenticated to access this resource.")),
-            }
-        }
-    }
-}
-
 /// Bearer: a DC PAT or an OAuth 2.0 access token.
 fn bearer(
     state: &Shared,
@@ -289,6 +287,23 @@ pub fn ct_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// Checks a user's own secret for interactive logins (OAuth consent forms, `/dologin.action`):
+/// DC a password, Cloud a classic API token (the simulator has no Atlassian account passwords).
+/// Returns the canonical username.
+pub fn check_login(state: &Shared, login: &str, secret: &str) -> Option<String> {
+    let db = state.db();
+    match state.flavor() {
+        Flavor::Dc => db
+            .user_by_name(login)
+            .filter(|u| u.password.as_deref().is_some_and(|p| ct_eq(p, secret)))
+            .map(|u| u.name.clone()),
+        Flavor::Cloud => db
+            .user_by_email(login)
+            .filter(|u| u.api_tokens.iter().any(|t| ct_eq(t, secret)))
+            .map(|u| u.name.clone()),
+    }
+}
+
 /// `GET /_edge/tenant_info` → `{"cloudId": ...}`.
 pub async fn tenant_info(State(state): State<Shared>) -> Json<serde_json::Value> {
     Json(serde_json::json!({"cloudId": state.config.cloud_id}))
@@ -296,13 +311,5 @@ pub async fn tenant_info(State(state): State<Shared>) -> Json<serde_json::Value>
 
 /// DC form login that issues a `JSESSIONID` cookie.
 pub fn dc_login_routes() -> Router<Shared> {
-    Router::new().route("/dologin.action", post(not_yet))
-}
-
-async fn not_yet(method: Method) -> Response {
-    (
-        StatusCode::NOT_IMPLEMENTED,
-        format!("{method} not implemented yet"),
-    )
-        .into_response()
+    session::routes()
 }

@@ -1,15 +1,108 @@
 //! REST content resources: v1 (`/rest/api`, Cloud and DC) and v2 (`/api/v2`, Cloud).
+//!
+//! Shared here: [`Ctx`] (where the request came in, so `_links` point back at the same base, Cloud
+//! site, Cloud API gateway or DC context path) and the write guard every mutating handler calls.
 
+// ApiError carries headers and is returned by value on purpose (handlers `?` it into a response);
+// boxing it everywhere would cost more clarity than the few bytes it saves.
+#![allow(clippy::result_large_err)]
+
+pub mod attachment;
+pub mod cql;
+pub mod json;
+pub mod label;
+pub mod page;
+pub mod pagination;
+pub mod search;
+pub mod space;
 pub mod user;
+pub mod v2;
 
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
 use axum::Router;
 
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::Shared;
 
 pub fn v1_routes() -> Router<Shared> {
-    Router::new().merge(user::v1_routes())
+    Router::new()
+        .merge(user::v1_routes())
+        .merge(space::routes())
+        .merge(page::routes())
+        .merge(attachment::routes())
+        .merge(label::routes())
+        .merge(search::routes())
 }
 
 pub fn v2_routes() -> Router<Shared> {
-    Router::new()
+    v2::routes()
+}
+
+/// `/download/attachments/{pageId}/{filename}`: mounted beside `/rest/api`, behind the auth layer.
+pub fn download_routes() -> Router<Shared> {
+    attachment::download_routes()
+}
+
+/// Where the request arrived: `base` is the absolute URL up to the context (`http://h/wiki`),
+/// `context` the path part of it (`/wiki`, `/confluence`, `/ex/confluence/{id}/wiki` or empty).
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub base: String,
+    pub context: String,
+    /// The full path and query of the request, for `_links.self`.
+    pub path_and_query: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let uri = match OriginalUri::from_request_parts(parts, state).await {
+            Ok(OriginalUri(u)) => u,
+            Err(_) => parts.uri.clone(),
+        };
+        let path = uri.path();
+        let cut = ["/rest/api/", "/api/v2/", "/download/"]
+            .iter()
+            .filter_map(|m| path.find(m))
+            .min()
+            .unwrap_or(0);
+        let context = path[..cut].to_string();
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        Ok(Ctx {
+            base: format!("http://{host}{context}"),
+            context,
+            path_and_query: uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default(),
+        })
+    }
+}
+
+/// A write needs a user; a cookie session also needs the XSRF header, as Confluence requires.
+pub fn require_writer<'a>(
+    caller: &'a Caller,
+    headers: &HeaderMap,
+    style: ErrorStyle,
+) -> ApiResult<&'a str> {
+    let user = caller.require_user(style)?;
+    if caller.session && !has_no_check(headers) {
+        return Err(ApiError::forbidden(style, "XSRF check failed"));
+    }
+    Ok(user)
+}
+
+pub fn has_no_check(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-atlassian-token")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("no-check") || v.eq_ignore_ascii_case("nocheck"))
 }

@@ -1,0 +1,125 @@
+//! `cfl serve --demo`: the gateway in front of an embedded Confluence DC simulator, a throw-away
+//! SQLite store, a bound token for the passwordless service account, and commands to paste.
+//! The simulator config and demo keys are compiled in, so it works from any directory.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::json;
+
+const SIM_CONFIG: &str = include_str!("../../../../examples/sim-dc.toml");
+const DEMO_PUBLIC_KEY: &str = include_str!("../../../../examples/keys/demo-consumer.pub.pem");
+const DEMO_PRIVATE_KEY: &str = include_str!("../../../../examples/keys/demo-consumer.key.pem");
+const OTHER_PUBLIC_KEY: &str = include_str!("../../../../examples/keys/other-consumer.pub.pem");
+
+pub async fn run(listen: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+    let dir = tempfile::tempdir().context("cannot create a temporary directory for the demo")?;
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys)?;
+    std::fs::write(keys.join("demo-consumer.pub.pem"), DEMO_PUBLIC_KEY)?;
+    std::fs::write(keys.join("other-consumer.pub.pem"), OTHER_PUBLIC_KEY)?;
+    std::fs::write(keys.join("demo-consumer.key.pem"), DEMO_PRIVATE_KEY)?;
+    let sim_path = dir.path().join("sim.toml");
+    std::fs::write(&sim_path, SIM_CONFIG)?;
+    let sim_config = cfl_sim::SimConfig::load(&sim_path)?;
+    let sim = cfl_sim::start(sim_config, "127.0.0.1:0".parse()?).await?;
+
+    let store = format!("sqlite:{}", dir.path().join("gateway.sqlite").display());
+    let gateway_toml = format!(
+        r#"listen = "{listen}"
+store = {store:?}
+[upstream]
+url = {upstream:?}
+flavor = "dc"
+[upstream.identity]
+mode = "oauth1-impersonation"
+consumer_key = "cfl-gateway"
+private_key_file = "keys/demo-consumer.key.pem"
+"#,
+        listen = listen.unwrap_or_else(|| "127.0.0.1:8080"
+            .parse()
+            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)))),
+        upstream = sim.base_url,
+    );
+    let gateway_path = dir.path().join("gateway.toml");
+    std::fs::write(&gateway_path, &gateway_toml)?;
+    let mut config = cfl_gateway::config::GatewayConfig::load(&gateway_path)?;
+    let admin_env = std::env::var("CFL_ADMIN_TOKEN")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let gw = match cfl_gateway::server::start(config.clone(), admin_env.clone()).await {
+        Ok(gw) => gw,
+        // Port 8080 taken and no --listen given: take any free port rather than fail the demo.
+        Err(e) if listen.is_none() && e.to_string().contains("cannot listen") => {
+            config.listen = "127.0.0.1:0".parse()?;
+            cfl_gateway::server::start(config, admin_env.clone()).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let admin_token = gw
+        .generated_admin_token
+        .clone()
+        .or(admin_env)
+        .context("no admin token available")?;
+
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let created: serde_json::Value = http
+        .post(format!("{}/admin/v1/tokens", gw.base_url))
+        .bearer_auth(&admin_token)
+        .json(&json!({
+            "label": "reports integration (demo)",
+            "user": "svc-reports",
+            "daysUntilExpiry": 30,
+            "restrictions": ["[get].*/rest/api/.*"],
+        }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let secret = created["secret"].as_str().unwrap_or_default().to_string();
+    let id = created["token"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let base = &gw.base_url;
+
+    println!(
+        "{}",
+        json!({"event": "demo", "gateway": base, "confluence": sim.base_url, "admin_token": admin_token, "token": secret, "token_id": id})
+    );
+    eprintln!(
+        r#"
+cfl gateway demo — everything runs locally and is thrown away on exit (Ctrl-C).
+
+  Confluence (simulated Data Center)  {sim}
+  Gateway                             {base}
+  Admin token                         {admin_token}
+  Token for svc-reports               {secret}
+      a passwordless service account: it cannot log in or make a PAT, but this token lets it
+      read (GET /rest/api/...) — the gateway acts as it upstream through OAuth 1.0a impersonation.
+
+Try:
+  curl -u svc-reports:{secret} {base}/rest/api/user/current
+  curl -H 'Authorization: Bearer {secret}' '{base}/rest/api/space'
+  curl -X POST -u svc-reports:{secret} {base}/rest/api/content -H 'content-type: application/json' -d '{{}}'   # 403 restricted
+  curl -u intruder:{secret} {base}/rest/api/space                                                          # 401 wrong_user
+
+Manage it:
+  export CFL_GATEWAY_URL={base} CFL_ADMIN_TOKEN={admin_token}
+  cfl token list
+  cfl token create --label ci --user alice --days 7 --restrict '[get].*/rest/api/space.*'
+  cfl token revoke {id}
+  cfl audit list
+  cfl audit verify
+"#,
+        sim = sim.base_url,
+    );
+
+    super::serve::wait_for_signal().await?;
+    gw.shutdown().await;
+    sim.shutdown().await;
+    drop(dir);
+    Ok(ExitCode::SUCCESS)
+}

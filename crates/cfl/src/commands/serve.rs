@@ -1,0 +1,82 @@
+//! `cfl serve`: run the token gateway (`--demo`: in front of an embedded simulator).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::demo;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Gateway config (TOML); see examples/gateway.toml.
+    #[arg(
+        long,
+        short,
+        env = "CFL_GATEWAY_CONFIG",
+        required_unless_present = "demo"
+    )]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the config).
+    #[arg(long, env = "CFL_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Upstream Confluence base URL (overrides the config).
+    #[arg(long, env = "CFL_UPSTREAM_URL")]
+    upstream: Option<String>,
+    /// Store: sqlite:PATH or postgres://… (overrides the config).
+    #[arg(long, env = "CFL_STORE")]
+    store: Option<String>,
+    /// Run the gateway in front of an embedded Confluence simulator, with a throw-away SQLite
+    /// store, and print ready-to-paste commands.
+    #[arg(long, conflicts_with = "config")]
+    demo: bool,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        if args.demo {
+            return demo::run(args.listen).await;
+        }
+        let path = args.config.clone().context("--config is required (or use --demo)")?;
+        let mut config = cfl_gateway::config::GatewayConfig::load(&path)?;
+        if let Some(l) = args.listen {
+            config.listen = l;
+        }
+        if let Some(u) = args.upstream {
+            config.upstream.url = u;
+        }
+        if let Some(s) = args.store {
+            config.store = s;
+        }
+        config.validate()?;
+        let env_name = config.admin.token_env.clone().unwrap_or_else(|| "CFL_ADMIN_TOKEN".into());
+        let admin = std::env::var(&env_name).ok().filter(|s| !s.is_empty());
+        let gw = cfl_gateway::server::start(config, admin).await?;
+        println!("{}", gw.startup_line());
+        if let Some(token) = &gw.generated_admin_token {
+            eprintln!("First start: the admin token is {token}\nIt is shown only now; store it (e.g. export CFL_ADMIN_TOKEN=...).");
+        }
+        wait_for_signal().await?;
+        gw.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() -> anyhow::Result<()> {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = ctrl_c => r?,
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await?;
+    Ok(())
+}

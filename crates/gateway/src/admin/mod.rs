@@ -1,0 +1,129 @@
+//! Admin APIs: the native JSON API under `/admin/v1` (documented by `/admin/v1/openapi.json`) and
+//! Extender's `/rest/extender/1.0/tokenTools/*`, both for gateway admins only. Every admin action
+//! is audited like a proxied request.
+
+pub mod extender;
+pub mod native;
+pub mod web;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{from_fn_with_state, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use base64::Engine;
+
+use crate::audit::AuditRecord;
+use crate::proxy::audit_layer::client_ip;
+use crate::proxy::refusal::Refusal;
+use crate::secret::SecretHash;
+use crate::server::Shared;
+
+/// The admin making this request.
+#[derive(Clone, Debug)]
+pub struct Admin {
+    pub id: String,
+    pub label: String,
+    pub ip: String,
+}
+
+impl Admin {
+    /// Records an admin action; `false` if the audit log could not take it.
+    pub async fn audit(
+        &self,
+        gw: &Shared,
+        action: &str,
+        method: &str,
+        token_id: Option<&str>,
+        status: u16,
+    ) -> bool {
+        let record = AuditRecord {
+            at: gw.now_ms(),
+            kind: "admin".into(),
+            actor: self.label.clone(),
+            token_id: token_id.map(str::to_string),
+            method: method.into(),
+            path: action.into(),
+            decision: "allow".into(),
+            reason: format!("admin {}", self.id),
+            status: status as i64,
+            client_ip: self.ip.clone(),
+            ..AuditRecord::default()
+        };
+        gw.audit.record(record).await
+    }
+}
+
+pub fn router(gw: Shared) -> Router<Shared> {
+    Router::new()
+        .nest("/admin/v1", native::routes())
+        .nest("/rest/extender/1.0/tokenTools", extender::routes())
+        .layer(from_fn_with_state(gw, require_admin))
+        // The page itself is public (it holds no data); everything it shows comes from the API.
+        .merge(web::routes())
+}
+
+/// The admin secret from `Bearer SECRET` or Basic `ANY:SECRET` (what Extender scripts send).
+fn admin_secret(req: &Request) -> Option<String> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, rest) = value.split_once(' ')?;
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return Some(rest.trim().to_string());
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        return text.split_once(':').map(|(_, s)| s.to_string());
+    }
+    None
+}
+
+async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -> Response {
+    // The OpenAPI document is public: it describes, it grants nothing.
+    if req.uri().path() == "/admin/v1/openapi.json" {
+        return next.run(req).await;
+    }
+    let ip = client_ip(&gw, &req).to_string();
+    let found = match admin_secret(&req) {
+        Some(secret) => gw.store.admin_by_hash(&SecretHash::of(&secret).0).await,
+        None => Ok(None),
+    };
+    match found {
+        Ok(Some((id, label))) => {
+            req.extensions_mut().insert(Admin { id, label, ip });
+            next.run(req).await
+        }
+        Ok(None) => {
+            let denied = AuditRecord {
+                at: gw.now_ms(),
+                kind: "admin".into(),
+                actor: "-".into(),
+                method: req.method().to_string(),
+                path: req.uri().path().to_string(),
+                decision: "deny".into(),
+                reason: "admin_required".into(),
+                status: 401,
+                client_ip: ip,
+                ..AuditRecord::default()
+            };
+            gw.audit.record(denied).await;
+            let mut r = Refusal::unauthorized(
+                "admin_required",
+                "send a gateway admin token as Authorization: Bearer ADMIN_TOKEN",
+            );
+            r.challenge = "Bearer realm=\"cfl gateway admin\"";
+            r.into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "admin lookup failed");
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the store is unavailable; try again shortly",
+            )
+            .into_response()
+        }
+    }
+}

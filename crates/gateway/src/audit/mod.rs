@@ -1,0 +1,201 @@
+//! The audit log: one record per proxied request and per admin action, chained by SHA-256 so an
+//! edited, removed or reordered record is detectable (`cfl audit verify`).
+//!
+//! Records go through [`writer::AuditWriter`], which commits them in groups and tells each
+//! request when its record is durable; the proxy sends no response before that.
+
+pub mod writer;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The hash that precedes the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRecord {
+    /// Position in the chain (1-based), assigned when written.
+    pub seq: i64,
+    /// Epoch milliseconds.
+    pub at: i64,
+    /// `proxy` or `admin`.
+    pub kind: String,
+    /// Who acted: the bound user for proxied calls, the admin for admin actions.
+    pub actor: String,
+    /// Public id of the token used (never the secret).
+    pub token_id: Option<String>,
+    pub bound_user: Option<String>,
+    pub method: String,
+    /// The normalised path (or the admin action, e.g. `token.create`).
+    pub path: String,
+    /// `allow` or `deny`.
+    pub decision: String,
+    pub reason: String,
+    pub status: i64,
+    pub request_bytes: i64,
+    pub response_bytes: i64,
+    pub latency_us: i64,
+    pub client_ip: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl AuditRecord {
+    /// SHA-256 over the previous hash and every field but the hash itself, in a fixed order.
+    pub fn compute_hash(&self, prev_hash: &str) -> String {
+        let fields = serde_json::json!([
+            self.seq,
+            self.at,
+            self.kind,
+            self.actor,
+            self.token_id,
+            self.bound_user,
+            self.method,
+            self.path,
+            self.decision,
+            self.reason,
+            self.status,
+            self.request_bytes,
+            self.response_bytes,
+            self.latency_us,
+            self.client_ip,
+        ]);
+        let mut h = Sha256::new();
+        h.update(prev_hash.as_bytes());
+        h.update(b"\n");
+        h.update(fields.to_string().as_bytes());
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Sets `seq`, `prev_hash` and `hash` to extend a chain whose head is (`seq`, `hash`).
+    pub fn chain_after(&mut self, head_seq: i64, head_hash: &str) {
+        self.seq = head_seq + 1;
+        self.prev_hash = head_hash.to_string();
+        self.hash = self.compute_hash(head_hash);
+    }
+}
+
+/// The first problem found in a chain, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainProblem {
+    /// A record's hash doesn't match its contents: it was edited.
+    Altered { seq: i64 },
+    /// A record doesn't point at its predecessor: one was removed or inserted.
+    Broken { seq: i64 },
+    /// Sequence numbers skip: records were removed.
+    Gap { after: i64, next: i64 },
+}
+
+impl std::fmt::Display for ChainProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainProblem::Altered { seq } => write!(
+                f,
+                "record {seq} was altered: its hash does not match its contents"
+            ),
+            ChainProblem::Broken { seq } => write!(
+                f,
+                "record {seq} does not follow its predecessor: records were removed or inserted"
+            ),
+            ChainProblem::Gap { after, next } => {
+                write!(f, "records {}..{} are missing", after + 1, next - 1)
+            }
+        }
+    }
+}
+
+/// Incremental verifier: feed records in `seq` order.
+#[derive(Debug)]
+pub struct Verifier {
+    prev_seq: i64,
+    prev_hash: String,
+    pub checked: u64,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier {
+            prev_seq: 0,
+            prev_hash: GENESIS.to_string(),
+            checked: 0,
+        }
+    }
+}
+
+impl Verifier {
+    pub fn push(&mut self, r: &AuditRecord) -> Result<(), ChainProblem> {
+        if r.seq != self.prev_seq + 1 {
+            return Err(ChainProblem::Gap {
+                after: self.prev_seq,
+                next: r.seq,
+            });
+        }
+        if r.prev_hash != self.prev_hash {
+            return Err(ChainProblem::Broken { seq: r.seq });
+        }
+        if r.compute_hash(&r.prev_hash) != r.hash {
+            return Err(ChainProblem::Altered { seq: r.seq });
+        }
+        self.prev_seq = r.seq;
+        self.prev_hash = r.hash.clone();
+        self.checked += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: usize) -> Vec<AuditRecord> {
+        let mut out: Vec<AuditRecord> = Vec::new();
+        for i in 0..n {
+            let mut r = AuditRecord {
+                at: i as i64,
+                path: format!("/p/{i}"),
+                decision: "allow".into(),
+                ..Default::default()
+            };
+            let (s, h) = out
+                .last()
+                .map(|p| (p.seq, p.hash.clone()))
+                .unwrap_or((0, GENESIS.into()));
+            r.chain_after(s, &h);
+            out.push(r);
+        }
+        out
+    }
+
+    fn verify(records: &[AuditRecord]) -> Result<(), ChainProblem> {
+        let mut v = Verifier::default();
+        records.iter().try_for_each(|r| v.push(r))
+    }
+
+    #[test]
+    fn intact_chain_verifies() {
+        assert_eq!(verify(&chain(5)), Ok(()));
+    }
+
+    #[test]
+    fn edits_removals_and_reorders_are_detected() {
+        let mut edited = chain(5);
+        edited[2].status = 200;
+        assert_eq!(verify(&edited), Err(ChainProblem::Altered { seq: 3 }));
+
+        let mut removed = chain(5);
+        removed.remove(2);
+        assert_eq!(
+            verify(&removed),
+            Err(ChainProblem::Gap { after: 2, next: 4 })
+        );
+
+        // Removing a record and renumbering still breaks the chain.
+        let mut renumbered = chain(5);
+        renumbered.remove(2);
+        for (i, r) in renumbered.iter_mut().enumerate() {
+            r.seq = i as i64 + 1;
+        }
+        assert!(verify(&renumbered).is_err());
+    }
+}

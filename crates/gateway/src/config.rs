@@ -1,0 +1,327 @@
+//! `cfl serve` configuration: TOML file, overridden by flags and environment (applied by the CLI).
+//! `examples/gateway.toml` documents every field.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayConfig {
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// `sqlite:PATH` (created on first start) or `postgres://...`.
+    #[serde(default = "default_store")]
+    pub store: String,
+    pub upstream: UpstreamConfig,
+    #[serde(default)]
+    pub admin: AdminConfig,
+    #[serde(default)]
+    pub proxy: ProxyConfig,
+    /// Serve HTTPS with these PEM files (reloaded on SIGHUP). Omit for plain HTTP behind a TLS
+    /// terminating load balancer.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    #[serde(default)]
+    pub expiry_warnings: ExpiryWarnings,
+}
+
+/// Warnings before a token expires (like DC PATs' mail 5 days before): a log line and, if set,
+/// a webhook POST with `{"event": "token.expiring", ...}`. Sent once per token, by one replica.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryWarnings {
+    #[serde(default = "default_warn_days")]
+    pub days_before: i64,
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    #[serde(default = "default_warn_interval")]
+    pub check_interval_seconds: u64,
+}
+
+fn default_warn_days() -> i64 {
+    5
+}
+
+fn default_warn_interval() -> u64 {
+    3600
+}
+
+impl Default for ExpiryWarnings {
+    fn default() -> Self {
+        ExpiryWarnings {
+            days_before: default_warn_days(),
+            webhook_url: None,
+            check_interval_seconds: default_warn_interval(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain (PEM), relative to the config file.
+    pub cert_file: PathBuf,
+    /// Private key (PEM), relative to the config file.
+    pub key_file: PathBuf,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_store() -> String {
+    "sqlite:cfl-gateway.sqlite".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    Dc,
+    Cloud,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// Confluence base URL including any context path, e.g. `https://wiki.example.com/confluence`.
+    pub url: String,
+    #[serde(default = "default_flavor")]
+    pub flavor: Flavor,
+    pub identity: IdentityConfig,
+    /// Upstream request timeout (seconds) before the gateway answers 504.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn default_pat_days() -> i64 {
+    90
+}
+
+fn default_renew_days() -> i64 {
+    7
+}
+
+fn default_flavor() -> Flavor {
+    Flavor::Dc
+}
+
+fn default_timeout() -> u64 {
+    60
+}
+
+/// How the gateway acts upstream as the token's bound user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "mode", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum IdentityConfig {
+    /// OAuth 1.0a 2-legged with `xoauth_requestor_id=USER`, signed RSA-SHA1.
+    Oauth1Impersonation {
+        consumer_key: String,
+        /// PEM private key (PKCS#8 or PKCS#1); relative to the config file.
+        private_key_file: PathBuf,
+    },
+    /// A real DC PAT minted for each bound user through OAuth 1.0a impersonation, kept encrypted
+    /// at rest, forwarded as Bearer and renewed before it expires.
+    MintedPat {
+        consumer_key: String,
+        private_key_file: PathBuf,
+        /// Lifetime of minted PATs (Confluence allows at most 365).
+        #[serde(default = "default_pat_days")]
+        pat_days: i64,
+        /// Mint a new PAT when the current one expires within this many days.
+        #[serde(default = "default_renew_days")]
+        renew_before_days: i64,
+        /// Environment variable holding the 32-byte encryption key, base64 (`openssl rand -base64 32`).
+        encryption_key_env: String,
+    },
+    /// A fixed credential: every request runs as one account (a DC PAT, a Cloud service account).
+    Static {
+        /// DC personal access token (sent as Bearer). Prefer `token_env` to keep it out of files.
+        #[serde(default)]
+        pat: Option<String>,
+        /// Cloud: account email for Basic `email:api_token`.
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        api_token: Option<String>,
+        /// Name of an environment variable holding the PAT or API token.
+        #[serde(default)]
+        token_env: Option<String>,
+    },
+    /// Installations that authenticate by a trusted header (e.g. behind an SSO proxy).
+    Header {
+        user_header: String,
+        secret_header: String,
+        /// Name of an environment variable holding the shared secret.
+        secret_env: String,
+    },
+}
+
+impl IdentityConfig {
+    pub fn mode(&self) -> &'static str {
+        match self {
+            IdentityConfig::Oauth1Impersonation { .. } => "oauth1-impersonation",
+            IdentityConfig::MintedPat { .. } => "minted-pat",
+            IdentityConfig::Static { .. } => "static",
+            IdentityConfig::Header { .. } => "header",
+        }
+    }
+
+    /// Whether tokens not bound to a user can be served (only a static identity can).
+    pub fn allows_unbound(&self) -> bool {
+        matches!(self, IdentityConfig::Static { .. })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Name of the environment variable with a bootstrap admin token (default `CFL_ADMIN_TOKEN`).
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    /// Largest JSON body read to evaluate `JsonData` rules; larger bodies are refused for such rules.
+    #[serde(default = "default_json_cap")]
+    pub json_body_cap_bytes: usize,
+    /// Peers whose `X-Forwarded-For` is believed (a load balancer). Others' is ignored.
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpNet>,
+    /// Accept `Authorization: Bearer TOKEN` as well as Basic `USER:TOKEN`.
+    #[serde(default = "yes")]
+    pub allow_bearer: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_json_cap() -> usize {
+    1 << 20
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            json_body_cap_bytes: default_json_cap(),
+            trusted_proxies: Vec::new(),
+            allow_bearer: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read gateway config {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("invalid gateway config {0}: {1}")]
+    Parse(PathBuf, String),
+    #[error("invalid gateway config: {0}")]
+    Invalid(String),
+}
+
+impl GatewayConfig {
+    pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
+        let mut config: GatewayConfig = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?;
+        if let IdentityConfig::Oauth1Impersonation {
+            private_key_file, ..
+        }
+        | IdentityConfig::MintedPat {
+            private_key_file, ..
+        } = &mut config.upstream.identity
+        {
+            if private_key_file.is_relative() {
+                *private_key_file = path
+                    .parent()
+                    .unwrap_or(Path::new("."))
+                    .join(&*private_key_file);
+            }
+        }
+        if let Some(tls) = &mut config.tls {
+            let base = path.parent().unwrap_or(Path::new("."));
+            for f in [&mut tls.cert_file, &mut tls.key_file] {
+                if f.is_relative() {
+                    *f = base.join(&*f);
+                }
+            }
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let url = url::Url::parse(&self.upstream.url).map_err(|e| {
+            ConfigError::Invalid(format!(
+                "upstream.url {:?} is not a URL: {e}",
+                self.upstream.url
+            ))
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::Invalid(
+                "upstream.url must be http:// or https://".into(),
+            ));
+        }
+        if !(self.store.starts_with("sqlite:")
+            || self.store.starts_with("postgres://")
+            || self.store.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "store {:?}: use sqlite:PATH or postgres://USER@HOST/DB",
+                self.store
+            )));
+        }
+        if let IdentityConfig::MintedPat {
+            pat_days,
+            renew_before_days,
+            ..
+        } = &self.upstream.identity
+        {
+            if !(1..=365).contains(pat_days) || *renew_before_days < 0 {
+                return Err(ConfigError::Invalid(
+                    "minted-pat: pat_days must be 1..=365 (Confluence's limit) and renew_before_days >= 0".into(),
+                ));
+            }
+        }
+        if let Some(hook) = &self.expiry_warnings.webhook_url {
+            url::Url::parse(hook).map_err(|e| {
+                ConfigError::Invalid(format!(
+                    "expiry_warnings.webhook_url {hook:?} is not a URL: {e}"
+                ))
+            })?;
+        }
+        if self.expiry_warnings.check_interval_seconds == 0 || self.expiry_warnings.days_before < 0
+        {
+            return Err(ConfigError::Invalid(
+                "expiry_warnings: check_interval_seconds must be > 0 and days_before >= 0".into(),
+            ));
+        }
+        if let IdentityConfig::Static {
+            pat,
+            email,
+            api_token,
+            token_env,
+        } = &self.upstream.identity
+        {
+            let secret = pat.is_some() || api_token.is_some() || token_env.is_some();
+            if !secret {
+                return Err(ConfigError::Invalid(
+                    "identity mode static needs pat, api_token or token_env".into(),
+                ));
+            }
+            if api_token.is_some() && email.is_none() {
+                return Err(ConfigError::Invalid(
+                    "identity api_token needs email".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,100 @@
+//! Prometheus metrics at `/metrics`: requests by decision and status, upstream latency, token
+//! cache hits and misses, audit queue depth. No label ever carries a token, user or path, so the
+//! endpoint reveals traffic volume only.
+
+use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::server::Shared;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `allow` or `deny`.
+    pub decision: String,
+    pub status: u16,
+}
+
+pub struct Metrics {
+    pub requests: Family<RequestLabels, Counter>,
+    pub upstream_latency: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            requests: Family::default(),
+            // 0.5 ms … ~16 s
+            upstream_latency: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn request(&self, decision: &str, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                decision: decision.to_string(),
+                status,
+            })
+            .inc();
+    }
+}
+
+/// Renders the registry; live values (cache, queue) are read at scrape time.
+pub async fn render(State(gw): State<Shared>) -> impl IntoResponse {
+    let mut registry = Registry::with_prefix("cfl_gateway");
+    registry.register(
+        "requests",
+        "Proxied requests by decision and status",
+        gw.metrics.requests.clone(),
+    );
+    registry.register(
+        "upstream_latency_seconds",
+        "Time from forwarding a request to Confluence's response head",
+        gw.metrics.upstream_latency.clone(),
+    );
+    let load = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    registry.register(
+        "token_cache_hits",
+        "Token lookups answered from memory",
+        ConstCounter::new(load(&gw.cache.hits)),
+    );
+    registry.register(
+        "token_cache_misses",
+        "Token lookups that went to the store",
+        ConstCounter::new(load(&gw.cache.misses)),
+    );
+    registry.register(
+        "tokens_cached",
+        "Tokens held in memory",
+        ConstGauge::new(gw.cache.len() as i64),
+    );
+    let depth: &Arc<AtomicI64> = &gw.audit.depth;
+    registry.register(
+        "audit_queue_depth",
+        "Audit records waiting to be committed",
+        ConstGauge::new(depth.load(std::sync::atomic::Ordering::Relaxed)),
+    );
+    let mut body = String::new();
+    if encode(&mut body, &registry).is_err() {
+        body = "# metrics could not be encoded\n".into();
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+}

@@ -1,0 +1,206 @@
+//! The last step: send the checked request upstream as the token's user and stream the answer
+//! back. Bodies stream both ways (only a JsonData rule buffers, earlier). The client's
+//! credentials, cookies and forwarding headers are dropped; upstream cookies are not passed back,
+//! so a client can never obtain a Confluence session through the gateway.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::audit_layer::ClientIp;
+use super::authn::Authenticated;
+use super::refusal::Refusal;
+use crate::server::Shared;
+
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Request headers that are credentials or forwarding claims of the client.
+const CLIENT_ONLY: &[&str] = &[
+    "authorization",
+    "cookie",
+    "host",
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::try_from(n.trim()).ok())
+        .collect();
+    for name in listed {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(*name);
+    }
+}
+
+pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
+    let Some(auth) = req.extensions().get::<Authenticated>().cloned() else {
+        return Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "gateway misconfigured: no authentication layer",
+        )
+        .into_response();
+    };
+    let client_ip = req
+        .extensions()
+        .get::<ClientIp>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_default();
+    let (parts, body) = req.into_parts();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut url = format!("{}{}", gw.upstream.base, target);
+    if let Some(name) = crate::restrict::normalize::query_pairs(parts.uri.query())
+        .into_iter()
+        .map(|(k, _)| k)
+        .find(|k| gw.upstream.reserved_query_param(k))
+    {
+        return Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "reserved_parameter",
+            format!("the query parameter {name} is reserved: the gateway decides whom it acts as"),
+        )
+        .into_response();
+    }
+
+    let mut headers = parts.headers;
+    // A request without a body must stay without one: a stream would go out chunked.
+    let has_body = headers
+        .get(header::CONTENT_LENGTH)
+        .is_some_and(|v| v != "0")
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    strip_hop_by_hop(&mut headers);
+    for name in CLIENT_ONLY {
+        headers.remove(*name);
+    }
+    for name in gw.upstream.reserved_headers() {
+        headers.remove(name);
+    }
+    if let Ok(v) = HeaderValue::from_str(&client_ip) {
+        headers.insert("x-forwarded-for", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&host) {
+        headers.insert("x-forwarded-host", v);
+    }
+    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    let forwarded = if client_ip.contains(':') {
+        format!("for=\"[{client_ip}]\";proto=http")
+    } else {
+        format!("for={client_ip};proto=http")
+    };
+    if let Ok(v) = HeaderValue::from_str(&forwarded) {
+        headers.insert("forwarded", v);
+    }
+    // OAuth 1.0a signs form bodies, so those (only those) are read before forwarding.
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(cfl_auth::oauth1::is_form_content_type);
+    let (body, form) = if is_form && gw.upstream.signs_body() {
+        let cap = gw.config.proxy.json_body_cap_bytes;
+        match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, cap)).await {
+            Ok(c) => {
+                let bytes = c.to_bytes();
+                let form = String::from_utf8_lossy(&bytes).into_owned();
+                (Body::from(bytes), Some(form))
+            }
+            Err(_) => {
+                return Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("form bodies are signed upstream and may not exceed {cap} bytes"),
+                )
+                .into_response()
+            }
+        }
+    } else {
+        (body, None)
+    };
+    if let Err(e) = gw
+        .upstream
+        .authorize(
+            &gw.store,
+            parts.method.as_str(),
+            &mut url,
+            &mut headers,
+            auth.user.as_deref(),
+            form.as_deref(),
+        )
+        .await
+    {
+        return Refusal::forbidden("identity_unavailable", e).into_response();
+    }
+
+    let mut request = gw
+        .upstream
+        .client
+        .request(parts.method, url)
+        .headers(headers)
+        .timeout(gw.upstream.timeout);
+    if has_body {
+        request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+    }
+    let started = std::time::Instant::now();
+    let upstream = request.send().await;
+    gw.metrics
+        .upstream_latency
+        .observe(started.elapsed().as_secs_f64());
+    let resp = match upstream {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => {
+            return Refusal::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                "Confluence did not answer in time",
+            )
+            .into_response()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "upstream request failed");
+            return Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unreachable",
+                "the gateway could not reach Confluence",
+            )
+            .into_response();
+        }
+    };
+
+    let status = resp.status();
+    let mut out_headers = resp.headers().clone();
+    strip_hop_by_hop(&mut out_headers);
+    out_headers.remove(header::SET_COOKIE);
+    let mut response = Response::new(Body::from_stream(resp.bytes_stream()));
+    *response.status_mut() = status;
+    *response.headers_mut() = out_headers;
+    response
+}

@@ -1,0 +1,226 @@
+//! The upstream Confluence and how the gateway acts there as the token's user. The caller's own
+//! credentials never get this far: `forward` strips them, and this module adds the gateway's.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use base64::Engine;
+
+use crate::config::{IdentityConfig, UpstreamConfig};
+
+pub enum Identity {
+    /// A DC PAT minted per bound user through impersonation (see `minted`).
+    MintedPat(Box<super::minted::MintedPats>),
+    /// OAuth 1.0a two-legged: every request signed RSA-SHA1 with `oauth_token=""` and
+    /// `xoauth_requestor_id=USER`.
+    OAuth1(Box<cfl_auth::oauth1::Consumer>),
+    /// One credential for every request (a DC PAT or a Cloud API token).
+    Static(HeaderValue),
+    /// A trusted user header plus a shared secret header.
+    Header {
+        user_header: HeaderName,
+        secret_header: HeaderName,
+        secret: HeaderValue,
+    },
+}
+
+pub struct Upstream {
+    pub client: reqwest::Client,
+    /// Base URL without a trailing slash (may include a context path).
+    pub base: String,
+    pub identity: Identity,
+    pub timeout: Duration,
+}
+
+fn env_secret(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| {
+        format!("environment variable {name} (named in the identity config) is not set")
+    })
+}
+
+fn secret_header(v: String) -> anyhow::Result<HeaderValue> {
+    let mut h = HeaderValue::from_str(&v)
+        .context("the upstream credential contains characters not allowed in a header")?;
+    h.set_sensitive(true);
+    Ok(h)
+}
+
+impl Upstream {
+    pub fn from_config(cfg: &UpstreamConfig) -> anyhow::Result<Upstream> {
+        let identity = match &cfg.identity {
+            IdentityConfig::Static {
+                pat,
+                email,
+                api_token,
+                token_env,
+            } => {
+                let from_env = token_env.as_deref().map(env_secret).transpose()?;
+                match (
+                    email,
+                    api_token.clone().or(from_env.clone()),
+                    pat.clone().or(from_env),
+                ) {
+                    (Some(email), Some(token), _) => {
+                        let b = base64::engine::general_purpose::STANDARD
+                            .encode(format!("{email}:{token}"));
+                        Identity::Static(secret_header(format!("Basic {b}"))?)
+                    }
+                    (None, _, Some(pat)) => {
+                        Identity::Static(secret_header(format!("Bearer {pat}"))?)
+                    }
+                    _ => anyhow::bail!("identity mode static needs pat, or email with api_token"),
+                }
+            }
+            IdentityConfig::Header {
+                user_header,
+                secret_header: name,
+                secret_env,
+            } => Identity::Header {
+                user_header: HeaderName::try_from(user_header.as_str())
+                    .context("user_header is not a valid header name")?,
+                secret_header: HeaderName::try_from(name.as_str())
+                    .context("secret_header is not a valid header name")?,
+                secret: secret_header(env_secret(secret_env)?)?,
+            },
+            IdentityConfig::MintedPat {
+                consumer_key,
+                private_key_file,
+                pat_days,
+                renew_before_days,
+                encryption_key_env,
+            } => {
+                let pem = std::fs::read_to_string(private_key_file).with_context(|| {
+                    format!(
+                        "cannot read the consumer's private key {}",
+                        private_key_file.display()
+                    )
+                })?;
+                let consumer = cfl_auth::oauth1::Consumer::from_pem(consumer_key.clone(), &pem)
+                    .with_context(|| format!("private key {}", private_key_file.display()))?;
+                Identity::MintedPat(Box::new(super::minted::MintedPats::new(
+                    consumer,
+                    &env_secret(encryption_key_env)?,
+                    *pat_days,
+                    *renew_before_days,
+                )?))
+            }
+            IdentityConfig::Oauth1Impersonation {
+                consumer_key,
+                private_key_file,
+            } => {
+                let pem = std::fs::read_to_string(private_key_file).with_context(|| {
+                    format!(
+                        "cannot read the consumer's private key {}",
+                        private_key_file.display()
+                    )
+                })?;
+                Identity::OAuth1(Box::new(
+                    cfl_auth::oauth1::Consumer::from_pem(consumer_key.clone(), &pem)
+                        .with_context(|| format!("private key {}", private_key_file.display()))?,
+                ))
+            }
+        };
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .context("cannot build the upstream HTTP client")?;
+        Ok(Upstream {
+            client,
+            base: cfg.url.trim_end_matches('/').to_string(),
+            identity,
+            timeout: Duration::from_secs(cfg.timeout_seconds),
+        })
+    }
+
+    /// Whether form bodies are part of the upstream signature (OAuth 1.0a).
+    pub fn signs_body(&self) -> bool {
+        matches!(self.identity, Identity::OAuth1(_))
+    }
+
+    pub fn allows_unbound(&self) -> bool {
+        matches!(self.identity, Identity::Static(_))
+    }
+
+    /// Header names a client must never be able to send upstream itself.
+    pub fn reserved_headers(&self) -> Vec<HeaderName> {
+        match &self.identity {
+            Identity::Header {
+                user_header,
+                secret_header,
+                ..
+            } => vec![user_header.clone(), secret_header.clone()],
+            Identity::Static(_) | Identity::OAuth1(_) | Identity::MintedPat(_) => Vec::new(),
+        }
+    }
+
+    /// Query parameters a client may not send: they would let it choose whom the gateway acts as.
+    pub fn reserved_query_param(&self, name: &str) -> bool {
+        let lower = name.to_ascii_lowercase();
+        lower.starts_with("oauth_")
+            || lower == "xoauth_requestor_id"
+            || (matches!(self.identity, Identity::OAuth1(_) | Identity::MintedPat(_))
+                && lower == "user_id")
+    }
+
+    /// Adds the gateway's credential for acting as `user`. OAuth 1.0a also changes the URL (the
+    /// requestor id is a query parameter) and signs `form_body`, the raw form body, if any.
+    pub async fn authorize(
+        &self,
+        store: &crate::store::Store,
+        method: &str,
+        url: &mut String,
+        headers: &mut HeaderMap,
+        user: Option<&str>,
+        form_body: Option<&str>,
+    ) -> Result<(), String> {
+        use cfl_auth::oauth1::{with_requestor_id, RequestParts, TokenParams};
+        match &self.identity {
+            Identity::MintedPat(minted) => {
+                let user = user.ok_or("a minted PAT needs a bound user")?;
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis() as i64)
+                    .unwrap_or(0);
+                let v = minted
+                    .authorization(&self.client, &self.base, store, user, now)
+                    .await
+                    .map_err(|e| format!("no PAT for {user}: {e:#}"))?;
+                headers.insert(axum::http::header::AUTHORIZATION, v);
+            }
+            Identity::OAuth1(consumer) => {
+                let user = user.ok_or("OAuth 1.0a impersonation needs a bound user")?;
+                let signed_url =
+                    with_requestor_id(url, user).map_err(|e| format!("upstream URL: {e}"))?;
+                let mut req = RequestParts::new(method, &signed_url);
+                if let Some(body) = form_body {
+                    req = req.with_form_body(body);
+                }
+                let header = consumer
+                    .authorization_now(&req, TokenParams::TwoLegged)
+                    .map_err(|e| format!("cannot sign the upstream request: {e}"))?;
+                let mut v = HeaderValue::from_str(&header)
+                    .map_err(|_| "the OAuth header is not a valid header value")?;
+                v.set_sensitive(true);
+                headers.insert(axum::http::header::AUTHORIZATION, v);
+                *url = signed_url;
+            }
+            Identity::Static(v) => {
+                headers.insert(axum::http::header::AUTHORIZATION, v.clone());
+            }
+            Identity::Header {
+                user_header,
+                secret_header,
+                secret,
+            } => {
+                let user = user.ok_or("header identity needs a bound user")?;
+                let v = HeaderValue::from_str(user)
+                    .map_err(|_| "the bound user name is not a valid header value")?;
+                headers.insert(user_header.clone(), v);
+                headers.insert(secret_header.clone(), secret.clone());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,346 @@
+//! Assembles the gateway: opens the store, bootstraps the first admin, loads the token cache,
+//! starts the audit writer and the usage flusher, and serves admin + proxy routes until shut
+//! down — then finishes in-flight requests, flushes counters and drains the audit queue.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::audit::writer::AuditWriter;
+use crate::cache::TokenCache;
+use crate::config::GatewayConfig;
+use crate::proxy::upstream::Upstream;
+use crate::secret::{public_id, Secret, SecretHash};
+use crate::store::Store;
+use crate::{admin, proxy};
+
+pub struct Gateway {
+    pub config: GatewayConfig,
+    pub store: Store,
+    pub cache: TokenCache,
+    pub audit: AuditWriter,
+    pub upstream: Upstream,
+    pub metrics: crate::metrics::Metrics,
+}
+
+pub type Shared = Arc<Gateway>;
+
+impl Gateway {
+    pub fn now_ms(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    }
+}
+
+/// A gateway serving on a bound address.
+pub struct RunningGateway {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub gateway: Shared,
+    /// The admin secret generated at this start (first start, no `CFL_ADMIN_TOKEN`): shown once.
+    pub generated_admin_token: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunningGateway {
+    pub fn startup_line(&self) -> serde_json::Value {
+        let mut line = json!({
+            "event": "listening",
+            "base_url": self.base_url,
+            "upstream": self.gateway.upstream.base,
+            "identity": self.gateway.config.upstream.identity.mode(),
+            "store": crate::store::redact_url(&self.gateway.config.store),
+        });
+        if let Some(t) = &self.generated_admin_token {
+            line["admin_token"] = json!(t);
+            line["admin_token_note"] =
+                json!("generated on first start and shown once: store it now");
+        }
+        line
+    }
+
+    /// Stops accepting, finishes in-flight requests, flushes counters and the audit queue.
+    pub async fn shutdown(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Ensures an admin exists: `admin_secret` (e.g. from `CFL_ADMIN_TOKEN`) is registered if new;
+/// with no admin at all and no secret given, one is generated and returned to be shown once.
+async fn bootstrap_admin(
+    store: &Store,
+    admin_secret: Option<&str>,
+    now: i64,
+) -> anyhow::Result<Option<String>> {
+    if let Some(secret) = admin_secret {
+        if secret.len() < crate::token::MIN_CUSTOM_SECRET {
+            anyhow::bail!(
+                "the admin token must be at least {} characters",
+                crate::token::MIN_CUSTOM_SECRET
+            );
+        }
+        let hash = SecretHash::of(secret).0;
+        if store.admin_by_hash(&hash).await?.is_none() {
+            store
+                .insert_admin_token(&public_id(), "bootstrap (CFL_ADMIN_TOKEN)", &hash, now)
+                .await?;
+        }
+        return Ok(None);
+    }
+    if store.admin_count().await? > 0 {
+        return Ok(None);
+    }
+    let secret = Secret::generate();
+    store
+        .insert_admin_token(
+            &public_id(),
+            "bootstrap (first start)",
+            &secret.hash().0,
+            now,
+        )
+        .await?;
+    Ok(Some(secret.expose().to_string()))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready when the store answers and the upstream accepts a connection.
+async fn readyz(State(gw): State<Shared>) -> (StatusCode, Json<serde_json::Value>) {
+    let store = gw.store.ping().await.is_ok();
+    let upstream = gw
+        .upstream
+        .client
+        .head(&gw.upstream.base)
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await
+        .is_ok();
+    let status = if store && upstream {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(json!({"store": store, "upstream": upstream})))
+}
+
+pub fn router(gw: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
+        .merge(admin::router(gw.clone()))
+        .merge(proxy::router(gw.clone()))
+        .with_state(gw)
+}
+
+/// Keeps this replica's cache in step with revocations made on other replicas: PostgreSQL
+/// `LISTEN` delivers them at once; a poll every few seconds catches any missed while the listening
+/// connection was down (and is the only channel on SQLite, shared by processes on one host).
+async fn watch_revocations(gw: Shared) {
+    const POLL: Duration = Duration::from_secs(5);
+    let mut since = gw.now_ms() - 60_000;
+    let mut listener = None;
+    if gw.store.backend == crate::store::Backend::Postgres {
+        match sqlx::postgres::PgListener::connect(gw.store.url()).await {
+            Ok(mut l) => match l.listen("cfl_token_revoked").await {
+                Ok(()) => listener = Some(l),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot LISTEN for revocations; polling instead")
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open a LISTEN connection; polling instead")
+            }
+        }
+    }
+    let mut tick = tokio::time::interval(POLL);
+    loop {
+        let notified = async {
+            match listener.as_mut() {
+                Some(l) => l.recv().await.map(|n| n.payload().to_string()).ok(),
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            id = notified => {
+                if let Some(id) = id {
+                    gw.cache.revoke(&id, gw.now_ms());
+                    tracing::info!(token = %id, "revocation notice received");
+                }
+            }
+            _ = tick.tick() => {
+                let now = gw.now_ms();
+                match gw.store.revoked_since(since - POLL.as_millis() as i64).await {
+                    Ok(revoked) => {
+                        for (id, at) in revoked {
+                            gw.cache.revoke(&id, at);
+                        }
+                        since = now;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "polling revocations failed"),
+                }
+            }
+        }
+    }
+}
+
+/// Re-reads the certificate and key on SIGHUP (certificate rotation without a restart); a bad
+/// pair is logged and the current one kept.
+async fn reload_tls_on_sighup(gw: Shared, tls: axum_server::tls_rustls::RustlsConfig) {
+    #[cfg(unix)]
+    {
+        let Some(files) = gw.config.tls.clone() else {
+            return;
+        };
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP: TLS certificates will not be reloaded");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match tls
+                .reload_from_pem_file(&files.cert_file, &files.key_file)
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(cert = %files.cert_file.display(), "TLS certificate reloaded")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS reload failed; keeping the current certificate")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (gw, tls);
+}
+
+/// Opens everything and starts serving on `config.listen`.
+pub async fn start(
+    config: GatewayConfig,
+    admin_secret: Option<String>,
+) -> anyhow::Result<RunningGateway> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let store = Store::open(&config.store).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let generated_admin_token = bootstrap_admin(&store, admin_secret.as_deref(), now).await?;
+    let cache = TokenCache::load(&store).await?;
+    let upstream = Upstream::from_config(&config.upstream)?;
+    let (audit, audit_task) = AuditWriter::start(store.clone());
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let gw = Arc::new(Gateway {
+        config,
+        store,
+        cache,
+        audit,
+        upstream,
+        metrics: Default::default(),
+    });
+
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = router(gw.clone());
+    let flusher_gw = gw.clone();
+    let flusher = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = flusher_gw.cache.flush(&flusher_gw.store).await {
+                tracing::warn!(error = %e, "flushing token usage failed; will retry");
+            }
+        }
+    });
+    let watcher = tokio::spawn(watch_revocations(gw.clone()));
+    let warner = tokio::spawn(crate::expiry::run(gw.clone()));
+    let tls = match &gw.config.tls {
+        Some(t) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert_file, &t.key_file)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot load TLS certificate {} and key {}",
+                        t.cert_file.display(),
+                        t.key_file.display()
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let serve_gw = gw.clone();
+    let task = tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let served = match tls {
+            None => {
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(async move {
+                        let _ = rx.await;
+                    })
+                    .await
+            }
+            Some(tls) => {
+                let reloader = tokio::spawn(reload_tls_on_sighup(serve_gw.clone(), tls.clone()));
+                let handle = axum_server::Handle::new();
+                let stopper = handle.clone();
+                tokio::spawn(async move {
+                    let _ = rx.await;
+                    stopper.graceful_shutdown(Some(Duration::from_secs(30)));
+                });
+                let result = match listener.into_std() {
+                    Ok(std_listener) => match axum_server::from_tcp_rustls(std_listener, tls) {
+                        Ok(server) => server.handle(handle).serve(service).await,
+                        Err(e) => Err(e),
+                    },
+                    Err(e) => Err(e),
+                };
+                reloader.abort();
+                result
+            }
+        };
+        if let Err(e) = served {
+            tracing::error!(error = %e, "server error");
+        }
+        tracing::info!("shutting down: flushing usage counters and the audit queue");
+        flusher.abort();
+        watcher.abort();
+        warner.abort();
+        if let Err(e) = serve_gw.cache.flush(&serve_gw.store).await {
+            tracing::error!(error = %e, "final usage flush failed");
+        }
+        serve_gw.audit.close().await;
+        let _ = audit_task.await;
+    });
+    tracing::info!(%addr, upstream = %gw.upstream.base, identity = gw.config.upstream.identity.mode(), tokens = gw.cache.len(), "gateway listening");
+    Ok(RunningGateway {
+        base_url: format!("{scheme}://{addr}"),
+        addr,
+        gateway: gw,
+        generated_admin_token,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}

@@ -1,0 +1,784 @@
+//! Persistent state: tokens, admin tokens and the audit chain, in SQLite (default, zero set-up) or
+//! PostgreSQL (several replicas), through sqlx's `Any` driver so both run the same SQL.
+//! Migrations run on open. Only hashes of secrets are stored.
+
+use std::borrow::Cow;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
+
+use crate::audit::{AuditRecord, GENESIS};
+use crate::token::Token;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    pub backend: Backend,
+    url: String,
+}
+
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "tokens, admin tokens, audit chain",
+    "CREATE TABLE tokens (
+        id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        bound_user TEXT,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        created_by TEXT NOT NULL,
+        expires_at BIGINT,
+        restrictions TEXT NOT NULL,
+        ip_allowlist TEXT NOT NULL,
+        rate_limit_per_minute BIGINT,
+        use_count BIGINT NOT NULL DEFAULT 0,
+        last_used_at BIGINT,
+        revoked_at BIGINT
+    );
+    CREATE TABLE admin_tokens (
+        id TEXT PRIMARY KEY,
+        label TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+    );
+    CREATE TABLE audit (
+        seq BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        token_id TEXT,
+        bound_user TEXT,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        status BIGINT NOT NULL,
+        request_bytes BIGINT NOT NULL,
+        response_bytes BIGINT NOT NULL,
+        latency_us BIGINT NOT NULL,
+        client_ip TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_at ON audit (at);
+    CREATE INDEX audit_token ON audit (token_id);
+    CREATE TABLE audit_head (
+        id BIGINT PRIMARY KEY,
+        seq BIGINT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');",
+), (
+    2,
+    "expiry warnings",
+    "ALTER TABLE tokens ADD COLUMN expiry_warned_at BIGINT;",
+), (
+    3,
+    "minted PATs",
+    "CREATE TABLE minted_pats (
+        bound_user TEXT PRIMARY KEY,
+        pat_id BIGINT NOT NULL,
+        sealed TEXT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+    );",
+)];
+
+/// A PAT minted for a user, as stored: `sealed` is the encrypted raw token.
+#[derive(Debug, Clone)]
+pub struct MintedPatRow {
+    pub pat_id: i64,
+    pub sealed: String,
+    pub expires_at: i64,
+}
+
+/// Rows per audit INSERT: 17 parameters each stays under SQLite's 999-parameter floor.
+const AUDIT_ROWS_PER_INSERT: usize = 50;
+
+/// Which records to return from the audit log, newest first.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditFilter {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub token_id: Option<String>,
+    /// Matches the bound user or the actor.
+    pub user: Option<String>,
+    pub decision: Option<String>,
+    pub kind: Option<String>,
+    /// Only records with `seq` below this (paging backwards).
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+impl Store {
+    /// Opens (creating a SQLite file if needed) and migrates.
+    pub async fn open(url: &str) -> anyhow::Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//");
+            let sep = if path.contains('?') { '&' } else { '?' };
+            (Backend::Sqlite, format!("sqlite://{path}{sep}mode=rwc"))
+        } else {
+            (Backend::Postgres, url.to_string())
+        };
+        let mut options =
+            AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        if backend == Backend::Sqlite {
+            options = options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL: readers don't block the writer; FULL: a committed audit batch survives
+                    // a crash of the process or the machine.
+                    conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;")
+                        .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = options
+            .connect(&url)
+            .await
+            .with_context(|| format!("cannot open the store {}", redact_url(&url)))?;
+        let migrator = Migrator {
+            migrations: Cow::Owned(
+                MIGRATIONS
+                    .iter()
+                    .map(|(v, d, sql)| {
+                        Migration::new(
+                            *v,
+                            Cow::Borrowed(*d),
+                            MigrationType::Simple,
+                            AssertSqlSafe(*sql).into_sql_str(),
+                            false,
+                        )
+                    })
+                    .collect(),
+            ),
+            table_name: Cow::Borrowed("cfl_schema_migrations"),
+            ..Migrator::DEFAULT
+        };
+        migrator
+            .run(&pool)
+            .await
+            .context("cannot migrate the store")?;
+        Ok(Store { pool, backend, url })
+    }
+
+    pub async fn insert_token(&self, t: &Token) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO tokens (id, label, bound_user, secret_hash, created_at, created_by, expires_at,
+                restrictions, ip_allowlist, rate_limit_per_minute, use_count, last_used_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, NULL, NULL)",
+        )
+        .bind(&t.id)
+        .bind(&t.label)
+        .bind(&t.user)
+        .bind(&t.secret_hash)
+        .bind(t.created_at)
+        .bind(&t.created_by)
+        .bind(t.expires_at)
+        .bind(t.restrictions.join("\n"))
+        .bind(t.ip_allowlist.join("\n"))
+        .bind(t.rate_limit_per_minute.map(i64::from))
+        .execute(&self.pool)
+        .await
+        .context("cannot store the token")?;
+        Ok(())
+    }
+
+    pub async fn tokens(&self) -> anyhow::Result<Vec<Token>> {
+        let rows = sqlx::query("SELECT * FROM tokens ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    pub async fn token(&self, id: &str) -> anyhow::Result<Option<Token>> {
+        let row = sqlx::query("SELECT * FROM tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    pub async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<Token>> {
+        let row = sqlx::query("SELECT * FROM tokens WHERE secret_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    /// Marks a token revoked; `false` when it doesn't exist or was already revoked.
+    pub async fn revoke_token(&self, id: &str, at: i64) -> anyhow::Result<bool> {
+        let r =
+            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Tells other replicas that a token was revoked (PostgreSQL `NOTIFY`; a no-op on SQLite,
+    /// where replicas find out by polling [`Store::revoked_since`]).
+    pub async fn notify_revoked(&self, id: &str) -> anyhow::Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify('cfl_token_revoked', $1)")
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Tokens revoked at or after `since_ms`, as `(id, revoked_at)`.
+    pub async fn revoked_since(&self, since_ms: i64) -> anyhow::Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT id, revoked_at FROM tokens WHERE revoked_at >= $1")
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("revoked_at")?)))
+            .collect()
+    }
+
+    /// Active tokens expiring before `before_ms` that nobody was warned about yet.
+    pub async fn tokens_to_warn(&self, now_ms: i64, before_ms: i64) -> anyhow::Result<Vec<Token>> {
+        let rows = sqlx::query(
+            "SELECT * FROM tokens WHERE revoked_at IS NULL AND expiry_warned_at IS NULL
+                AND expires_at IS NOT NULL AND expires_at > $1 AND expires_at <= $2",
+        )
+        .bind(now_ms)
+        .bind(before_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// Claims the expiry warning for a token: `true` for exactly one caller across replicas.
+    pub async fn claim_expiry_warning(&self, id: &str, now_ms: i64) -> anyhow::Result<bool> {
+        let r = sqlx::query(
+            "UPDATE tokens SET expiry_warned_at = $1 WHERE id = $2 AND expiry_warned_at IS NULL",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    pub async fn minted_pat(&self, user: &str) -> anyhow::Result<Option<MintedPatRow>> {
+        let row =
+            sqlx::query("SELECT pat_id, sealed, expires_at FROM minted_pats WHERE bound_user = $1")
+                .bind(user)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(match row {
+            Some(r) => Some(MintedPatRow {
+                pat_id: r.try_get("pat_id")?,
+                sealed: r.try_get("sealed")?,
+                expires_at: r.try_get("expires_at")?,
+            }),
+            None => None,
+        })
+    }
+
+    pub async fn save_minted_pat(
+        &self,
+        user: &str,
+        row: &MintedPatRow,
+        now_ms: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO minted_pats (bound_user, pat_id, sealed, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (bound_user) DO UPDATE SET pat_id = excluded.pat_id, sealed = excluded.sealed,
+                expires_at = excluded.expires_at, created_at = excluded.created_at",
+        )
+        .bind(user)
+        .bind(row.pat_id)
+        .bind(&row.sealed)
+        .bind(row.expires_at)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The connection URL (for a `LISTEN` connection of its own).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Adds batched use counts: `(id, uses, last_used_at)`. Increments, so replicas add up.
+    pub async fn flush_usage(&self, updates: &[(String, i64, i64)]) -> anyhow::Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for (id, uses, last) in updates {
+            sqlx::query(
+                "UPDATE tokens SET use_count = use_count + $1,
+                    last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < $2 THEN $2 ELSE last_used_at END
+                 WHERE id = $3",
+            )
+            .bind(*uses)
+            .bind(*last)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn insert_admin_token(
+        &self,
+        id: &str,
+        label: &str,
+        hash: &str,
+        at: i64,
+    ) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO admin_tokens (id, label, secret_hash, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (secret_hash) DO NOTHING",
+        )
+        .bind(id)
+        .bind(label)
+        .bind(hash)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The admin token with this hash, as `(id, label)`, if it exists and isn't revoked.
+    pub async fn admin_by_hash(&self, hash: &str) -> anyhow::Result<Option<(String, String)>> {
+        let row = sqlx::query(
+            "SELECT id, label FROM admin_tokens WHERE secret_hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            Some(r) => Some((r.try_get("id")?, r.try_get("label")?)),
+            None => None,
+        })
+    }
+
+    pub async fn admin_count(&self) -> anyhow::Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM admin_tokens WHERE revoked_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("n")?)
+    }
+
+    /// Appends records in one transaction, extending the chain from the stored head. The head row
+    /// is locked on PostgreSQL so concurrent replicas serialise and the chain stays linear.
+    pub async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        let head_sql = match self.backend {
+            Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            // Take SQLite's write lock before reading the head (a no-op update).
+            Backend::Sqlite => "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
+        };
+        let head = sqlx::query(head_sql).fetch_one(&mut *tx).await?;
+        let (mut seq, mut hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
+        for r in records.iter_mut() {
+            r.chain_after(seq, &hash);
+            seq = r.seq;
+            hash = r.hash.clone();
+        }
+        // Multi-row inserts: one statement per chunk instead of one per record.
+        for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO audit (seq, at, kind, actor, token_id, bound_user, method, path, decision, reason,
+                    status, request_bytes, response_bytes, latency_us, client_ip, prev_hash, hash) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 17;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push('(');
+                sql.push_str(
+                    &(1..=17)
+                        .map(|k| format!("${}", b + k))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                sql.push(')');
+            }
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in chunk {
+                q = q
+                    .bind(r.seq)
+                    .bind(r.at)
+                    .bind(r.kind.clone())
+                    .bind(r.actor.clone())
+                    .bind(r.token_id.clone())
+                    .bind(r.bound_user.clone())
+                    .bind(r.method.clone())
+                    .bind(r.path.clone())
+                    .bind(r.decision.clone())
+                    .bind(r.reason.clone())
+                    .bind(r.status)
+                    .bind(r.request_bytes)
+                    .bind(r.response_bytes)
+                    .bind(r.latency_us)
+                    .bind(r.client_ip.clone())
+                    .bind(r.prev_hash.clone())
+                    .bind(r.hash.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(&hash)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records matching `f`, newest first (at most 1000 per call).
+    pub async fn audit_query(&self, f: &AuditFilter) -> anyhow::Result<Vec<AuditRecord>> {
+        let mut sql = String::from("SELECT * FROM audit WHERE 1 = 1");
+        let mut ints: Vec<(usize, i64)> = Vec::new();
+        let mut texts: Vec<(usize, String)> = Vec::new();
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if let Some(v) = f.from {
+            let i = next();
+            sql += &format!(" AND at >= ${i}");
+            ints.push((i, v));
+        }
+        if let Some(v) = f.to {
+            let i = next();
+            sql += &format!(" AND at < ${i}");
+            ints.push((i, v));
+        }
+        if let Some(v) = f.before {
+            let i = next();
+            sql += &format!(" AND seq < ${i}");
+            ints.push((i, v));
+        }
+        for (col, v) in [
+            ("token_id", &f.token_id),
+            ("decision", &f.decision),
+            ("kind", &f.kind),
+        ] {
+            if let Some(v) = v {
+                let i = next();
+                sql += &format!(" AND {col} = ${i}");
+                texts.push((i, v.clone()));
+            }
+        }
+        if let Some(v) = &f.user {
+            let i = next();
+            sql += &format!(" AND (bound_user = ${i} OR actor = ${i})");
+            texts.push((i, v.clone()));
+        }
+        let limit = f.limit.unwrap_or(100).clamp(1, 1000);
+        sql += &format!(" ORDER BY seq DESC LIMIT {limit}");
+        // Bind in placeholder order.
+        let mut binds: Vec<(usize, Result<i64, String>)> =
+            ints.into_iter().map(|(i, v)| (i, Ok(v))).collect();
+        binds.extend(texts.into_iter().map(|(i, v)| (i, Err(v))));
+        binds.sort_by_key(|(i, _)| *i);
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (_, b) in binds {
+            q = match b {
+                Ok(v) => q.bind(v),
+                Err(s) => q.bind(s),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Records in chain order after `after_seq`, for verification and export.
+    pub async fn audit_after(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> anyhow::Result<Vec<AuditRecord>> {
+        let rows = sqlx::query("SELECT * FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2")
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(audit_from_row).collect()
+    }
+
+    /// Answers when the database is reachable (for `/readyz`).
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Direct SQL access for tests (e.g. tampering with an audit record).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+fn lines(s: String) -> Vec<String> {
+    s.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn token_from_row(r: &AnyRow) -> anyhow::Result<Token> {
+    Ok(Token {
+        id: r.try_get("id")?,
+        label: r.try_get("label")?,
+        user: r.try_get("bound_user")?,
+        secret_hash: r.try_get("secret_hash")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+        expires_at: r.try_get("expires_at")?,
+        restrictions: lines(r.try_get("restrictions")?),
+        ip_allowlist: lines(r.try_get("ip_allowlist")?),
+        rate_limit_per_minute: r
+            .try_get::<Option<i64>, _>("rate_limit_per_minute")?
+            .map(|v| v.clamp(1, u32::MAX as i64) as u32),
+        use_count: r.try_get("use_count")?,
+        last_used_at: r.try_get("last_used_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+    })
+}
+
+fn audit_from_row(r: &AnyRow) -> anyhow::Result<AuditRecord> {
+    Ok(AuditRecord {
+        seq: r.try_get("seq")?,
+        at: r.try_get("at")?,
+        kind: r.try_get("kind")?,
+        actor: r.try_get("actor")?,
+        token_id: r.try_get("token_id")?,
+        bound_user: r.try_get("bound_user")?,
+        method: r.try_get("method")?,
+        path: r.try_get("path")?,
+        decision: r.try_get("decision")?,
+        reason: r.try_get("reason")?,
+        status: r.try_get("status")?,
+        request_bytes: r.try_get("request_bytes")?,
+        response_bytes: r.try_get("response_bytes")?,
+        latency_us: r.try_get("latency_us")?,
+        client_ip: r.try_get("client_ip")?,
+        prev_hash: r.try_get("prev_hash")?,
+        hash: r.try_get("hash")?,
+    })
+}
+
+/// `postgres://user:pw@host/db` → `postgres://user:***@host/db` for error messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[allow(dead_code)]
+fn _genesis_matches_migration() -> bool {
+    MIGRATIONS[0].2.contains(GENESIS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Verifier;
+    use crate::token::NewToken;
+
+    /// A fresh database on the test PostgreSQL server (`CFL_TEST_POSTGRES_URL`), or `None` with a
+    /// printed reason.
+    pub async fn fresh_postgres() -> Option<Store> {
+        let Ok(admin_url) = std::env::var("CFL_TEST_POSTGRES_URL") else {
+            eprintln!("skipping the PostgreSQL variant: CFL_TEST_POSTGRES_URL is not set (scripts/test.sh sets it)");
+            return None;
+        };
+        let name = format!(
+            "cfl_test_{}",
+            crate::secret::public_id()[4..].to_ascii_lowercase()
+        );
+        sqlx::any::install_default_drivers();
+        let admin = AnyPool::connect(&admin_url)
+            .await
+            .expect("connect to the test PostgreSQL server");
+        admin
+            .execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .unwrap();
+        admin.close().await;
+        let url = match admin_url.rfind('/') {
+            Some(i) => format!("{}/{name}", &admin_url[..i]),
+            None => unreachable!("a postgres URL has a path"),
+        };
+        Some(Store::open(&url).await.unwrap())
+    }
+
+    async fn sqlite() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.sqlite").display());
+        let store = Store::open(&url).await.unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn genesis_in_migration_matches_code() {
+        assert!(_genesis_matches_migration());
+    }
+
+    #[tokio::test]
+    async fn tokens_round_trip_and_revoke() {
+        let (_d, store) = sqlite().await;
+        tokens_round_trip(&store).await;
+        if let Some(pg) = fresh_postgres().await {
+            tokens_round_trip(&pg).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn audit_chain_on_postgres() {
+        let Some(pg) = fresh_postgres().await else {
+            return;
+        };
+        let mut batch: Vec<AuditRecord> = (0..120)
+            .map(|i| AuditRecord {
+                at: i,
+                kind: "proxy".into(),
+                decision: "allow".into(),
+                ..Default::default()
+            })
+            .collect();
+        pg.append_audit(&mut batch).await.unwrap();
+        pg.append_audit(&mut batch[..3].to_vec()).await.unwrap();
+        let all = pg.audit_after(0, 1000).await.unwrap();
+        assert_eq!(all.len(), 123);
+        let mut v = Verifier::default();
+        assert!(all.iter().all(|r| v.push(r).is_ok()));
+        assert_eq!(
+            pg.audit_query(&AuditFilter {
+                limit: Some(5),
+                ..Default::default()
+            })
+            .await
+            .unwrap()[0]
+                .seq,
+            123
+        );
+    }
+
+    async fn tokens_round_trip(store: &Store) {
+        let (t, _secret) = NewToken {
+            label: "ci".into(),
+            user: Some("svc".into()),
+            restrictions: vec!["[get].*".into()],
+            ip_allowlist: vec!["10.0.0.0/8".into()],
+            rate_limit_per_minute: Some(5),
+            ..Default::default()
+        }
+        .build("admin", 1)
+        .unwrap();
+        store.insert_token(&t).await.unwrap();
+        let back = store.token(&t.id).await.unwrap().unwrap();
+        assert_eq!(back.restrictions, t.restrictions);
+        assert_eq!(back.ip_allowlist, t.ip_allowlist);
+        assert_eq!(back.rate_limit_per_minute, Some(5));
+        assert_eq!(
+            store
+                .token_by_hash(&t.secret_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            t.id
+        );
+        store
+            .flush_usage(&[(t.id.clone(), 3, 50), (t.id.clone(), 2, 40)])
+            .await
+            .unwrap();
+        let used = store.token(&t.id).await.unwrap().unwrap();
+        assert_eq!((used.use_count, used.last_used_at), (5, Some(50)));
+        assert!(store.revoke_token(&t.id, 9).await.unwrap());
+        assert!(!store.revoke_token(&t.id, 10).await.unwrap());
+        assert_eq!(
+            store.token(&t.id).await.unwrap().unwrap().revoked_at,
+            Some(9)
+        );
+    }
+
+    #[tokio::test]
+    async fn audit_chain_survives_reopen_and_detects_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.sqlite").display());
+        {
+            let store = Store::open(&url).await.unwrap();
+            let mut batch: Vec<AuditRecord> = (0..3)
+                .map(|i| AuditRecord {
+                    at: i,
+                    kind: "proxy".into(),
+                    decision: "allow".into(),
+                    ..Default::default()
+                })
+                .collect();
+            store.append_audit(&mut batch).await.unwrap();
+            store.close().await;
+        }
+        let store = Store::open(&url).await.unwrap();
+        let mut more = vec![AuditRecord {
+            at: 9,
+            kind: "admin".into(),
+            decision: "allow".into(),
+            ..Default::default()
+        }];
+        store.append_audit(&mut more).await.unwrap();
+        assert_eq!(more[0].seq, 4);
+        let all = store.audit_after(0, 100).await.unwrap();
+        let mut v = Verifier::default();
+        assert!(all.iter().all(|r| v.push(r).is_ok()));
+        assert_eq!(
+            store
+                .audit_query(&AuditFilter {
+                    kind: Some("admin".into()),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        sqlx::query("UPDATE audit SET status = 200 WHERE seq = 2")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let all = store.audit_after(0, 100).await.unwrap();
+        let mut v = Verifier::default();
+        let err = all.iter().try_for_each(|r| v.push(r)).unwrap_err();
+        assert_eq!(err, crate::audit::ChainProblem::Altered { seq: 2 });
+    }
+}

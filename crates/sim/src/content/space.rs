@@ -1,0 +1,70 @@
+//! v1 spaces: `GET /space` (paged, `spaceKey` filter, repeatable) and `GET /space/{key}`.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::json::space_json;
+use super::pagination::{V1Page, V1_MAX_LIMIT};
+use super::Ctx;
+use crate::error::{ApiError, ApiResult, ErrorStyle};
+use crate::Shared;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/space", get(list))
+        .route("/space/{key}", get(one))
+}
+
+/// Query pairs, decoded; repeated keys kept (Confluence accepts `spaceKey=A&spaceKey=B`).
+pub fn query_pairs(raw: &Option<String>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn q<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn list(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(&raw);
+    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let keys: Vec<&str> = pairs
+        .iter()
+        .filter(|(k, _)| k == "spaceKey")
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let db = state.db();
+    let all: Vec<Value> = db
+        .spaces
+        .values()
+        .filter(|s| keys.is_empty() || keys.iter().any(|k| k.eq_ignore_ascii_case(&s.key)))
+        .map(|s| space_json(&state, s, &ctx))
+        .collect();
+    Ok(Json(page.envelope(all, &ctx, None)))
+}
+
+async fn one(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let db = state.db();
+    let s = db
+        .spaces
+        .values()
+        .find(|s| s.key.eq_ignore_ascii_case(&key))
+        .ok_or_else(|| ApiError::not_found(ErrorStyle::V1, format!("No space with key : {key}")))?;
+    Ok(Json(space_json(&state, s, &ctx)))
+}

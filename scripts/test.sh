@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test of cfl on a fresh machine: installs what the tests need, then the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# A real PostgreSQL server for the store and multi-replica tests (they skip, saying so, without it).
+if [ -z "${CFL_TEST_POSTGRES_URL:-}" ]; then
+  CFL_TEST_POSTGRES_URL=$(bash scripts/postgres.sh)
+  export CFL_TEST_POSTGRES_URL
+fi
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast "$@"
+  cargo test --workspace --doc --quiet
+else
+  cargo test --workspace --no-fail-fast "$@"
+fi
+# The web admin page in real headless Chromium (uses the cfl binary the tests above built).
+cargo build --quiet -p cfl
+(cd e2e && CFL_BIN="$PWD/../target/debug/cfl" node --test)
