@@ -116,7 +116,7 @@ pub async fn probe(http: &reqwest::Client, site: &Url) -> anyhow::Result<(Deploy
     if let Ok(id) = tenant_cloud_id(http, site).await {
         return Ok((Deployment::Cloud, Some(id)));
     }
-    let url = join(site, "rest/api/space?limit=1");
+    let url = join(site, "rest/api/user/current");
     let resp = http
         .get(&url)
         .header("Accept", "application/json")
