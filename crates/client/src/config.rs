@@ -71,7 +71,10 @@ impl Method {
             .find(|m| m.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Method::ALL.iter().map(|m| m.as_str()).collect();
-                anyhow::anyhow!("unknown method {s:?}; expected one of: {}", names.join(", "))
+                anyhow::anyhow!(
+                    "unknown method {s:?}; expected one of: {}",
+                    names.join(", ")
+                )
             })
     }
 

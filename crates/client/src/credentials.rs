@@ -59,11 +59,15 @@ impl Credential {
                  use api-token or scoped-token (Cloud), pat or basic (Data Center)"
             );
         }
-        if matches!(method, Method::ApiToken | Method::ScopedToken | Method::Basic) && login.is_none()
+        if matches!(
+            method,
+            Method::ApiToken | Method::ScopedToken | Method::Basic
+        ) && login.is_none()
         {
             anyhow::bail!("method {method} needs a login (--email on Cloud, --username on DC)");
         }
-        let api_base = Url::parse(api_base).with_context(|| format!("bad API base {api_base:?}"))?;
+        let api_base =
+            Url::parse(api_base).with_context(|| format!("bad API base {api_base:?}"))?;
         Ok(Credential {
             profile: None,
             source,
@@ -97,7 +101,10 @@ impl Credential {
     /// Every string whose appearance in output would leak the secret (for redaction).
     pub fn sensitive(&self) -> Vec<String> {
         let auth = self.authorization();
-        let encoded = auth.split_once(' ').map(|(_, v)| v.to_string()).unwrap_or_default();
+        let encoded = auth
+            .split_once(' ')
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
         vec![self.secret.clone(), encoded]
     }
 }
@@ -162,7 +169,10 @@ pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> anyhow::Result<Crede
 }
 
 /// Resolves the credential for a command: `--profile` flag > env > `CFL_PROFILE`/active profile.
-pub fn resolve(dir: &Path, flag_profile: Option<&str>) -> anyhow::Result<(Credential, Option<Profile>)> {
+pub fn resolve(
+    dir: &Path,
+    flag_profile: Option<&str>,
+) -> anyhow::Result<(Credential, Option<Profile>)> {
     let config = Config::load(dir)?;
     if flag_profile.is_none() {
         if let Some(c) = from_env()? {
@@ -180,7 +190,11 @@ pub fn resolve(dir: &Path, flag_profile: Option<&str>) -> anyhow::Result<(Creden
         let known: Vec<_> = config.profiles.keys().cloned().collect();
         format!(
             "no profile named {name:?} (known: {}); run `cfl auth login --profile {name}`",
-            if known.is_empty() { "none".into() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
         )
     })?;
     let cred = from_profile(dir, &name, &profile)?;
@@ -193,12 +207,44 @@ mod tests {
 
     #[test]
     fn headers_per_method() {
-        let pat = Credential::new(Method::Pat, Deployment::DataCenter, "http://h/c", None, "tok".into(), Source::Login).unwrap();
+        let pat = Credential::new(
+            Method::Pat,
+            Deployment::DataCenter,
+            "http://h/c",
+            None,
+            "tok".into(),
+            Source::Login,
+        )
+        .unwrap();
         assert_eq!(pat.authorization(), "Bearer tok");
-        let b = Credential::new(Method::ApiToken, Deployment::Cloud, "https://a.atlassian.net/wiki", Some("a@b.c".into()), "t".into(), Source::Login).unwrap();
+        let b = Credential::new(
+            Method::ApiToken,
+            Deployment::Cloud,
+            "https://a.atlassian.net/wiki",
+            Some("a@b.c".into()),
+            "t".into(),
+            Source::Login,
+        )
+        .unwrap();
         assert_eq!(b.authorization(), "Basic YUBiLmM6dA==");
         assert!(!format!("{b:?}").contains("YUBiLmM6dA"));
-        assert!(Credential::new(Method::Basic, Deployment::DataCenter, "http://h", None, "p".into(), Source::Login).is_err());
-        assert!(Credential::new(Method::Oauth2, Deployment::Cloud, "http://h", None, "p".into(), Source::Login).is_err());
+        assert!(Credential::new(
+            Method::Basic,
+            Deployment::DataCenter,
+            "http://h",
+            None,
+            "p".into(),
+            Source::Login
+        )
+        .is_err());
+        assert!(Credential::new(
+            Method::Oauth2,
+            Deployment::Cloud,
+            "http://h",
+            None,
+            "p".into(),
+            Source::Login
+        )
+        .is_err());
     }
 }

@@ -80,13 +80,19 @@ pub fn classify(url: &Url) -> Option<Deployment> {
 pub fn gateway_cloud_id(url: &Url) -> Option<String> {
     let segs: Vec<&str> = url.path_segments()?.collect();
     let i = segs.windows(2).position(|w| w == ["ex", "confluence"])?;
-    segs.get(i + 2).filter(|s| !s.is_empty()).map(|s| s.to_string())
+    segs.get(i + 2)
+        .filter(|s| !s.is_empty())
+        .map(|s| s.to_string())
 }
 
 /// A Cloud site's root: without a trailing `/wiki` (the REST base adds it back).
 pub fn cloud_site_root(url: &Url) -> Url {
     let mut u = url.clone();
-    let p = u.path().trim_end_matches('/').trim_end_matches("/wiki").to_string();
+    let p = u
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/wiki")
+        .to_string();
     u.set_path(&p);
     u
 }
@@ -112,7 +118,10 @@ pub fn scoped_api_base(gateway: &Url, cloud_id: &str) -> String {
 
 /// Asks the server: Cloud answers `/_edge/tenant_info` with a cloud id; a DC answers its REST API
 /// (with JSON, even a 401) at the URL given. Anything else is not a Confluence we know.
-pub async fn probe(http: &reqwest::Client, site: &Url) -> anyhow::Result<(Deployment, Option<String>)> {
+pub async fn probe(
+    http: &reqwest::Client,
+    site: &Url,
+) -> anyhow::Result<(Deployment, Option<String>)> {
     if let Ok(id) = tenant_cloud_id(http, site).await {
         return Ok((Deployment::Cloud, Some(id)));
     }
@@ -173,9 +182,15 @@ mod tests {
         let d = parse_site("http://conf.example.com:8090/confluence/").unwrap();
         assert_eq!(classify(&d), None);
         assert_eq!(d.as_str(), "http://conf.example.com:8090/confluence");
-        assert_eq!(join(&d, "/rest/api/space"), "http://conf.example.com:8090/confluence/rest/api/space");
+        assert_eq!(
+            join(&d, "/rest/api/space"),
+            "http://conf.example.com:8090/confluence/rest/api/space"
+        );
         let gw = parse_site("http://127.0.0.1:9/").unwrap();
-        assert_eq!(scoped_api_base(&gw, "id"), "http://127.0.0.1:9/ex/confluence/id/wiki");
+        assert_eq!(
+            scoped_api_base(&gw, "id"),
+            "http://127.0.0.1:9/ex/confluence/id/wiki"
+        );
         assert!(parse_site("ftp://x").is_err());
         assert!(Deployment::parse("mainframe").is_err());
     }

@@ -38,9 +38,15 @@ pub struct RetryPolicy {
 impl RetryPolicy {
     /// Defaults, overridable with `CFL_MAX_RETRIES` and `CFL_RETRY_MAX_WAIT` (seconds).
     pub fn from_env() -> RetryPolicy {
-        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        let num = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
         RetryPolicy {
-            max_retries: num("CFL_MAX_RETRIES").map(|n| n.min(20) as u32).unwrap_or(4),
+            max_retries: num("CFL_MAX_RETRIES")
+                .map(|n| n.min(20) as u32)
+                .unwrap_or(4),
             max_wait: Duration::from_secs(num("CFL_RETRY_MAX_WAIT").unwrap_or(60)),
         }
     }
@@ -64,7 +70,8 @@ pub fn build_http(opts: &ClientOptions) -> anyhow::Result<reqwest::Client> {
         // Never carry credentials to another host behind our back.
         .redirect(reqwest::redirect::Policy::none());
     if let Some(ca) = &opts.ca_bundle {
-        let pem = std::fs::read(ca).with_context(|| format!("cannot read CA bundle {}", ca.display()))?;
+        let pem =
+            std::fs::read(ca).with_context(|| format!("cannot read CA bundle {}", ca.display()))?;
         for cert in reqwest::Certificate::from_pem_bundle(&pem)
             .with_context(|| format!("{} is not a PEM certificate bundle", ca.display()))?
         {
@@ -77,7 +84,10 @@ pub fn build_http(opts: &ClientOptions) -> anyhow::Result<reqwest::Client> {
                 .with_context(|| format!("cannot read client certificate {}", cert.display()))?;
             if let Some(key) = key {
                 pem.push(b'\n');
-                pem.extend(std::fs::read(key).with_context(|| format!("cannot read client key {}", key.display()))?);
+                pem.extend(
+                    std::fs::read(key)
+                        .with_context(|| format!("cannot read client key {}", key.display()))?,
+                );
             }
             let id = reqwest::Identity::from_pem(&pem)
                 .context("client certificate: expected PEM certificate and private key")?;
@@ -161,7 +171,10 @@ impl Client {
     ) -> anyhow::Result<Response> {
         let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
             .with_context(|| format!("bad HTTP method {method:?}"))?;
-        let write = !matches!(m, reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS);
+        let write = !matches!(
+            m,
+            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
+        );
         let idempotent = m != reqwest::Method::POST && m != reqwest::Method::PATCH;
         let mut attempt = 0;
         loop {
@@ -169,13 +182,17 @@ impl Client {
                 .http
                 .request(m.clone(), url)
                 .header("Authorization", self.cred.authorization())
-                .header("Accept", "application/json");
+                .header("Accept", "application/json")
+                // Explicit (not only the builder default) so --verbose shows it.
+                .header("User-Agent", USER_AGENT);
             if write {
                 req = req.header("X-Atlassian-Token", "no-check");
             }
             for (k, v) in headers {
-                let name = HeaderName::from_bytes(k.as_bytes()).with_context(|| format!("bad header name {k:?}"))?;
-                let value = HeaderValue::from_str(v).with_context(|| format!("bad value for header {k}"))?;
+                let name = HeaderName::from_bytes(k.as_bytes())
+                    .with_context(|| format!("bad header name {k:?}"))?;
+                let value = HeaderValue::from_str(v)
+                    .with_context(|| format!("bad value for header {k}"))?;
                 req = req.header(name, value);
             }
             if let Some(b) = &body {
@@ -192,7 +209,11 @@ impl Client {
                 .with_context(|| format!("{method} {} failed", self.redact(url)))?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body_bytes = resp.bytes().await.context("cannot read the response body")?.to_vec();
+            let body_bytes = resp
+                .bytes()
+                .await
+                .context("cannot read the response body")?
+                .to_vec();
             let r = Response {
                 status: status.as_u16(),
                 reason: status.canonical_reason().unwrap_or("").to_string(),
@@ -218,7 +239,12 @@ impl Client {
                     "Wait a while and try again, or lower the request rate (CFL_MAX_RETRIES sets the retries)."
                 );
             }
-            let delay = retry_delay(&r.headers, attempt, SystemTime::now(), rand::random::<f64>());
+            let delay = retry_delay(
+                &r.headers,
+                attempt,
+                SystemTime::now(),
+                rand::random::<f64>(),
+            );
             if delay > self.retry.max_wait {
                 anyhow::bail!(
                     "{method} {} answered {}: the server asks to wait {}s, more than the {}s cfl waits \
@@ -230,7 +256,12 @@ impl Client {
                 );
             }
             if self.verbose {
-                eprintln!("* {} — retrying in {} ms (attempt {})", r.status, delay.as_millis(), attempt + 1);
+                eprintln!(
+                    "* {} — retrying in {} ms (attempt {})",
+                    r.status,
+                    delay.as_millis(),
+                    attempt + 1
+                );
             }
             tokio::time::sleep(delay).await;
             attempt += 1;
@@ -246,7 +277,11 @@ impl Client {
         }
         if r.status == 401 || r.status == 403 && r.header("x-seraph-loginreason").is_some() {
             s.push('\n');
-            s.push_str(&explain_401(&self.cred, r.header("x-seraph-loginreason"), message.as_deref()));
+            s.push_str(&explain_401(
+                &self.cred,
+                r.header("x-seraph-loginreason"),
+                message.as_deref(),
+            ));
         }
         s
     }
@@ -262,7 +297,11 @@ impl Client {
     }
 
     fn log_request(&self, req: &reqwest::Request) {
-        eprintln!("> {} {}", req.method(), self.redact(&redact_query(req.url())));
+        eprintln!(
+            "> {} {}",
+            req.method(),
+            self.redact(&redact_query(req.url()))
+        );
         for (k, v) in req.headers() {
             eprintln!("> {}: {}", k, self.header_for_log(k.as_str(), v));
         }
@@ -281,8 +320,15 @@ impl Client {
 
     fn header_for_log(&self, name: &str, v: &HeaderValue) -> String {
         let n = name.to_ascii_lowercase();
-        if matches!(n.as_str(), "authorization" | "proxy-authorization" | "cookie" | "set-cookie") {
-            let scheme = v.to_str().ok().and_then(|s| s.split_whitespace().next()).unwrap_or("");
+        if matches!(
+            n.as_str(),
+            "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+        ) {
+            let scheme = v
+                .to_str()
+                .ok()
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap_or("");
             return if n.contains("authorization") {
                 format!("{scheme} <redacted>")
             } else {
@@ -306,7 +352,14 @@ fn redact_query(url: &Url) -> String {
             let secret = ["token", "secret", "password", "code", "key", "signature"]
                 .iter()
                 .any(|s| lk.contains(s));
-            (k.into_owned(), if secret { "<redacted>".into() } else { v.into_owned() })
+            (
+                k.into_owned(),
+                if secret {
+                    "<redacted>".into()
+                } else {
+                    v.into_owned()
+                },
+            )
         })
         .collect();
     u.query_pairs_mut().clear().extend_pairs(pairs);
@@ -321,7 +374,12 @@ pub fn error_message(body: &[u8]) -> Option<String> {
     }
     v.get("errorMessages")
         .and_then(|m| m.as_array())
-        .map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join("; "))
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
         .filter(|s| !s.is_empty())
 }
 
@@ -332,7 +390,9 @@ pub fn explain_401(cred: &Credential, seraph: Option<&str>, message: Option<&str
         None => "cfl auth login".to_string(),
     };
     let msg = message.unwrap_or("");
-    if msg.contains("Scoped API tokens are only accepted") || (cred.method == Method::ApiToken && msg.contains("scoped")) {
+    if msg.contains("Scoped API tokens are only accepted")
+        || (cred.method == Method::ApiToken && msg.contains("scoped"))
+    {
         return format!(
             "This is a scoped API token, which Cloud accepts only through the API gateway \
              (https://api.atlassian.com/ex/confluence/CLOUD_ID). Fix: `{login_cmd} --method scoped-token`."
@@ -407,7 +467,8 @@ fn parse_reset(v: &str, now: SystemTime) -> Option<Duration> {
     let when = if let Ok(epoch) = v.parse::<u64>() {
         SystemTime::UNIX_EPOCH + Duration::from_secs(epoch)
     } else {
-        let t = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok()?;
+        let t =
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok()?;
         let nanos = u64::try_from(t.unix_timestamp_nanos()).ok()?;
         SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos)
     };
@@ -429,10 +490,19 @@ mod tests {
     #[test]
     fn backoff_honours_server_hints() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(retry_delay(&h(&[("retry-after", "7")]), 0, now, 0.0), Duration::from_secs(7));
-        assert_eq!(retry_delay(&h(&[("retry-after", "10")]), 3, now, 1.0), Duration::from_secs(12));
+        assert_eq!(
+            retry_delay(&h(&[("retry-after", "7")]), 0, now, 0.0),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            retry_delay(&h(&[("retry-after", "10")]), 3, now, 1.0),
+            Duration::from_secs(12)
+        );
         let date = httpdate::fmt_http_date(now + Duration::from_secs(5));
-        assert_eq!(retry_delay(&h(&[("retry-after", &date)]), 0, now, 0.0), Duration::from_secs(5));
+        assert_eq!(
+            retry_delay(&h(&[("retry-after", &date)]), 0, now, 0.0),
+            Duration::from_secs(5)
+        );
         // 2023-11-14T22:13:20Z is epoch 1_700_000_000.
         let reset = h(&[("x-ratelimit-reset", "2023-11-14T22:13:23Z")]);
         assert_eq!(retry_delay(&reset, 0, now, 0.0), Duration::from_secs(3));
@@ -454,7 +524,10 @@ mod tests {
         assert_eq!(retry_delay(&none, 2, now, 0.0), Duration::from_secs(2));
         assert_eq!(retry_delay(&none, 30, now, 1.0), Duration::from_secs(30));
         // Garbage hints fall back to backoff.
-        assert_eq!(retry_delay(&h(&[("retry-after", "soon")]), 1, now, 1.0), Duration::from_secs(2));
+        assert_eq!(
+            retry_delay(&h(&[("retry-after", "soon")]), 1, now, 1.0),
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

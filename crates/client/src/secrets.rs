@@ -100,7 +100,12 @@ mod keychain {
 
 /// Stores `secret` for `profile`: in the keychain unless `insecure` or none exists. Returns where
 /// it went, so the command can say so out loud.
-pub fn store(dir: &Path, profile: &str, secret: &str, insecure: bool) -> anyhow::Result<SecretStore> {
+pub fn store(
+    dir: &Path,
+    profile: &str,
+    secret: &str,
+    insecure: bool,
+) -> anyhow::Result<SecretStore> {
     if !insecure && keychain_available() {
         match keychain::set(profile, secret) {
             Ok(()) => {
@@ -155,12 +160,18 @@ mod tests {
     #[test]
     fn file_store_is_private_and_removable() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(store(dir.path(), "p", "s3cret", true).unwrap(), SecretStore::File);
+        assert_eq!(
+            store(dir.path(), "p", "s3cret", true).unwrap(),
+            SecretStore::File
+        );
         store(dir.path(), "q", "other", true).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(file_path(dir.path())).unwrap().permissions().mode();
+            let mode = std::fs::metadata(file_path(dir.path()))
+                .unwrap()
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         assert_eq!(load(dir.path(), "p").unwrap().unwrap().0, "s3cret");

@@ -138,9 +138,12 @@ async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     if let Some(input) = &a.input {
         let mut bytes = Vec::new();
         if input == "-" {
-            std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read stdin")?;
         } else {
-            bytes = std::fs::read(PathBuf::from(input)).with_context(|| format!("cannot read {input}"))?;
+            bytes = std::fs::read(PathBuf::from(input))
+                .with_context(|| format!("cannot read {input}"))?;
         }
         body = Some(bytes);
         // With --input, fields go to the query string (as gh does).
@@ -151,7 +154,11 @@ async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         let obj: Map<String, Value> = params.into_iter().collect();
         body = Some(serde_json::to_vec(&Value::Object(obj))?);
     }
-    if body.is_some() && !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+    if body.is_some()
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
         headers.push(("Content-Type".into(), "application/json".into()));
     }
 

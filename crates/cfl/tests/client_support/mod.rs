@@ -34,7 +34,10 @@ pub struct Cli {
 
 impl Cli {
     pub fn new() -> Cli {
-        Cli { dir: tempfile::tempdir().unwrap(), env: Vec::new() }
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+            env: Vec::new(),
+        }
     }
 
     pub fn config_dir(&self) -> std::path::PathBuf {
@@ -58,10 +61,23 @@ impl Cli {
             .env("NO_PROXY", "127.0.0.1,localhost")
             .env("CFL_RETRY_MAX_WAIT", "10");
         for k in [
-            "CONFLUENCE_URL", "CONFLUENCE_EMAIL", "CONFLUENCE_API_TOKEN", "CONFLUENCE_PAT",
-            "CONFLUENCE_DEPLOYMENT", "CFL_PROFILE", "JIRA_API_TOKEN", "JIRA_URL", "JIRA_SERVER",
-            "NETRC", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY",
-            "CFL_API_GATEWAY_URL", "CFL_MAX_RETRIES",
+            "CONFLUENCE_URL",
+            "CONFLUENCE_EMAIL",
+            "CONFLUENCE_API_TOKEN",
+            "CONFLUENCE_PAT",
+            "CONFLUENCE_DEPLOYMENT",
+            "CFL_PROFILE",
+            "JIRA_API_TOKEN",
+            "JIRA_URL",
+            "JIRA_SERVER",
+            "NETRC",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "CFL_API_GATEWAY_URL",
+            "CFL_MAX_RETRIES",
         ] {
             cmd.env_remove(k);
         }
@@ -71,12 +87,21 @@ impl Cli {
         for (k, v) in extra {
             cmd.env(k, v);
         }
-        cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn cfl");
         if let Some(input) = stdin {
-            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
         }
         let o = child.wait_with_output().unwrap();
         Out {
@@ -96,13 +121,27 @@ impl Cli {
     }
 
     pub fn login_dc_pat(&self, profile: &str, site: &str) -> Out {
-        self.login(profile, &["--site", site, "--method", "pat", "--token-stdin"], DC_PAT)
+        self.login(
+            profile,
+            &["--site", site, "--method", "pat", "--token-stdin"],
+            DC_PAT,
+        )
     }
 
     pub fn login_cloud(&self, profile: &str, site: &str) -> Out {
         self.login(
             profile,
-            &["--site", site, "--deployment", "cloud", "--method", "api-token", "--email", EMAIL, "--token-stdin"],
+            &[
+                "--site",
+                site,
+                "--deployment",
+                "cloud",
+                "--method",
+                "api-token",
+                "--email",
+                EMAIL,
+                "--token-stdin",
+            ],
             CLOUD_TOKEN,
         )
     }

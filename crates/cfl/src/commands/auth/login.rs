@@ -44,7 +44,11 @@ pub struct LoginArgs {
     #[arg(long)]
     pub insecure_storage: bool,
     /// Atlassian API gateway for scoped tokens.
-    #[arg(long, env = "CFL_API_GATEWAY_URL", default_value = "https://api.atlassian.com")]
+    #[arg(
+        long,
+        env = "CFL_API_GATEWAY_URL",
+        default_value = "https://api.atlassian.com"
+    )]
     pub api_gateway_url: String,
     /// Reuse the Jira API token found for this site (JIRA_API_TOKEN or ~/.netrc).
     #[arg(long)]
@@ -68,7 +72,10 @@ fn ask(prompt: &str) -> anyhow::Result<String> {
     eprint!("{prompt}");
     std::io::stderr().flush().ok();
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the answer")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the answer")?;
     Ok(line.trim().to_string())
 }
 
@@ -78,7 +85,9 @@ fn ask_secret(prompt: &str) -> anyhow::Result<String> {
 
 fn read_stdin_secret(what: &str) -> anyhow::Result<String> {
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).with_context(|| format!("cannot read the {what} from stdin"))?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .with_context(|| format!("cannot read the {what} from stdin"))?;
     let s = s.trim().to_string();
     if s.is_empty() {
         anyhow::bail!("no {what} on standard input");
@@ -91,11 +100,19 @@ fn read_stdin_secret(what: &str) -> anyhow::Result<String> {
 /// `machine HOST` entry. Returns (login if known, token, where it was found).
 pub fn find_jira_token(host: &str) -> Option<(Option<String>, String, String)> {
     if let Ok(tok) = std::env::var("JIRA_API_TOKEN") {
-        let other_site = ["JIRA_URL", "JIRA_SERVER"].iter().find_map(|k| std::env::var(k).ok()).is_some_and(|u| {
-            deployment::parse_site(&u).ok().and_then(|u| u.host_str().map(str::to_string)).is_some_and(|h| !h.eq_ignore_ascii_case(host))
-        });
+        let other_site = ["JIRA_URL", "JIRA_SERVER"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok())
+            .is_some_and(|u| {
+                deployment::parse_site(&u)
+                    .ok()
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .is_some_and(|h| !h.eq_ignore_ascii_case(host))
+            });
         if !tok.trim().is_empty() && !other_site {
-            let login = std::env::var("JIRA_EMAIL").or_else(|_| std::env::var("JIRA_USER")).ok();
+            let login = std::env::var("JIRA_EMAIL")
+                .or_else(|_| std::env::var("JIRA_USER"))
+                .ok();
             return Some((login, tok.trim().to_string(), "JIRA_API_TOKEN".into()));
         }
     }
@@ -118,7 +135,10 @@ pub fn netrc_entry(text: &str, host: &str) -> Option<(Option<String>, String)> {
                 if in_host {
                     break;
                 }
-                in_host = tokens[i] == "machine" && tokens.get(i + 1).is_some_and(|h| h.eq_ignore_ascii_case(host));
+                in_host = tokens[i] == "machine"
+                    && tokens
+                        .get(i + 1)
+                        .is_some_and(|h| h.eq_ignore_ascii_case(host));
                 i += if tokens[i] == "machine" { 2 } else { 1 };
             }
             "login" if in_host => {
@@ -153,14 +173,17 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
 
     // Which deployment: flag, then the host name, then asking the server.
     let method_flag = a.method.as_deref().map(Method::parse).transpose()?;
-    let (mut dep, mut cloud_id) = match a.deployment.as_deref().map(Deployment::parse).transpose()? {
-        Some(d) => (d, None),
-        None => match deployment::classify(&site) {
-            Some(Deployment::CloudScoped) => (Deployment::CloudScoped, deployment::gateway_cloud_id(&site)),
+    let (mut dep, mut cloud_id) =
+        match a.deployment.as_deref().map(Deployment::parse).transpose()? {
             Some(d) => (d, None),
-            None => deployment::probe(&probe_http, &site).await?,
-        },
-    };
+            None => match deployment::classify(&site) {
+                Some(Deployment::CloudScoped) => {
+                    (Deployment::CloudScoped, deployment::gateway_cloud_id(&site))
+                }
+                Some(d) => (d, None),
+                None => deployment::probe(&probe_http, &site).await?,
+            },
+        };
     let method = match method_flag {
         Some(m) => m,
         None if tty => choose_method(dep)?,
@@ -214,13 +237,23 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
 
     // The secret: stdin, a Jira token on offer, or a hidden prompt.
     let host = site.host_str().unwrap_or_default().to_string();
-    let jira = if method == Method::ApiToken { find_jira_token(&host) } else { None };
+    let jira = if method == Method::ApiToken {
+        find_jira_token(&host)
+    } else {
+        None
+    };
     let secret = if a.token_stdin || a.password_stdin {
-        read_stdin_secret(if method == Method::Basic { "password" } else { "token" })?
+        read_stdin_secret(if method == Method::Basic {
+            "password"
+        } else {
+            "token"
+        })?
     } else if a.use_jira_token {
         let (_, tok, from) = jira.clone().with_context(|| {
             if method == Method::ApiToken {
-                format!("--use-jira-token: no Jira API token for {host} in JIRA_API_TOKEN or ~/.netrc")
+                format!(
+                    "--use-jira-token: no Jira API token for {host} in JIRA_API_TOKEN or ~/.netrc"
+                )
             } else {
                 format!("--use-jira-token works with --method api-token only (not {method})")
             }
@@ -231,7 +264,8 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         let offered = match &jira {
             Some((_, tok, from)) => {
                 let yes = ask(&format!("A Jira API token for {host} was found in {from}; use it for Confluence too? [Y/n] "))?;
-                (yes.is_empty() || yes.eq_ignore_ascii_case("y") || yes.eq_ignore_ascii_case("yes")).then(|| tok.clone())
+                (yes.is_empty() || yes.eq_ignore_ascii_case("y") || yes.eq_ignore_ascii_case("yes"))
+                    .then(|| tok.clone())
             }
             None => None,
         };
@@ -239,7 +273,11 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             Some(t) => t,
             None => {
                 eprintln!("{}", where_to_create(method, &site));
-                ask_secret(if method == Method::Basic { "Password: " } else { "Token: " })?
+                ask_secret(if method == Method::Basic {
+                    "Password: "
+                } else {
+                    "Token: "
+                })?
             }
         }
     } else {
@@ -256,7 +294,12 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         Deployment::CloudScoped => {
             let gateway = if deployment::classify(&site) == Some(Deployment::CloudScoped) {
                 let mut g = site.clone();
-                let p = g.path().split("/ex/confluence/").next().unwrap_or("").to_string();
+                let p = g
+                    .path()
+                    .split("/ex/confluence/")
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
                 g.set_path(&p);
                 g
             } else {
@@ -274,8 +317,13 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
     let site_str = match dep {
         Deployment::DataCenter => api_base.clone(),
-        _ if deployment::classify(&site) == Some(Deployment::CloudScoped) => site.as_str().trim_end_matches('/').to_string(),
-        _ => deployment::cloud_site_root(&site).as_str().trim_end_matches('/').to_string(),
+        _ if deployment::classify(&site) == Some(Deployment::CloudScoped) => {
+            site.as_str().trim_end_matches('/').to_string()
+        }
+        _ => deployment::cloud_site_root(&site)
+            .as_str()
+            .trim_end_matches('/')
+            .to_string(),
     };
 
     let cred = Credential::new(method, dep, &api_base, login.clone(), secret, Source::Login)?;
@@ -320,9 +368,15 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         cfl_client::config::SecretStore::File => eprintln!(
             "! The secret is stored UNENCRYPTED in {} (mode 0600){}.",
             secrets::file_path(&dir).display(),
-            if secrets::keychain_available() { "" } else { " because this build has no OS keychain on this platform" }
+            if secrets::keychain_available() {
+                ""
+            } else {
+                " because this build has no OS keychain on this platform"
+            }
         ),
-        cfl_client::config::SecretStore::Keychain => eprintln!("The secret is stored in the OS keychain."),
+        cfl_client::config::SecretStore::Keychain => {
+            eprintln!("The secret is stored in the OS keychain.")
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -354,7 +408,10 @@ fn choose_method(dep: Deployment) -> anyhow::Result<Method> {
     let options: &[(Method, &str)] = if dep.is_cloud() {
         &[
             (Method::ApiToken, "API token (email + token; classic)"),
-            (Method::ScopedToken, "Scoped API token (through api.atlassian.com)"),
+            (
+                Method::ScopedToken,
+                "Scoped API token (through api.atlassian.com)",
+            ),
         ]
     } else {
         &[
@@ -362,12 +419,23 @@ fn choose_method(dep: Deployment) -> anyhow::Result<Method> {
             (Method::Basic, "Username and password (legacy)"),
         ]
     };
-    eprintln!("This is Confluence {}. How do you want to log in?", if dep.is_cloud() { "Cloud" } else { "Data Center" });
+    eprintln!(
+        "This is Confluence {}. How do you want to log in?",
+        if dep.is_cloud() {
+            "Cloud"
+        } else {
+            "Data Center"
+        }
+    );
     for (i, (_, label)) in options.iter().enumerate() {
         eprintln!("  {}. {label}", i + 1);
     }
     let answer = ask("Choice [1]: ")?;
-    let idx = if answer.is_empty() { 1 } else { answer.parse::<usize>().unwrap_or(0) };
+    let idx = if answer.is_empty() {
+        1
+    } else {
+        answer.parse::<usize>().unwrap_or(0)
+    };
     options
         .get(idx.wrapping_sub(1))
         .map(|(m, _)| *m)
@@ -382,7 +450,10 @@ mod tests {
     fn netrc_finds_the_machine_entry() {
         let text = "machine other.atlassian.net login x password y\n\
                     machine acme.atlassian.net\n  login me@acme.com\n  password tok123\ndefault login a password b\n";
-        assert_eq!(netrc_entry(text, "acme.atlassian.net"), Some((Some("me@acme.com".into()), "tok123".into())));
+        assert_eq!(
+            netrc_entry(text, "acme.atlassian.net"),
+            Some((Some("me@acme.com".into()), "tok123".into()))
+        );
         assert_eq!(netrc_entry(text, "nope.atlassian.net"), None);
     }
 }

@@ -33,11 +33,18 @@ pub fn logout(g: &Globals) -> anyhow::Result<ExitCode> {
     let places: Vec<String> = removed.iter().map(|s| s.describe(&dir)).collect();
     eprintln!(
         "Logged out of profile {name:?}; secret removed from: {}",
-        if places.is_empty() { "nowhere (none was stored)".to_string() } else { places.join(", ") }
+        if places.is_empty() {
+            "nowhere (none was stored)".to_string()
+        } else {
+            places.join(", ")
+        }
     );
     if config.active.is_none() && !config.profiles.is_empty() {
         let names: Vec<_> = config.profiles.keys().cloned().collect();
-        eprintln!("No active profile now; pick one with `cfl auth switch NAME` ({})", names.join(", "));
+        eprintln!(
+            "No active profile now; pick one with `cfl auth switch NAME` ({})",
+            names.join(", ")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -50,12 +57,19 @@ pub fn switch(a: SwitchArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!(
             "no profile named {:?} (known: {}); create it with `cfl auth login --profile {}`",
             a.name,
-            if names.is_empty() { "none".into() } else { names.join(", ") },
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            },
             a.name
         );
     }
     config.active = Some(a.name.clone());
     config.save(&dir)?;
-    eprintln!("Active profile is now {:?} ({})", a.name, config.profiles[&a.name].site);
+    eprintln!(
+        "Active profile is now {:?} ({})",
+        a.name, config.profiles[&a.name].site
+    );
     Ok(ExitCode::SUCCESS)
 }

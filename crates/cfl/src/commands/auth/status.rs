@@ -26,14 +26,20 @@ fn source_text(c: &Credential, dir: &std::path::Path) -> String {
 
 async fn check(c: Credential, opts: &ClientOptions) -> Result<identity::Identity, String> {
     let client = Client::new(c, opts).map_err(|e| format!("{e:#}"))?;
-    identity::whoami(&client).await.map_err(|e| format!("{e:#}"))
+    identity::whoami(&client)
+        .await
+        .map_err(|e| format!("{e:#}"))
 }
 
 pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let dir = config_dir()?;
     let config = Config::load(&dir)?;
     let env_profile = std::env::var("CFL_PROFILE").ok().filter(|s| !s.is_empty());
-    let env_cred = if g.profile.is_none() { credentials::from_env()? } else { None };
+    let env_cred = if g.profile.is_none() {
+        credentials::from_env()?
+    } else {
+        None
+    };
     // The credential commands would use: env (unless --profile) else the picked profile.
     let current = if env_cred.is_some() {
         None
@@ -49,7 +55,10 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         let mut e = json!({"name": "(environment)", "current": true, "site": c.api_base.as_str(),
             "api_base": c.api_base.as_str(), "deployment": c.deployment.as_str(),
             "method": c.method.as_str(), "secret_store": source_text(&c, &dir)});
-        let opts = ClientOptions { verbose: g.verbose, ..Default::default() };
+        let opts = ClientOptions {
+            verbose: g.verbose,
+            ..Default::default()
+        };
         match check(c, &opts).await {
             Ok(id) => e["user"] = json!(id),
             Err(err) => {
@@ -97,13 +106,27 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         }
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&json!({"profiles": entries}))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"profiles": entries}))?
+        );
     } else {
         for e in &entries {
             let mark = if e["current"] == true { "*" } else { " " };
-            println!("{mark} {}  {}", e["name"].as_str().unwrap_or(""), e["site"].as_str().unwrap_or(""));
-            println!("    deployment: {}   method: {}", e["deployment"].as_str().unwrap_or("?"), e["method"].as_str().unwrap_or("?"));
-            println!("    secret: {}", e["secret_store"].as_str().unwrap_or("none"));
+            println!(
+                "{mark} {}  {}",
+                e["name"].as_str().unwrap_or(""),
+                e["site"].as_str().unwrap_or("")
+            );
+            println!(
+                "    deployment: {}   method: {}",
+                e["deployment"].as_str().unwrap_or("?"),
+                e["method"].as_str().unwrap_or("?")
+            );
+            println!(
+                "    secret: {}",
+                e["secret_store"].as_str().unwrap_or("none")
+            );
             match (&e["user"], e["error"].as_str()) {
                 (Value::Object(u), _) => println!(
                     "    ✓ logged in as {} ({})",
@@ -115,7 +138,11 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if current_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if current_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 pub fn token(g: &Globals) -> anyhow::Result<ExitCode> {
