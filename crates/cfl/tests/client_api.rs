@@ -373,3 +373,33 @@ fn dc_context_path_is_part_of_the_api_base() {
         out.stdout
     );
 }
+
+#[test]
+fn proxy_from_the_environment_is_used_unless_no_proxy_matches() {
+    let sim = dc();
+    let cli = Cli::new()
+        .with_env("CONFLUENCE_URL", &sim.base_url)
+        .with_env("CONFLUENCE_PAT", DC_PAT);
+    // A proxy on a port nobody listens on: going through it must fail…
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let via = cli.run_env(
+        &["api", "/rest/api/user/current"],
+        None,
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "example.invalid")],
+    );
+    assert_ne!(
+        via.code,
+        0,
+        "the request must have gone to the proxy: {}",
+        via.all()
+    );
+    // …and NO_PROXY for the host bypasses it.
+    let direct = cli.run_env(
+        &["api", "/rest/api/user/current"],
+        None,
+        &[("HTTP_PROXY", &proxy), ("NO_PROXY", "127.0.0.1")],
+    );
+    assert_eq!(direct.code, 0, "{}", direct.all());
+}

@@ -360,7 +360,7 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     config.save(&dir)?;
     eprintln!(
         "✓ Logged in to {} as {} ({}) with {method} ({dep}); profile {name:?} is now active.",
-        client.api_base(),
+        client.api_base().as_str().trim_end_matches('/'),
         who.display_name,
         who.login
     );
