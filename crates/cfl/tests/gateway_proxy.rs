@@ -974,3 +974,50 @@ async fn minted_pat_is_created_once_reused_and_renewed() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+/// `header` identity: the gateway vouches for the bound user with a shared-secret header, as an
+/// SSO proxy would; a client can't send those headers itself.
+#[tokio::test]
+async fn header_identity_acts_as_the_bound_user() {
+    let sim = Sim::example(
+        "sim-dc.toml",
+        "[trusted_header]\nuser_header = \"X-Remote-User\"\nsecret_header = \"X-Proxy-Secret\"\nsecret = \"s3cret-shared-with-the-gateway\"\n",
+    );
+    let identity = "mode = \"header\"\nuser_header = \"X-Remote-User\"\nsecret_header = \"X-Proxy-Secret\"\nsecret_env = \"CFL_HEADER_SECRET\"";
+    let gw = Gateway::start(
+        &sim,
+        identity,
+        "",
+        &[("CFL_HEADER_SECRET", "s3cret-shared-with-the-gateway")],
+    );
+    let (_, secret) = gw.create_token(token_request("svc-reports")).await;
+    let (s, me) = get(
+        &gw,
+        "/rest/api/user/current",
+        &basic("svc-reports", &secret),
+    )
+    .await;
+    assert_eq!(
+        (s, me["username"].as_str()),
+        (200, Some("svc-reports")),
+        "{me}"
+    );
+    // A client-sent user header is dropped: the bound user still wins.
+    let r = http()
+        .get(gw.url("/rest/api/user/current"))
+        .header("authorization", basic("svc-reports", &secret))
+        .header("x-remote-user", "admin")
+        .header("x-proxy-secret", "guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["username"], "svc-reports");
+    // Straight to the simulator without the secret: refused.
+    let direct = http()
+        .get(sim.url("/rest/api/user/current"))
+        .header("x-remote-user", "admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), 401);
+}

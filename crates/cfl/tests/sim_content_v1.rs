@@ -145,9 +145,7 @@ async fn create_and_edit_pages(api: Api) {
     assert!(page["_expandable"].get("children").is_some());
     assert!(page.get("children").is_none());
     let (_, plain) = api
-        .get(&format!(
-            "/rest/api/content?spaceKey=DEV&title=Release%20checklist"
-        ))
+        .get("/rest/api/content?spaceKey=DEV&title=Release%20checklist")
         .await;
     assert_eq!(plain["results"][0]["id"], id.as_str());
     assert!(plain["results"][0].get("body").is_none());

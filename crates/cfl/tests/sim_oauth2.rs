@@ -209,7 +209,7 @@ async fn cloud_3lo_flow_bearer_on_gateway_only_and_rotating_refresh() {
     let refresh2 = tok2["refresh_token"].as_str().unwrap().to_string();
     assert_ne!(refresh1, refresh2);
     let (status, err) = token_json(&sim, "/oauth/token", refresh(&refresh1)).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 403, "Atlassian answers invalid_grant with 403");
     assert_eq!(err["error"], "invalid_grant");
     let (status, _) = token_json(&sim, "/oauth/token", refresh(&refresh2)).await;
     assert_eq!(status, 200);
@@ -235,14 +235,14 @@ async fn cloud_code_is_single_use_and_bound_to_redirect_uri_and_secret() {
         "no offline_access, no refresh token"
     );
     let (status, err) = token_json(&sim, "/oauth/token", exchange(&code)).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 403, "Atlassian answers invalid_grant with 403");
     assert_eq!(err["error"], "invalid_grant");
 
     let code = cloud_code(&sim, "read:confluence-user").await;
     let mut other_redirect = exchange(&code);
     other_redirect["redirect_uri"] = "http://127.0.0.1:9/other".into();
     let (status, err) = token_json(&sim, "/oauth/token", other_redirect).await;
-    assert_eq!(status, 400);
+    assert_eq!(status, 403, "Atlassian answers invalid_grant with 403");
     assert_eq!(err["error"], "invalid_grant");
 }
 
@@ -631,4 +631,59 @@ async fn dc_refresh_rotates_and_client_credentials_act_as_service_account() {
     .await;
     assert_eq!(status, 400);
     assert_eq!(err["error"], "unauthorized_client");
+}
+
+#[tokio::test]
+async fn example_configs_issue_working_tokens() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    let (status, tok) = token_json(
+        &sim,
+        "/oauth/token",
+        json!({"grant_type": "client_credentials", "client_id": "svc-ci-client", "client_secret": "svc-ci-secret"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{tok}");
+    let bearer = format!("Bearer {}", tok["access_token"].as_str().unwrap());
+    let gateway_base = sim.startup["gateway_base"].as_str().unwrap().to_string();
+    let (status, me) = get_status(format!("{gateway_base}/rest/api/user/current"), &bearer).await;
+    assert_eq!(status, 200);
+    assert_eq!(me["email"], "svc-ci@serviceaccount.atlassian.com");
+
+    let sim = Sim::example("sim-dc.toml", "");
+    let r = authorize(
+        &sim,
+        "/rest/oauth2/latest/authorize",
+        &[
+            ("client_id", "cfl-cli"),
+            ("redirect_uri", "http://127.0.0.1/callback"),
+            ("response_type", "code"),
+            ("scope", "READ WRITE"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+        Some(basic("alice", "alice-pw")),
+    )
+    .await;
+    assert_eq!(r.status(), 302);
+    let loc = reqwest::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
+    let code = loc
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("code");
+    let (status, tok) = token_form(
+        &sim,
+        "/rest/oauth2/latest/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_id", "cfl-cli"),
+            ("client_secret", "cfl-cli-secret"),
+            ("code", &code),
+            ("redirect_uri", "http://127.0.0.1/callback"),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tok}");
+    assert_eq!(tok["scope"], "READ WRITE");
 }

@@ -36,6 +36,10 @@ pub struct SimConfig {
     /// with the right password) until a browser login (`/dologin.action`) succeeds.
     #[serde(default = "default_captcha_after")]
     pub captcha_after_failures: u32,
+    /// DC behind an SSO proxy: a request carrying `secret_header: secret` runs as the user named
+    /// in `user_header` (what `cfl serve`'s `header` identity relies on). Off when absent.
+    #[serde(default)]
+    pub trusted_header: Option<TrustedHeaderConfig>,
     /// Cloud only: the id `/_edge/tenant_info` reports and `/ex/confluence/{cloudId}` expects.
     #[serde(default = "default_cloud_id")]
     pub cloud_id: String,
@@ -74,6 +78,14 @@ fn default_captcha_after() -> u32 {
 
 fn default_cloud_id() -> String {
     "a436116f-02ce-4520-8fbb-7301462a1674".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedHeaderConfig {
+    pub user_header: String,
+    pub secret_header: String,
+    pub secret: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -75,6 +75,12 @@ impl Gateway {
         cmd.args(["serve", "--config"])
             .arg(config)
             .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+            // Quiet unless a developer asks (CFL_LOG=debug cargo test ...).
+            .env(
+                "CFL_LOG",
+                std::env::var("CFL_LOG")
+                    .unwrap_or_else(|_| "warn,cfl_gateway::expiry=error".into()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         for (k, v) in env {

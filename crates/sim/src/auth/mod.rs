@@ -51,6 +51,8 @@ pub enum AuthMethod {
     ScopedToken,
     /// DC personal access token.
     Pat,
+    /// A trusted SSO header (`trusted_header` in the config).
+    TrustedHeader,
     /// DC `JSESSIONID` cookie.
     Session,
     /// OAuth 1.0a (three-legged access token, or two-legged).
@@ -207,12 +209,50 @@ async fn identify(
                 "Unsupported authorization scheme",
             ))
         }
-        None => match session::from_cookie(state, req.headers()) {
+        None => match trusted_header(state, req.headers(), style)? {
             Some(caller) => caller,
-            None => anonymous(state, &peer, style)?,
+            None => match session::from_cookie(state, req.headers()) {
+                Some(caller) => caller,
+                None => anonymous(state, &peer, style)?,
+            },
         },
     };
     Ok((caller, None))
+}
+
+/// An SSO proxy's header login: only with the shared secret, and only for existing users. A
+/// user header without the right secret is refused rather than ignored, so a misconfigured
+/// proxy is noticed.
+fn trusted_header(
+    state: &Shared,
+    headers: &axum::http::HeaderMap,
+    style: ErrorStyle,
+) -> ApiResult<Option<Caller>> {
+    let Some(t) = &state.config.trusted_header else {
+        return Ok(None);
+    };
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let Some(user) = value(&t.user_header) else {
+        return Ok(None);
+    };
+    if !value(&t.secret_header).is_some_and(|s| ct_eq(s, &t.secret)) {
+        return Err(ApiError::unauthorized(
+            style,
+            "trusted user header without a valid shared secret",
+        ));
+    }
+    let db = state.db();
+    let u = db.user_by_name(user).ok_or_else(|| {
+        ApiError::unauthorized(
+            style,
+            format!("trusted header names an unknown user {user}"),
+        )
+    })?;
+    Ok(Some(Caller::user(
+        &u.name,
+        AuthMethod::TrustedHeader,
+        format!("header:{}", u.name),
+    )))
 }
 
 pub(crate) fn starts_with_ci(h: &str, prefix: &str) -> bool {

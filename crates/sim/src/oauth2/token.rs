@@ -29,8 +29,14 @@ fn oauth_error(status: StatusCode, code: &str, message: &str) -> ApiError {
     ApiError::new(status, ErrorStyle::OAuth2, message).with_code(code)
 }
 
-fn invalid_grant(message: &str) -> ApiError {
-    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", message)
+/// Atlassian's auth server answers an unusable code or refresh token with 403 (documented for
+/// refresh tokens: `403 {"error": "invalid_grant", ...}`); the DC provider follows RFC 6749 (400).
+fn invalid_grant(state: &Shared, message: &str) -> ApiError {
+    let status = match state.flavor() {
+        Flavor::Cloud => StatusCode::FORBIDDEN,
+        Flavor::Dc => StatusCode::BAD_REQUEST,
+    };
+    oauth_error(status, "invalid_grant", message)
 }
 
 pub(super) async fn token(
@@ -155,21 +161,25 @@ fn authorization_code<'a>(
     // Removed on first presentation, whatever happens next: a code is single-use.
     let grant = lock(&state.auth.oauth2.codes)
         .remove(&secret_hash(code))
-        .ok_or_else(|| invalid_grant("Invalid or already used authorization code"))?;
+        .ok_or_else(|| invalid_grant(state, "Invalid or already used authorization code"))?;
     if grant.client_id != client.client_id {
-        return Err(invalid_grant("The code was issued to another client"));
+        return Err(invalid_grant(
+            state,
+            "The code was issued to another client",
+        ));
     }
     if grant.expires_at <= state.clock.now_ms() {
-        return Err(invalid_grant("The authorization code has expired"));
+        return Err(invalid_grant(state, "The authorization code has expired"));
     }
     if get("redirect_uri").unwrap_or("") != grant.redirect_uri {
         return Err(invalid_grant(
+            state,
             "redirect_uri does not match the one of the authorization request",
         ));
     }
     if let Some((method, challenge)) = &grant.challenge {
         let verifier = get("code_verifier")
-            .ok_or_else(|| invalid_grant("code_verifier is required (PKCE)"))?;
+            .ok_or_else(|| invalid_grant(state, "code_verifier is required (PKCE)"))?;
         let computed = if method == "S256" {
             base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .encode(Sha256::digest(verifier.as_bytes()))
@@ -177,7 +187,7 @@ fn authorization_code<'a>(
             verifier.to_string()
         };
         if !ct_eq(&computed, challenge) {
-            return Err(invalid_grant("PKCE verification failed"));
+            return Err(invalid_grant(state, "PKCE verification failed"));
         }
     }
     let with_refresh = refresh_allowed(state, &grant.scopes);
@@ -204,9 +214,9 @@ fn refresh(state: &Shared, client: &OAuth2ClientConfig, token: &str) -> ApiResul
             _ => None,
         }
     };
-    let issued = issued.ok_or_else(|| invalid_grant("Unknown or invalid refresh token"))?;
+    let issued = issued.ok_or_else(|| invalid_grant(state, "Unknown or invalid refresh token."))?;
     if issued.expires_at <= state.clock.now_ms() {
-        return Err(invalid_grant("The refresh token has expired"));
+        return Err(invalid_grant(state, "The refresh token has expired"));
     }
     Ok(issue(
         state,
