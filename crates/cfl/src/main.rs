@@ -13,6 +13,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 #[command(name = "cfl", version, about, long_about = None)]
 #[command(propagate_version = true)]
 struct Cli {
+    #[command(flatten)]
+    globals: commands::Globals,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,6 +29,11 @@ enum Command {
     Audit(commands::audit::AuditArgs),
     /// Run a Confluence simulator (Cloud or Data Center) for tests and demos.
     Sim(commands::sim::SimArgs),
+    /// Log in to Confluence sites, switch between them, show who you are.
+    #[command(subcommand)]
+    Auth(commands::auth::AuthCommand),
+    /// Make an authenticated request to the Confluence REST API (like `gh api`).
+    Api(commands::api::ApiArgs),
     /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
     Completion {
         #[arg(value_enum)]
@@ -71,6 +78,8 @@ fn main() -> ExitCode {
         Command::Token(args) => commands::token::run(args),
         Command::Audit(args) => commands::audit::run(args),
         Command::Sim(args) => commands::sim::run(args),
+        Command::Auth(cmd) => commands::auth::run(cmd, &cli.globals),
+        Command::Api(args) => commands::api::run(args, &cli.globals),
         Command::Completion { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "cfl", &mut out);

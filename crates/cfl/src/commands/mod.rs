@@ -1,8 +1,21 @@
 //! One module per top-level command.
 
+pub mod api;
 pub mod audit;
+pub mod auth;
 pub mod demo;
 pub mod gateway_admin;
 pub mod serve;
 pub mod sim;
 pub mod token;
+
+/// Flags every client command understands.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Globals {
+    /// Profile to use (default: `CFL_PROFILE`, else the active profile).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Log requests and responses to stderr (secrets redacted).
+    #[arg(long, global = true)]
+    pub verbose: bool,
+}

@@ -1,0 +1,43 @@
+//! `cfl auth`: log in (token methods), see who each profile is, print the header, log out, switch.
+
+mod login;
+mod manage;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::Globals;
+
+#[derive(Subcommand)]
+pub enum AuthCommand {
+    /// Log in to a Confluence site and save the credential as a profile (verified first).
+    Login(login::LoginArgs),
+    /// Show every profile: method, deployment, who the server says we are, where the secret lives.
+    Status(status::StatusArgs),
+    /// Print the Authorization header value for the current profile (the only command that prints a secret).
+    Token,
+    /// Remove a profile and its secret from everywhere it was stored.
+    Logout,
+    /// Make another profile the active one.
+    Switch(manage::SwitchArgs),
+}
+
+pub fn run(cmd: AuthCommand, g: &Globals) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuthCommand::Login(a) => runtime()?.block_on(login::run(a, g)),
+        AuthCommand::Status(a) => runtime()?.block_on(status::run(a, g)),
+        AuthCommand::Token => status::token(g),
+        AuthCommand::Logout => manage::logout(g),
+        AuthCommand::Switch(a) => manage::switch(a),
+    }
+}
+
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}

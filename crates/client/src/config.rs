@@ -1,0 +1,235 @@
+//! Profiles: one TOML file (`config.toml`) in the XDG config dir (or `CFL_CONFIG_DIR`), holding
+//! several sites side by side and which one is active. Secrets never go in this file.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::deployment::Deployment;
+
+/// How a profile authenticates. The OAuth and cookie methods are part of the format so that
+/// profiles written later stay readable now; this version can only log in with the token methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Cloud classic API token: Basic `email:token` on `SITE/wiki`.
+    ApiToken,
+    /// Cloud scoped API token: Basic `email:token` on `GATEWAY/ex/confluence/CLOUD_ID/wiki`.
+    ScopedToken,
+    /// Data Center personal access token: `Bearer PAT`.
+    Pat,
+    /// Data Center `user:password` Basic (legacy).
+    Basic,
+    /// Cloud OAuth 2.0 (3LO) — not implemented yet.
+    Oauth2,
+    /// Cloud OAuth 2.0 client credentials (service accounts) — not implemented yet.
+    ClientCredentials,
+    /// DC OAuth 1.0a (application link) — not implemented yet.
+    Oauth1,
+    /// DC OAuth 1.0a 2-legged with impersonation — not implemented yet.
+    Oauth1Impersonation,
+    /// DC OAuth 2.0 provider — not implemented yet.
+    DcOauth2,
+    /// DC session cookie — not implemented yet.
+    Cookie,
+}
+
+impl Method {
+    pub const ALL: [Method; 10] = [
+        Method::ApiToken,
+        Method::ScopedToken,
+        Method::Pat,
+        Method::Basic,
+        Method::Oauth2,
+        Method::ClientCredentials,
+        Method::Oauth1,
+        Method::Oauth1Impersonation,
+        Method::DcOauth2,
+        Method::Cookie,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::ApiToken => "api-token",
+            Method::ScopedToken => "scoped-token",
+            Method::Pat => "pat",
+            Method::Basic => "basic",
+            Method::Oauth2 => "oauth2",
+            Method::ClientCredentials => "client-credentials",
+            Method::Oauth1 => "oauth1",
+            Method::Oauth1Impersonation => "oauth1-impersonation",
+            Method::DcOauth2 => "dc-oauth2",
+            Method::Cookie => "cookie",
+        }
+    }
+
+    pub fn parse(s: &str) -> anyhow::Result<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Method::ALL.iter().map(|m| m.as_str()).collect();
+                anyhow::anyhow!(
+                    "unknown method {s:?}; expected one of: {}",
+                    names.join(", ")
+                )
+            })
+    }
+
+    /// Which deployment the method belongs to.
+    pub fn deployment(self) -> Deployment {
+        match self {
+            Method::ApiToken | Method::Oauth2 => Deployment::Cloud,
+            Method::ScopedToken | Method::ClientCredentials => Deployment::CloudScoped,
+            _ => Deployment::DataCenter,
+        }
+    }
+
+    /// Methods this version can log in with.
+    pub fn implemented(self) -> bool {
+        matches!(
+            self,
+            Method::ApiToken | Method::ScopedToken | Method::Pat | Method::Basic
+        )
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a profile's secret is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretStore {
+    Keychain,
+    File,
+}
+
+impl SecretStore {
+    pub fn describe(self, dir: &Path) -> String {
+        match self {
+            SecretStore::Keychain => "OS keychain".into(),
+            SecretStore::File => format!("file {}", crate::secrets::file_path(dir).display()),
+        }
+    }
+}
+
+/// One saved site + identity.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    /// The site as the user knows it (Cloud `https://x.atlassian.net`, DC base incl. context path).
+    pub site: String,
+    pub deployment: Deployment,
+    pub method: Method,
+    /// Where REST paths are rooted (`SITE/wiki`, `GATEWAY/ex/confluence/ID/wiki`, DC base).
+    pub api_base: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_id: Option<String>,
+    /// Cloud: the Atlassian account email; DC: the username.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<String>,
+    pub secret_store: SecretStore,
+    /// TLS: extra CA bundle (PEM) and client certificate + key (PEM) for mTLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
+    /// Reserved for the OAuth methods (client id / consumer key, key file, user to impersonate).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub oauth: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Config {
+    /// The profile used when neither `--profile` nor `CFL_PROFILE` says otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// The config directory: `CFL_CONFIG_DIR`, else the platform's config dir for cfl.
+pub fn config_dir() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("CFL_CONFIG_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("", "", "cfl")
+        .map(|d| d.config_dir().to_path_buf())
+        .context("cannot find a config directory (no home directory?); set CFL_CONFIG_DIR")
+}
+
+impl Config {
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("config.toml")
+    }
+
+    pub fn load(dir: &Path) -> anyhow::Result<Config> {
+        let path = Config::path(dir);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => toml::from_str(&text)
+                .with_context(|| format!("cannot read profiles from {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
+        let text = toml::to_string(self).context("cannot serialise profiles")?;
+        crate::secrets::write_atomic(&Config::path(dir), text.as_bytes(), false)
+    }
+
+    /// The profile name to use: the explicit one, else `active`, else the only profile.
+    pub fn pick(&self, explicit: Option<&str>) -> Option<String> {
+        if let Some(name) = explicit {
+            return Some(name.to_string());
+        }
+        if let Some(a) = &self.active {
+            return Some(a.clone());
+        }
+        if self.profiles.len() == 1 {
+            return self.profiles.keys().next().cloned();
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_round_trips_and_methods_parse() {
+        let mut c = Config::default();
+        c.profiles.insert(
+            "dc".into(),
+            Profile {
+                site: "https://c.example.com/confluence".into(),
+                deployment: Deployment::DataCenter,
+                method: Method::Oauth1Impersonation,
+                api_base: "https://c.example.com/confluence".into(),
+                cloud_id: None,
+                login: Some("alice".into()),
+                secret_store: SecretStore::File,
+                ca_bundle: None,
+                client_cert: None,
+                client_key: None,
+                oauth: [("consumer_key".to_string(), "k".to_string())].into(),
+            },
+        );
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("method = \"oauth1-impersonation\""), "{text}");
+        let back: Config = toml::from_str(&text).unwrap();
+        assert_eq!(back.profiles["dc"], c.profiles["dc"]);
+        for m in Method::ALL {
+            assert_eq!(Method::parse(m.as_str()).unwrap(), m);
+        }
+        assert!(Method::parse("password").is_err());
+    }
+}

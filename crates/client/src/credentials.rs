@@ -1,0 +1,250 @@
+//! The resolved credential for one command and the `Authorization` header it becomes.
+//! Resolution follows gh's order: an explicit `--profile` flag, then the environment
+//! (`CONFLUENCE_URL` + `CONFLUENCE_EMAIL` + `CONFLUENCE_API_TOKEN`, or `CONFLUENCE_URL` +
+//! `CONFLUENCE_PAT`), then the profile from `CFL_PROFILE` or the active one, whose secret comes
+//! from the keychain and then the file.
+
+use std::path::Path;
+
+use anyhow::Context;
+use base64::Engine;
+use url::Url;
+
+use crate::config::{Config, Method, Profile, SecretStore};
+use crate::deployment::{self, Deployment};
+
+/// Where the secret came from (shown by `cfl auth status`, never the secret itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Env,
+    Store(SecretStore),
+    /// Typed or piped in during `cfl auth login`, not saved yet.
+    Login,
+}
+
+#[derive(Clone)]
+pub struct Credential {
+    pub profile: Option<String>,
+    pub source: Source,
+    pub deployment: Deployment,
+    pub method: Method,
+    pub api_base: Url,
+    pub login: Option<String>,
+    secret: String,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("profile", &self.profile)
+            .field("method", &self.method)
+            .field("api_base", &self.api_base.as_str())
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Credential {
+    pub fn new(
+        method: Method,
+        deployment: Deployment,
+        api_base: &str,
+        login: Option<String>,
+        secret: String,
+        source: Source,
+    ) -> anyhow::Result<Credential> {
+        if !method.implemented() {
+            anyhow::bail!(
+                "method {method} is not supported by this version of cfl yet; \
+                 use api-token or scoped-token (Cloud), pat or basic (Data Center)"
+            );
+        }
+        if matches!(
+            method,
+            Method::ApiToken | Method::ScopedToken | Method::Basic
+        ) && login.is_none()
+        {
+            anyhow::bail!("method {method} needs a login (--email on Cloud, --username on DC)");
+        }
+        let api_base =
+            Url::parse(api_base).with_context(|| format!("bad API base {api_base:?}"))?;
+        Ok(Credential {
+            profile: None,
+            source,
+            deployment,
+            method,
+            api_base,
+            login,
+            secret,
+        })
+    }
+
+    /// The `Authorization` header value. `cfl auth token` is the only command that prints it.
+    pub fn authorization(&self) -> String {
+        match self.method {
+            Method::Pat => format!("Bearer {}", self.secret),
+            _ => {
+                let login = self.login.as_deref().unwrap_or_default();
+                let raw = format!("{login}:{}", self.secret);
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                )
+            }
+        }
+    }
+
+    pub fn secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// Every string whose appearance in output would leak the secret (for redaction).
+    pub fn sensitive(&self) -> Vec<String> {
+        let auth = self.authorization();
+        let encoded = auth
+            .split_once(' ')
+            .map(|(_, v)| v.to_string())
+            .unwrap_or_default();
+        vec![self.secret.clone(), encoded]
+    }
+}
+
+/// Reads the credential from the environment, if `CONFLUENCE_URL` and a secret are set.
+pub fn from_env() -> anyhow::Result<Option<Credential>> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let Some(url) = var("CONFLUENCE_URL") else {
+        return Ok(None);
+    };
+    let site = deployment::parse_site(&url).context("CONFLUENCE_URL")?;
+    let forced = var("CONFLUENCE_DEPLOYMENT")
+        .map(|d| Deployment::parse(&d))
+        .transpose()?;
+    if let Some(pat) = var("CONFLUENCE_PAT") {
+        return Credential::new(
+            Method::Pat,
+            Deployment::DataCenter,
+            site.as_str(),
+            None,
+            pat,
+            Source::Env,
+        )
+        .map(Some);
+    }
+    let (Some(email), Some(token)) = (var("CONFLUENCE_EMAIL"), var("CONFLUENCE_API_TOKEN")) else {
+        return Ok(None);
+    };
+    let dep = forced
+        .or_else(|| deployment::classify(&site))
+        .unwrap_or(Deployment::Cloud);
+    let (method, base) = match dep {
+        Deployment::CloudScoped => {
+            let mut b = site.as_str().trim_end_matches('/').to_string();
+            if !b.ends_with("/wiki") {
+                b.push_str("/wiki");
+            }
+            (Method::ScopedToken, b)
+        }
+        Deployment::Cloud => (Method::ApiToken, deployment::cloud_api_base(&site)),
+        // CONFLUENCE_DEPLOYMENT=dc with an email/token pair: DC Basic user:password.
+        Deployment::DataCenter => (Method::Basic, site.as_str().to_string()),
+    };
+    Credential::new(method, dep, &base, Some(email), token, Source::Env).map(Some)
+}
+
+/// Builds the credential for a saved profile, reading its secret.
+pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> anyhow::Result<Credential> {
+    let (secret, store) = crate::secrets::load(dir, name)?.with_context(|| {
+        format!("profile {name:?} has no stored secret; run `cfl auth login --profile {name}`")
+    })?;
+    let mut c = Credential::new(
+        p.method,
+        p.deployment,
+        &p.api_base,
+        p.login.clone(),
+        secret,
+        Source::Store(store),
+    )?;
+    c.profile = Some(name.to_string());
+    Ok(c)
+}
+
+/// Resolves the credential for a command: `--profile` flag > env > `CFL_PROFILE`/active profile.
+pub fn resolve(
+    dir: &Path,
+    flag_profile: Option<&str>,
+) -> anyhow::Result<(Credential, Option<Profile>)> {
+    let config = Config::load(dir)?;
+    if flag_profile.is_none() {
+        if let Some(c) = from_env()? {
+            return Ok((c, None));
+        }
+    }
+    let env_profile = std::env::var("CFL_PROFILE").ok().filter(|s| !s.is_empty());
+    let name = config
+        .pick(flag_profile.or(env_profile.as_deref()))
+        .context(
+            "not logged in: run `cfl auth login`, or set CONFLUENCE_URL with CONFLUENCE_PAT \
+             (Data Center) or CONFLUENCE_EMAIL + CONFLUENCE_API_TOKEN (Cloud)",
+        )?;
+    let profile = config.profiles.get(&name).cloned().with_context(|| {
+        let known: Vec<_> = config.profiles.keys().cloned().collect();
+        format!(
+            "no profile named {name:?} (known: {}); run `cfl auth login --profile {name}`",
+            if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            }
+        )
+    })?;
+    let cred = from_profile(dir, &name, &profile)?;
+    Ok((cred, Some(profile)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_per_method() {
+        let pat = Credential::new(
+            Method::Pat,
+            Deployment::DataCenter,
+            "http://h/c",
+            None,
+            "tok".into(),
+            Source::Login,
+        )
+        .unwrap();
+        assert_eq!(pat.authorization(), "Bearer tok");
+        let b = Credential::new(
+            Method::ApiToken,
+            Deployment::Cloud,
+            "https://a.atlassian.net/wiki",
+            Some("a@b.c".into()),
+            "t".into(),
+            Source::Login,
+        )
+        .unwrap();
+        assert_eq!(b.authorization(), "Basic YUBiLmM6dA==");
+        assert!(!format!("{b:?}").contains("YUBiLmM6dA"));
+        assert!(Credential::new(
+            Method::Basic,
+            Deployment::DataCenter,
+            "http://h",
+            None,
+            "p".into(),
+            Source::Login
+        )
+        .is_err());
+        assert!(Credential::new(
+            Method::Oauth2,
+            Deployment::Cloud,
+            "http://h",
+            None,
+            "p".into(),
+            Source::Login
+        )
+        .is_err());
+    }
+}

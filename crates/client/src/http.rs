@@ -1,0 +1,539 @@
+//! The one HTTP layer every cfl command goes through: reqwest on rustls (ring), proxies from
+//! `HTTPS_PROXY`/`NO_PROXY`, an extra CA bundle and an mTLS client certificate, `User-Agent:
+//! cfl/VERSION`, `X-Atlassian-Token: no-check` on writes, bounded retries of 429/503 that honour
+//! `Retry-After` and `X-RateLimit-Reset`, 401s explained with the command that fixes them, and
+//! `--verbose` request/response logging with every secret redacted.
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use crate::config::Method;
+use crate::credentials::Credential;
+use crate::deployment::{self, Deployment};
+
+pub const USER_AGENT: &str = concat!("cfl/", env!("CARGO_PKG_VERSION"));
+
+/// Transport settings from the profile and flags.
+#[derive(Clone, Debug, Default)]
+pub struct ClientOptions {
+    pub verbose: bool,
+    pub ca_bundle: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+}
+
+/// How long and how often to retry 429/503.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    /// Longest single wait we accept; a server asking for more makes us give up at once.
+    pub max_wait: Duration,
+}
+
+impl RetryPolicy {
+    /// Defaults, overridable with `CFL_MAX_RETRIES` and `CFL_RETRY_MAX_WAIT` (seconds).
+    pub fn from_env() -> RetryPolicy {
+        let num = |k: &str| {
+            std::env::var(k)
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        RetryPolicy {
+            max_retries: num("CFL_MAX_RETRIES")
+                .map(|n| n.min(20) as u32)
+                .unwrap_or(4),
+            max_wait: Duration::from_secs(num("CFL_RETRY_MAX_WAIT").unwrap_or(60)),
+        }
+    }
+}
+
+/// Installs rustls' ring provider once per process (reqwest is built without a default one).
+pub fn install_crypto_provider() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A reqwest client with cfl's transport settings (also used unauthenticated, for probes).
+pub fn build_http(opts: &ClientOptions) -> anyhow::Result<reqwest::Client> {
+    install_crypto_provider();
+    let mut b = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(300))
+        // Never carry credentials to another host behind our back.
+        .redirect(reqwest::redirect::Policy::none());
+    if let Some(ca) = &opts.ca_bundle {
+        let pem =
+            std::fs::read(ca).with_context(|| format!("cannot read CA bundle {}", ca.display()))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .with_context(|| format!("{} is not a PEM certificate bundle", ca.display()))?
+        {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    match (&opts.client_cert, &opts.client_key) {
+        (Some(cert), key) => {
+            let mut pem = std::fs::read(cert)
+                .with_context(|| format!("cannot read client certificate {}", cert.display()))?;
+            if let Some(key) = key {
+                pem.push(b'\n');
+                pem.extend(
+                    std::fs::read(key)
+                        .with_context(|| format!("cannot read client key {}", key.display()))?,
+                );
+            }
+            let id = reqwest::Identity::from_pem(&pem)
+                .context("client certificate: expected PEM certificate and private key")?;
+            b = b.identity(id);
+        }
+        (None, Some(_)) => anyhow::bail!("a client key needs a client certificate (--client-cert)"),
+        (None, None) => {}
+    }
+    b.build().context("cannot build the HTTP client")
+}
+
+/// A finished response, body read.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub reason: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub url: String,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+    pub fn json(&self) -> anyhow::Result<serde_json::Value> {
+        serde_json::from_slice(&self.body)
+            .with_context(|| format!("{} did not answer JSON", self.url))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// An authenticated client rooted at the credential's API base.
+pub struct Client {
+    http: reqwest::Client,
+    pub cred: Credential,
+    verbose: bool,
+    pub retry: RetryPolicy,
+}
+
+impl Client {
+    pub fn new(cred: Credential, opts: &ClientOptions) -> anyhow::Result<Client> {
+        Ok(Client {
+            http: build_http(opts)?,
+            cred,
+            verbose: opts.verbose,
+            retry: RetryPolicy::from_env(),
+        })
+    }
+
+    pub fn api_base(&self) -> &Url {
+        &self.cred.api_base
+    }
+
+    /// `path` relative to the API base; an absolute URL only on the API base's own origin, so a
+    /// credential is never sent to another host.
+    pub fn url(&self, path: &str) -> anyhow::Result<String> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            let u = Url::parse(path).with_context(|| format!("bad URL {path:?}"))?;
+            if u.origin() != self.cred.api_base.origin() {
+                anyhow::bail!(
+                    "refusing to send credentials to {} (the profile's API base is {})",
+                    u.origin().ascii_serialization(),
+                    self.cred.api_base
+                );
+            }
+            return Ok(path.to_string());
+        }
+        Ok(deployment::join(&self.cred.api_base, path))
+    }
+
+    /// Sends one request, retrying 429 (and 503 on idempotent methods) within the policy.
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Option<Vec<u8>>,
+    ) -> anyhow::Result<Response> {
+        let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .with_context(|| format!("bad HTTP method {method:?}"))?;
+        let write = !matches!(
+            m,
+            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
+        );
+        let idempotent = m != reqwest::Method::POST && m != reqwest::Method::PATCH;
+        let mut attempt = 0;
+        loop {
+            let mut req = self
+                .http
+                .request(m.clone(), url)
+                .header("Authorization", self.cred.authorization())
+                .header("Accept", "application/json")
+                // Explicit (not only the builder default) so --verbose shows it.
+                .header("User-Agent", USER_AGENT);
+            if write {
+                req = req.header("X-Atlassian-Token", "no-check");
+            }
+            for (k, v) in headers {
+                let name = HeaderName::from_bytes(k.as_bytes())
+                    .with_context(|| format!("bad header name {k:?}"))?;
+                let value = HeaderValue::from_str(v)
+                    .with_context(|| format!("bad value for header {k}"))?;
+                req = req.header(name, value);
+            }
+            if let Some(b) = &body {
+                req = req.body(b.clone());
+            }
+            let req = req.build().context("cannot build the request")?;
+            if self.verbose {
+                self.log_request(&req);
+            }
+            let resp = self
+                .http
+                .execute(req)
+                .await
+                .with_context(|| format!("{method} {} failed", self.redact(url)))?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body_bytes = resp
+                .bytes()
+                .await
+                .context("cannot read the response body")?
+                .to_vec();
+            let r = Response {
+                status: status.as_u16(),
+                reason: status.canonical_reason().unwrap_or("").to_string(),
+                headers,
+                body: body_bytes,
+                url: url.to_string(),
+            };
+            if self.verbose {
+                self.log_response(&r);
+            }
+            let retryable = r.status == 429 || (r.status == 503 && idempotent);
+            if !retryable {
+                return Ok(r);
+            }
+            if attempt >= self.retry.max_retries {
+                anyhow::bail!(
+                    "{method} {} answered {} {} {} time(s); giving up after {} retries. {}",
+                    self.redact(url),
+                    r.status,
+                    r.reason,
+                    attempt + 1,
+                    attempt,
+                    "Wait a while and try again, or lower the request rate (CFL_MAX_RETRIES sets the retries)."
+                );
+            }
+            let delay = retry_delay(
+                &r.headers,
+                attempt,
+                SystemTime::now(),
+                rand::random::<f64>(),
+            );
+            if delay > self.retry.max_wait {
+                anyhow::bail!(
+                    "{method} {} answered {}: the server asks to wait {}s, more than the {}s cfl waits \
+                     (CFL_RETRY_MAX_WAIT); giving up — try again later",
+                    self.redact(url),
+                    r.status,
+                    delay.as_secs(),
+                    self.retry.max_wait.as_secs()
+                );
+            }
+            if self.verbose {
+                eprintln!(
+                    "* {} — retrying in {} ms (attempt {})",
+                    r.status,
+                    delay.as_millis(),
+                    attempt + 1
+                );
+            }
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// A one-paragraph explanation of a failed response, with the fix for 401s.
+    pub fn explain(&self, r: &Response) -> String {
+        let message = error_message(&r.body);
+        let mut s = format!("HTTP {} {}", r.status, r.reason);
+        if let Some(m) = &message {
+            s.push_str(&format!(": {m}"));
+        }
+        if r.status == 401 || r.status == 403 && r.header("x-seraph-loginreason").is_some() {
+            s.push('\n');
+            s.push_str(&explain_401(
+                &self.cred,
+                r.header("x-seraph-loginreason"),
+                message.as_deref(),
+            ));
+        }
+        s
+    }
+
+    fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.cred.sensitive() {
+            if !s.is_empty() {
+                out = out.replace(&s, "<redacted>");
+            }
+        }
+        out
+    }
+
+    fn log_request(&self, req: &reqwest::Request) {
+        eprintln!(
+            "> {} {}",
+            req.method(),
+            self.redact(&redact_query(req.url()))
+        );
+        for (k, v) in req.headers() {
+            eprintln!("> {}: {}", k, self.header_for_log(k.as_str(), v));
+        }
+        if let Some(len) = req.body().and_then(|b| b.as_bytes()).map(|b| b.len()) {
+            eprintln!("> ({len} bytes of body)");
+        }
+    }
+
+    fn log_response(&self, r: &Response) {
+        eprintln!("< {} {}", r.status, r.reason);
+        for (k, v) in &r.headers {
+            eprintln!("< {}: {}", k, self.header_for_log(k.as_str(), v));
+        }
+        eprintln!("< ({} bytes of body)", r.body.len());
+    }
+
+    fn header_for_log(&self, name: &str, v: &HeaderValue) -> String {
+        let n = name.to_ascii_lowercase();
+        if matches!(
+            n.as_str(),
+            "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+        ) {
+            let scheme = v
+                .to_str()
+                .ok()
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap_or("");
+            return if n.contains("authorization") {
+                format!("{scheme} <redacted>")
+            } else {
+                "<redacted>".into()
+            };
+        }
+        self.redact(v.to_str().unwrap_or("<binary>"))
+    }
+}
+
+/// A URL for logs: values of query parameters that look secret are replaced.
+fn redact_query(url: &Url) -> String {
+    let mut u = url.clone();
+    if u.query().is_none() {
+        return u.to_string();
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let lk = k.to_ascii_lowercase();
+            let secret = ["token", "secret", "password", "code", "key", "signature"]
+                .iter()
+                .any(|s| lk.contains(s));
+            (
+                k.into_owned(),
+                if secret {
+                    "<redacted>".into()
+                } else {
+                    v.into_owned()
+                },
+            )
+        })
+        .collect();
+    u.query_pairs_mut().clear().extend_pairs(pairs);
+    u.to_string()
+}
+
+/// Confluence's error text from a JSON body (`message`, `errorMessages`), if any.
+pub fn error_message(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
+        return Some(m.to_string());
+    }
+    v.get("errorMessages")
+        .and_then(|m| m.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .filter(|s| !s.is_empty())
+}
+
+/// Why a credential was refused and the command that fixes it.
+pub fn explain_401(cred: &Credential, seraph: Option<&str>, message: Option<&str>) -> String {
+    let login_cmd = match &cred.profile {
+        Some(p) => format!("cfl auth login --profile {p}"),
+        None => "cfl auth login".to_string(),
+    };
+    let msg = message.unwrap_or("");
+    if msg.contains("Scoped API tokens are only accepted")
+        || (cred.method == Method::ApiToken && msg.contains("scoped"))
+    {
+        return format!(
+            "This is a scoped API token, which Cloud accepts only through the API gateway \
+             (https://api.atlassian.com/ex/confluence/CLOUD_ID). Fix: `{login_cmd} --method scoped-token`."
+        );
+    }
+    if seraph == Some("AUTHENTICATION_DENIED") {
+        return "Confluence requires a CAPTCHA after too many failed logins: log in once in the browser, \
+                or use a personal access token (`cfl auth login --method pat`)."
+            .to_string();
+    }
+    match (cred.deployment, cred.method) {
+        (Deployment::DataCenter, Method::ApiToken | Method::ScopedToken) => format!(
+            "Data Center does not accept Atlassian Cloud API tokens. Fix: `{login_cmd} --method pat`."
+        ),
+        (d, Method::Pat | Method::Basic) if d.is_cloud() => format!(
+            "Cloud does not accept personal access tokens or passwords. Create an API token at \
+             https://id.atlassian.com/manage-profile/security/api-tokens, then `{login_cmd} --method api-token`."
+        ),
+        (Deployment::DataCenter, Method::Basic) => format!(
+            "The username or password was refused (wrong, changed, or the account has no password). \
+             Fix: `{login_cmd} --method basic`, or better a personal access token: `{login_cmd} --method pat`."
+        ),
+        (Deployment::DataCenter, _) => format!(
+            "The personal access token was refused: it may be expired or revoked. Create a new one \
+             (profile → Personal Access Tokens), then `{login_cmd} --method pat`."
+        ),
+        _ => format!(
+            "The API token was refused: it may be expired, revoked, or belong to another email. \
+             Create one at https://id.atlassian.com/manage-profile/security/api-tokens, then \
+             `{login_cmd} --method {}`.",
+            cred.method
+        ),
+    }
+}
+
+/// How long to wait before retry number `attempt` (0-based): the server's `Retry-After`
+/// (seconds or HTTP date) or `X-RateLimit-Reset` (ISO 8601 or epoch seconds) when given, else
+/// exponential backoff (1s, 2s, 4s… capped at 30s). `jitter` in [0,1) spreads clients apart:
+/// up to +20% on a server-given time, 50–100% of the exponential one.
+pub fn retry_delay(headers: &HeaderMap, attempt: u32, now: SystemTime, jitter: f64) -> Duration {
+    let jitter = jitter.clamp(0.0, 1.0);
+    let hinted = headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, now))
+        .or_else(|| {
+            headers
+                .get("x-ratelimit-reset")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_reset(v, now))
+        });
+    match hinted {
+        Some(d) => d + d.mul_f64(0.2 * jitter),
+        None => {
+            let base = Duration::from_secs(1u64 << attempt.min(5)).min(Duration::from_secs(30));
+            base.mul_f64(0.5 + 0.5 * jitter)
+        }
+    }
+}
+
+fn parse_retry_after(v: &str, now: SystemTime) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+fn parse_reset(v: &str, now: SystemTime) -> Option<Duration> {
+    let v = v.trim();
+    let when = if let Ok(epoch) = v.parse::<u64>() {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(epoch)
+    } else {
+        let t =
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339).ok()?;
+        let nanos = u64::try_from(t.unix_timestamp_nanos()).ok()?;
+        SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos)
+    };
+    Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn backoff_honours_server_hints() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        assert_eq!(
+            retry_delay(&h(&[("retry-after", "7")]), 0, now, 0.0),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            retry_delay(&h(&[("retry-after", "10")]), 3, now, 1.0),
+            Duration::from_secs(12)
+        );
+        let date = httpdate::fmt_http_date(now + Duration::from_secs(5));
+        assert_eq!(
+            retry_delay(&h(&[("retry-after", &date)]), 0, now, 0.0),
+            Duration::from_secs(5)
+        );
+        // 2023-11-14T22:13:20Z is epoch 1_700_000_000.
+        let reset = h(&[("x-ratelimit-reset", "2023-11-14T22:13:23Z")]);
+        assert_eq!(retry_delay(&reset, 0, now, 0.0), Duration::from_secs(3));
+        let past = h(&[("x-ratelimit-reset", "2023-11-14T22:00:00Z")]);
+        assert_eq!(retry_delay(&past, 0, now, 0.0), Duration::ZERO);
+        let epoch = h(&[("x-ratelimit-reset", "1700000004")]);
+        assert_eq!(retry_delay(&epoch, 0, now, 0.0), Duration::from_secs(4));
+        // Retry-After wins over X-RateLimit-Reset.
+        let both = h(&[("retry-after", "1"), ("x-ratelimit-reset", "1700000009")]);
+        assert_eq!(retry_delay(&both, 0, now, 0.0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn backoff_is_exponential_and_capped_without_hints() {
+        let now = SystemTime::now();
+        let none = HeaderMap::new();
+        assert_eq!(retry_delay(&none, 0, now, 1.0), Duration::from_secs(1));
+        assert_eq!(retry_delay(&none, 2, now, 1.0), Duration::from_secs(4));
+        assert_eq!(retry_delay(&none, 2, now, 0.0), Duration::from_secs(2));
+        assert_eq!(retry_delay(&none, 30, now, 1.0), Duration::from_secs(30));
+        // Garbage hints fall back to backoff.
+        assert_eq!(
+            retry_delay(&h(&[("retry-after", "soon")]), 1, now, 1.0),
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
+    fn query_secrets_are_redacted() {
+        let u = Url::parse("https://h/x?access_token=abc&limit=5").unwrap();
+        let s = redact_query(&u);
+        assert!(!s.contains("abc") && s.contains("limit=5"), "{s}");
+    }
+}

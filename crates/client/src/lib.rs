@@ -1,0 +1,17 @@
+//! cfl-client: everything the `cfl` commands need to talk to a Confluence site — profiles
+//! (`config`), where secrets live (`secrets`), which kind of Confluence a URL is (`deployment`),
+//! the resolved credential (`credentials`), the one HTTP layer (`http`), who we are (`identity`)
+//! and following result pages (`paginate`).
+
+pub mod config;
+pub mod credentials;
+pub mod deployment;
+pub mod http;
+pub mod identity;
+pub mod paginate;
+pub mod secrets;
+
+pub use config::{Config, Method, Profile};
+pub use credentials::Credential;
+pub use deployment::Deployment;
+pub use http::{Client, ClientOptions};
