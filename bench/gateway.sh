@@ -56,15 +56,30 @@ mode = "static"
 pat = "bench-not-a-secret"
 TOML
 export CFL_ADMIN_TOKEN=bench-admin-token-0123456789
-$CFL serve --config "$work/gateway.toml" > "$work/gateway.out" 2>"$work/gateway.err" & pids+=($!)
-for _ in $(seq 50); do grep -q base_url "$work/gateway.out" 2>/dev/null && break; sleep 0.1; done
-GW=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$work/gateway.out")
+start_gateway() { # name store → base URL
+  sed "s|^store = .*|store = \"$2\"|" "$work/gateway.toml" > "$work/$1.toml"
+  $CFL serve --config "$work/$1.toml" > "$work/$1.out" 2>"$work/$1.err" & pids+=($!)
+  for _ in $(seq 100); do grep -q base_url "$work/$1.out" 2>/dev/null && break; sleep 0.1; done
+  python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$work/$1.out"
+}
+GW=$(start_gateway cfl "sqlite:$work/gateway.sqlite")
+# The same gateway on PostgreSQL (scripts/postgres.sh starts a local server).
+PG_ADMIN=$(bash scripts/postgres.sh)
+PG_DB="cfl_bench_$$"
+psql -q "$PG_ADMIN" -c "CREATE DATABASE $PG_DB" >/dev/null
+GW_PG=$(start_gateway cfl_pg "${PG_ADMIN%/*}/$PG_DB")
 SECRET=$(curl -sf -H "Authorization: Bearer $CFL_ADMIN_TOKEN" -H 'content-type: application/json' "$GW/admin/v1/tokens" -d '{
   "label": "bench", "user": "svc-reports",
   "restrictions": ["[post].*/rest/api/space/DEV/property.*", "[get]/rest/api/content[QueryParam::spaceKey==DEV]",
                    "[delete]/rest/api/content/[0-9]+", "[put]/rest/api/content/[0-9]+[JsonData::space.key==DEV]",
                    "[get]/rest/api/user/current"]}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
 AUTH="Authorization: Basic $(printf 'svc-reports:%s' "$SECRET" | base64 -w0)"
+# The PostgreSQL gateway gets the same token (the same secret, chosen by the admin).
+curl -sf -H "Authorization: Bearer $CFL_ADMIN_TOKEN" -H 'content-type: application/json' "$GW_PG/admin/v1/tokens" -d "{
+  \"label\": \"bench\", \"user\": \"svc-reports\", \"token\": \"$SECRET\",
+  \"restrictions\": [\"[post].*/rest/api/space/DEV/property.*\", \"[get]/rest/api/content[QueryParam::spaceKey==DEV]\",
+                   \"[delete]/rest/api/content/[0-9]+\", \"[put]/rest/api/content/[0-9]+[JsonData::space.key==DEV]\",
+                   \"[get]/rest/api/user/current\"]}" >/dev/null
 PATH_="/rest/api/user/current"
 curl -sf -H "$AUTH" "$GW$PATH_" >/dev/null || { echo "gateway smoke request failed"; cat "$work/gateway.err"; exit 1; }
 
@@ -83,8 +98,8 @@ PY
 
 declare -A RPS P99
 for r in $(seq "$ROUNDS"); do
-  for name in direct nginx cfl; do
-    case $name in direct) url="http://127.0.0.1:$UP";; nginx) url="http://127.0.0.1:$PROXY";; cfl) url="$GW";; esac
+  for name in direct nginx cfl cfl_pg; do
+    case $name in direct) url="http://127.0.0.1:$UP";; nginx) url="http://127.0.0.1:$PROXY";; cfl) url="$GW";; cfl_pg) url="$GW_PG";; esac
     read -r rps p99 errs < <(run "$name" "$url")
     [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses"; exit 1; }
     RPS[$name]+="$rps "; P99[$name]+="$p99 "
@@ -92,17 +107,19 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-python3 - "${RPS[direct]}" "${RPS[nginx]}" "${RPS[cfl]}" "${P99[direct]}" "${P99[nginx]}" "${P99[cfl]}" <<'PY'
+python3 - "${RPS[direct]}" "${RPS[nginx]}" "${RPS[cfl]}" "${P99[direct]}" "${P99[nginx]}" "${P99[cfl]}" "${RPS[cfl_pg]}" "${P99[cfl_pg]}" <<'PY'
 import statistics as st, sys
-rd, rn, rc, pd, pn, pc = [[float(x) for x in a.split()] for a in sys.argv[1:]]
+rd, rn, rc, pd, pn, pc, rg, pg = [[float(x) for x in a.split()] for a in sys.argv[1:]]
 m = lambda xs: st.median(xs)
 print(f"| path | req/s (median) | p99 ms (median) |")
 print(f"|---|---|---|")
 print(f"| direct to upstream | {m(rd):.0f} | {m(pd):.3f} |")
 print(f"| nginx reverse proxy | {m(rn):.0f} | {m(pn):.3f} |")
-print(f"| cfl serve (token, 5 rules, audit) | {m(rc):.0f} | {m(pc):.3f} |")
+print(f"| cfl serve (token, 5 rules, audit), SQLite | {m(rc):.0f} | {m(pc):.3f} |")
+print(f"| cfl serve (token, 5 rules, audit), PostgreSQL | {m(rg):.0f} | {m(pg):.3f} |")
 print()
 print(f"cfl / nginx throughput: {m(rc)/m(rn):.2f}   (goal >= 0.85)")
 print(f"cfl p99 added over direct: {m(pc)-m(pd):.3f} ms   (goal < 0.5 ms)")
+print(f"PostgreSQL / SQLite throughput: {m(rg)/m(rc):.2f}")
 PY
 echo "audit records written: $(curl -sf -H "Authorization: Bearer $CFL_ADMIN_TOKEN" "$GW/admin/v1/audit/verify")"

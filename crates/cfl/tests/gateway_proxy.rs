@@ -1021,3 +1021,66 @@ async fn header_identity_acts_as_the_bound_user() {
         .unwrap();
     assert_eq!(direct.status(), 401);
 }
+
+/// SIGTERM while a request is in flight: it still completes, then the process exits with its
+/// audit record and use count written.
+#[tokio::test]
+async fn graceful_shutdown_finishes_in_flight_requests_and_flushes() {
+    let sim = dc_sim();
+    let mut gw = static_gateway(&sim);
+    let (id, secret) = gw.create_token(token_request("svc-reports")).await;
+    let armed = http()
+        .post(sim.url("/__sim/faults"))
+        .json(&json!({"latency_ms": 1500}))
+        .send()
+        .await
+        .unwrap();
+    assert!(armed.status().is_success());
+    let slow = {
+        let (url, auth) = (
+            gw.url("/rest/api/user/current?slow=1"),
+            basic("svc-reports", &secret),
+        );
+        tokio::spawn(async move {
+            http()
+                .get(url)
+                .header("authorization", auth)
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &gw.child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(
+        slow.await.unwrap().unwrap(),
+        200,
+        "the in-flight request completes"
+    );
+    let exit = tokio::task::spawn_blocking(move || {
+        let status = gw.child.wait().unwrap();
+        (status, gw)
+    })
+    .await
+    .unwrap();
+    assert!(exit.0.success(), "clean exit: {:?}", exit.0);
+    let gw = exit.1;
+
+    let store = cfl_gateway::store::Store::open(&gw.store).await.unwrap();
+    let token = store.token(&id).await.unwrap().unwrap();
+    assert_eq!(
+        token.use_count, 1,
+        "the use counter was flushed on shutdown"
+    );
+    let records = store.audit_after(0, 100).await.unwrap();
+    assert!(
+        records
+            .iter()
+            .any(|r| r.path == "/rest/api/user/current" && r.status == 200),
+        "the in-flight request was audited"
+    );
+}
