@@ -1084,3 +1084,79 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_flushes() {
         "the in-flight request was audited"
     );
 }
+
+/// A Cloud service account's client credentials: the gateway fetches and renews its own bearer
+/// and calls the api.atlassian.com-style base as that account.
+#[tokio::test]
+async fn client_credentials_identity_fetches_and_renews_its_bearer() {
+    let sim = Sim::example("sim-cloud.toml", "[tokens]\naccess_token_seconds = 2\n");
+    let gateway_base = sim.startup["gateway_base"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("gw.sqlite").display());
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nstore = {store:?}\n[upstream]\nurl = {gateway_base:?}\nflavor = \"cloud\"\n\
+             [upstream.identity]\nmode = \"client-credentials\"\nclient_id = \"svc-ci-client\"\n\
+             client_secret_env = \"SVC_CI_SECRET\"\ntoken_url = {:?}\n",
+            sim.url("/oauth/token")
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::spawn(dir, config, store, &[("SVC_CI_SECRET", "svc-ci-secret")]);
+    // Unbound tokens are allowed: the upstream account is fixed.
+    let (_, secret) = gw
+        .create_token(json!({"label": "ci", "restrictions": ["[get]/rest/api/user/current"]}))
+        .await;
+    let who = |gw: &Gateway| {
+        let (url, auth) = (
+            gw.url("/rest/api/user/current"),
+            basic("ci-pipeline", &secret),
+        );
+        async move {
+            http()
+                .get(url)
+                .header("authorization", auth)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(who(&gw).await["displayName"], "CI service account");
+    // The 2-second bearer expired meanwhile; the gateway renewed it.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(who(&gw).await["displayName"], "CI service account");
+
+    // A wrong secret is explained, not forwarded.
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("gw.sqlite").display());
+    let config = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\nstore = {store:?}\n[upstream]\nurl = {gateway_base:?}\n[upstream.identity]\n\
+             mode = \"client-credentials\"\nclient_id = \"svc-ci-client\"\nclient_secret_env = \"SVC_CI_SECRET\"\ntoken_url = {:?}\n",
+            sim.url("/oauth/token")
+        ),
+    )
+    .unwrap();
+    let bad = Gateway::spawn(dir, config, store, &[("SVC_CI_SECRET", "wrong")]);
+    let (_, t) = bad.create_token(json!({"label": "x"})).await;
+    let (s, v) = get(&bad, "/rest/api/user/current", &basic("ci", &t)).await;
+    assert_eq!(
+        (s, v["error"].as_str()),
+        (502, Some("identity_unavailable")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the client credentials"),
+        "{v}"
+    );
+}

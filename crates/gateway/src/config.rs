@@ -96,6 +96,10 @@ pub struct UpstreamConfig {
     pub timeout_seconds: u64,
 }
 
+fn default_token_url() -> String {
+    "https://auth.atlassian.com/oauth/token".into()
+}
+
 fn default_pat_days() -> i64 {
     90
 }
@@ -150,6 +154,15 @@ pub enum IdentityConfig {
         #[serde(default)]
         token_env: Option<String>,
     },
+    /// A Cloud service account's OAuth 2.0 client credentials: the gateway fetches a bearer (60
+    /// minutes on Cloud) and renews it before it expires. Like `static`, one account for all.
+    ClientCredentials {
+        client_id: String,
+        /// Environment variable holding the client secret.
+        client_secret_env: String,
+        #[serde(default = "default_token_url")]
+        token_url: String,
+    },
     /// Installations that authenticate by a trusted header (e.g. behind an SSO proxy).
     Header {
         user_header: String,
@@ -165,13 +178,9 @@ impl IdentityConfig {
             IdentityConfig::Oauth1Impersonation { .. } => "oauth1-impersonation",
             IdentityConfig::MintedPat { .. } => "minted-pat",
             IdentityConfig::Static { .. } => "static",
+            IdentityConfig::ClientCredentials { .. } => "client-credentials",
             IdentityConfig::Header { .. } => "header",
         }
-    }
-
-    /// Whether tokens not bound to a user can be served (only a static identity can).
-    pub fn allows_unbound(&self) -> bool {
-        matches!(self, IdentityConfig::Static { .. })
     }
 }
 

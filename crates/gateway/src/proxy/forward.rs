@@ -157,7 +157,7 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
         )
         .await
     {
-        return Refusal::forbidden("identity_unavailable", e).into_response();
+        return Refusal::new(StatusCode::BAD_GATEWAY, "identity_unavailable", e).into_response();
     }
 
     let mut request = gw

@@ -10,6 +10,8 @@ use base64::Engine;
 use crate::config::{IdentityConfig, UpstreamConfig};
 
 pub enum Identity {
+    /// OAuth 2.0 client credentials (a Cloud service account), renewed before expiry.
+    ClientCredentials(Box<ClientCredentials>),
     /// A DC PAT minted per bound user through impersonation (see `minted`).
     MintedPat(Box<super::minted::MintedPats>),
     /// OAuth 1.0a two-legged: every request signed RSA-SHA1 with `oauth_token=""` and
@@ -72,6 +74,16 @@ impl Upstream {
                     _ => anyhow::bail!("identity mode static needs pat, or email with api_token"),
                 }
             }
+            IdentityConfig::ClientCredentials {
+                client_id,
+                client_secret_env,
+                token_url,
+            } => Identity::ClientCredentials(Box::new(ClientCredentials {
+                client_id: client_id.clone(),
+                secret: env_secret(client_secret_env)?,
+                token_url: token_url.clone(),
+                current: Default::default(),
+            })),
             IdentityConfig::Header {
                 user_header,
                 secret_header: name,
@@ -140,7 +152,10 @@ impl Upstream {
     }
 
     pub fn allows_unbound(&self) -> bool {
-        matches!(self.identity, Identity::Static(_))
+        matches!(
+            self.identity,
+            Identity::Static(_) | Identity::ClientCredentials(_)
+        )
     }
 
     /// Header names a client must never be able to send upstream itself.
@@ -151,7 +166,10 @@ impl Upstream {
                 secret_header,
                 ..
             } => vec![user_header.clone(), secret_header.clone()],
-            Identity::Static(_) | Identity::OAuth1(_) | Identity::MintedPat(_) => Vec::new(),
+            Identity::Static(_)
+            | Identity::OAuth1(_)
+            | Identity::MintedPat(_)
+            | Identity::ClientCredentials(_) => Vec::new(),
         }
     }
 
@@ -177,6 +195,13 @@ impl Upstream {
     ) -> Result<(), String> {
         use cfl_auth::oauth1::{with_requestor_id, RequestParts, TokenParams};
         match &self.identity {
+            Identity::ClientCredentials(cc) => {
+                let v = cc
+                    .bearer(&self.client)
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                headers.insert(axum::http::header::AUTHORIZATION, v);
+            }
             Identity::MintedPat(minted) => {
                 let user = user.ok_or("a minted PAT needs a bound user")?;
                 let now = std::time::SystemTime::now()
@@ -222,5 +247,54 @@ impl Upstream {
             }
         }
         Ok(())
+    }
+}
+
+/// A client-credentials bearer, fetched on first use and renewed a minute before it expires.
+pub struct ClientCredentials {
+    client_id: String,
+    secret: String,
+    token_url: String,
+    current: tokio::sync::Mutex<Option<(HeaderValue, std::time::Instant)>>,
+}
+
+impl ClientCredentials {
+    async fn bearer(&self, client: &reqwest::Client) -> anyhow::Result<HeaderValue> {
+        let mut current = self.current.lock().await;
+        if let Some((v, renew_at)) = current.as_ref() {
+            if std::time::Instant::now() < *renew_at {
+                return Ok(v.clone());
+            }
+        }
+        let resp = client
+            .post(&self.token_url)
+            .json(&serde_json::json!({
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.secret,
+            }))
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the token endpoint {}", self.token_url))?;
+        let status = resp.status();
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        if !status.is_success() {
+            let why = body["error_description"]
+                .as_str()
+                .or(body["error"].as_str())
+                .unwrap_or("no reason given");
+            anyhow::bail!("the token endpoint refused the client credentials ({status}): {why}");
+        }
+        let token = body["access_token"]
+            .as_str()
+            .context("the token answer has no access_token")?;
+        let lifetime = body["expires_in"].as_u64().unwrap_or(3600);
+        let renew_in =
+            std::time::Duration::from_secs(lifetime.saturating_sub(60).max(lifetime / 2));
+        let mut v = HeaderValue::from_str(&format!("Bearer {token}"))?;
+        v.set_sensitive(true);
+        *current = Some((v.clone(), std::time::Instant::now() + renew_in));
+        tracing::info!(client = %self.client_id, expires_in = lifetime, "fetched a client-credentials bearer");
+        Ok(v)
     }
 }
