@@ -1160,3 +1160,54 @@ async fn client_credentials_identity_fetches_and_renews_its_bearer() {
         "{v}"
     );
 }
+
+/// Extender scripts send a Confluence admin's own credentials: the gateway asks Confluence.
+#[tokio::test]
+async fn confluence_admins_may_use_the_admin_api_with_their_own_credentials() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let c = http();
+    let list = |auth: String| {
+        let url = gw.url("/rest/extender/1.0/tokenTools/get");
+        let c = c.clone();
+        async move {
+            c.get(url)
+                .header("authorization", auth)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        list(basic("admin", "admin")).await,
+        200,
+        "admin is in confluence-administrators"
+    );
+    assert_eq!(
+        list(basic("alice", "alice-pw")).await,
+        401,
+        "alice is not an admin"
+    );
+    assert_eq!(list(basic("admin", "wrong-password")).await, 401);
+    // An action by a Confluence admin is audited under their name.
+    let set: Value = c
+        .post(gw.url("/rest/extender/1.0/tokenTools/set"))
+        .header("authorization", basic("admin", "admin"))
+        .json(&json!({"label": "by-confluence-admin", "userName": "svc-reports"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(set["status"], "ok");
+    let audit = gw.audit("kind=admin").await;
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["actor"] == "admin" && r["path"] == "token.create"),
+        "{audit:?}"
+    );
+}

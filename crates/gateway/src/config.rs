@@ -184,12 +184,29 @@ impl IdentityConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     /// Name of the environment variable with a bootstrap admin token (default `CFL_ADMIN_TOKEN`).
     #[serde(default)]
     pub token_env: Option<String>,
+    /// Members of these Confluence groups may use the admin API with their own Basic credentials
+    /// (what Extender's scripts send). Empty: gateway admin tokens only.
+    #[serde(default = "default_admin_groups")]
+    pub confluence_admin_groups: Vec<String>,
+}
+
+fn default_admin_groups() -> Vec<String> {
+    vec!["confluence-administrators".into()]
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            token_env: None,
+            confluence_admin_groups: default_admin_groups(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -30,6 +30,7 @@ pub struct Gateway {
     pub audit: AuditWriter,
     pub upstream: Upstream,
     pub metrics: crate::metrics::Metrics,
+    pub admin_cache: crate::admin::confluence::AdminCache,
 }
 
 pub type Shared = Arc<Gateway>;
@@ -260,6 +261,7 @@ pub async fn start(
         audit,
         upstream,
         metrics: Default::default(),
+        admin_cache: Default::default(),
     });
 
     let (tx, rx) = oneshot::channel::<()>();

@@ -2,6 +2,7 @@
 //! Extender's `/rest/extender/1.0/tokenTools/*`, both for gateway admins only. Every admin action
 //! is audited like a proxied request.
 
+pub mod confluence;
 pub mod extender;
 pub mod native;
 pub mod web;
@@ -86,10 +87,32 @@ async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -
         return next.run(req).await;
     }
     let ip = client_ip(&gw, &req).to_string();
-    let found = match admin_secret(&req) {
+    let mut found = match admin_secret(&req) {
         Some(secret) => gw.store.admin_by_hash(&SecretHash::of(&secret).0).await,
         None => Ok(None),
     };
+    // Not a gateway admin token: Basic credentials of a Confluence admin will do.
+    let basic = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .filter(|v| {
+            v.to_str()
+                .is_ok_and(|s| s.len() > 6 && s[..6].eq_ignore_ascii_case("basic "))
+        })
+        .cloned();
+    if let (Ok(None), Some(basic), false) = (
+        &found,
+        basic,
+        gw.config.admin.confluence_admin_groups.is_empty(),
+    ) {
+        match confluence::confluence_admin(&gw, &basic).await {
+            Ok(Some(user)) => found = Ok(Some((format!("confluence:{user}"), user))),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "could not ask Confluence whether the caller is an admin")
+            }
+        }
+    }
     match found {
         Ok(Some((id, label))) => {
             req.extensions_mut().insert(Admin { id, label, ip });

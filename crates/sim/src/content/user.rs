@@ -18,6 +18,46 @@ pub fn v1_routes() -> Router<Shared> {
     Router::new()
         .route("/user/current", get(current))
         .route("/user", get(by_query))
+        .route("/user/memberof", get(member_of))
+}
+
+/// `GET /rest/api/user/memberof?username=|key=|accountId=`: the user's groups. Admins are in
+/// `confluence-administrators` (DC's default admin group), everyone in `confluence-users`.
+async fn member_of(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    Query(q): Query<UserQuery>,
+) -> ApiResult<Json<Value>> {
+    caller.require_user(ErrorStyle::V1)?;
+    let db = state.db();
+    let found = if let Some(n) = &q.username {
+        db.user_by_name(n)
+    } else if let Some(k) = &q.key {
+        db.user_by_key(k)
+    } else if let Some(a) = &q.account_id {
+        db.user_by_account_id(a)
+    } else {
+        return Err(ApiError::bad_request(
+            ErrorStyle::V1,
+            "One of username, key or accountId is required",
+        ));
+    };
+    let u = found.ok_or_else(|| ApiError::not_found(ErrorStyle::V1, "No user found"))?;
+    let mut groups = vec!["confluence-users"];
+    if u.admin {
+        groups.insert(0, "confluence-administrators");
+    }
+    let results: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"type": "group", "name": g, "_links": {"self": format!("/rest/api/group/{g}")}}))
+        .collect();
+    Ok(Json(json!({
+        "results": results,
+        "start": 0,
+        "limit": 200,
+        "size": results.len(),
+        "_links": {},
+    })))
 }
 
 /// The JSON Confluence returns for a known user.
