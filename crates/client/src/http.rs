@@ -181,7 +181,7 @@ impl Client {
             let mut req = self
                 .http
                 .request(m.clone(), url)
-                .header("Authorization", self.cred.authorization())
+                .header("Authorization", self.authorization(&m, url).await?)
                 .header("Accept", "application/json")
                 // Explicit (not only the builder default) so --verbose shows it.
                 .header("User-Agent", USER_AGENT);
@@ -266,6 +266,17 @@ impl Client {
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
+    }
+
+    /// The `Authorization` value for one request. Every request cfl sends takes its header from
+    /// here, so methods that sign each request (OAuth 1.0a) or renew a bearer (OAuth 2.0) plug in
+    /// at this one place.
+    pub async fn authorization(
+        &self,
+        _method: &reqwest::Method,
+        _url: &str,
+    ) -> anyhow::Result<String> {
+        Ok(self.cred.authorization())
     }
 
     /// A one-paragraph explanation of a failed response, with the fix for 401s.
