@@ -34,6 +34,8 @@ enum Command {
     Auth(commands::auth::AuthCommand),
     /// Make an authenticated request to the Confluence REST API (like `gh api`).
     Api(commands::api::ApiArgs),
+    /// Data Center personal access tokens: list, create (also for another user), revoke.
+    Pat(commands::pat::PatArgs),
     /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
     Completion {
         #[arg(value_enum)]
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => commands::sim::run(args),
         Command::Auth(cmd) => commands::auth::run(cmd, &cli.globals),
         Command::Api(args) => commands::api::run(args, &cli.globals),
+        Command::Pat(args) => commands::pat::run(args, &cli.globals),
         Command::Completion { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "cfl", &mut out);

@@ -208,7 +208,7 @@ fn wrong_secrets_save_nothing_and_explain() {
 }
 
 #[test]
-fn method_that_does_not_fit_the_deployment_is_refused_and_oauth_is_not_yet() {
+fn method_that_does_not_fit_the_deployment_is_refused_and_oauth_needs_its_flags() {
     let cloud = cloud();
     let cli = Cli::new();
     let out = cli.run(
@@ -241,7 +241,24 @@ fn method_that_does_not_fit_the_deployment_is_refused_and_oauth_is_not_yet() {
         None,
     );
     assert_ne!(out.code, 0);
-    assert!(out.stderr.contains("not supported"), "{}", out.stderr);
+    assert!(out.stderr.contains("--client-id"), "{}", out.stderr);
+    let out = cli.run(
+        &[
+            "auth",
+            "login",
+            "--site",
+            &cloud.base_url,
+            "--method",
+            "oauth1",
+        ],
+        None,
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("does not offer oauth1"),
+        "{}",
+        out.stderr
+    );
     let out = cli.run(
         &[
             "auth",

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::deployment::Deployment;
 
-/// How a profile authenticates. The OAuth and cookie methods are part of the format so that
-/// profiles written later stay readable now; this version can only log in with the token methods.
+/// How a profile authenticates. Token methods store one secret string; the OAuth and cookie
+/// methods store a JSON [`crate::oauth::StoredSecret`] and keep their settings in `Profile::oauth`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
@@ -22,17 +22,17 @@ pub enum Method {
     Pat,
     /// Data Center `user:password` Basic (legacy).
     Basic,
-    /// Cloud OAuth 2.0 (3LO) — not implemented yet.
+    /// Cloud OAuth 2.0 (3LO): bearer on the API gateway, rotating refresh token.
     Oauth2,
-    /// Cloud OAuth 2.0 client credentials (service accounts) — not implemented yet.
+    /// Cloud OAuth 2.0 client credentials (service accounts): 60-minute bearer, fetched again.
     ClientCredentials,
-    /// DC OAuth 1.0a (application link) — not implemented yet.
+    /// DC OAuth 1.0a three-legged (application link): each request signed RSA-SHA1.
     Oauth1,
-    /// DC OAuth 1.0a 2-legged with impersonation — not implemented yet.
+    /// DC OAuth 1.0a two-legged acting as a user (`xoauth_requestor_id`).
     Oauth1Impersonation,
-    /// DC OAuth 2.0 provider — not implemented yet.
+    /// DC OAuth 2.0 provider: authorization code + PKCE, refresh tokens.
     DcOauth2,
-    /// DC session cookie — not implemented yet.
+    /// DC session cookie (`JSESSIONID`), logged in again when it expires.
     Cookie,
 }
 
@@ -89,9 +89,22 @@ impl Method {
 
     /// Methods this version can log in with.
     pub fn implemented(self) -> bool {
-        matches!(
+        true
+    }
+
+    /// Whether the stored secret is a JSON `StoredSecret` (the OAuth and cookie methods).
+    pub fn stores_json(self) -> bool {
+        !matches!(
             self,
             Method::ApiToken | Method::ScopedToken | Method::Pat | Method::Basic
+        )
+    }
+
+    /// OAuth 2.0 bearer methods (renewed through a token endpoint).
+    pub fn is_bearer_oauth(self) -> bool {
+        matches!(
+            self,
+            Method::Oauth2 | Method::DcOauth2 | Method::ClientCredentials
         )
     }
 }
@@ -141,7 +154,8 @@ pub struct Profile {
     pub client_cert: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_key: Option<PathBuf>,
-    /// Reserved for the OAuth methods (client id / consumer key, key file, user to impersonate).
+    /// Non-secret OAuth settings: `client_id`, `token_url`, `token_body` (json|form), `scope`,
+    /// `consumer_key`, `as_user` (oauth1-impersonation).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub oauth: BTreeMap<String, String>,
 }

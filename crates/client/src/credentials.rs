@@ -30,6 +30,8 @@ pub struct Credential {
     pub method: Method,
     pub api_base: Url,
     pub login: Option<String>,
+    /// Non-secret OAuth settings of the profile (see `Profile::oauth`).
+    pub oauth: std::collections::BTreeMap<String, String>,
     secret: String,
 }
 
@@ -61,7 +63,7 @@ impl Credential {
         }
         if matches!(
             method,
-            Method::ApiToken | Method::ScopedToken | Method::Basic
+            Method::ApiToken | Method::ScopedToken | Method::Basic | Method::Cookie
         ) && login.is_none()
         {
             anyhow::bail!("method {method} needs a login (--email on Cloud, --username on DC)");
@@ -75,14 +77,42 @@ impl Credential {
             method,
             api_base,
             login,
+            oauth: Default::default(),
             secret,
         })
     }
 
-    /// The `Authorization` header value. `cfl auth token` is the only command that prints it.
+    /// With the profile's OAuth settings (client id, token URL, consumer key, user to act as).
+    pub fn with_oauth(mut self, oauth: std::collections::BTreeMap<String, String>) -> Credential {
+        self.oauth = oauth;
+        self
+    }
+
+    /// The `Authorization` header value as far as it is fixed. OAuth 2.0 methods give the stored
+    /// bearer (possibly expired: `Client::authorization` renews it), cookie profiles their Basic
+    /// login, OAuth 1.0a an empty string (it signs each request: use `Client::authorization`).
     pub fn authorization(&self) -> String {
         match self.method {
             Method::Pat => format!("Bearer {}", self.secret),
+            m if m.is_bearer_oauth() => format!(
+                "Bearer {}",
+                crate::oauth::StoredSecret::parse(&self.secret)
+                    .ok()
+                    .and_then(|s| s.access_token)
+                    .unwrap_or_default()
+            ),
+            Method::Oauth1 | Method::Oauth1Impersonation => String::new(),
+            Method::Cookie => {
+                let login = self.login.as_deref().unwrap_or_default();
+                let password = crate::oauth::StoredSecret::parse(&self.secret)
+                    .ok()
+                    .and_then(|s| s.password)
+                    .unwrap_or_default();
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
+                )
+            }
             _ => {
                 let login = self.login.as_deref().unwrap_or_default();
                 let raw = format!("{login}:{}", self.secret);
@@ -105,7 +135,14 @@ impl Credential {
             .split_once(' ')
             .map(|(_, v)| v.to_string())
             .unwrap_or_default();
-        vec![self.secret.clone(), encoded]
+        let mut out = vec![self.secret.clone(), encoded];
+        if self.method.stores_json() {
+            if let Ok(s) = crate::oauth::StoredSecret::parse(&self.secret) {
+                out.extend(s.values());
+            }
+        }
+        out.retain(|s| !s.is_empty());
+        out
     }
 }
 
@@ -163,7 +200,8 @@ pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> anyhow::Result<Crede
         p.login.clone(),
         secret,
         Source::Store(store),
-    )?;
+    )?
+    .with_oauth(p.oauth.clone());
     c.profile = Some(name.to_string());
     Ok(c)
 }
@@ -237,14 +275,16 @@ mod tests {
             Source::Login
         )
         .is_err());
-        assert!(Credential::new(
+        let o = Credential::new(
             Method::Oauth2,
-            Deployment::Cloud,
+            Deployment::CloudScoped,
             "http://h",
             None,
-            "p".into(),
-            Source::Login
+            r#"{"access_token":"acc","refresh_token":"ref-secret"}"#.into(),
+            Source::Login,
         )
-        .is_err());
+        .unwrap();
+        assert_eq!(o.authorization(), "Bearer acc");
+        assert!(o.sensitive().contains(&"ref-secret".to_string()));
     }
 }

@@ -128,15 +128,20 @@ pub struct Client {
     pub cred: Credential,
     verbose: bool,
     pub retry: RetryPolicy,
+    /// Renewable state (OAuth 2.0 bearer, cookie session, OAuth 1.0a key and token).
+    live: crate::oauth::live::Live,
+    consumer: std::sync::OnceLock<cfl_auth::oauth1::Consumer>,
 }
 
 impl Client {
     pub fn new(cred: Credential, opts: &ClientOptions) -> anyhow::Result<Client> {
         Ok(Client {
             http: build_http(opts)?,
+            live: crate::oauth::live::Live::new(&cred)?,
             cred,
             verbose: opts.verbose,
             retry: RetryPolicy::from_env(),
+            consumer: std::sync::OnceLock::new(),
         })
     }
 
@@ -161,7 +166,24 @@ impl Client {
         Ok(deployment::join(&self.cred.api_base, path))
     }
 
-    /// Sends one request, retrying 429 (and 503 on idempotent methods) within the policy.
+    /// The URL a request really goes to: an `oauth1-impersonation` profile acts as its user
+    /// through `xoauth_requestor_id`, a signed query parameter. `send` applies this; a new send
+    /// variant must too, before calling [`Client::authorization`].
+    pub fn request_url(&self, url: &str) -> anyhow::Result<String> {
+        if self.cred.method == Method::Oauth1Impersonation {
+            return crate::oauth::oauth1::requestor_url(url, self.as_user()?);
+        }
+        Ok(url.to_string())
+    }
+
+    fn as_user(&self) -> anyhow::Result<&str> {
+        self.cred.oauth.get("as_user").map(String::as_str).context(
+            "the oauth1-impersonation profile names no user to act as; log in again with --as USER",
+        )
+    }
+
+    /// Sends one request, retrying 429 (and 503 on idempotent methods) within the policy. A 401
+    /// on a renewable credential (OAuth 2.0 bearer, cookie session) renews it once and retries.
     pub async fn send(
         &self,
         method: &str,
@@ -171,20 +193,46 @@ impl Client {
     ) -> anyhow::Result<Response> {
         let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
             .with_context(|| format!("bad HTTP method {method:?}"))?;
+        let url_owned = self.request_url(url)?;
+        let url = url_owned.as_str();
         let write = !matches!(
             m,
             reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
         );
         let idempotent = m != reqwest::Method::POST && m != reqwest::Method::PATCH;
+        // OAuth 1.0a signs form-encoded body parameters too.
+        let form_body = headers
+            .iter()
+            .any(|(k, v)| {
+                k.eq_ignore_ascii_case("content-type") && cfl_auth::oauth1::is_form_content_type(v)
+            })
+            .then(|| body.as_deref().map(String::from_utf8_lossy))
+            .flatten()
+            .map(|b| b.into_owned());
         let mut attempt = 0;
+        let mut renewed = false;
+        let mut failed: Option<String> = None;
         loop {
             let mut req = self
                 .http
                 .request(m.clone(), url)
-                .header("Authorization", self.authorization(&m, url).await?)
                 .header("Accept", "application/json")
                 // Explicit (not only the builder default) so --verbose shows it.
                 .header("User-Agent", USER_AGENT);
+            let used = if self.cred.method == Method::Cookie {
+                let session = self
+                    .live
+                    .session(&self.cred, &self.http, failed.as_deref())
+                    .await?;
+                req = req.header("Cookie", format!("JSESSIONID={session}"));
+                session
+            } else {
+                let auth = self
+                    .authorization_for(&m, url, form_body.as_deref(), failed.as_deref())
+                    .await?;
+                req = req.header("Authorization", &auth);
+                auth.strip_prefix("Bearer ").unwrap_or("").to_string()
+            };
             if write {
                 req = req.header("X-Atlassian-Token", "no-check");
             }
@@ -223,6 +271,16 @@ impl Client {
             };
             if self.verbose {
                 self.log_response(&r);
+            }
+            let renewable =
+                self.cred.method.is_bearer_oauth() || self.cred.method == Method::Cookie;
+            if r.status == 401 && renewable && !renewed {
+                if self.verbose {
+                    eprintln!("* 401 — renewing the credential and retrying once");
+                }
+                renewed = true;
+                failed = Some(used);
+                continue;
             }
             let retryable = r.status == 429 || (r.status == 503 && idempotent);
             if !retryable {
@@ -270,13 +328,101 @@ impl Client {
 
     /// The `Authorization` value for one request. Every request cfl sends takes its header from
     /// here, so methods that sign each request (OAuth 1.0a) or renew a bearer (OAuth 2.0) plug in
-    /// at this one place.
+    /// at this one place. For `oauth1-impersonation` pass a URL from [`Client::request_url`];
+    /// cookie profiles get their Basic login here (`send` uses the session cookie instead).
     pub async fn authorization(
         &self,
-        _method: &reqwest::Method,
-        _url: &str,
+        method: &reqwest::Method,
+        url: &str,
     ) -> anyhow::Result<String> {
-        Ok(self.cred.authorization())
+        self.authorization_for(method, url, None, None).await
+    }
+
+    async fn authorization_for(
+        &self,
+        method: &reqwest::Method,
+        url: &str,
+        form_body: Option<&str>,
+        failed: Option<&str>,
+    ) -> anyhow::Result<String> {
+        use cfl_auth::oauth1::{RequestParts, TokenParams};
+        match self.cred.method {
+            m if m.is_bearer_oauth() => Ok(format!(
+                "Bearer {}",
+                self.live.bearer(&self.cred, &self.http, failed).await?
+            )),
+            Method::Oauth1 | Method::Oauth1Impersonation => {
+                let consumer = self.consumer().await?;
+                let mut parts = RequestParts::new(method.as_str(), url);
+                if let Some(b) = form_body {
+                    parts = parts.with_form_body(b);
+                }
+                let access;
+                let token = if self.cred.method == Method::Oauth1 {
+                    access = self
+                        .live
+                        .snapshot()
+                        .await
+                        .and_then(|s| s.access_token)
+                        .context("the oauth1 profile has no access token; log in again")?;
+                    TokenParams::Access { token: &access }
+                } else {
+                    let user = self.as_user()?;
+                    if crate::oauth::oauth1::requestor_of(url).as_deref() != Some(user) {
+                        anyhow::bail!(
+                            "internal: a two-legged request must carry xoauth_requestor_id={user} \
+                             (build the URL with Client::request_url)"
+                        );
+                    }
+                    TokenParams::TwoLegged
+                };
+                consumer
+                    .authorization_now(&parts, token)
+                    .map_err(|e| anyhow::anyhow!("cannot sign the request: {e}"))
+            }
+            _ => Ok(self.cred.authorization()),
+        }
+    }
+
+    /// The OAuth 1.0a consumer, parsed from the stored key once per client.
+    async fn consumer(&self) -> anyhow::Result<&cfl_auth::oauth1::Consumer> {
+        if let Some(c) = self.consumer.get() {
+            return Ok(c);
+        }
+        let key = self
+            .cred
+            .oauth
+            .get("consumer_key")
+            .context("the profile has no consumer key; log in again")?;
+        let pem = self
+            .live
+            .snapshot()
+            .await
+            .and_then(|s| s.private_key)
+            .context("the profile has no private key stored; log in again")?;
+        let c = crate::oauth::oauth1::consumer(key, &pem)?;
+        Ok(self.consumer.get_or_init(|| c))
+    }
+
+    /// Renews the credential now (`cfl auth refresh`).
+    pub async fn refresh(&self) -> anyhow::Result<()> {
+        if !(self.cred.method.is_bearer_oauth() || self.cred.method == Method::Cookie) {
+            anyhow::bail!(
+                "method {} has nothing to refresh (only oauth2, dc-oauth2, client-credentials and cookie do)",
+                self.cred.method
+            );
+        }
+        self.live.force(&self.cred, &self.http).await
+    }
+
+    /// Unix seconds when the current access token expires, when known.
+    pub async fn expires_at(&self) -> Option<i64> {
+        self.live.expires_at().await
+    }
+
+    /// The stored secret as it is now (after renewals), for `cfl auth login` to save.
+    pub async fn stored_secret(&self) -> Option<crate::oauth::StoredSecret> {
+        self.live.snapshot().await
     }
 
     /// A one-paragraph explanation of a failed response, with the fix for 401s.
@@ -285,6 +431,22 @@ impl Client {
         let mut s = format!("HTTP {} {}", r.status, r.reason);
         if let Some(m) = &message {
             s.push_str(&format!(": {m}"));
+        }
+        let oauth1 = matches!(
+            self.cred.method,
+            Method::Oauth1 | Method::Oauth1Impersonation
+        );
+        if r.status == 401 && oauth1 {
+            let body = String::from_utf8_lossy(&r.body);
+            if let Some(p) = crate::oauth::oauth1::problem(r.header("www-authenticate"), &body) {
+                let key = self.cred.oauth.get("consumer_key").map(String::as_str);
+                s.push('\n');
+                s.push_str(&crate::oauth::oauth1::explain_problem(
+                    &p,
+                    key.unwrap_or(""),
+                ));
+                return s;
+            }
         }
         if r.status == 401 || r.status == 403 && r.header("x-seraph-loginreason").is_some() {
             s.push('\n');
@@ -295,6 +457,11 @@ impl Client {
             ));
         }
         s
+    }
+
+    /// The transport (for the sign-in flows that talk to token endpoints).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     fn redact(&self, text: &str) -> String {
@@ -415,6 +582,19 @@ pub fn explain_401(cred: &Credential, seraph: Option<&str>, message: Option<&str
             .to_string();
     }
     match (cred.deployment, cred.method) {
+        (_, m) if m.is_bearer_oauth() => format!(
+            "The OAuth access token was refused even after renewing it: the app's access may have \
+             been revoked or lack a scope for this call. Fix: `{login_cmd} --method {m}`."
+        ),
+        (_, Method::Oauth1 | Method::Oauth1Impersonation) => format!(
+            "The OAuth 1.0a request was refused: check the application link (consumer key, public \
+             key, impersonation). Fix: `{login_cmd} --method {}`.",
+            cred.method
+        ),
+        (_, Method::Cookie) => format!(
+            "The session cookie and a fresh login were refused (password changed?). Fix: \
+             `{login_cmd} --method cookie`."
+        ),
         (Deployment::DataCenter, Method::ApiToken | Method::ScopedToken) => format!(
             "Data Center does not accept Atlassian Cloud API tokens. Fix: `{login_cmd} --method pat`."
         ),

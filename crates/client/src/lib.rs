@@ -1,13 +1,14 @@
 //! cfl-client: everything the `cfl` commands need to talk to a Confluence site — profiles
 //! (`config`), where secrets live (`secrets`), which kind of Confluence a URL is (`deployment`),
 //! the resolved credential (`credentials`), the one HTTP layer (`http`), who we are (`identity`)
-//! and following result pages (`paginate`).
+//! following result pages (`paginate`) and the OAuth / cookie sign-in methods (`oauth`).
 
 pub mod config;
 pub mod credentials;
 pub mod deployment;
 pub mod http;
 pub mod identity;
+pub mod oauth;
 pub mod paginate;
 pub mod secrets;
 

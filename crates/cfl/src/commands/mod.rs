@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod gateway_admin;
+pub mod pat;
 pub mod serve;
 pub mod sim;
 pub mod token;

@@ -54,36 +54,7 @@ impl Cli {
     }
 
     pub fn run_env(&self, args: &[&str], stdin: Option<&str>, extra: &[(&str, &str)]) -> Out {
-        let mut cmd = Command::new(CFL);
-        cmd.args(args)
-            .env("CFL_CONFIG_DIR", self.config_dir())
-            .env("HOME", self.dir.path())
-            .env("NO_PROXY", "127.0.0.1,localhost")
-            .env("CFL_RETRY_MAX_WAIT", "10");
-        for k in [
-            "CONFLUENCE_URL",
-            "CONFLUENCE_EMAIL",
-            "CONFLUENCE_API_TOKEN",
-            "CONFLUENCE_PAT",
-            "CONFLUENCE_DEPLOYMENT",
-            "CFL_PROFILE",
-            "JIRA_API_TOKEN",
-            "JIRA_URL",
-            "JIRA_SERVER",
-            "NETRC",
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "ALL_PROXY",
-            "CFL_API_GATEWAY_URL",
-            "CFL_MAX_RETRIES",
-        ] {
-            cmd.env_remove(k);
-        }
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
+        let mut cmd = self.command(args);
         for (k, v) in extra {
             cmd.env(k, v);
         }
@@ -109,6 +80,44 @@ impl Cli {
             stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
         }
+    }
+
+    /// The `cfl` command with this installation's clean environment (for tests that drive a
+    /// running process, e.g. a browser sign-in).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(CFL);
+        cmd.args(args)
+            .env("CFL_CONFIG_DIR", self.config_dir())
+            .env("HOME", self.dir.path())
+            .env("NO_PROXY", "127.0.0.1,localhost")
+            .env("CFL_RETRY_MAX_WAIT", "10");
+        for k in [
+            "CONFLUENCE_URL",
+            "CONFLUENCE_EMAIL",
+            "CONFLUENCE_API_TOKEN",
+            "CONFLUENCE_PAT",
+            "CONFLUENCE_DEPLOYMENT",
+            "CFL_PROFILE",
+            "JIRA_API_TOKEN",
+            "JIRA_URL",
+            "JIRA_SERVER",
+            "NETRC",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "HTTP_PROXY",
+            "http_proxy",
+            "ALL_PROXY",
+            "CFL_API_GATEWAY_URL",
+            "CFL_ATLASSIAN_AUTH_URL",
+            "BROWSER",
+            "CFL_MAX_RETRIES",
+        ] {
+            cmd.env_remove(k);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
     }
 
     /// Logs in with file storage; panics with the output when it fails.

@@ -22,7 +22,8 @@ pub struct LoginArgs {
     /// The site: Cloud `https://NAME.atlassian.net`, DC base URL including any context path.
     #[arg(long)]
     pub site: Option<String>,
-    /// api-token | scoped-token (Cloud), pat | basic (Data Center).
+    /// api-token | scoped-token | oauth2 | client-credentials (Cloud);
+    /// pat | basic | oauth1 | oauth1-impersonation | dc-oauth2 | cookie | client-credentials (Data Center).
     #[arg(long)]
     pub method: Option<String>,
     /// Atlassian account email (Cloud token methods).
@@ -62,13 +63,48 @@ pub struct LoginArgs {
     /// Client certificate's private key (PEM), if not in --client-cert.
     #[arg(long)]
     pub client_key: Option<PathBuf>,
+    /// OAuth 2.0 client id (oauth2, dc-oauth2, client-credentials).
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Read the OAuth 2.0 client secret from standard input.
+    #[arg(long)]
+    pub client_secret_stdin: bool,
+    /// OAuth scopes, space-separated (default: what cfl needs; Cloud adds offline_access).
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Atlassian's authorization server (Cloud oauth2 and client-credentials).
+    #[arg(
+        long,
+        env = "CFL_ATLASSIAN_AUTH_URL",
+        default_value = "https://auth.atlassian.com"
+    )]
+    pub auth_url: String,
+    /// Loopback URL cfl listens on for the browser's redirect; must be registered in the app
+    /// (OAuth 2.0 default http://127.0.0.1:8976/callback; OAuth 1.0a: any free port).
+    #[arg(long)]
+    pub redirect_uri: Option<String>,
+    /// Don't try to open a browser; print the URL to open.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// OAuth 1.0a consumer key of the application link (oauth1, oauth1-impersonation).
+    #[arg(long)]
+    pub consumer_key: Option<String>,
+    /// The consumer's RSA private key, PEM (its contents are stored with the secret).
+    #[arg(long, value_name = "FILE")]
+    pub private_key: Option<PathBuf>,
+    /// oauth1-impersonation: the user every request acts as (xoauth_requestor_id).
+    #[arg(long = "as", value_name = "USER")]
+    pub as_user: Option<String>,
+    /// oauth1: approve with the "oob" flow and paste the verification code instead of a redirect.
+    #[arg(long)]
+    pub paste_verifier: bool,
 }
 
 fn interactive() -> bool {
     std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-fn ask(prompt: &str) -> anyhow::Result<String> {
+pub(super) fn ask(prompt: &str) -> anyhow::Result<String> {
     eprint!("{prompt}");
     std::io::stderr().flush().ok();
     let mut line = String::new();
@@ -79,11 +115,11 @@ fn ask(prompt: &str) -> anyhow::Result<String> {
     Ok(line.trim().to_string())
 }
 
-fn ask_secret(prompt: &str) -> anyhow::Result<String> {
+pub(super) fn ask_secret(prompt: &str) -> anyhow::Result<String> {
     rpassword::prompt_password(prompt).context("cannot read the secret from the terminal")
 }
 
-fn read_stdin_secret(what: &str) -> anyhow::Result<String> {
+pub(super) fn read_stdin_secret(what: &str) -> anyhow::Result<String> {
     let mut s = String::new();
     std::io::stdin()
         .read_to_string(&mut s)
@@ -156,13 +192,22 @@ pub fn netrc_entry(text: &str, host: &str) -> Option<(Option<String>, String)> {
 }
 
 pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
-    let tty = interactive() && !a.token_stdin && !a.password_stdin;
+    let tty = interactive()
+        && !a.token_stdin
+        && !a.password_stdin
+        && !a.client_secret_stdin
+        && !a.paste_verifier;
     let opts = ClientOptions {
         verbose: g.verbose,
         ca_bundle: a.ca_bundle.clone(),
         client_cert: a.client_cert.clone(),
         client_key: a.client_key.clone(),
     };
+    // Cloud 3LO finds its site after consent (accessible-resources), so no site is needed first.
+    if a.method.as_deref() == Some("oauth2") {
+        super::oauth2::cloud(&a, g, &opts, tty).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let site_text = match &a.site {
         Some(s) => s.clone(),
         None if tty => ask("Confluence site URL (e.g. https://acme.atlassian.net or https://confluence.example.com/confluence): ")?,
@@ -191,11 +236,40 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         None if dep == Deployment::CloudScoped => Method::ScopedToken,
         None => Method::ApiToken,
     };
-    if !method.implemented() {
+    // Client credentials exist on both (Cloud and DC service accounts).
+    let fits =
+        method == Method::ClientCredentials || dep.is_cloud() == method.deployment().is_cloud();
+    if method.stores_json() && !fits {
         anyhow::bail!(
-            "method {method} is planned but not supported by this version of cfl; \
-             use api-token or scoped-token (Cloud), pat or basic (Data Center)"
+            "{site} is Confluence {}, which does not offer {method}; {}",
+            if dep.is_cloud() {
+                "Cloud"
+            } else {
+                "Data Center"
+            },
+            if dep.is_cloud() {
+                "use oauth2, client-credentials, api-token or scoped-token"
+            } else {
+                "use pat, oauth1, oauth1-impersonation, dc-oauth2, cookie or basic"
+            }
         );
+    }
+    match method {
+        Method::Oauth2 => super::oauth2::cloud(&a, g, &opts, tty).await?,
+        Method::DcOauth2 => super::oauth2::dc(&a, g, &opts, tty, &site).await?,
+        Method::ClientCredentials => {
+            super::oauth2::client_credentials(&a, g, &opts, tty, &site, dep, cloud_id.clone())
+                .await?
+        }
+        Method::Oauth1 => super::oauth1::three_legged(&a, g, &opts, tty, &site).await?,
+        Method::Oauth1Impersonation => {
+            super::oauth1::impersonation(&a, g, &opts, tty, &site).await?
+        }
+        Method::Cookie => super::oauth1::cookie(&a, g, &opts, tty, &site).await?,
+        _ => {}
+    }
+    if method.stores_json() {
+        return Ok(ExitCode::SUCCESS);
     }
     match (dep.is_cloud(), method.deployment().is_cloud()) {
         (true, false) => anyhow::bail!(
@@ -381,7 +455,7 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn default_profile_name(site: &Url) -> String {
+pub(super) fn default_profile_name(site: &Url) -> String {
     let host = site.host_str().unwrap_or("default");
     match site.port() {
         Some(p) => format!("{host}:{p}"),
@@ -412,10 +486,34 @@ fn choose_method(dep: Deployment) -> anyhow::Result<Method> {
                 Method::ScopedToken,
                 "Scoped API token (through api.atlassian.com)",
             ),
+            (
+                Method::Oauth2,
+                "OAuth 2.0 app (browser consent; needs the app's client id and secret)",
+            ),
+            (
+                Method::ClientCredentials,
+                "Service account (OAuth 2.0 client credentials)",
+            ),
         ]
     } else {
         &[
             (Method::Pat, "Personal access token (recommended)"),
+            (
+                Method::Oauth1,
+                "OAuth 1.0a application link (browser approval; consumer key + private key)",
+            ),
+            (
+                Method::Oauth1Impersonation,
+                "OAuth 1.0a application link acting as a user (admins, service accounts)",
+            ),
+            (
+                Method::DcOauth2,
+                "OAuth 2.0 incoming link (browser consent, PKCE)",
+            ),
+            (
+                Method::Cookie,
+                "Session cookie (username and password, one login)",
+            ),
             (Method::Basic, "Username and password (legacy)"),
         ]
     };

@@ -1,4 +1,5 @@
-//! `cfl auth status` (who every profile is, verified against the server) and `cfl auth token`.
+//! `cfl auth status` (who every profile is, verified against the server, token expiry where
+//! known), `cfl auth token` and `cfl auth refresh`.
 
 use std::process::ExitCode;
 
@@ -24,11 +25,32 @@ fn source_text(c: &Credential, dir: &std::path::Path) -> String {
     }
 }
 
-async fn check(c: Credential, opts: &ClientOptions) -> Result<identity::Identity, String> {
-    let client = Client::new(c, opts).map_err(|e| format!("{e:#}"))?;
-    identity::whoami(&client)
+/// Who the credential is, and when its access token expires (after any renewal on the way).
+async fn check(
+    c: Credential,
+    opts: &ClientOptions,
+) -> (Result<identity::Identity, String>, Option<i64>) {
+    let client = match Client::new(c, opts) {
+        Ok(c) => c,
+        Err(e) => return (Err(format!("{e:#}")), None),
+    };
+    let who = identity::whoami(&client)
         .await
-        .map_err(|e| format!("{e:#}"))
+        .map_err(|e| format!("{e:#}"));
+    (who, client.expires_at().await)
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn fmt_time(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
 }
 
 pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -59,7 +81,7 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             verbose: g.verbose,
             ..Default::default()
         };
-        match check(c, &opts).await {
+        match check(c, &opts).await.0 {
             Ok(id) => e["user"] = json!(id),
             Err(err) => {
                 e["error"] = json!(err);
@@ -81,7 +103,11 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                     client_cert: p.client_cert.clone(),
                     client_key: p.client_key.clone(),
                 };
-                check(c, &opts).await
+                let (who, expires) = check(c, &opts).await;
+                if let Some(x) = expires {
+                    e["expires_at"] = json!(fmt_time(x));
+                }
+                who
             }
             Err(err) => {
                 e["secret_store"] = json!("none");
@@ -127,6 +153,9 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 "    secret: {}",
                 e["secret_store"].as_str().unwrap_or("none")
             );
+            if let Some(x) = e["expires_at"].as_str() {
+                println!("    access token expires: {x} (renewed automatically)");
+            }
             match (&e["user"], e["error"].as_str()) {
                 (Value::Object(u), _) => println!(
                     "    ✓ logged in as {} ({})",
@@ -147,7 +176,53 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
 
 pub fn token(g: &Globals) -> anyhow::Result<ExitCode> {
     let dir = config_dir()?;
-    let (cred, _) = credentials::resolve(&dir, g.profile.as_deref())?;
-    println!("{}", cred.authorization());
+    let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
+    use cfl_client::config::Method;
+    match cred.method {
+        Method::Oauth1 | Method::Oauth1Impersonation => anyhow::bail!(
+            "OAuth 1.0a signs every request separately, so there is no reusable header; use `cfl api PATH`"
+        ),
+        Method::Cookie => anyhow::bail!(
+            "a cookie profile sends a session cookie, not an Authorization header; use `cfl api PATH`"
+        ),
+        m if m.is_bearer_oauth() => {
+            // A bearer that is still valid (renewed first when it is about to expire).
+            let client = Client::new(cred, &options(g, profile.as_ref()))?;
+            let url = client.url("/rest/api/user/current")?;
+            let header = super::runtime()?
+                .block_on(client.authorization(&reqwest::Method::GET, &url))?;
+            println!("{header}");
+        }
+        _ => println!("{}", cred.authorization()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn options(g: &Globals, p: Option<&cfl_client::Profile>) -> ClientOptions {
+    ClientOptions {
+        verbose: g.verbose,
+        ca_bundle: p.and_then(|p| p.ca_bundle.clone()),
+        client_cert: p.and_then(|p| p.client_cert.clone()),
+        client_key: p.and_then(|p| p.client_key.clone()),
+    }
+}
+
+/// `cfl auth refresh`: renews the access token (or session) now and saves it.
+pub async fn refresh(g: &Globals) -> anyhow::Result<ExitCode> {
+    let dir = config_dir()?;
+    let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
+    let name = cred
+        .profile
+        .clone()
+        .unwrap_or_else(|| "(environment)".into());
+    let client = Client::new(cred, &options(g, profile.as_ref()))?;
+    client.refresh().await?;
+    match client.expires_at().await {
+        Some(x) => eprintln!(
+            "Renewed profile {name:?}; the access token now expires at {}.",
+            fmt_time(x)
+        ),
+        None => eprintln!("Renewed profile {name:?}."),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,84 @@
+//! Saving a verified login as a profile: the secret to the keychain or the 0600 file (said out
+//! loud), the settings to `config.toml`, the profile made active. Shared by the OAuth and cookie
+//! logins.
+
+use std::collections::BTreeMap;
+
+use cfl_client::config::{config_dir, Config, Method, Profile, SecretStore};
+use cfl_client::identity::Identity;
+use cfl_client::secrets;
+use cfl_client::Deployment;
+
+use super::login::LoginArgs;
+use crate::commands::Globals;
+
+/// What a finished login knows.
+pub struct Login {
+    pub site: String,
+    pub default_name: String,
+    pub deployment: Deployment,
+    pub method: Method,
+    pub api_base: String,
+    pub cloud_id: Option<String>,
+    pub login: Option<String>,
+    pub oauth: BTreeMap<String, String>,
+    /// The JSON `StoredSecret`.
+    pub secret: String,
+    pub expires_at: Option<i64>,
+}
+
+pub fn save(l: Login, who: &Identity, a: &LoginArgs, g: &Globals) -> anyhow::Result<()> {
+    let dir = config_dir()?;
+    let mut config = Config::load(&dir)?;
+    let name = g
+        .profile
+        .clone()
+        .or_else(|| std::env::var("CFL_PROFILE").ok().filter(|s| !s.is_empty()))
+        .unwrap_or(l.default_name);
+    let store = secrets::store(&dir, &name, &l.secret, a.insecure_storage)?;
+    config.profiles.insert(
+        name.clone(),
+        Profile {
+            site: l.site,
+            deployment: l.deployment,
+            method: l.method,
+            api_base: l.api_base.clone(),
+            cloud_id: l.cloud_id,
+            login: l.login,
+            secret_store: store,
+            ca_bundle: a.ca_bundle.clone(),
+            client_cert: a.client_cert.clone(),
+            client_key: a.client_key.clone(),
+            oauth: l.oauth,
+        },
+    );
+    config.active = Some(name.clone());
+    config.save(&dir)?;
+    eprintln!(
+        "✓ Logged in to {} as {} ({}) with {} ({}); profile {name:?} is now active.",
+        l.api_base.trim_end_matches('/'),
+        who.display_name,
+        who.login,
+        l.method,
+        l.deployment
+    );
+    if let Some(e) = l.expires_at {
+        eprintln!(
+            "The access token expires at {} and is renewed automatically.",
+            super::status::fmt_time(e)
+        );
+    }
+    match store {
+        SecretStore::File => eprintln!(
+            "! The secret is stored UNENCRYPTED in {} (mode 0600){}.",
+            secrets::file_path(&dir).display(),
+            if secrets::keychain_available() {
+                ""
+            } else {
+                " because this build has no OS keychain on this platform"
+            }
+        ),
+        SecretStore::Keychain => eprintln!("The secret is stored in the OS keychain."),
+    }
+    Ok(())
+}

@@ -1,0 +1,768 @@
+//! `cfl auth login` with the OAuth and cookie methods against a real `cfl sim`: Cloud OAuth 2.0
+//! (3LO) through the loopback redirect, client credentials, the DC OAuth 2.0 provider with PKCE,
+//! OAuth 1.0a three-legged and two-legged impersonation, and cookie sessions — each proven by who
+//! the simulator says the caller is, then broken on purpose: wrong secrets, expired tokens (the
+//! simulator's clock), rotated refresh tokens, a consumer that may not impersonate, a redirect
+//! with someone else's `state`.
+//!
+//! The "browser" is the test: it reads the URL cfl prints (`--no-browser`), approves it with
+//! the user's Basic credentials (the simulator's authorize pages accept them) and follows the
+//! redirect to cfl's loopback listener.
+
+mod client_support;
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use client_support::*;
+use common::*;
+use serde_json::{json, Value};
+
+const CLOUD_ID: &str = "0d7c4a8e-1111-4222-8333-944455556666";
+const CLOUD_SCOPES: &str = r#"["read:confluence-content.all", "write:confluence-content", "read:confluence-space.summary", "search:confluence", "read:confluence-user", "offline_access"]"#;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn cloud_sim(redirect: &str) -> Sim {
+    Sim::start(&format!(
+        r#"flavor = "cloud"
+anonymous_access = true
+cloud_id = "{CLOUD_ID}"
+
+[[users]]
+name = "alice"
+display_name = "Alice Author"
+email = "alice@example.com"
+api_tokens = ["classic-alice"]
+
+[[users]]
+name = "svc-ci"
+display_name = "CI service account"
+email = "svc-ci@serviceaccount.atlassian.com"
+
+[[oauth2_clients]]
+kind = "cloud-3lo"
+client_id = "app"
+client_secret = "app-secret"
+redirect_uris = ["{redirect}"]
+scopes = {CLOUD_SCOPES}
+
+[[oauth2_clients]]
+kind = "cloud-client-credentials"
+client_id = "svc-client"
+client_secret = "svc-secret"
+service_account = "svc-ci"
+scopes = ["read:confluence-user", "read:confluence-content.all"]
+
+[seed]
+spaces = 1
+pages_per_space = 1
+"#
+    ))
+}
+
+fn dc_sim(extra: &str) -> Sim {
+    Sim::example("sim-dc.toml", extra)
+}
+
+/// A `cfl` process waiting for a browser; its stderr lines arrive one by one.
+struct Pending {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Pending {
+    fn start(cli: &Cli, args: &[&str], stdin: &str) -> Pending {
+        let mut cmd = cli.command(args);
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn cfl");
+        // Dropping the handle closes stdin, so the secret reader sees the end.
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let err = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for l in BufReader::new(err).lines().map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        Pending {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// The URL cfl asks the user to open.
+    fn url(&mut self) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(30)) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    let t = l.trim();
+                    if t.starts_with("http://") || t.starts_with("https://") {
+                        return t.to_string();
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!("cfl printed no URL; stderr: {:?}", self.seen)
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> Out {
+        let status = self.child.wait().unwrap();
+        let mut stdout = String::new();
+        self.child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(10)) {
+            self.seen.push(l);
+        }
+        Out {
+            code: status.code().unwrap_or(-1),
+            stdout,
+            stderr: self.seen.join("\n"),
+        }
+    }
+}
+
+/// The browser: opens `url` as the user (Basic), expects the 302 back to cfl, follows it.
+async fn approve(url: &str, user: &str, secret: &str) -> (u16, String) {
+    let r = http()
+        .get(url)
+        .header("authorization", basic(user, secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        302,
+        "authorize page did not redirect: {}",
+        r.text().await.unwrap()
+    );
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let back = http().get(&loc).send().await.unwrap();
+    (back.status().as_u16(), back.text().await.unwrap())
+}
+
+fn secrets_of(cli: &Cli, profile: &str) -> Value {
+    let text = std::fs::read_to_string(cli.config_dir().join("secrets.toml")).unwrap();
+    let map: std::collections::BTreeMap<String, String> = toml::from_str(&text).unwrap();
+    json(&map[profile])
+}
+
+async fn advance_clock(sim: &Sim, secs: u64) {
+    let r = http()
+        .post(sim.url("/__sim/clock"))
+        .json(&json!({"advance_seconds": secs}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+fn whoami(cli: &Cli, profile: &str) -> Value {
+    let out = cli.run(
+        &["api", "/rest/api/user/current", "--profile", profile],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    json(&out.stdout)
+}
+
+fn assert_no_leak(out: &Out, secrets: &[&str]) {
+    for s in secrets {
+        assert!(
+            !out.all().contains(s),
+            "a secret leaked into the output: {}",
+            out.all()
+        );
+    }
+}
+
+fn cloud_login_args<'a>(base: &'a str, redirect: &'a str) -> Vec<&'a str> {
+    vec![
+        "auth",
+        "login",
+        "--insecure-storage",
+        "--profile",
+        "c",
+        "--method",
+        "oauth2",
+        "--client-id",
+        "app",
+        "--client-secret-stdin",
+        "--no-browser",
+        "--redirect-uri",
+        redirect,
+        "--auth-url",
+        base,
+        "--api-gateway-url",
+        base,
+    ]
+}
+
+#[test]
+fn cloud_oauth2_login_renews_after_expiry_and_saves_the_rotated_refresh_token() {
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    let sim = cloud_sim(&redirect);
+    let cli = Cli::new();
+    let rt = rt();
+    let mut p = Pending::start(
+        &cli,
+        &cloud_login_args(&sim.base_url, &redirect),
+        "app-secret\n",
+    );
+    let url = p.url();
+    assert!(
+        url.starts_with(&format!("{}/authorize?", sim.base_url)),
+        "{url}"
+    );
+    assert!(
+        url.contains("offline_access") && url.contains("state="),
+        "{url}"
+    );
+    let (status, page) = rt.block_on(approve(&url, "alice@example.com", "classic-alice"));
+    assert_eq!(status, 200, "{page}");
+    let out = p.finish();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("Alice Author"), "{}", out.stderr);
+    assert!(
+        cli.config_text()
+            .contains(&format!("/ex/confluence/{CLOUD_ID}/wiki")),
+        "{}",
+        cli.config_text()
+    );
+
+    let first = secrets_of(&cli, "c");
+    let refresh1 = first["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(whoami(&cli, "c")["email"], "alice@example.com");
+    let status = cli.run(&["auth", "status", "--json"], None);
+    assert_eq!(status.code, 0, "{}", status.all());
+    assert!(
+        json(&status.stdout)["profiles"][0]["expires_at"].is_string(),
+        "{}",
+        status.stdout
+    );
+    assert_no_leak(&status, &["app-secret", &refresh1]);
+
+    // The server's clock passes the hour: the stored bearer is refused, cfl refreshes and retries.
+    rt.block_on(advance_clock(&sim, 3601));
+    let out = cli.run(&["api", "/rest/api/user/current", "--verbose"], None);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("renewing"), "{}", out.stderr);
+    assert_no_leak(&out, &["app-secret", &refresh1]);
+    let refresh2 = secrets_of(&cli, "c")["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        refresh1, refresh2,
+        "the rotated refresh token must be saved"
+    );
+    // The old one is dead at the server: rotation really happened.
+    let r = rt.block_on(async {
+        http()
+            .post(sim.url("/oauth/token"))
+            .json(&json!({"grant_type": "refresh_token", "client_id": "app",
+                          "client_secret": "app-secret", "refresh_token": refresh1}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(r, 403);
+
+    // `cfl auth refresh` forces another rotation, saved again.
+    let out = cli.run(&["auth", "refresh"], None);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let refresh3 = secrets_of(&cli, "c")["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(refresh3, refresh2);
+    let tok = cli.run(&["auth", "token"], None);
+    assert!(tok.stdout.starts_with("Bearer "), "{}", tok.all());
+    assert_eq!(whoami(&cli, "c")["email"], "alice@example.com");
+}
+
+#[test]
+fn cloud_oauth2_refused_refresh_token_says_log_in_again() {
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    let sim = cloud_sim(&redirect);
+    let cli = Cli::new();
+    let rt = rt();
+    let mut p = Pending::start(
+        &cli,
+        &cloud_login_args(&sim.base_url, &redirect),
+        "app-secret",
+    );
+    let url = p.url();
+    rt.block_on(approve(&url, "alice@example.com", "classic-alice"));
+    assert_eq!(p.finish().code, 0);
+    // Someone else used (rotated) our refresh token: the stored one is now refused.
+    let rt1 = secrets_of(&cli, "c")["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rt.block_on(async {
+        http()
+            .post(sim.url("/oauth/token"))
+            .json(&json!({"grant_type": "refresh_token", "client_id": "app",
+                          "client_secret": "app-secret", "refresh_token": rt1}))
+            .send()
+            .await
+            .unwrap()
+    });
+    let out = cli.run(&["auth", "refresh"], None);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("invalid_grant") && out.stderr.contains("cfl auth login --profile c"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn cloud_oauth2_redirect_with_another_state_is_refused() {
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    let sim = cloud_sim(&redirect);
+    let cli = Cli::new();
+    let mut p = Pending::start(
+        &cli,
+        &cloud_login_args(&sim.base_url, &redirect),
+        "app-secret",
+    );
+    let _ = p.url();
+    let (status, body) = rt().block_on(async {
+        let r = http()
+            .get(format!("{redirect}?code=stolen&state=not-ours"))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    });
+    assert_eq!(status, 400);
+    assert!(body.contains("does not match"), "{body}");
+    let out = p.finish();
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("state does not match"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !cli.config_text().contains("oauth2"),
+        "nothing may be saved"
+    );
+}
+
+#[test]
+fn cloud_oauth2_wrong_client_secret_is_explained_and_nothing_saved() {
+    let redirect = format!("http://127.0.0.1:{}/callback", free_port());
+    let sim = cloud_sim(&redirect);
+    let cli = Cli::new();
+    let mut p = Pending::start(
+        &cli,
+        &cloud_login_args(&sim.base_url, &redirect),
+        "wrong-secret",
+    );
+    let url = p.url();
+    rt().block_on(approve(&url, "alice@example.com", "classic-alice"));
+    let out = p.finish();
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("client secret was refused"),
+        "{}",
+        out.stderr
+    );
+    assert_no_leak(&out, &["wrong-secret"]);
+    assert!(!cli.secrets_exist());
+}
+
+#[test]
+fn client_credentials_fetch_and_renew_the_bearer() {
+    let sim = cloud_sim("http://127.0.0.1:9/callback");
+    let cli = Cli::new();
+    let args = [
+        "--site",
+        &sim.base_url,
+        "--deployment",
+        "cloud",
+        "--method",
+        "client-credentials",
+        "--client-id",
+        "svc-client",
+        "--client-secret-stdin",
+        "--auth-url",
+        &sim.base_url,
+        "--api-gateway-url",
+        &sim.base_url,
+    ];
+    let out = cli.login("svc", &args, "svc-secret");
+    assert!(out.stderr.contains("CI service account"), "{}", out.stderr);
+    assert_eq!(
+        whoami(&cli, "svc")["email"],
+        "svc-ci@serviceaccount.atlassian.com"
+    );
+    let first = secrets_of(&cli, "svc")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The 60-minute bearer expires at the server; cfl fetches a new one and goes on.
+    rt().block_on(advance_clock(&sim, 3601));
+    assert_eq!(
+        whoami(&cli, "svc")["email"],
+        "svc-ci@serviceaccount.atlassian.com"
+    );
+    let second = secrets_of(&cli, "svc")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(first, second);
+
+    let mut all = vec!["auth", "login", "--insecure-storage", "--profile", "bad"];
+    all.extend_from_slice(&args);
+    let out = cli.run(&all, Some("not-the-secret"));
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("invalid_client"), "{}", out.stderr);
+    assert!(!cli.config_text().contains("[profiles.bad]"));
+}
+
+#[test]
+fn dc_oauth2_with_pkce_logs_in_and_refreshes() {
+    let port = free_port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let sim = dc_sim(&format!(
+        r#"
+[[oauth2_clients]]
+kind = "dc"
+client_id = "cfl-test"
+client_secret = "cfl-test-secret"
+redirect_uris = ["{redirect}"]
+scopes = ["READ", "WRITE"]
+"#
+    ));
+    let cli = Cli::new();
+    let mut p = Pending::start(
+        &cli,
+        &[
+            "auth",
+            "login",
+            "--insecure-storage",
+            "--profile",
+            "d",
+            "--site",
+            &sim.base_url,
+            "--method",
+            "dc-oauth2",
+            "--client-id",
+            "cfl-test",
+            "--client-secret-stdin",
+            "--no-browser",
+            "--redirect-uri",
+            &redirect,
+        ],
+        "cfl-test-secret",
+    );
+    let url = p.url();
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    let rt = rt();
+    let (status, _) = rt.block_on(approve(&url, "alice", DC_PASSWORD));
+    assert_eq!(status, 200);
+    let out = p.finish();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(whoami(&cli, "d")["username"], "alice");
+    let refresh1 = secrets_of(&cli, "d")["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rt.block_on(advance_clock(&sim, 3601));
+    assert_eq!(whoami(&cli, "d")["username"], "alice");
+    assert_ne!(
+        secrets_of(&cli, "d")["refresh_token"].as_str().unwrap(),
+        refresh1
+    );
+}
+
+fn key_path(name: &str) -> String {
+    examples_dir().join("keys").join(name).display().to_string()
+}
+
+#[test]
+fn oauth1_three_legged_login_signs_every_request() {
+    let sim = dc_sim("");
+    let cli = Cli::new();
+    let key = key_path("demo-consumer.key.pem");
+    let mut p = Pending::start(
+        &cli,
+        &[
+            "auth",
+            "login",
+            "--insecure-storage",
+            "--profile",
+            "o",
+            "--site",
+            &sim.base_url,
+            "--method",
+            "oauth1",
+            "--consumer-key",
+            "cfl-gateway",
+            "--private-key",
+            &key,
+            "--no-browser",
+        ],
+        "",
+    );
+    let url = p.url();
+    assert!(
+        url.contains("/plugins/servlet/oauth/authorize?oauth_token="),
+        "{url}"
+    );
+    let (status, _) = rt().block_on(approve(&url, "alice", DC_PASSWORD));
+    assert_eq!(status, 200);
+    let out = p.finish();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("Alice Author"), "{}", out.stderr);
+    assert_eq!(whoami(&cli, "o")["username"], "alice");
+    // A query string is part of the signature base string.
+    let out = cli.run(&["api", "/rest/api/space?limit=1&start=0"], None);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let key_line = pem.lines().nth(1).unwrap();
+    let out = cli.run(&["auth", "status", "--verbose"], None);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_no_leak(&out, &[key_line]);
+    assert!(
+        !cli.config_text().contains(key_line),
+        "the key belongs in the secret store"
+    );
+}
+
+#[test]
+fn oauth1_with_a_key_that_does_not_match_the_link_is_explained() {
+    let sim = dc_sim("");
+    let cli = Cli::new();
+    let out = cli.run(
+        &[
+            "auth",
+            "login",
+            "--insecure-storage",
+            "--site",
+            &sim.base_url,
+            "--method",
+            "oauth1",
+            "--consumer-key",
+            "cfl-gateway",
+            "--private-key",
+            &key_path("other-consumer.key.pem"),
+            "--no-browser",
+        ],
+        Some(""),
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("does not match the public key"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn oauth1_impersonation_acts_as_a_passwordless_user_and_refusals_are_clear() {
+    let sim = dc_sim("");
+    let cli = Cli::new();
+    let out = cli.login(
+        "svc",
+        &[
+            "--site",
+            &sim.base_url,
+            "--method",
+            "oauth1-impersonation",
+            "--consumer-key",
+            "cfl-gateway",
+            "--private-key",
+            &key_path("demo-consumer.key.pem"),
+            "--as",
+            "svc-reports",
+        ],
+        "",
+    );
+    assert!(
+        out.stderr.contains("Reports Service Account"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(whoami(&cli, "svc")["username"], "svc-reports");
+    let out = cli.run(&["api", "--paginate", "/rest/api/space?limit=1"], None);
+    assert_eq!(
+        out.code,
+        0,
+        "pagination keeps acting as the user: {}",
+        out.all()
+    );
+
+    // reporting-tool may do 2-legged requests but not impersonate.
+    let out = cli.run(
+        &[
+            "auth",
+            "login",
+            "--insecure-storage",
+            "--profile",
+            "no",
+            "--site",
+            &sim.base_url,
+            "--method",
+            "oauth1-impersonation",
+            "--consumer-key",
+            "reporting-tool",
+            "--private-key",
+            &key_path("other-consumer.key.pem"),
+            "--as",
+            "svc-reports",
+        ],
+        None,
+    );
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("impersonation"), "{}", out.stderr);
+    assert!(!cli.config_text().contains("[profiles.no]"));
+
+    let out = cli.run(
+        &[
+            "auth",
+            "login",
+            "--site",
+            &sim.base_url,
+            "--method",
+            "oauth1-impersonation",
+            "--consumer-key",
+            "cfl-gateway",
+            "--private-key",
+            "/nonexistent.pem",
+            "--as",
+            "x",
+        ],
+        None,
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("cannot read --private-key"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn cookie_session_is_used_for_reads_and_writes_and_renewed_when_it_expires() {
+    let sim = dc_sim("");
+    let cli = Cli::new();
+    cli.login(
+        "k",
+        &[
+            "--site",
+            &sim.base_url,
+            "--method",
+            "cookie",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ],
+        DC_PASSWORD,
+    );
+    assert_eq!(whoami(&cli, "k")["username"], "alice");
+    // A write with the session: cfl sends X-Atlassian-Token, so the XSRF check passes.
+    let body = r#"{"type":"page","title":"Cookie page","space":{"key":"DEMO0"},"body":{"storage":{"value":"<p>x</p>","representation":"storage"}}}"#;
+    let spaces = cli.run(&["api", "/rest/api/space?limit=1"], None);
+    let key = json(&spaces.stdout)["results"][0]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = body.replace("DEMO0", &key);
+    let out = cli.run(&["api", "/rest/api/content", "--input", "-"], Some(&body));
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    let session1 = secrets_of(&cli, "k")["session"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    rt().block_on(advance_clock(&sim, 24 * 3600));
+    assert_eq!(whoami(&cli, "k")["username"], "alice");
+    let session2 = secrets_of(&cli, "k")["session"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        session1, session2,
+        "an expired session is replaced by a new login"
+    );
+    let log: Value = rt().block_on(async {
+        http()
+            .get(sim.url("/__sim/requests?limit=50"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert!(
+        log.to_string().contains(r#""auth_method":"session""#),
+        "requests ran on the session: {log}"
+    );
+
+    let out = cli.run(
+        &[
+            "auth",
+            "login",
+            "--insecure-storage",
+            "--profile",
+            "bad",
+            "--site",
+            &sim.base_url,
+            "--method",
+            "cookie",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ],
+        Some("wrong"),
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("password was refused"),
+        "{}",
+        out.stderr
+    );
+}
