@@ -182,6 +182,14 @@ fn secrets_of(cli: &Cli, profile: &str) -> Value {
     json(&map[profile])
 }
 
+fn write_secret(cli: &Cli, profile: &str, v: &Value) {
+    let path = cli.config_dir().join("secrets.toml");
+    let mut map: std::collections::BTreeMap<String, String> =
+        toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    map.insert(profile.to_string(), v.to_string());
+    std::fs::write(&path, toml::to_string(&map).unwrap()).unwrap();
+}
+
 async fn advance_clock(sim: &Sim, secs: u64) {
     let r = http()
         .post(sim.url("/__sim/clock"))
@@ -452,6 +460,44 @@ fn client_credentials_fetch_and_renew_the_bearer() {
         .unwrap()
         .to_string();
     assert_ne!(first, second);
+
+    // Renewed *before* expiry: a token the client knows is about to expire is replaced without
+    // ever being sent (no 401 in the simulator's log).
+    let mut stored = secrets_of(&cli, "svc");
+    stored["expires_at"] = json!(1);
+    write_secret(&cli, "svc", &stored);
+    rt().block_on(async {
+        http()
+            .delete(sim.url("/__sim/requests"))
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        whoami(&cli, "svc")["email"],
+        "svc-ci@serviceaccount.atlassian.com"
+    );
+    let third = secrets_of(&cli, "svc")["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(third, second);
+    let log: Value = rt().block_on(async {
+        http()
+            .get(sim.url("/__sim/requests"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let reqs = log["requests"].as_array().unwrap();
+    assert!(!reqs.is_empty(), "{log}");
+    assert!(
+        reqs.iter().all(|r| r["status"] == 200),
+        "renewed before sending: {log}"
+    );
 
     let mut all = vec!["auth", "login", "--insecure-storage", "--profile", "bad"];
     all.extend_from_slice(&args);
@@ -762,6 +808,123 @@ fn cookie_session_is_used_for_reads_and_writes_and_renewed_when_it_expires() {
     assert_ne!(out.code, 0);
     assert!(
         out.stderr.contains("password was refused"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A self-signed leaf certificate for 127.0.0.1 (its own trust anchor) in `dir`.
+fn self_signed(dir: &std::path::Path) -> std::path::PathBuf {
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=cfl-test",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (installed by scripts/setup.sh)");
+    assert!(status.success());
+    dir.join("cert.pem")
+}
+
+/// `--ca-bundle`: an HTTPS Confluence (here `cfl serve` with TLS in front of the simulator)
+/// signed by a private CA is refused without the bundle and trusted with it, for the login and
+/// every later command of the profile.
+#[test]
+fn custom_ca_bundle_is_trusted_for_login_and_later_commands() {
+    use common::gateway::{static_identity, Gateway, ADMIN_TOKEN};
+    let sim = dc_sim("");
+    let certs = tempfile::tempdir().unwrap();
+    let cert = self_signed(certs.path());
+    let tls = format!(
+        "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+        cert,
+        certs.path().join("key.pem")
+    );
+    let (identity, env) = static_identity();
+    let gw = Gateway::start(&sim, identity, &tls, &env);
+    assert!(gw.base_url.starts_with("https://"), "{}", gw.base_url);
+    let pem = std::fs::read(&cert).unwrap();
+    let secret = rt().block_on(async {
+        let _ = http();
+        let c = reqwest::Client::builder()
+            .no_proxy()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(reqwest::Certificate::from_pem(&pem).unwrap())
+            .build()
+            .unwrap();
+        let v: Value = c
+            .post(gw.url("/admin/v1/tokens"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"label": "ca test", "user": "alice"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["secret"].as_str().unwrap().to_string()
+    });
+    let cli = Cli::new();
+    let base = [
+        "auth",
+        "login",
+        "--insecure-storage",
+        "--profile",
+        "tls",
+        "--site",
+        &gw.base_url,
+        "--deployment",
+        "dc",
+        "--method",
+        "pat",
+        "--token-stdin",
+    ];
+    let out = cli.run(&base, Some(&secret));
+    assert_ne!(out.code, 0, "an unknown CA must be refused");
+    assert!(
+        out.stderr.contains("--ca-bundle"),
+        "the refusal says how to fix it: {}",
+        out.stderr
+    );
+    assert!(!cli.config_text().contains("[profiles.tls]"));
+    let cert_arg = cert.display().to_string();
+    let mut with_ca = base.to_vec();
+    with_ca.extend(["--ca-bundle", &cert_arg]);
+    let out = cli.run(&with_ca, Some(&secret));
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("Alice Author"), "{}", out.stderr);
+    assert_eq!(whoami(&cli, "tls")["username"], "alice");
+
+    let out = cli.run(
+        &[
+            "auth",
+            "login",
+            "--site",
+            &gw.base_url,
+            "--deployment",
+            "dc",
+            "--method",
+            "pat",
+            "--token-stdin",
+            "--ca-bundle",
+            "/nonexistent/ca.pem",
+        ],
+        Some(&secret),
+    );
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("cannot read CA bundle"),
         "{}",
         out.stderr
     );

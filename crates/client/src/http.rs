@@ -250,11 +250,10 @@ impl Client {
             if self.verbose {
                 self.log_request(&req);
             }
-            let resp = self
-                .http
-                .execute(req)
-                .await
-                .with_context(|| format!("{method} {} failed", self.redact(url)))?;
+            let resp = self.http.execute(req).await.map_err(|e| {
+                let hint = transport_hint(&e);
+                anyhow::Error::new(e).context(format!("{method} {} failed{hint}", self.redact(url)))
+            })?;
             let status = resp.status();
             let headers = resp.headers().clone();
             let body_bytes = resp
@@ -514,6 +513,22 @@ impl Client {
             };
         }
         self.redact(v.to_str().unwrap_or("<binary>"))
+    }
+}
+
+/// What to do about a transport error the user can fix (an untrusted TLS certificate).
+fn transport_hint(e: &reqwest::Error) -> &'static str {
+    let mut text = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        text.push_str(&s.to_string());
+        src = s.source();
+    }
+    if text.contains("certificate") || text.contains("UnknownIssuer") {
+        " (the server's TLS certificate is not trusted: if a private CA signed it, log in again \
+         with --ca-bundle FILE (PEM); if it asks for a client certificate, --client-cert)"
+    } else {
+        ""
     }
 }
 
