@@ -929,3 +929,76 @@ fn custom_ca_bundle_is_trusted_for_login_and_later_commands() {
         out.stderr
     );
 }
+
+/// The guided login in a real terminal (a pseudo-terminal from util-linux `script`): it asks the
+/// site, detects Data Center, offers the methods that fit, says where the application link comes
+/// from, asks the link's details and logs in as the user.
+#[test]
+fn interactive_login_in_a_terminal_offers_the_methods_that_fit() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: util-linux `script` (part of every Debian/Ubuntu base system) is not installed");
+        return;
+    }
+    let sim = dc_sim("");
+    let cli = Cli::new();
+    let base = cli.command(&[]);
+    let mut cmd = std::process::Command::new("script");
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    cmd.args([
+        "-qec",
+        &format!("'{CFL}' auth login --insecure-storage"),
+        "/dev/null",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let answers = format!(
+        "{}\n3\ncfl-gateway\n{}\nsvc-reports\n",
+        sim.base_url,
+        key_path("demo-consumer.key.pem")
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answers.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{screen}");
+    for expected in [
+        "Confluence site URL",
+        "This is Confluence Data Center",
+        "Personal access token",
+        "OAuth 1.0a application link acting as a user",
+        "applinks",
+        "Consumer key",
+        "Private key file",
+        "Act as which user",
+        "Logged in",
+        "Reports Service Account",
+    ] {
+        assert!(
+            screen.contains(expected),
+            "missing {expected:?} in:\n{screen}"
+        );
+    }
+    assert!(
+        !screen.contains("Scoped API token"),
+        "Cloud methods are not offered on DC"
+    );
+    assert_eq!(
+        json(&cli.run(&["api", "/rest/api/user/current"], None).stdout)["username"],
+        "svc-reports"
+    );
+}

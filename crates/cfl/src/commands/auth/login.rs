@@ -254,6 +254,9 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             }
         );
     }
+    if tty && method.stores_json() {
+        eprintln!("{}", setup_hint(method, &site));
+    }
     match method {
         Method::Oauth2 => super::oauth2::cloud(&a, g, &opts, tty).await?,
         Method::DcOauth2 => super::oauth2::dc(&a, g, &opts, tty, &site).await?,
@@ -475,6 +478,33 @@ fn where_to_create(method: Method, site: &Url) -> String {
             site.as_str().trim_end_matches('/')
         ),
         _ => "Enter your Confluence password.".to_string(),
+    }
+}
+
+/// Where the pieces a non-token method needs come from (said in the guided login).
+fn setup_hint(method: Method, site: &Url) -> String {
+    let base = site.as_str().trim_end_matches('/');
+    match method {
+        Method::Oauth2 => "You need an OAuth 2.0 (3LO) app from https://developer.atlassian.com/console/myapps/ \
+             with the Confluence scopes and the callback URL http://127.0.0.1:8976/callback."
+            .into(),
+        Method::ClientCredentials => "You need a service account's OAuth 2.0 client id and secret (Cloud: \
+             admin.atlassian.com → Directory → Service accounts; DC: an administrator's service account)."
+            .into(),
+        Method::Oauth1 | Method::Oauth1Impersonation => format!(
+            "You need an application link's consumer key and its RSA private key: an administrator \
+             creates it at {base}/plugins/servlet/applinks/listApplicationLinks{}.",
+            if method == Method::Oauth1Impersonation {
+                " and allows user impersonation for it"
+            } else {
+                ""
+            }
+        ),
+        Method::DcOauth2 => format!(
+            "You need an incoming OAuth 2.0 link (client id and secret) with the redirect URL \
+             http://127.0.0.1:8976/callback: an administrator creates it at {base}/plugins/servlet/oauth2/consumers/list."
+        ),
+        _ => "Enter your Confluence username and password; cfl keeps the session it opens.".into(),
     }
 }
 
