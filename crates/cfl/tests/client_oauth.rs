@@ -84,24 +84,27 @@ fn dc_sim(extra: &str) -> Sim {
 /// A `cfl` process waiting for a browser; its stderr lines arrive one by one.
 struct Pending {
     child: Child,
+    stdin: Option<std::process::ChildStdin>,
     lines: mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Pending {
     fn start(cli: &Cli, args: &[&str], stdin: &str) -> Pending {
+        let mut p = Pending::start_open(cli, args);
+        // Dropping the handle closes stdin, so the secret reader sees the end.
+        p.type_in(stdin);
+        p
+    }
+
+    /// Starts with stdin left open, for answers only known later (`type_in`).
+    fn start_open(cli: &Cli, args: &[&str]) -> Pending {
         let mut cmd = cli.command(args);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn cfl");
-        // Dropping the handle closes stdin, so the secret reader sees the end.
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
+        let stdin = child.stdin.take();
         let err = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
@@ -113,9 +116,16 @@ impl Pending {
         });
         Pending {
             child,
+            stdin,
             lines: rx,
             seen: Vec::new(),
         }
+    }
+
+    /// Writes `text` to cfl's stdin and closes it.
+    fn type_in(&mut self, text: &str) {
+        let mut stdin = self.stdin.take().expect("stdin still open");
+        stdin.write_all(text.as_bytes()).unwrap();
     }
 
     /// The URL cfl asks the user to open.
@@ -615,6 +625,55 @@ fn oauth1_three_legged_login_signs_every_request() {
         !cli.config_text().contains(key_line),
         "the key belongs in the secret store"
     );
+}
+
+/// No loopback redirect: the request token is made for "oob" and the verifier is pasted.
+#[test]
+fn oauth1_three_legged_with_a_pasted_verifier() {
+    let sim = dc_sim("");
+    let cli = Cli::new();
+    let mut p = Pending::start_open(
+        &cli,
+        &[
+            "auth",
+            "login",
+            "--insecure-storage",
+            "--profile",
+            "o",
+            "--site",
+            &sim.base_url,
+            "--method",
+            "oauth1",
+            "--consumer-key",
+            "reporting-tool",
+            "--private-key",
+            &key_path("other-consumer.key.pem"),
+            "--paste-verifier",
+            "--no-browser",
+        ],
+    );
+    let url = p.url();
+    // reporting-tool has no callback on its link: Confluence shows the code on a page.
+    let page = rt().block_on(async {
+        let r = http()
+            .get(&url)
+            .header("authorization", basic("alice", DC_PASSWORD))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().await.unwrap()
+    });
+    let verifier = page
+        .split("<pre id=\"oauth_verifier\">")
+        .nth(1)
+        .and_then(|r| r.split("</pre>").next())
+        .unwrap_or_else(|| panic!("no verifier on the page: {page}"))
+        .to_string();
+    p.type_in(&format!("{verifier}\n"));
+    let out = p.finish();
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(whoami(&cli, "o")["username"], "alice");
 }
 
 #[test]
