@@ -1061,3 +1061,212 @@ fn interactive_login_in_a_terminal_offers_the_methods_that_fit() {
         "svc-reports"
     );
 }
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl (installed by scripts/setup.sh)");
+    assert!(status.success(), "openssl {args:?}");
+}
+
+/// A private CA, a server certificate for 127.0.0.1 and a client certificate, both signed by it.
+fn private_pki(dir: &std::path::Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=cfl test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    for (name, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(dir.join(format!("{name}.ext")), ext).unwrap();
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN=cfl test {name}"),
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "1",
+                "-out",
+                &format!("{name}.pem"),
+                "-extfile",
+                &format!("{name}.ext"),
+            ],
+        );
+    }
+}
+
+/// A TLS front for the simulator that demands a client certificate from the private CA (what an
+/// mTLS-protected Confluence does); one request per connection, forwarded as plain HTTP.
+fn mtls_front(dir: &std::path::Path, upstream: &str) -> String {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    use std::sync::Arc;
+    let _ = http(); // installs the rustls provider
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_file(dir.join("ca.pem")).unwrap())
+        .unwrap();
+    let verifier = rustls::server::WebPkiClientVerifier::builder(Arc::new(roots))
+        .build()
+        .unwrap();
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream = upstream.trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let config = config.clone();
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let conn = rustls::ServerConnection::new(config).unwrap();
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // The request head, then Content-Length bytes of body.
+                let head_end = loop {
+                    let Ok(n) = tls.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while buf.len() < head_end + len {
+                    let Ok(n) = tls.read(&mut chunk) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let (line, rest) = head.split_once("\r\n").unwrap();
+                let mut up = std::net::TcpStream::connect(&upstream).unwrap();
+                let forwarded = format!("{line}\r\nConnection: close\r\n{rest}");
+                up.write_all(forwarded.as_bytes()).unwrap();
+                up.write_all(&buf[head_end..]).unwrap();
+                let mut answer = Vec::new();
+                let _ = up.read_to_end(&mut answer);
+                let _ = tls.write_all(&answer);
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    format!("https://{addr}")
+}
+
+/// Mutual TLS: a site behind a private CA that demands a client certificate accepts the login
+/// (and later commands) only with `--ca-bundle` plus `--client-cert`/`--client-key`.
+#[test]
+fn client_certificate_for_mutual_tls() {
+    let sim = dc_sim("");
+    let pki = tempfile::tempdir().unwrap();
+    private_pki(pki.path());
+    let site = mtls_front(pki.path(), &sim.base_url);
+    let p = |f: &str| pki.path().join(f).display().to_string();
+    let (ca, cert, key) = (p("ca.pem"), p("client.pem"), p("client.key"));
+    let cli = Cli::new();
+    let base = [
+        "auth",
+        "login",
+        "--insecure-storage",
+        "--profile",
+        "m",
+        "--site",
+        &site,
+        "--deployment",
+        "dc",
+        "--method",
+        "pat",
+        "--token-stdin",
+        "--ca-bundle",
+        &ca,
+    ];
+    let out = cli.run(&base, Some(DC_PAT));
+    assert_ne!(
+        out.code,
+        0,
+        "no client certificate, no entry: {}",
+        out.all()
+    );
+    let mut with_cert = base.to_vec();
+    with_cert.extend(["--client-cert", &cert, "--client-key", &key]);
+    let out = cli.run(&with_cert, Some(DC_PAT));
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stderr.contains("Alice Author"), "{}", out.stderr);
+    assert_eq!(whoami(&cli, "m")["username"], "alice");
+    let text = cli.config_text();
+    assert!(
+        text.contains("client_cert") && text.contains("ca_bundle"),
+        "{text}"
+    );
+}
