@@ -517,6 +517,37 @@ fn client_credentials_fetch_and_renew_the_bearer() {
     assert!(!cli.config_text().contains("[profiles.bad]"));
 }
 
+/// Data Center service accounts take client credentials at `/rest/oauth2/latest/token`.
+#[test]
+fn dc_client_credentials_act_as_the_service_account() {
+    let sim = dc_sim(
+        r#"
+[[oauth2_clients]]
+kind = "dc-client-credentials"
+client_id = "svc"
+client_secret = "svc-secret"
+service_account = "svc-reports"
+scopes = ["READ"]
+"#,
+    );
+    let cli = Cli::new();
+    cli.login(
+        "s",
+        &[
+            "--site",
+            &sim.base_url,
+            "--method",
+            "client-credentials",
+            "--client-id",
+            "svc",
+            "--client-secret-stdin",
+        ],
+        "svc-secret",
+    );
+    assert_eq!(whoami(&cli, "s")["username"], "svc-reports");
+    assert!(cli.config_text().contains("/rest/oauth2/latest/token"));
+}
+
 #[test]
 fn dc_oauth2_with_pkce_logs_in_and_refreshes() {
     let port = free_port();
@@ -845,6 +876,40 @@ fn cookie_session_is_used_for_reads_and_writes_and_renewed_when_it_expires() {
     assert!(
         log.to_string().contains(r#""auth_method":"session""#),
         "requests ran on the session: {log}"
+    );
+
+    // A session old enough to have died (its idle timeout is invisible to clients) is replaced
+    // before use, not after an anonymous answer: no 401 in the simulator's log.
+    let mut stored = secrets_of(&cli, "k");
+    stored["expires_at"] = json!(1);
+    write_secret(&cli, "k", &stored);
+    rt().block_on(async {
+        http()
+            .delete(sim.url("/__sim/requests"))
+            .send()
+            .await
+            .unwrap()
+    });
+    assert_eq!(whoami(&cli, "k")["username"], "alice");
+    assert_ne!(
+        secrets_of(&cli, "k")["session"].as_str().unwrap(),
+        session2,
+        "an old session is replaced by a fresh login"
+    );
+    let log: Value = rt().block_on(async {
+        http()
+            .get(sim.url("/__sim/requests"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let reqs = log["requests"].as_array().unwrap();
+    assert!(
+        !reqs.is_empty() && reqs.iter().all(|r| r["status"] == 200),
+        "{log}"
     );
 
     let out = cli.run(

@@ -19,6 +19,11 @@ use crate::credentials::{Credential, Source};
 
 /// Renew a bearer this long before it expires, so a request never leaves with a dying token.
 const EARLY_SECS: i64 = 60;
+/// A cookie session is replaced by a fresh login after this long, used or not: Confluence's idle
+/// timeout is not visible to clients, and a dead session on a site with anonymous access is not
+/// refused but answered as anonymous — so cfl never relies on a session old enough to have died
+/// (Confluence's default timeout is 30 minutes or more; a 401 also triggers a new login).
+const SESSION_SECS: i64 = 25 * 60;
 
 pub struct Live {
     secret: tokio::sync::Mutex<Option<StoredSecret>>,
@@ -97,9 +102,10 @@ impl Live {
         let s = guard
             .as_mut()
             .context("this profile has no stored session")?;
+        let fresh = s.expires_at.is_none_or(|e| e > super::now());
         match (&s.session, failed) {
             (Some(c), Some(f)) if c != f => return Ok(c.clone()),
-            (Some(c), None) => return Ok(c.clone()),
+            (Some(c), None) if fresh => return Ok(c.clone()),
             _ => {}
         }
         let password = s
@@ -107,6 +113,7 @@ impl Live {
             .clone()
             .context("the cookie profile has no password stored; log in again")?;
         s.session = Some(cookie_login(cred, http, &password).await?);
+        s.expires_at = Some(super::now() + SESSION_SECS);
         self.save(s)?;
         Ok(s.session.clone().unwrap_or_default())
     }

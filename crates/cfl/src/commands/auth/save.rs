@@ -64,7 +64,7 @@ pub fn save(l: Login, who: &Identity, a: &LoginArgs, g: &Globals) -> anyhow::Res
     );
     if let Some(e) = l.expires_at {
         eprintln!(
-            "The access token expires at {} and is renewed automatically.",
+            "The access token (or session) expires at {} and is renewed automatically.",
             super::status::fmt_time(e)
         );
     }

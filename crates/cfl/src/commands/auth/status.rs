@@ -154,7 +154,7 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 e["secret_store"].as_str().unwrap_or("none")
             );
             if let Some(x) = e["expires_at"].as_str() {
-                println!("    access token expires: {x} (renewed automatically)");
+                println!("    expires: {x} (renewed automatically)");
             }
             match (&e["user"], e["error"].as_str()) {
                 (Value::Object(u), _) => println!(
