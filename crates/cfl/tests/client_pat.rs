@@ -106,7 +106,15 @@ fn server_limits_are_reported_clearly() {
     );
     let out = cli.run(&["pat", "create", "--name", "x", "--days", "400"], None);
     assert_ne!(out.code, 0);
-    assert!(out.stderr.contains("1 to 365 days"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("between 1 and 365")
+            && out.stderr.contains("atlassian.pats.max.tokens.expiry.days"),
+        "{}",
+        out.stderr
+    );
+    let out = cli.run(&["pat", "create", "--name", "x", "--days", "0"], None);
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("at least 1"), "{}", out.stderr);
 }
 
 #[test]

@@ -181,12 +181,9 @@ async fn run_async(a: PatArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             if name.trim().is_empty() {
                 anyhow::bail!("--name must not be empty");
             }
-            if let Some(d) = days {
-                if !(1..=MAX_DAYS).contains(&d) {
-                    anyhow::bail!(
-                        "--days {d}: Confluence accepts 1 to {MAX_DAYS} days (its default maximum)"
-                    );
-                }
+            // The upper bound is the server's setting (365 by default): it says so if exceeded.
+            if days.is_some_and(|d| d < 1) {
+                anyhow::bail!("--days must be at least 1 (omit it for a token that never expires, where allowed)");
             }
             let client = client_for(g, for_user.as_deref())?;
             let url = client.url("/rest/pat/latest/tokens")?;

@@ -47,9 +47,13 @@ pub fn explain_problem(problem: &str, consumer_key: &str) -> String {
         "signature_invalid" => "the signature does not verify: the private key does not match the public key \
              stored in the application link (or a proxy changed the URL)"
             .to_string(),
-        "permission_denied" | "user_refused" => {
-            "the consumer may not act as that user: enable \"Allow user impersonation through 2-legged OAuth\" \
-             on the application link, or the user does not exist / may not log in"
+        "permission_denied" => {
+            "the application link does not allow this: for acting as a user, enable \"Allow user \
+             impersonation through 2-legged OAuth\" on the link (and 2-legged OAuth itself)"
+                .to_string()
+        }
+        "user_refused" => {
+            "Confluence will not act as that user: the account does not exist or may not log in (check --as / --for)"
                 .to_string()
         }
         "timestamp_refused" => {
