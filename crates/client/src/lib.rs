@@ -1,9 +1,10 @@
 //! cfl-client: everything the `cfl` commands need to talk to a Confluence site — profiles
 //! (`config`), where secrets live (`secrets`), which kind of Confluence a URL is (`deployment`),
-//! the resolved credential (`credentials`), the one HTTP layer (`http`), who we are (`identity`)
-//! and following result pages (`paginate`).
+//! the resolved credential (`credentials`), the one HTTP layer (`http`), who we are (`identity`),
+//! following result pages (`paginate`) and the typed content API (`content`).
 
 pub mod config;
+pub mod content;
 pub mod credentials;
 pub mod deployment;
 pub mod http;
