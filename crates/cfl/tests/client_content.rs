@@ -606,6 +606,36 @@ fn attachments_stream_both_ways_on_cloud() {
 }
 
 #[test]
+fn an_attachment_over_the_site_limit_is_refused_clearly() {
+    let sim = Sim::start(
+        &read_example("sim-dc.toml")
+            .replace("flavor = \"dc\"", "flavor = \"dc\"\nmax_attachment_mb = 1"),
+    );
+    let cli = Cli::new();
+    cli.login_dc_pat("site", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, vec![7u8; 2 * 1024 * 1024]).unwrap();
+    let out = cli.run(
+        &[
+            "attachment",
+            "upload",
+            "DEV:DEV Home",
+            big.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("413") && out.stderr.contains("maximum size"),
+        "{}",
+        out.stderr
+    );
+    let list = ok_json(&cli, &["attachment", "list", "DEV:DEV Home", "--json"]);
+    assert_eq!(list, Value::Array(vec![]), "nothing stored");
+}
+
+#[test]
 fn bad_input_gets_a_clear_error_and_no_request() {
     let (sim, cli) = setup(Flavor::Dc, "");
     let bad_ref = cli.run(&["page", "get", "Release notes"], None);
