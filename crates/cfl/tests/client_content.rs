@@ -699,3 +699,141 @@ fn bad_input_gets_a_clear_error_and_no_request() {
     assert!(un.stderr.contains("cfl auth login"), "{}", un.stderr);
     assert!(!un.all().contains("expired-pat-value"));
 }
+
+#[test]
+fn dc_context_path_and_cloud_scoped_gateway_bases_work_too() {
+    // DC under /confluence: page URLs, and attachment download links relative to the context.
+    let sim = Sim::start(&read_example("sim-dc.toml").replace(
+        "# context_path = \"/confluence\"",
+        "context_path = \"/confluence\"",
+    ));
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &format!("{}/confluence", sim.base_url));
+    let home = ok_json(&cli, &["page", "get", "DEV:DEV Home", "--json"]);
+    let url = home["url"].as_str().unwrap();
+    assert!(
+        url.contains("/confluence/pages/viewpage.action?pageId="),
+        "{url}"
+    );
+    assert_eq!(
+        ok_json(&cli, &["page", "get", url, "--json"])["id"],
+        home["id"]
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("a.txt");
+    std::fs::write(&f, "context path\n").unwrap();
+    ok(
+        &cli,
+        &["attachment", "upload", "DEV:DEV Home", f.to_str().unwrap()],
+        None,
+    );
+    let got = dir.path().join("b.txt");
+    ok(
+        &cli,
+        &[
+            "attachment",
+            "download",
+            "DEV:DEV Home",
+            "a.txt",
+            "-o",
+            got.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(std::fs::read_to_string(&got).unwrap(), "context path\n");
+
+    // Cloud through api.atlassian.com/ex/confluence/{cloudId} with a (read-only) scoped token.
+    let cloud = Sim::example("sim-cloud.toml", "");
+    let cli = Cli::new();
+    cli.login(
+        "scoped",
+        &[
+            "--site",
+            &cloud.base_url,
+            "--method",
+            "scoped-token",
+            "--email",
+            EMAIL,
+            "--token-stdin",
+            "--api-gateway-url",
+            &cloud.base_url,
+        ],
+        SCOPED_TOKEN,
+    );
+    let spaces = ok_json(&cli, &["space", "list", "--json"]);
+    assert_eq!(spaces.as_array().map(Vec::len), Some(2), "{spaces}");
+    let page = ok_json(&cli, &["page", "get", "DEV:DEV Home", "--json"]);
+    assert_eq!(page["title"], "DEV Home");
+    let hits = ok_json(&cli, &["search", "space = OPS", "--limit", "0", "--json"]);
+    assert_eq!(hits.as_array().map(Vec::len), Some(13), "{hits}");
+    // A seeded attachment (every 4th page has one), downloaded through the gateway base.
+    let with_att = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .find_map(|id| {
+            let l = ok_json(&cli, &["attachment", "list", id, "--json"]);
+            l.as_array()
+                .and_then(|a| a.first())
+                .map(|a| (id.to_string(), a["title"].as_str().unwrap().to_string()))
+        })
+        .expect("a seeded attachment");
+    let out = dir.path().join("seeded.txt");
+    ok(
+        &cli,
+        &[
+            "attachment",
+            "download",
+            &with_att.0,
+            &with_att.1,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("attachment of page"));
+}
+
+/// `cfl space list` on a pseudo-terminal (util-linux `script`), with and without `NO_COLOR`.
+fn on_a_terminal(sim: &Sim, no_color: bool) -> String {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-q",
+        "-e",
+        "-c",
+        &format!("'{CFL}' space list"),
+        "/dev/null",
+    ])
+    .env("CFL_CONFIG_DIR", home.path().join("config"))
+    .env("HOME", home.path())
+    .env("NO_PROXY", "127.0.0.1")
+    .env("CONFLUENCE_URL", &sim.base_url)
+    .env("CONFLUENCE_PAT", DC_PAT)
+    .env_remove("CFL_PROFILE")
+    .env_remove("NO_COLOR");
+    if no_color {
+        cmd.env("NO_COLOR", "1");
+    }
+    let out = cmd.output().expect("util-linux script");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let sim = Sim::example("sim-dc.toml", "");
+    let tty = on_a_terminal(&sim, false);
+    assert!(
+        tty.contains("\x1b[1mKEY\x1b[0m"),
+        "bold header on a terminal: {tty:?}"
+    );
+    let plain = on_a_terminal(&sim, true);
+    assert!(
+        plain.contains("KEY") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+}
