@@ -21,7 +21,9 @@ pub enum AttachmentCommand {
     },
     /// Upload files to a page; a file name the page already has becomes a new version.
     Upload {
+        /// The page: id, URL or SPACE:Title.
         page: String,
+        /// Files to upload (streamed from disk).
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// A comment stored with each upload.
@@ -33,7 +35,9 @@ pub enum AttachmentCommand {
     },
     /// Download attachments by name.
     Download {
+        /// The page: id, URL or SPACE:Title.
         page: String,
+        /// Attachment names, as `attachment list` shows them.
         #[arg(required = true)]
         names: Vec<String>,
         /// A file to write (one name only) or a directory (default: the current one).

@@ -19,6 +19,7 @@ pub enum LabelCommand {
     },
     /// Add labels to a page.
     Add {
+        /// The page: id, URL or SPACE:Title.
         page: String,
         /// One or more labels (single words; Confluence lower-cases them).
         #[arg(required = true)]
@@ -26,7 +27,9 @@ pub enum LabelCommand {
     },
     /// Remove labels from a page.
     Remove {
+        /// The page: id, URL or SPACE:Title.
         page: String,
+        /// Labels to remove.
         #[arg(required = true)]
         labels: Vec<String>,
     },

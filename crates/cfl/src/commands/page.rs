@@ -53,6 +53,7 @@ pub enum PageCommand {
     },
     /// Replace a page's body and/or title; the version number is handled for you.
     Update {
+        /// The page: id, URL or SPACE:Title.
         page: String,
         /// A new title.
         #[arg(long)]
@@ -68,9 +69,13 @@ pub enum PageCommand {
         json: bool,
     },
     /// Move a page to the trash (its children move up to its parent).
-    Delete { page: String },
+    Delete {
+        /// The page: id, URL or SPACE:Title.
+        page: String,
+    },
     /// List a page's child pages.
     Children {
+        /// The page: id, URL or SPACE:Title.
         page: String,
         /// At most this many (0: all).
         #[arg(long, default_value_t = 100)]
@@ -81,6 +86,7 @@ pub enum PageCommand {
     },
     /// Move a page under a new parent in the same space.
     Move {
+        /// The page: id, URL or SPACE:Title.
         page: String,
         /// The new parent: id, URL or SPACE:Title.
         #[arg(long)]
