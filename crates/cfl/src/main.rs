@@ -4,6 +4,7 @@
 //! `commands/`) and hands off to the library crates that do the work.
 
 mod commands;
+mod output;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,20 @@ enum Command {
     Auth(commands::auth::AuthCommand),
     /// Make an authenticated request to the Confluence REST API (like `gh api`).
     Api(commands::api::ApiArgs),
+    /// List spaces, or show one.
+    #[command(subcommand)]
+    Space(commands::space::SpaceCommand),
+    /// Read, create, update, delete, list and move pages (by id, URL or SPACE:Title).
+    #[command(subcommand)]
+    Page(commands::page::PageCommand),
+    /// Search content with CQL.
+    Search(commands::search::SearchArgs),
+    /// List, upload and download a page's attachments (streamed).
+    #[command(subcommand)]
+    Attachment(commands::attachment::AttachmentCommand),
+    /// List, add and remove a page's labels.
+    #[command(subcommand)]
+    Label(commands::label::LabelCommand),
     /// Data Center personal access tokens: list, create (also for another user), revoke.
     Pat(commands::pat::PatArgs),
     /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
@@ -82,6 +97,11 @@ fn main() -> ExitCode {
         Command::Sim(args) => commands::sim::run(args),
         Command::Auth(cmd) => commands::auth::run(cmd, &cli.globals),
         Command::Api(args) => commands::api::run(args, &cli.globals),
+        Command::Space(cmd) => commands::space::run(cmd, &cli.globals),
+        Command::Page(cmd) => commands::page::run(cmd, &cli.globals),
+        Command::Search(args) => commands::search::run(args, &cli.globals),
+        Command::Attachment(cmd) => commands::attachment::run(cmd, &cli.globals),
+        Command::Label(cmd) => commands::label::run(cmd, &cli.globals),
         Command::Pat(args) => commands::pat::run(args, &cli.globals),
         Command::Completion { shell } => {
             let mut out = Vec::new();

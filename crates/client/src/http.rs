@@ -219,20 +219,10 @@ impl Client {
                 .header("Accept", "application/json")
                 // Explicit (not only the builder default) so --verbose shows it.
                 .header("User-Agent", USER_AGENT);
-            let used = if self.cred.method == Method::Cookie {
-                let session = self
-                    .live
-                    .session(&self.cred, &self.http, failed.as_deref())
-                    .await?;
-                req = req.header("Cookie", format!("JSESSIONID={session}"));
-                session
-            } else {
-                let auth = self
-                    .authorization_for(&m, url, form_body.as_deref(), failed.as_deref())
-                    .await?;
-                req = req.header("Authorization", &auth);
-                auth.strip_prefix("Bearer ").unwrap_or("").to_string()
-            };
+            let (with_cred, used) = self
+                .add_credential(req, &m, url, form_body.as_deref(), failed.as_deref())
+                .await?;
+            req = with_cred;
             if write {
                 req = req.header("X-Atlassian-Token", "no-check");
             }
@@ -271,9 +261,7 @@ impl Client {
             if self.verbose {
                 self.log_response(&r);
             }
-            let renewable =
-                self.cred.method.is_bearer_oauth() || self.cred.method == Method::Cookie;
-            if r.status == 401 && renewable && !renewed {
+            if r.status == 401 && self.renewable() && !renewed {
                 if self.verbose {
                     eprintln!("* 401 — renewing the credential and retrying once");
                 }
@@ -285,44 +273,35 @@ impl Client {
             if !retryable {
                 return Ok(r);
             }
-            if attempt >= self.retry.max_retries {
-                anyhow::bail!(
-                    "{method} {} answered {} {} {} time(s); giving up after {} retries. {}",
-                    self.redact(url),
-                    r.status,
-                    r.reason,
-                    attempt + 1,
-                    attempt,
-                    "Wait a while and try again, or lower the request rate (CFL_MAX_RETRIES sets the retries)."
-                );
-            }
-            let delay = retry_delay(
-                &r.headers,
-                attempt,
-                SystemTime::now(),
-                rand::random::<f64>(),
-            );
-            if delay > self.retry.max_wait {
-                anyhow::bail!(
-                    "{method} {} answered {}: the server asks to wait {}s, more than the {}s cfl waits \
-                     (CFL_RETRY_MAX_WAIT); giving up — try again later",
-                    self.redact(url),
-                    r.status,
-                    delay.as_secs(),
-                    self.retry.max_wait.as_secs()
-                );
-            }
-            if self.verbose {
-                eprintln!(
-                    "* {} — retrying in {} ms (attempt {})",
-                    r.status,
-                    delay.as_millis(),
-                    attempt + 1
-                );
-            }
+            let delay = self.retry_wait(method, url, &r, attempt)?;
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
+    }
+
+    /// Whether a 401 may be cured by renewing (OAuth 2.0 bearer, cookie session).
+    fn renewable(&self) -> bool {
+        self.cred.method.is_bearer_oauth() || self.cred.method == Method::Cookie
+    }
+
+    /// Adds this request's credential — the `Authorization` header, or the session cookie — and
+    /// returns what was used, so a 401 can ask for exactly that one to be renewed.
+    async fn add_credential(
+        &self,
+        req: reqwest::RequestBuilder,
+        m: &reqwest::Method,
+        url: &str,
+        form_body: Option<&str>,
+        failed: Option<&str>,
+    ) -> anyhow::Result<(reqwest::RequestBuilder, String)> {
+        if self.cred.method == Method::Cookie {
+            let session = self.live.session(&self.cred, &self.http, failed).await?;
+            let req = req.header("Cookie", format!("JSESSIONID={session}"));
+            return Ok((req, session));
+        }
+        let auth = self.authorization_for(m, url, form_body, failed).await?;
+        let used = auth.strip_prefix("Bearer ").unwrap_or("").to_string();
+        Ok((req.header("Authorization", auth), used))
     }
 
     /// The `Authorization` value for one request. Every request cfl sends takes its header from
@@ -529,6 +508,202 @@ fn transport_hint(e: &reqwest::Error) -> &'static str {
          with --ca-bundle FILE (PEM); if it asks for a client certificate, --client-cert)"
     } else {
         ""
+    }
+}
+
+/// A request body that is streamed rather than held in memory. It is made afresh for every
+/// attempt (a stream is used up by the first one), hence the factory in [`Client::send_body_stream`].
+pub enum StreamBody {
+    /// A multipart form (attachment uploads); parts built with a known length give the request a
+    /// `Content-Length`.
+    Multipart(reqwest::multipart::Form),
+    /// Any other body, e.g. `reqwest::Body::wrap_stream(..)`.
+    Raw(reqwest::Body),
+}
+
+/// The answer to a streamed request: a success with its body still unread (the caller streams
+/// it), or a failure read whole (error bodies are small) so [`Client::explain`] works on it.
+pub enum Streamed {
+    Ok(reqwest::Response),
+    Failed(Response),
+}
+
+// Streaming variants of `send`: same headers, retries and logging, but the request body comes
+// from a factory and the successful response body is left to the caller.
+impl Client {
+    /// Sends a streamed body (made by `make_body` for each attempt) and reads the answer whole.
+    pub async fn send_body_stream(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        make_body: &(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync),
+    ) -> anyhow::Result<Response> {
+        match self
+            .send_streaming(method, url, headers, Some(make_body), false)
+            .await?
+        {
+            Streamed::Failed(r) => Ok(r),
+            Streamed::Ok(_) => unreachable!("send_streaming reads the body when asked to"),
+        }
+    }
+
+    /// A request whose successful response body is returned unread, for streaming to disk.
+    pub async fn send_for_stream(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+    ) -> anyhow::Result<Streamed> {
+        self.send_streaming(method, url, headers, None, true).await
+    }
+
+    async fn send_streaming(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        make_body: Option<&(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync)>,
+        leave_success_unread: bool,
+    ) -> anyhow::Result<Streamed> {
+        let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
+            .with_context(|| format!("bad HTTP method {method:?}"))?;
+        let url_owned = self.request_url(url)?;
+        let url = url_owned.as_str();
+        let write = !matches!(
+            m,
+            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
+        );
+        let idempotent = m != reqwest::Method::POST && m != reqwest::Method::PATCH;
+        let mut attempt = 0;
+        let mut renewed = false;
+        let mut failed: Option<String> = None;
+        loop {
+            let req = self
+                .http
+                .request(m.clone(), url)
+                .header("Accept", "application/json")
+                .header("User-Agent", USER_AGENT);
+            // Streamed bodies are never form-encoded, so OAuth 1.0a signs no body parameters.
+            let (mut req, used) = self
+                .add_credential(req, &m, url, None, failed.as_deref())
+                .await?;
+            if write {
+                req = req.header("X-Atlassian-Token", "no-check");
+            }
+            for (k, v) in headers {
+                let name = HeaderName::from_bytes(k.as_bytes())
+                    .with_context(|| format!("bad header name {k:?}"))?;
+                let value = HeaderValue::from_str(v)
+                    .with_context(|| format!("bad value for header {k}"))?;
+                req = req.header(name, value);
+            }
+            if let Some(make) = make_body {
+                req = match make()? {
+                    StreamBody::Multipart(form) => req.multipart(form),
+                    StreamBody::Raw(body) => req.body(body),
+                };
+            }
+            let req = req.build().context("cannot build the request")?;
+            if self.verbose {
+                self.log_request(&req);
+            }
+            let resp = self.http.execute(req).await.map_err(|e| {
+                let hint = transport_hint(&e);
+                anyhow::Error::new(e).context(format!("{method} {} failed{hint}", self.redact(url)))
+            })?;
+            let status = resp.status();
+            if status.is_success() && leave_success_unread {
+                if self.verbose {
+                    eprintln!(
+                        "< {} {}",
+                        status.as_u16(),
+                        status.canonical_reason().unwrap_or("")
+                    );
+                    for (k, v) in resp.headers() {
+                        eprintln!("< {}: {}", k, self.header_for_log(k.as_str(), v));
+                    }
+                }
+                return Ok(Streamed::Ok(resp));
+            }
+            let headers = resp.headers().clone();
+            let body = resp
+                .bytes()
+                .await
+                .context("cannot read the response body")?
+                .to_vec();
+            let r = Response {
+                status: status.as_u16(),
+                reason: status.canonical_reason().unwrap_or("").to_string(),
+                headers,
+                body,
+                url: url.to_string(),
+            };
+            if self.verbose {
+                self.log_response(&r);
+            }
+            if r.status == 401 && self.renewable() && !renewed {
+                if self.verbose {
+                    eprintln!("* 401 — renewing the credential and retrying once");
+                }
+                renewed = true;
+                failed = Some(used);
+                continue;
+            }
+            let retryable = r.status == 429 || (r.status == 503 && idempotent);
+            if !retryable {
+                return Ok(Streamed::Failed(r));
+            }
+            let delay = self.retry_wait(method, url, &r, attempt)?;
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+
+    /// How long to wait before retrying `r`, or the error that ends the retries.
+    fn retry_wait(
+        &self,
+        method: &str,
+        url: &str,
+        r: &Response,
+        attempt: u32,
+    ) -> anyhow::Result<Duration> {
+        if attempt >= self.retry.max_retries {
+            anyhow::bail!(
+                "{method} {} answered {} {} {} time(s); giving up after {} retries. {}",
+                self.redact(url),
+                r.status,
+                r.reason,
+                attempt + 1,
+                attempt,
+                "Wait a while and try again, or lower the request rate (CFL_MAX_RETRIES sets the retries)."
+            );
+        }
+        let delay = retry_delay(
+            &r.headers,
+            attempt,
+            SystemTime::now(),
+            rand::random::<f64>(),
+        );
+        if delay > self.retry.max_wait {
+            anyhow::bail!(
+                "{method} {} answered {}: the server asks to wait {}s, more than the {}s cfl waits \
+                 (CFL_RETRY_MAX_WAIT); giving up — try again later",
+                self.redact(url),
+                r.status,
+                delay.as_secs(),
+                self.retry.max_wait.as_secs()
+            );
+        }
+        if self.verbose {
+            eprintln!(
+                "* {} — retrying in {} ms (attempt {})",
+                r.status,
+                delay.as_millis(),
+                attempt + 1
+            );
+        }
+        Ok(delay)
     }
 }
 

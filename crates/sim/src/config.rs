@@ -62,6 +62,10 @@ pub struct SimConfig {
     pub latency: LatencyConfig,
     #[serde(default)]
     pub seed: SeedConfig,
+    /// Largest attachment upload accepted, in MiB (Confluence's default limit is 100 MB; admins
+    /// raise it). Over it: 413.
+    #[serde(default = "default_max_attachment_mb")]
+    pub max_attachment_mb: u64,
     /// Serve `/__sim/*` control endpoints (fault injection, clock, inspection). On by default:
     /// the simulator is a test tool, never exposed beyond loopback.
     #[serde(default = "yes")]
@@ -70,6 +74,10 @@ pub struct SimConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn default_max_attachment_mb() -> u64 {
+    100
 }
 
 fn default_captcha_after() -> u32 {

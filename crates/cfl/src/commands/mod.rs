@@ -1,13 +1,19 @@
 //! One module per top-level command.
 
 pub mod api;
+pub mod attachment;
 pub mod audit;
 pub mod auth;
+pub mod connect;
 pub mod demo;
 pub mod gateway_admin;
+pub mod label;
+pub mod page;
 pub mod pat;
+pub mod search;
 pub mod serve;
 pub mod sim;
+pub mod space;
 pub mod token;
 
 /// Flags every client command understands.

@@ -3,8 +3,8 @@
 //!
 //! Uploads are multipart (`file`, optional `comment`, `minorEdit`) and need
 //! `X-Atlassian-Token: no-check` or Confluence answers 403 "XSRF check failed". The file part is
-//! read chunk by chunk up to [`MAX_UPLOAD_BYTES`], so an oversized upload is refused without being
-//! buffered whole. Only the newest version's bytes are kept.
+//! read chunk by chunk up to `max_attachment_mb` (default [`MAX_UPLOAD_BYTES`]), so an oversized
+//! upload is refused without being buffered whole. Only the newest version's bytes are kept.
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Multipart, Query, RawQuery, State};
@@ -27,7 +27,7 @@ use crate::model::{Attachment, ContentId, Db};
 use crate::Shared;
 
 const S: ErrorStyle = ErrorStyle::V1;
-/// Confluence's default attachment size limit is 100 MB.
+/// Confluence's default attachment size limit is 100 MB (`max_attachment_mb` in the config).
 pub const MAX_UPLOAD_BYTES: usize = 100 * 1024 * 1024;
 
 pub fn routes() -> Router<Shared> {
@@ -40,7 +40,8 @@ pub fn routes() -> Router<Shared> {
             "/content/{id}/child/attachment/{att}/data",
             post(upload_data),
         )
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 64 * 1024))
+        // The configured cap is enforced while reading the file part (read_upload).
+        .layer(DefaultBodyLimit::disable())
 }
 
 pub fn download_routes() -> Router<Shared> {
@@ -89,8 +90,13 @@ fn xsrf_and_user<'a>(caller: &'a Caller, headers: &HeaderMap) -> ApiResult<&'a s
     Ok(user)
 }
 
+fn max_upload(state: &Shared) -> usize {
+    usize::try_from(state.config.max_attachment_mb.saturating_mul(1024 * 1024))
+        .unwrap_or(usize::MAX)
+}
+
 /// Reads the multipart form; the file is accumulated chunk by chunk so the cap applies early.
-async fn read_upload(mut form: Multipart) -> ApiResult<Upload> {
+async fn read_upload(mut form: Multipart, max: usize) -> ApiResult<Upload> {
     let bad = |m: String| ApiError::bad_request(S, m);
     let mut file: Option<(String, String, Bytes)> = None;
     let mut comment = String::new();
@@ -116,13 +122,11 @@ async fn read_upload(mut form: Multipart) -> ApiResult<Upload> {
                     .await
                     .map_err(|e| bad(format!("Invalid multipart body: {e}")))?
                 {
-                    if buf.len() + chunk.len() > MAX_UPLOAD_BYTES {
+                    if buf.len() + chunk.len() > max {
                         return Err(ApiError::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             S,
-                            format!(
-                                "Attachment exceeds the maximum size of {MAX_UPLOAD_BYTES} bytes"
-                            ),
+                            format!("Attachment exceeds the maximum size of {max} bytes"),
                         ));
                     }
                     buf.extend_from_slice(&chunk);
@@ -216,7 +220,7 @@ async fn upload(
     let user = xsrf_and_user(&caller, &headers)?.to_string();
     let page = parse_id(&id, S)?;
     live(&state.db(), page, S)?;
-    let up = read_upload(form).await?;
+    let up = read_upload(form, max_upload(&state)).await?;
     let now = state.clock.now_ms();
     let mut db = state.db();
     let aid = store(&mut db, page, up, &user, now, allow_new_version)?;
@@ -279,7 +283,7 @@ async fn upload_data(
             return Err(super::page::not_found(S, &att));
         }
     }
-    let mut up = read_upload(form).await?;
+    let mut up = read_upload(form, max_upload(&state)).await?;
     let now = state.clock.now_ms();
     let mut db = state.db();
     // New data keeps the attachment's name, whatever the uploaded file was called.

@@ -1,0 +1,85 @@
+//! Labels on a page: list, add (several at once), remove.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{id_string, segment, Content};
+
+/// A label, as `cfl label list --json` prints it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Label {
+    pub id: String,
+    pub name: String,
+    /// `global`, `my` or `team`.
+    pub prefix: String,
+}
+
+fn label_from(v: &Value) -> Label {
+    Label {
+        id: id_string(&v["id"]),
+        name: v["name"].as_str().unwrap_or("").to_string(),
+        prefix: v["prefix"].as_str().unwrap_or("global").to_string(),
+    }
+}
+
+/// Checks a label name before sending it (Confluence refuses spaces and these characters).
+pub fn check_label(name: &str) -> Result<(), String> {
+    let n = name.trim();
+    if n.is_empty() {
+        return Err("a label cannot be empty".into());
+    }
+    if let Some(c) = n
+        .chars()
+        .find(|c| c.is_whitespace() || ":;,.?&[]()#^*@!<>'\"".contains(*c))
+    {
+        return Err(format!(
+            "label {name:?} contains {c:?}; labels are single words without punctuation (use - or _)"
+        ));
+    }
+    Ok(())
+}
+
+impl Content<'_> {
+    pub async fn labels(&self, page_id: &str) -> anyhow::Result<Vec<Label>> {
+        let all = self
+            .collect(
+                &format!("/rest/api/content/{}/label", segment(page_id)),
+                None,
+            )
+            .await?;
+        Ok(all.iter().map(label_from).collect())
+    }
+
+    /// Adds labels; returns the page's labels afterwards.
+    pub async fn add_labels(&self, page_id: &str, names: &[String]) -> anyhow::Result<Vec<Label>> {
+        for n in names {
+            check_label(n).map_err(anyhow::Error::msg)?;
+        }
+        let body: Vec<Value> = names
+            .iter()
+            .map(|n| json!({"prefix": "global", "name": n.trim()}))
+            .collect();
+        self.call(
+            "POST",
+            &format!("/rest/api/content/{}/label", segment(page_id)),
+            Some(&Value::Array(body)),
+        )
+        .await?;
+        self.labels(page_id).await
+    }
+
+    pub async fn remove_label(&self, page_id: &str, name: &str) -> anyhow::Result<()> {
+        self.call(
+            "DELETE",
+            &format!(
+                "/rest/api/content/{}/label/{}",
+                segment(page_id),
+                segment(name.trim())
+            ),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+}

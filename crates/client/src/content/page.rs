@@ -1,0 +1,246 @@
+//! Pages: get, create, update (the version number handled here; a 409 becomes
+//! [`ContentError::Conflict`]), delete (to the trash), children and move (a new parent).
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::{id_string, Content, ContentError};
+
+/// A page in a list (`page children`, `search`), as `--json` prints it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    pub id: String,
+    /// `page` or `blogpost`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub status: String,
+    pub title: String,
+    /// Empty when the server did not say (lists without the space expanded).
+    pub space_key: String,
+    /// 0 when the server did not say.
+    pub version: u64,
+    /// ISO 8601 time of the last change, when known.
+    pub last_modified: Option<String>,
+    pub url: String,
+}
+
+/// One page with its parent and (when asked for) its storage-format body.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct PageDetail {
+    #[serde(flatten)]
+    pub page: Page,
+    pub parent_id: Option<String>,
+    /// The body in storage format; `null` when it was not fetched.
+    pub body: Option<String>,
+}
+
+/// What `page update` changes; unset fields keep their current value.
+#[derive(Debug, Default, Clone)]
+pub struct PageChange {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub parent_id: Option<String>,
+    /// The version this change was based on (e.g. read with `page get`): the update then fails
+    /// with a conflict if anyone saved after it, instead of applying on top of their change.
+    pub base_version: Option<u64>,
+}
+
+/// What an update sends: the next version number and every field the v1 API requires.
+pub fn update_body(current: &PageDetail, change: &PageChange) -> Value {
+    let mut v = json!({
+        "id": current.page.id,
+        "type": if current.page.kind.is_empty() { "page" } else { current.page.kind.as_str() },
+        "title": change.title.as_deref().unwrap_or(&current.page.title),
+        "version": {"number": change.base_version.unwrap_or(current.page.version) + 1},
+    });
+    if let Some(b) = &change.body {
+        v["body"] = json!({"storage": {"value": b, "representation": "storage"}});
+    }
+    if let Some(p) = &change.parent_id {
+        v["ancestors"] = json!([{"id": p}]);
+    }
+    v
+}
+
+const DETAIL: &str = "space,version,ancestors";
+
+impl Content<'_> {
+    pub fn page_from(&self, v: &Value) -> Page {
+        Page {
+            id: id_string(&v["id"]),
+            kind: v["type"].as_str().unwrap_or("").to_string(),
+            status: v["status"].as_str().unwrap_or("").to_string(),
+            title: v["title"].as_str().unwrap_or("").to_string(),
+            space_key: v["space"]["key"].as_str().unwrap_or("").to_string(),
+            version: v["version"]["number"].as_u64().unwrap_or(0),
+            last_modified: v["version"]["when"].as_str().map(str::to_string),
+            url: self.web_url(v),
+        }
+    }
+
+    fn detail_from(&self, v: &Value) -> PageDetail {
+        PageDetail {
+            page: self.page_from(v),
+            parent_id: v["ancestors"]
+                .as_array()
+                .and_then(|a| a.last())
+                .map(|a| id_string(&a["id"])),
+            body: v["body"]["storage"]["value"].as_str().map(str::to_string),
+        }
+    }
+
+    pub async fn page(&self, id: &str, with_body: bool) -> anyhow::Result<PageDetail> {
+        let expand = if with_body {
+            format!("{DETAIL},body.storage")
+        } else {
+            DETAIL.to_string()
+        };
+        let v = self
+            .get_json(&format!(
+                "/rest/api/content/{}?expand={expand}",
+                super::segment(id)
+            ))
+            .await?;
+        Ok(self.detail_from(&v))
+    }
+
+    pub async fn create_page(
+        &self,
+        space: &str,
+        title: &str,
+        parent_id: Option<&str>,
+        body: &str,
+    ) -> anyhow::Result<PageDetail> {
+        let mut req = json!({
+            "type": "page",
+            "title": title,
+            "space": {"key": space},
+            "body": {"storage": {"value": body, "representation": "storage"}},
+        });
+        if let Some(p) = parent_id {
+            req["ancestors"] = json!([{"id": p}]);
+        }
+        let v = self
+            .call(
+                "POST",
+                &format!("/rest/api/content?expand={DETAIL}"),
+                Some(&req),
+            )
+            .await?
+            .json()?;
+        Ok(self.detail_from(&v))
+    }
+
+    /// Reads the current version and saves `change` as the next one. A 409 means someone saved
+    /// in between: reported as [`ContentError::Conflict`], never retried over their change.
+    pub async fn update_page(&self, id: &str, change: &PageChange) -> anyhow::Result<PageDetail> {
+        let current = self.page(id, false).await?;
+        let req = update_body(&current, change);
+        let sent = req["version"]["number"].as_u64().unwrap_or(0);
+        let url = self.client.url(&format!(
+            "/rest/api/content/{}?expand={DETAIL}",
+            super::segment(id)
+        ))?;
+        let r = self
+            .client
+            .send(
+                "PUT",
+                &url,
+                &[("Content-Type".into(), "application/json".into())],
+                Some(serde_json::to_vec(&req)?),
+            )
+            .await?;
+        if r.status == 409 {
+            return Err(ContentError::Conflict {
+                id: id.to_string(),
+                sent,
+                server: crate::http::error_message(&r.body)
+                    .unwrap_or_else(|| "the server answered 409 Conflict".into()),
+            }
+            .into());
+        }
+        if !r.is_success() {
+            return Err(self.error(&r).into());
+        }
+        Ok(self.detail_from(&r.json()?))
+    }
+
+    /// Moves a page under a new parent (same space): an update that only changes the ancestors,
+    /// which both Cloud and Data Center accept.
+    pub async fn move_page(&self, id: &str, parent_id: &str) -> anyhow::Result<PageDetail> {
+        self.update_page(
+            id,
+            &PageChange {
+                parent_id: Some(parent_id.to_string()),
+                ..PageChange::default()
+            },
+        )
+        .await
+    }
+
+    /// Moves a page to the trash (its children move up to its parent).
+    pub async fn delete_page(&self, id: &str) -> anyhow::Result<()> {
+        self.call(
+            "DELETE",
+            &format!("/rest/api/content/{}", super::segment(id)),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn children(&self, id: &str, limit: Option<usize>) -> anyhow::Result<Vec<Page>> {
+        let all = self
+            .collect(
+                &format!(
+                    "/rest/api/content/{}/child/page?expand=space,version",
+                    super::segment(id)
+                ),
+                limit,
+            )
+            .await?;
+        Ok(all.iter().map(|v| self.page_from(v)).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_sends_the_next_version_and_keeps_what_is_not_changed() {
+        let cur = PageDetail {
+            page: Page {
+                id: "7".into(),
+                kind: "page".into(),
+                status: "current".into(),
+                title: "Old".into(),
+                space_key: "DEV".into(),
+                version: 4,
+                last_modified: None,
+                url: String::new(),
+            },
+            parent_id: Some("1".into()),
+            body: None,
+        };
+        let v = update_body(&cur, &PageChange::default());
+        assert_eq!(v["version"]["number"], 5);
+        assert_eq!(v["title"], "Old");
+        assert!(v.get("body").is_none() && v.get("ancestors").is_none());
+        let v = update_body(
+            &cur,
+            &PageChange {
+                title: Some("New".into()),
+                body: Some("<p>x</p>".into()),
+                parent_id: Some("9".into()),
+                base_version: Some(2),
+            },
+        );
+        assert_eq!(v["title"], "New");
+        assert_eq!(v["version"]["number"], 3, "based on version 2");
+        assert_eq!(v["body"]["storage"]["value"], "<p>x</p>");
+        assert_eq!(v["ancestors"][0]["id"], "9");
+    }
+}
