@@ -770,6 +770,58 @@ fn oauth1_impersonation_acts_as_a_passwordless_user_and_refusals_are_clear() {
         out.all()
     );
 
+    // Streamed requests (attachment upload and download) act as the user too.
+    let page = json(
+        &cli.run(&["api", "/rest/api/content?type=page&limit=1"], None)
+            .stdout,
+    )["results"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("report.csv");
+    std::fs::write(&file, "a,b\n1,2\n").unwrap();
+    let out = cli.run(
+        &["attachment", "upload", &page, file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let dl = dir.path().join("back.csv");
+    let out = cli.run(
+        &[
+            "attachment",
+            "download",
+            &page,
+            "report.csv",
+            "-o",
+            dl.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(std::fs::read_to_string(&dl).unwrap(), "a,b\n1,2\n");
+    let log: Value = rt().block_on(async {
+        http()
+            .get(sim.url("/__sim/requests"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let uploads: Vec<&Value> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["path"].as_str().unwrap_or("").contains("attachment"))
+        .collect();
+    assert!(!uploads.is_empty(), "{log}");
+    assert!(
+        uploads.iter().all(|r| r["user"] == "svc-reports"),
+        "streamed requests run as the impersonated user: {log}"
+    );
+
     // reporting-tool may do 2-legged requests but not impersonate.
     let out = cli.run(
         &[
