@@ -66,7 +66,9 @@ pub fn build_http(opts: &ClientOptions) -> anyhow::Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .connect_timeout(Duration::from_secs(30))
-        .timeout(Duration::from_secs(300))
+        // A limit per read, not per request: a multi-gigabyte attachment may take longer than
+        // any whole-request limit, but a server silent for five minutes is gone.
+        .read_timeout(Duration::from_secs(300))
         // Never carry credentials to another host behind our back.
         .redirect(reqwest::redirect::Policy::none());
     if let Some(ca) = &opts.ca_bundle {
