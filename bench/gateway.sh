@@ -2,8 +2,13 @@
 # Gateway overhead on loopback, measured in one run so the ratios are fair:
 #   direct  — wrk → a fast upstream (nginx returning a fixed Confluence-like JSON answer)
 #   nginx   — wrk → nginx as a plain reverse proxy → upstream
-#   cfl     — wrk → cfl serve (bound token, 5 restriction rules, audit log on, SQLite) → upstream
-# Each configuration runs ROUNDS times, interleaved; the table shows medians and ratios.
+#   cfl     — wrk → cfl serve (bound token, 5 restriction rules, audit log on, SQLite,
+#             audit.durability = "process") → upstream
+#   cfl_full — the same with audit.durability = "power-loss" (fsync before every answer)
+#   cfl_pg  — the same gateway on PostgreSQL (scripts/postgres.sh: local, fsync=off)
+# Each configuration runs ROUNDS times, interleaved; the table shows medians and ratios, and the
+# CPU each process spent per request (from /proc/PID/stat), which explains the ratios on a small
+# machine where wrk, nginx and the gateway share the cores.
 # Needs nginx and wrk (Debian: nginx-light wrk); installs them if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +25,11 @@ CFL=target/release/cfl
 
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# Gateways start in a command substitution (a subshell), so their pids come back through files.
+cleanup() {
+  for p in "${pids[@]}" $(cat "$work"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 UP=18191 PROXY=18192
@@ -49,6 +58,8 @@ nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' & pids+=($!)
 cat > "$work/gateway.toml" <<TOML
 listen = "127.0.0.1:0"
 store = "sqlite:$work/gateway.sqlite"
+[audit]
+durability = "process"
 [upstream]
 url = "http://127.0.0.1:$UP"
 [upstream.identity]
@@ -56,13 +67,16 @@ mode = "static"
 pat = "bench-not-a-secret"
 TOML
 export CFL_ADMIN_TOKEN=bench-admin-token-0123456789
-start_gateway() { # name store → base URL
-  sed "s|^store = .*|store = \"$2\"|" "$work/gateway.toml" > "$work/$1.toml"
+start_gateway() { # name store [durability] → base URL
+  sed -e "s|^store = .*|store = \"$2\"|" -e "s|^durability = .*|durability = \"${3:-process}\"|" \
+    "$work/gateway.toml" > "$work/$1.toml"
   $CFL serve --config "$work/$1.toml" > "$work/$1.out" 2>"$work/$1.err" & pids+=($!)
+  echo $! > "$work/$1.pid"
   for _ in $(seq 100); do grep -q base_url "$work/$1.out" 2>/dev/null && break; sleep 0.1; done
   python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$work/$1.out"
 }
 GW=$(start_gateway cfl "sqlite:$work/gateway.sqlite")
+GW_FULL=$(start_gateway cfl_full "sqlite:$work/gateway-full.sqlite" power-loss)
 # The same gateway on PostgreSQL (scripts/postgres.sh starts a local server).
 PG_ADMIN=$(bash scripts/postgres.sh)
 PG_DB="cfl_bench_$$"
@@ -80,46 +94,81 @@ curl -sf -H "Authorization: Bearer $CFL_ADMIN_TOKEN" -H 'content-type: applicati
   \"restrictions\": [\"[post].*/rest/api/space/DEV/property.*\", \"[get]/rest/api/content[QueryParam::spaceKey==DEV]\",
                    \"[delete]/rest/api/content/[0-9]+\", \"[put]/rest/api/content/[0-9]+[JsonData::space.key==DEV]\",
                    \"[get]/rest/api/user/current\"]}" >/dev/null
+curl -sf -H "Authorization: Bearer $CFL_ADMIN_TOKEN" -H 'content-type: application/json' "$GW_FULL/admin/v1/tokens" -d "{
+  \"label\": \"bench\", \"user\": \"svc-reports\", \"token\": \"$SECRET\",
+  \"restrictions\": [\"[post].*/rest/api/space/DEV/property.*\", \"[get]/rest/api/content[QueryParam::spaceKey==DEV]\",
+                   \"[delete]/rest/api/content/[0-9]+\", \"[put]/rest/api/content/[0-9]+[JsonData::space.key==DEV]\",
+                   \"[get]/rest/api/user/current\"]}" >/dev/null
 PATH_="/rest/api/user/current"
-curl -sf -H "$AUTH" "$GW$PATH_" >/dev/null || { echo "gateway smoke request failed"; cat "$work/gateway.err"; exit 1; }
+NGINX_WORKER=$(pgrep -P "${pids[0]}" | head -1)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
+curl -sf -H "$AUTH" "$GW$PATH_" >/dev/null || { echo "gateway smoke request failed"; cat "$work/cfl.err"; exit 1; }
 
-run() { # name url → "rps p99_ms"
+run() { # name url gateway_pid → "rps p99_ms errors nginx_us_per_req gateway_us_per_req"
+  local n0 g0=0 n1 g1=0
+  n0=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g0=$(cpu_ticks "$3")
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$AUTH" "$2$PATH_" > "$work/$1.wrk"
-  python3 - "$work/$1.wrk" <<'PY'
+  n1=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g1=$(cpu_ticks "$3")
+  python3 - "$work/$1.wrk" $((n1 - n0)) $((g1 - g0)) "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 t = open(sys.argv[1]).read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
 m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t)
 p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-print(rps, p99, errors.group(1) if errors else 0)
+n = int(re.search(r"(\d+) requests in", t).group(1))
+tick_us = 1e6 / int(sys.argv[4])
+print(rps, p99, errors.group(1) if errors else 0, int(sys.argv[2]) * tick_us / n, int(sys.argv[3]) * tick_us / n)
 PY
 }
 
-declare -A RPS P99
+declare -A RPS P99 NCPU GCPU
+NAMES="direct nginx cfl cfl_full cfl_pg"
 for r in $(seq "$ROUNDS"); do
-  for name in direct nginx cfl cfl_pg; do
-    case $name in direct) url="http://127.0.0.1:$UP";; nginx) url="http://127.0.0.1:$PROXY";; cfl) url="$GW";; cfl_pg) url="$GW_PG";; esac
-    read -r rps p99 errs < <(run "$name" "$url")
+  for name in $NAMES; do
+    gpid=""
+    case $name in
+      direct) url="http://127.0.0.1:$UP";;
+      nginx) url="http://127.0.0.1:$PROXY";;
+      cfl) url="$GW"; gpid=$(cat "$work/cfl.pid");;
+      cfl_full) url="$GW_FULL"; gpid=$(cat "$work/cfl_full.pid");;
+      cfl_pg) url="$GW_PG"; gpid=$(cat "$work/cfl_pg.pid");;
+    esac
+    read -r rps p99 errs ncpu gcpu < <(run "$name" "$url" "$gpid")
     [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses"; exit 1; }
-    RPS[$name]+="$rps "; P99[$name]+="$p99 "
-    echo "round $r $name: $rps req/s, p99 $p99 ms" >&2
+    RPS[$name]+="$rps "; P99[$name]+="$p99 "; NCPU[$name]+="$ncpu "; GCPU[$name]+="$gcpu "
+    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: nginx ${ncpu%.*} µs, gateway ${gcpu%.*} µs" >&2
   done
 done
 
-python3 - "${RPS[direct]}" "${RPS[nginx]}" "${RPS[cfl]}" "${P99[direct]}" "${P99[nginx]}" "${P99[cfl]}" "${RPS[cfl_pg]}" "${P99[cfl_pg]}" <<'PY'
+args=()
+for name in $NAMES; do args+=("$name" "${RPS[$name]}" "${P99[$name]}" "${NCPU[$name]}" "${GCPU[$name]}"); done
+python3 - "${args[@]}" <<'PY'
 import statistics as st, sys
-rd, rn, rc, pd, pn, pc, rg, pg = [[float(x) for x in a.split()] for a in sys.argv[1:]]
-m = lambda xs: st.median(xs)
-print(f"| path | req/s (median) | p99 ms (median) |")
-print(f"|---|---|---|")
-print(f"| direct to upstream | {m(rd):.0f} | {m(pd):.3f} |")
-print(f"| nginx reverse proxy | {m(rn):.0f} | {m(pn):.3f} |")
-print(f"| cfl serve (token, 5 rules, audit), SQLite | {m(rc):.0f} | {m(pc):.3f} |")
-print(f"| cfl serve (token, 5 rules, audit), PostgreSQL | {m(rg):.0f} | {m(pg):.3f} |")
+a = sys.argv[1:]
+d = {a[i]: [[float(x) for x in a[i + k].split()] for k in (1, 2, 3, 4)] for i in range(0, len(a), 5)}
+m = st.median
+label = {
+    "direct": "direct to upstream",
+    "nginx": "nginx reverse proxy",
+    "cfl": "cfl serve, SQLite, durability=process",
+    "cfl_full": "cfl serve, SQLite, durability=power-loss",
+    "cfl_pg": "cfl serve, PostgreSQL (local, fsync=off)",
+}
+up = m(d["direct"][2])  # the upstream's own CPU per request
+print("| path | req/s (median) | p99 ms (median) | proxy CPU µs/request |")
+print("|---|---|---|---|")
+for k, (rps, p99, ncpu, gcpu) in d.items():
+    cpu = "-" if k == "direct" else f"{m(ncpu) - up:.0f}" if k == "nginx" else f"{m(gcpu):.0f}"
+    print(f"| {label[k]} | {m(rps):.0f} | {m(p99):.3f} | {cpu} |")
 print()
-print(f"cfl / nginx throughput: {m(rc)/m(rn):.2f}   (goal >= 0.85)")
-print(f"cfl p99 added over direct: {m(pc)-m(pd):.3f} ms   (goal < 0.5 ms)")
-print(f"PostgreSQL / SQLite throughput: {m(rg)/m(rc):.2f}")
+print(f"upstream (nginx answering) CPU per request: {up:.0f} µs")
+r, p = lambda k: m(d[k][0]), lambda k: m(d[k][1])
+print(f"cfl / nginx throughput (process): {r('cfl')/r('nginx'):.2f}   (goal >= 0.85)")
+print(f"cfl / nginx throughput (power-loss): {r('cfl_full')/r('nginx'):.2f}")
+print(f"cfl p99 added over direct (process): {p('cfl')-p('direct'):.3f} ms   (goal < 0.5 ms)")
+print(f"cfl p99 added over nginx (process): {p('cfl')-p('nginx'):.3f} ms")
+print(f"PostgreSQL (fsync=off) / SQLite (process) throughput: {r('cfl_pg')/r('cfl'):.2f}")
+print(f"PostgreSQL (fsync=off) / SQLite (power-loss) throughput: {r('cfl_pg')/r('cfl_full'):.2f}")
 PY
 echo "audit records written: $(curl -sf -H "Authorization: Bearer $CFL_ADMIN_TOKEN" "$GW/admin/v1/audit/verify")"

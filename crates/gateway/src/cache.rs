@@ -52,9 +52,7 @@ impl TokenCache {
         let found = self.read().get(&hash.0).cloned();
         if let Some(a) = found {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(SecretHash(a.token.secret_hash.clone())
-                .ct_eq(&hash)
-                .then_some(a));
+            return Ok(hash.ct_eq_str(&a.token.secret_hash).then_some(a));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         match store.token_by_hash(&hash.0).await? {

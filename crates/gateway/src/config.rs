@@ -26,6 +26,29 @@ pub struct GatewayConfig {
     pub tls: Option<TlsConfig>,
     #[serde(default)]
     pub expiry_warnings: ExpiryWarnings,
+    #[serde(default)]
+    pub audit: AuditConfig,
+}
+
+/// How durable an audit record is before its request is answered.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    #[serde(default)]
+    pub durability: Durability,
+}
+
+/// Against what an answered request's audit record survives (SQLite; a PostgreSQL store follows
+/// the server's own `synchronous_commit`, since the commit is acknowledged by the server).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// Committed to the kernel (WAL, `synchronous=NORMAL`): survives a crash or `kill -9` of the
+    /// gateway, not a power loss or kernel crash. Several times cheaper per request.
+    Process,
+    /// Fsynced before the answer (WAL, `synchronous=FULL`): survives a power loss too.
+    #[default]
+    PowerLoss,
 }
 
 /// Warnings before a token expires (like DC PATs' mail 5 days before): a log line and, if set,
@@ -349,5 +372,29 @@ impl GatewayConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "[upstream]\nurl = \"http://127.0.0.1:1\"\n[upstream.identity]\nmode = \"static\"\npat = \"x\"\n";
+
+    #[test]
+    fn audit_durability_defaults_to_power_loss_and_parses_process() {
+        let c: GatewayConfig = toml::from_str(BASE).unwrap();
+        assert_eq!(c.audit.durability, Durability::PowerLoss);
+        let c: GatewayConfig =
+            toml::from_str(&format!("{BASE}[audit]\ndurability = \"process\"\n")).unwrap();
+        assert_eq!(c.audit.durability, Durability::Process);
+        let err =
+            toml::from_str::<GatewayConfig>(&format!("{BASE}[audit]\ndurability = \"disk\"\n"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.contains("process") && err.contains("power-loss"),
+            "{err}"
+        );
     }
 }

@@ -21,7 +21,7 @@ use crate::server::Shared;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     /// `allow` or `deny`.
-    pub decision: String,
+    pub decision: &'static str,
     pub status: u16,
 }
 
@@ -41,12 +41,9 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn request(&self, decision: &str, status: u16) {
+    pub fn request(&self, decision: &'static str, status: u16) {
         self.requests
-            .get_or_create(&RequestLabels {
-                decision: decision.to_string(),
-                status,
-            })
+            .get_or_create(&RequestLabels { decision, status })
             .inc();
     }
 }

@@ -87,8 +87,19 @@ pub struct SecretHash(pub String);
 
 impl SecretHash {
     pub fn of(secret: &str) -> SecretHash {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = Sha256::digest(secret.as_bytes());
-        SecretHash(digest.iter().map(|b| format!("{b:02x}")).collect())
+        let mut hex = String::with_capacity(64);
+        for b in digest {
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        SecretHash(hex)
+    }
+
+    /// Constant-time equality with a stored hash string.
+    pub fn ct_eq_str(&self, stored: &str) -> bool {
+        self.0.len() == stored.len() && bool::from(self.0.as_bytes().ct_eq(stored.as_bytes()))
     }
 
     /// Constant-time equality, for the final check after a map lookup.

@@ -241,7 +241,7 @@ pub async fn start(
     admin_secret: Option<String>,
 ) -> anyhow::Result<RunningGateway> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let store = Store::open(&config.store).await?;
+    let store = Store::open_with(&config.store, config.audit.durability).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

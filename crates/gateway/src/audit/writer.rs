@@ -36,13 +36,14 @@ impl AuditWriter {
             let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
                 let closing = batch.iter().any(|m| matches!(m, Msg::Close));
-                let mut jobs = Vec::with_capacity(batch.len());
+                let mut records = Vec::with_capacity(batch.len());
+                let mut waiters = Vec::with_capacity(batch.len());
                 for m in batch.drain(..) {
                     if let Msg::Record(r, done) = m {
-                        jobs.push((*r, done));
+                        records.push(*r);
+                        waiters.push(done);
                     }
                 }
-                let mut records: Vec<AuditRecord> = jobs.iter().map(|(r, _)| r.clone()).collect();
                 let ok = match store.append_audit(&mut records).await {
                     Ok(()) => true,
                     Err(e) => {
@@ -50,8 +51,8 @@ impl AuditWriter {
                         false
                     }
                 };
-                task_depth.fetch_sub(jobs.len() as i64, Ordering::Relaxed);
-                for (_, done) in jobs {
+                task_depth.fetch_sub(waiters.len() as i64, Ordering::Relaxed);
+                for done in waiters {
                     let _ = done.send(ok);
                 }
                 if closing {

@@ -90,11 +90,12 @@ pub async fn audit(State(gw): State<Shared>, mut req: Request, next: Next) -> Re
     let response = next.run(req).await;
 
     let refused = response.extensions().get::<Refused>().cloned();
-    let mut record = ctx.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    // Inner layers have finished with the record: take it rather than copy it.
+    let mut record = std::mem::take(&mut *ctx.0.lock().unwrap_or_else(|e| e.into_inner()));
     record.status = response.status().as_u16() as i64;
     record.response_bytes = content_length(response.headers());
     record.latency_us = started.elapsed().as_micros() as i64;
-    if let Some(r) = refused {
+    if let Some(r) = &refused {
         record.decision = "deny".into();
         record.reason = r.code.to_string();
     }
@@ -103,7 +104,8 @@ pub async fn audit(State(gw): State<Shared>, mut req: Request, next: Next) -> Re
         reason = %record.reason, token = record.token_id.as_deref().unwrap_or("-"), latency_us = record.latency_us,
         "request"
     );
-    gw.metrics.request(&record.decision, record.status as u16);
+    let decision = if refused.is_some() { "deny" } else { "allow" };
+    gw.metrics.request(decision, record.status as u16);
     if gw.audit.record(record).await {
         response
     } else {

@@ -14,8 +14,8 @@ use super::refusal::Refusal;
 use crate::restrict::{Decision, RequestView};
 use crate::server::Shared;
 
-fn authenticated(req: &Request) -> Option<Authenticated> {
-    req.extensions().get::<Authenticated>().cloned()
+fn authenticated(req: &Request) -> Option<&Authenticated> {
+    req.extensions().get::<Authenticated>()
 }
 
 /// Fails closed if a layer runs without authentication in front of it (a wiring mistake).
@@ -49,24 +49,36 @@ pub async fn restrictions(State(gw): State<Shared>, req: Request, next: Next) ->
     let Some(auth) = authenticated(&req) else {
         return wiring_error();
     };
-    let rules = &auth.token.rules;
-    let method = req.method().as_str().to_string();
-    let path = req.uri().path().to_string();
-    let query = req.uri().query().map(str::to_string);
-    let view = RequestView {
-        method: &method,
-        path: &path,
-        query: query.as_deref(),
+    let token = auth.token.clone();
+    let rules = &token.rules;
+    let view = |req: &Request| -> (String, String, Option<String>) {
+        (
+            req.method().as_str().to_string(),
+            req.uri().path().to_string(),
+            req.uri().query().map(str::to_string),
+        )
     };
-    let denied = || {
+    let denied = |method: &str, path: &str| {
         Refusal::forbidden(
             "restricted",
             format!("no restriction rule of this token allows {method} {path}"),
         )
         .into_response()
     };
-    let (decision, req) = match rules.check(&view) {
+    // Checked against borrowed parts of the request: nothing is copied unless a body is needed.
+    let first = rules.check(&RequestView {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: req.uri().query(),
+    });
+    let (decision, req) = match first {
         Decision::NeedsBody => {
+            let (method, path, query) = view(&req);
+            let view = RequestView {
+                method: &method,
+                path: &path,
+                query: query.as_deref(),
+            };
             let cap = gw.config.proxy.json_body_cap_bytes;
             let (parts, body) = req.into_parts();
             let declared = parts
@@ -111,7 +123,7 @@ pub async fn restrictions(State(gw): State<Shared>, req: Request, next: Next) ->
             }
             next.run(req).await
         }
-        Decision::Deny | Decision::NeedsBody => denied(),
+        Decision::Deny | Decision::NeedsBody => denied(req.method().as_str(), req.uri().path()),
     }
 }
 

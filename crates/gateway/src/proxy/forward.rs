@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 use super::audit_layer::ClientIp;
@@ -160,23 +160,27 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
         return Refusal::new(StatusCode::BAD_GATEWAY, "identity_unavailable", e).into_response();
     }
 
-    let mut request = gw
-        .upstream
-        .client
-        .request(parts.method, url)
-        .headers(headers)
-        .timeout(gw.upstream.timeout);
-    if has_body {
-        request = request.body(reqwest::Body::wrap_stream(body.into_data_stream()));
-    }
+    let Ok(uri) = url.parse::<Uri>() else {
+        return Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "path_refused",
+            "request path refused: not a valid upstream URI",
+        )
+        .into_response();
+    };
+    let mut out = Request::new(if has_body { body } else { Body::empty() });
+    *out.method_mut() = parts.method;
+    *out.uri_mut() = uri;
+    *out.headers_mut() = headers;
     let started = std::time::Instant::now();
-    let upstream = request.send().await;
+    // The timeout covers the answer's head; a long download may stream for as long as it takes.
+    let upstream = tokio::time::timeout(gw.upstream.timeout, gw.upstream.proxy.request(out)).await;
     gw.metrics
         .upstream_latency
         .observe(started.elapsed().as_secs_f64());
     let resp = match upstream {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => {
+        Ok(Ok(r)) => r,
+        Err(_) => {
             return Refusal::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream_timeout",
@@ -184,7 +188,7 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
             )
             .into_response()
         }
-        Err(e) => {
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "upstream request failed");
             return Refusal::new(
                 StatusCode::BAD_GATEWAY,
@@ -195,12 +199,12 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
         }
     };
 
-    let status = resp.status();
-    let mut out_headers = resp.headers().clone();
+    let (upstream_parts, upstream_body) = resp.into_parts();
+    let mut out_headers = upstream_parts.headers;
     strip_hop_by_hop(&mut out_headers);
     out_headers.remove(header::SET_COOKIE);
-    let mut response = Response::new(Body::from_stream(resp.bytes_stream()));
-    *response.status_mut() = status;
+    let mut response = Response::new(Body::new(upstream_body));
+    *response.status_mut() = upstream_parts.status;
     *response.headers_mut() = out_headers;
     response
 }

@@ -27,8 +27,17 @@ pub enum Identity {
     },
 }
 
+/// The proxy path's client: pooled keep-alive HTTP/1.1 (TLS only for an `https` upstream). Every
+/// proxied request goes through it; `client` (reqwest) serves the rare side calls.
+pub type ProxyClient = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    axum::body::Body,
+>;
+
 pub struct Upstream {
+    /// Token endpoints, PAT minting, readiness probes, admin checks.
     pub client: reqwest::Client,
+    pub proxy: ProxyClient,
     /// Base URL without a trailing slash (may include a context path).
     pub base: String,
     pub identity: Identity,
@@ -140,6 +149,7 @@ impl Upstream {
             .context("cannot build the upstream HTTP client")?;
         Ok(Upstream {
             client,
+            proxy: proxy_client(&cfg.url)?,
             base: cfg.url.trim_end_matches('/').to_string(),
             identity,
             timeout: Duration::from_secs(cfg.timeout_seconds),
@@ -248,6 +258,36 @@ impl Upstream {
         }
         Ok(())
     }
+}
+
+fn proxy_client(url: &str) -> anyhow::Result<ProxyClient> {
+    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
+    // Answers are small and interactive: don't let Nagle hold back the last segment.
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let builder = if url.starts_with("https:") {
+        builder
+            .with_provider_and_native_roots(provider)
+            .context("cannot load the system's CA certificates for the https upstream")?
+    } else {
+        // Plain-HTTP upstream: no certificates needed (and none may be installed).
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS setup")?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        builder.with_tls_config(tls)
+    };
+    let connector = builder.https_or_http().enable_http1().wrap_connector(http);
+    Ok(
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .pool_max_idle_per_host(256)
+            .build(connector),
+    )
 }
 
 /// A client-credentials bearer, fetched on first use and renewed a minute before it expires.
