@@ -34,6 +34,10 @@ enum Command {
     Auth(commands::auth::AuthCommand),
     /// Make an authenticated request to the Confluence REST API (like `gh api`).
     Api(commands::api::ApiArgs),
+    /// Export a space or page tree to Markdown, HTML or storage-format files (incremental).
+    Export(commands::export::ExportArgs),
+    /// Publish a Markdown file as a page: create it or update it by title, images as attachments.
+    Publish(commands::publish::PublishArgs),
     /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
     Completion {
         #[arg(value_enum)]
@@ -80,6 +84,8 @@ fn main() -> ExitCode {
         Command::Sim(args) => commands::sim::run(args),
         Command::Auth(cmd) => commands::auth::run(cmd, &cli.globals),
         Command::Api(args) => commands::api::run(args, &cli.globals),
+        Command::Export(args) => commands::export::run(args, &cli.globals),
+        Command::Publish(args) => commands::publish::run(args, &cli.globals),
         Command::Completion { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "cfl", &mut out);

@@ -268,6 +268,61 @@ impl Client {
         }
     }
 
+    /// One GET whose 2xx body is streamed into `dest` (created or truncated) instead of memory,
+    /// for attachment downloads. No retries: the caller decides (it sees the 429s). A non-2xx
+    /// answer is returned with its (small) body read and `dest` left untouched.
+    pub async fn download_to(&self, url: &str, dest: &std::path::Path) -> anyhow::Result<Response> {
+        use std::io::Write;
+        let m = reqwest::Method::GET;
+        let req = self
+            .http
+            .request(m.clone(), url)
+            .header("Authorization", self.authorization(&m, url).await?)
+            .header("User-Agent", USER_AGENT)
+            .build()
+            .context("cannot build the request")?;
+        if self.verbose {
+            self.log_request(&req);
+        }
+        let mut resp = self
+            .http
+            .execute(req)
+            .await
+            .with_context(|| format!("GET {} failed", self.redact(url)))?;
+        let status = resp.status();
+        let mut r = Response {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            headers: resp.headers().clone(),
+            body: Vec::new(),
+            url: url.to_string(),
+        };
+        if !status.is_success() {
+            r.body = resp
+                .bytes()
+                .await
+                .context("cannot read the response body")?
+                .to_vec();
+        } else {
+            let mut f = std::fs::File::create(dest)
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .with_context(|| format!("GET {}: the download broke off", self.redact(url)))?
+            {
+                f.write_all(&chunk)
+                    .with_context(|| format!("cannot write {}", dest.display()))?;
+            }
+            f.sync_data()
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+        }
+        if self.verbose {
+            self.log_response(&r);
+        }
+        Ok(r)
+    }
+
     /// The `Authorization` value for one request. Every request cfl sends takes its header from
     /// here, so methods that sign each request (OAuth 1.0a) or renew a bearer (OAuth 2.0) plug in
     /// at this one place.

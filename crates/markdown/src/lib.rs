@@ -19,7 +19,7 @@ mod storage;
 pub use front::{front_matter, with_front_matter, FrontMatter};
 pub use html::to_html;
 pub use md::to_markdown;
-pub use storage::{to_storage, Storage};
+pub use storage::{file_name, is_local, to_storage, Storage};
 
 /// A link to another page, as storage format names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ impl Links<'_> {
 }
 
 /// A link target safe in Markdown's `(…)` and in an HTML attribute.
-pub(crate) fn encode_target(s: &str) -> String {
+pub fn encode_target(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -63,6 +63,11 @@ pub(crate) fn encode_target(s: &str) -> String {
         }
     }
     out
+}
+
+/// A file name or directory name as a link path segment (`%` too, so it decodes back exactly).
+pub fn encode_segment(s: &str) -> String {
+    encode_target(&s.replace('%', "%25"))
 }
 
 /// Undoes [`encode_target`] (and any other `%XX`), for local paths in Markdown links.
