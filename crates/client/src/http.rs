@@ -268,16 +268,22 @@ impl Client {
         }
     }
 
-    /// One GET whose 2xx body is streamed into `dest` (created or truncated) instead of memory,
-    /// for attachment downloads. No retries: the caller decides (it sees the 429s). A non-2xx
-    /// answer is returned with its (small) body read and `dest` left untouched.
-    pub async fn download_to(&self, url: &str, dest: &std::path::Path) -> anyhow::Result<Response> {
+    /// One GET, never retried (the caller decides, e.g. `cfl export`, whose limiter must see
+    /// every 429). With `dest`, a 2xx body is streamed into that file (created or truncated)
+    /// instead of memory, for attachment downloads; any other answer is returned with its body
+    /// read and `dest` untouched.
+    pub async fn get_once(
+        &self,
+        url: &str,
+        dest: Option<&std::path::Path>,
+    ) -> anyhow::Result<Response> {
         use std::io::Write;
         let m = reqwest::Method::GET;
         let req = self
             .http
             .request(m.clone(), url)
             .header("Authorization", self.authorization(&m, url).await?)
+            .header("Accept", "application/json")
             .header("User-Agent", USER_AGENT)
             .build()
             .context("cannot build the request")?;
@@ -297,25 +303,28 @@ impl Client {
             body: Vec::new(),
             url: url.to_string(),
         };
-        if !status.is_success() {
-            r.body = resp
-                .bytes()
-                .await
-                .context("cannot read the response body")?
-                .to_vec();
-        } else {
-            let mut f = std::fs::File::create(dest)
-                .with_context(|| format!("cannot write {}", dest.display()))?;
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .with_context(|| format!("GET {}: the download broke off", self.redact(url)))?
-            {
-                f.write_all(&chunk)
+        match dest {
+            Some(dest) if status.is_success() => {
+                let mut f = std::fs::File::create(dest)
+                    .with_context(|| format!("cannot write {}", dest.display()))?;
+                while let Some(chunk) = resp
+                    .chunk()
+                    .await
+                    .with_context(|| format!("GET {}: the download broke off", self.redact(url)))?
+                {
+                    f.write_all(&chunk)
+                        .with_context(|| format!("cannot write {}", dest.display()))?;
+                }
+                f.sync_data()
                     .with_context(|| format!("cannot write {}", dest.display()))?;
             }
-            f.sync_data()
-                .with_context(|| format!("cannot write {}", dest.display()))?;
+            _ => {
+                r.body = resp
+                    .bytes()
+                    .await
+                    .context("cannot read the response body")?
+                    .to_vec();
+            }
         }
         if self.verbose {
             self.log_response(&r);

@@ -190,9 +190,12 @@ mod tests {
     #[tokio::test]
     async fn grows_additively_and_halves_on_throttling() {
         let l = Limiter::new(4, 10);
+        // +1/limit per success: 4 successes reach 4.92, the fifth crosses 5.
         for _ in 0..4 {
             l.observe(ok());
         }
+        assert_eq!(l.snapshot().0, 4);
+        l.observe(ok());
         assert_eq!(l.snapshot().0, 5);
         // Bounded by max.
         for _ in 0..200 {

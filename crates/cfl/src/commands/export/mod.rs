@@ -115,10 +115,7 @@ impl Fetcher {
     ) -> anyhow::Result<Outcome> {
         let slot = self.limiter.acquire().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let res = match dest {
-            Some(d) => self.client.download_to(url, d).await,
-            None => self.client.send("GET", url, &[], None).await,
-        };
+        let res = self.client.get_once(url, dest).await;
         drop(slot);
         let r = match res {
             Ok(r) => r,
@@ -407,10 +404,9 @@ async fn run_async(a: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         client_cert: profile.as_ref().and_then(|p| p.client_cert.clone()),
         client_key: profile.as_ref().and_then(|p| p.client_key.clone()),
     };
-    let mut client = Client::new(cred, &opts)?;
+    let client = Client::new(cred, &opts)?;
+    // The fetcher retries itself (get_once), so the limiter sees every 429.
     let max_wait = client.retry.max_wait;
-    // The fetcher retries itself, so the limiter sees every 429.
-    client.retry.max_retries = 0;
     let max = a.concurrency as usize;
     let fetch = Fetcher {
         client,
@@ -443,8 +439,6 @@ async fn run_async(a: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     };
 
     let out = a.out.clone();
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
     let site = fetch.client.api_base().to_string();
     let previous = Manifest::load(&out)?;
     if let Some(m) = &previous {
@@ -462,6 +456,19 @@ async fn run_async(a: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     writer::sweep_temp_files(&out);
 
     let mut pages = list_space(&fetch, &space).await?;
+    if pages.is_empty() {
+        // An unknown key lists nothing rather than failing: ask for the space itself.
+        let url = fetch.client.url(&format!(
+            "/rest/api/space/{}",
+            percent_encoding::utf8_percent_encode(&space, percent_encoding::NON_ALPHANUMERIC)
+        ))?;
+        let r = fetch.get(&url, None).await?;
+        if r.status == 404 {
+            anyhow::bail!(
+                "there is no space {space:?} (or you cannot see it): check the key with `cfl api /rest/api/space`"
+            );
+        }
+    }
     if let Some(r) = &root {
         if !pages.iter().any(|p| &p.id == r) {
             anyhow::bail!("page {r} is not a current page of space {space}");
@@ -480,6 +487,8 @@ async fn run_async(a: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         _ => Manifest::new(&target, a.format.name(), &site),
     };
     let old = previous.map(|m| m.pages).unwrap_or_default();
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
     let mut journal = Journal::open(&out, &manifest)?;
 
     let mut jobs = Vec::new();
