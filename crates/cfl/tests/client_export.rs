@@ -208,6 +208,17 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
     let sim = Sim::example("sim-cloud.toml", "");
     let cli = Cli::new();
     cli.login_cloud("cloud", &sim.base_url);
+    // A page linking to the home page: the link must point at the exported file.
+    let linker = serde_json::json!({
+        "type": "page", "title": "Linker", "space": {"key": "DEV"},
+        "body": {"storage": {"representation": "storage",
+            "value": "<p>Back to <ac:link><ri:page ri:content-title=\"DEV Home\" /></ac:link>.</p>"}}
+    });
+    let made = cli.run(
+        &["api", "/rest/api/content", "--input", "-"],
+        Some(&linker.to_string()),
+    );
+    assert_eq!(made.code, 0, "{}", made.all());
     let dir = tempfile::tempdir().unwrap();
     let html_dir = dir.path().join("html");
     let first = export(
@@ -221,10 +232,15 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
         ],
     );
     let pages = page_lines(&first.stdout);
-    assert_eq!(pages.len(), 13, "{}", first.all());
+    assert_eq!(pages.len(), 14, "{}", first.all());
+    let linker = std::fs::read_to_string(html_dir.join("DEV Home/Linker/index.html")).unwrap();
+    assert!(
+        linker.contains("<a href=\"../index.html\">DEV Home</a>"),
+        "{linker}"
+    );
     let (_, path) = pages
         .iter()
-        .find(|(_, p)| p.matches('/').count() == 2)
+        .find(|(_, p)| p.matches('/').count() == 2 && !p.contains("Linker"))
         .unwrap();
     let html = std::fs::read_to_string(html_dir.join(path)).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
@@ -243,7 +259,10 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
         .as_object()
         .unwrap()
         .iter()
-        .find(|(_, e)| e["path"].as_str().unwrap().matches('/').count() == 2)
+        .find(|(_, e)| {
+            let p = e["path"].as_str().unwrap();
+            p.matches('/').count() == 2 && !p.contains("Linker")
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .unwrap();
     let sub_prefix = Path::new(sub["path"].as_str().unwrap())
