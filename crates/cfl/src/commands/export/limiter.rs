@@ -1,7 +1,8 @@
 //! Adaptive concurrency for `cfl export` (AIMD, as TCP does): start at a few requests in flight,
-//! add one slot per window of successful requests, halve on a 429 or when the server says the
-//! budget is nearly spent (`X-RateLimit-Remaining` low, Cloud's `X-RateLimit-NearLimit`), and
-//! pause everyone for the server's `Retry-After`. Bounded by `--concurrency`.
+//! add one slot per window of successful requests, halve on a 429, cut by a quarter when the
+//! server says the budget is nearly spent (`X-RateLimit-Remaining` below the window, Cloud's
+//! `X-RateLimit-NearLimit`), and pause everyone for the server's `Retry-After`. Bounded by
+//! `--concurrency`.
 //!
 //! Slots are semaphore permits: growing adds one; shrinking forgets free permits at once and
 //! swallows busy ones as they come back (`debt`), so in-flight requests finish undisturbed.
@@ -124,9 +125,8 @@ impl Limiter {
     /// Feeds one response's signal back.
     pub fn observe(&self, s: Signal) {
         let mut st = self.state();
-        let low = s.near_limit
-            || s.remaining
-                .is_some_and(|r| (r as usize) < st.slots.saturating_mul(2));
+        // Less budget left than one window of requests: the next window would run dry.
+        let low = s.near_limit || s.remaining.is_some_and(|r| (r as usize) < st.slots);
         if s.throttled {
             if let Some(d) = s.retry_after {
                 let until = Instant::now() + d;
@@ -143,7 +143,9 @@ impl Limiter {
             {
                 st.last_decrease = Some(now);
                 st.decreases += 1;
-                let target = ((st.limit / 2.0).floor() as usize).max(1);
+                // A 429 halves; a warning (budget low, not yet refused) cuts by a quarter.
+                let factor = if s.throttled { 0.5 } else { 0.75 };
+                let target = ((st.limit * factor).floor() as usize).max(1);
                 st.limit = target as f64;
                 self.shrink_to(&mut st, target);
             }
@@ -226,11 +228,11 @@ mod tests {
             remaining: Some(3),
             ..ok()
         });
-        assert_eq!(l.snapshot().0, 4);
+        assert_eq!(l.snapshot().0, 6);
         drop(busy);
-        // Only 4 can be held at once now.
+        // Only 6 can be held at once now.
         let mut held = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..6 {
             held.push(l.acquire().await);
         }
         assert!(tokio::time::timeout(Duration::from_millis(50), l.acquire())
