@@ -51,6 +51,10 @@ enum Command {
     Label(commands::label::LabelCommand),
     /// Data Center personal access tokens: list, create (also for another user), revoke.
     Pat(commands::pat::PatArgs),
+    /// Export a space or page tree to Markdown, HTML or storage-format files (incremental).
+    Export(commands::export::ExportArgs),
+    /// Publish a Markdown file as a page: create it or update it by title, images as attachments.
+    Publish(commands::publish::PublishArgs),
     /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
     Completion {
         #[arg(value_enum)]
@@ -103,6 +107,8 @@ fn main() -> ExitCode {
         Command::Attachment(cmd) => commands::attachment::run(cmd, &cli.globals),
         Command::Label(cmd) => commands::label::run(cmd, &cli.globals),
         Command::Pat(args) => commands::pat::run(args, &cli.globals),
+        Command::Export(args) => commands::export::run(args, &cli.globals),
+        Command::Publish(args) => commands::publish::run(args, &cli.globals),
         Command::Completion { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "cfl", &mut out);

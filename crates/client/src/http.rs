@@ -524,10 +524,11 @@ pub enum StreamBody {
 }
 
 /// The answer to a streamed request: a success with its body still unread (the caller streams
-/// it), or a failure read whole (error bodies are small) so [`Client::explain`] works on it.
+/// it), or an answer read whole — a failure (error bodies are small, so [`Client::explain`] works
+/// on it), or any answer when the caller did not ask for the body unread.
 pub enum Streamed {
     Ok(reqwest::Response),
-    Failed(Response),
+    Read(Response),
 }
 
 // Streaming variants of `send`: same headers, retries and logging, but the request body comes
@@ -541,13 +542,10 @@ impl Client {
         headers: &[(String, String)],
         make_body: &(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync),
     ) -> anyhow::Result<Response> {
-        match self
-            .send_streaming(method, url, headers, Some(make_body), false)
-            .await?
-        {
-            Streamed::Failed(r) => Ok(r),
-            Streamed::Ok(_) => unreachable!("send_streaming reads the body when asked to"),
-        }
+        let streamed = self
+            .send_streaming(method, url, headers, Some(make_body), false, true)
+            .await?;
+        Ok(read_whole(streamed))
     }
 
     /// A request whose successful response body is returned unread, for streaming to disk.
@@ -557,7 +555,49 @@ impl Client {
         url: &str,
         headers: &[(String, String)],
     ) -> anyhow::Result<Streamed> {
-        self.send_streaming(method, url, headers, None, true).await
+        self.send_streaming(method, url, headers, None, true, true)
+            .await
+    }
+
+    /// One GET that the HTTP layer never retries on 429/503 (the caller decides: `cfl export`'s
+    /// limiter must see every 429). With `dest`, a 2xx body is streamed into that file (created or
+    /// truncated) instead of memory, for attachment downloads; any other answer is returned with
+    /// its body read and `dest` untouched. Credentials work as for `send` (signed or impersonating
+    /// URLs, cookie sessions, one renewal on a 401).
+    pub async fn get_once(
+        &self,
+        url: &str,
+        dest: Option<&std::path::Path>,
+    ) -> anyhow::Result<Response> {
+        use std::io::Write;
+        let streamed = self
+            .send_streaming("GET", url, &[], None, dest.is_some(), false)
+            .await?;
+        let (mut resp, dest) = match (streamed, dest) {
+            (Streamed::Ok(resp), Some(dest)) => (resp, dest),
+            (other, _) => return Ok(read_whole(other)),
+        };
+        let status = resp.status();
+        let r = Response {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            headers: resp.headers().clone(),
+            body: Vec::new(),
+            url: url.to_string(),
+        };
+        let mut f = std::fs::File::create(dest)
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .with_context(|| format!("GET {}: the download broke off", self.redact(url)))?
+        {
+            f.write_all(&chunk)
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+        }
+        f.sync_data()
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+        Ok(r)
     }
 
     async fn send_streaming(
@@ -567,6 +607,7 @@ impl Client {
         headers: &[(String, String)],
         make_body: Option<&(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync)>,
         leave_success_unread: bool,
+        retry: bool,
     ) -> anyhow::Result<Streamed> {
         let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
             .with_context(|| format!("bad HTTP method {method:?}"))?;
@@ -652,9 +693,9 @@ impl Client {
                 failed = Some(used);
                 continue;
             }
-            let retryable = r.status == 429 || (r.status == 503 && idempotent);
+            let retryable = retry && (r.status == 429 || (r.status == 503 && idempotent));
             if !retryable {
-                return Ok(Streamed::Failed(r));
+                return Ok(Streamed::Read(r));
             }
             let delay = self.retry_wait(method, url, &r, attempt)?;
             tokio::time::sleep(delay).await;
@@ -856,6 +897,14 @@ fn parse_reset(v: &str, now: SystemTime) -> Option<Duration> {
         SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos)
     };
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A streamed answer whose body the caller did not ask to keep unread.
+fn read_whole(streamed: Streamed) -> Response {
+    match streamed {
+        Streamed::Read(r) => r,
+        Streamed::Ok(_) => unreachable!("send_streaming reads the body unless asked not to"),
+    }
 }
 
 #[cfg(test)]

@@ -190,7 +190,7 @@ impl Content<'_> {
         use std::io::Write;
         let mut resp = match self.client.send_for_stream("GET", url, &[]).await? {
             Streamed::Ok(r) => r,
-            Streamed::Failed(r) => return Err(self.error(&r).into()),
+            Streamed::Read(r) => return Err(self.error(&r).into()),
         };
         let expected = resp.content_length();
         let dir = match target.parent() {

@@ -208,6 +208,21 @@ pub fn content_json(state: &Shared, db: &Db, c: &Content, ex: &Expand, ctx: &Ctx
         } else {
             ch["_expandable"]["page"] = format!("/rest/api/content/{id}/child/page").into();
         }
+        // Like children.page: an embedded first page of the page's attachments.
+        if ex.has("children.attachment") {
+            let atts: Vec<Value> = super::attachment::attachments_of(db, id)
+                .into_iter()
+                .map(|a| attachment_json(state, db, a, ctx))
+                .collect();
+            let n = atts.len();
+            ch["attachment"] = json!({
+                "results": atts, "start": 0, "limit": n.max(25), "size": n,
+                "_links": {"self": format!("{}/rest/api/content/{id}/child/attachment", ctx.base)},
+            });
+            if let Some(m) = ch["_expandable"].as_object_mut() {
+                m.remove("attachment");
+            }
+        }
         ch
     });
     put(

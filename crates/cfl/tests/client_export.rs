@@ -1,0 +1,631 @@
+//! `cfl export` and `cfl publish` against a real `cfl sim`, Cloud and Data Center: the tree on
+//! disk, incremental runs (nothing fetched when nothing changed, only the changed page after an
+//! update), a rate-limited export that finishes with no failed request, a killed export that
+//! resumes, and publish → export round trips.
+
+mod client_support;
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use client_support::*;
+use common::*;
+use serde_json::Value;
+
+fn dc_with(seed_pages: usize, extra: &str) -> Sim {
+    let toml = read_example("sim-dc.toml").replace(
+        "pages_per_space = 12",
+        &format!("pages_per_space = {seed_pages}"),
+    );
+    Sim::start(&format!("{toml}\n{extra}"))
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The simulator's request log since the last clear.
+fn sim_requests(sim: &Sim) -> Vec<Value> {
+    rt().block_on(async {
+        let v: Value = http()
+            .get(sim.url("/__sim/requests"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        v["requests"].as_array().cloned().unwrap_or_default()
+    })
+}
+
+fn clear_requests(sim: &Sim) {
+    rt().block_on(async {
+        http()
+            .delete(sim.url("/__sim/requests"))
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
+fn manifest(dir: &Path) -> Value {
+    json(&std::fs::read_to_string(dir.join(".cfl-export.json")).expect("manifest"))
+}
+
+/// `page` lines of a run's stdout: (id, path).
+fn page_lines(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('\t').collect();
+            (f.first() == Some(&"page")).then(|| (f[1].to_string(), f[3].to_string()))
+        })
+        .collect()
+}
+
+fn summary(stderr: &str) -> std::collections::HashMap<String, String> {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("summary "))
+        .unwrap_or_else(|| panic!("no summary line in {stderr}"))
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn export(cli: &Cli, args: &[&str]) -> Out {
+    let mut all = vec!["export"];
+    all.extend_from_slice(args);
+    let out = cli.run(&all, None);
+    assert_eq!(out.code, 0, "export failed: {}", out.all());
+    out
+}
+
+#[test]
+fn dc_space_export_mirrors_the_tree_and_later_runs_fetch_only_changes() {
+    let sim = dc_with(12, "");
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = out_dir.to_str().unwrap();
+
+    let first = export(&cli, &["DEV", "--out", out]);
+    let pages = page_lines(&first.stdout);
+    assert_eq!(
+        pages.len(),
+        13,
+        "12 seeded pages + the home page: {}",
+        first.stdout
+    );
+    let home = out_dir.join("DEV Home/index.md");
+    let text = std::fs::read_to_string(&home).unwrap();
+    assert!(
+        text.starts_with("---\ntitle: \"DEV Home\"\nspace: \"DEV\"\n"),
+        "{text}"
+    );
+    assert!(text.contains("Welcome to the **DEV** space."), "{text}");
+    // Seeded page 1 sits under the home page, page 2 under page 1; code blocks are fenced.
+    let m = manifest(&out_dir);
+    assert_eq!(m["pages"].as_object().unwrap().len(), 13);
+    let (p2_id, p2_path) = pages
+        .iter()
+        .find(|(_, p)| p.matches('/').count() == 3)
+        .cloned()
+        .expect("a page two levels below home");
+    assert!(p2_path.starts_with("DEV Home/"), "{p2_path}");
+    let p2 = std::fs::read_to_string(out_dir.join(&p2_path)).unwrap();
+    assert!(p2.contains("```bash\necho "), "{p2}");
+    // Attachments beside their page, listed in the manifest.
+    let att_lines: Vec<&str> = first
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("attachment\t"))
+        .collect();
+    assert!(!att_lines.is_empty(), "{}", first.stdout);
+    for l in &att_lines {
+        let path = l.split('\t').nth(3).unwrap();
+        let bytes = std::fs::read(out_dir.join(path)).unwrap();
+        assert!(String::from_utf8_lossy(&bytes).starts_with("attachment of page"));
+    }
+    assert_eq!(summary(&first.stderr)["failed"], "0", "{}", first.stderr);
+
+    // Nothing changed: one listing request, nothing written.
+    clear_requests(&sim);
+    let second = export(&cli, &["DEV", "--out", out]);
+    assert!(second.stdout.trim().is_empty(), "{}", second.stdout);
+    let reqs = sim_requests(&sim);
+    assert!(
+        reqs.iter().all(|r| r["path"] == "/rest/api/content"
+            && r["query"].as_str().unwrap().contains("spaceKey=DEV")),
+        "only the listing: {reqs:?}"
+    );
+
+    // One page updated: only that page's body is fetched.
+    let got = cli.run(&["api", &format!("/rest/api/content/{p2_id}")], None);
+    let cur = json(&got.stdout);
+    let v = cur["version"]["number"].as_u64().unwrap();
+    let body = serde_json::json!({
+        "type": "page", "title": cur["title"], "version": {"number": v + 1},
+        "body": {"storage": {"value": "<p>Changed <em>now</em>.</p>", "representation": "storage"}}
+    });
+    let upd = cli.run(
+        &[
+            "api",
+            "-X",
+            "PUT",
+            &format!("/rest/api/content/{p2_id}"),
+            "--input",
+            "-",
+        ],
+        Some(&body.to_string()),
+    );
+    assert_eq!(upd.code, 0, "{}", upd.all());
+    clear_requests(&sim);
+    let third = export(&cli, &["DEV", "--out", out]);
+    assert_eq!(
+        page_lines(&third.stdout),
+        vec![(p2_id.clone(), p2_path.clone())]
+    );
+    let all = sim_requests(&sim);
+    let fetched: Vec<&Value> = all
+        .iter()
+        .filter(|r| r["path"] != "/rest/api/content")
+        .collect();
+    assert_eq!(fetched.len(), 1, "{fetched:?}");
+    assert_eq!(fetched[0]["path"], format!("/rest/api/content/{p2_id}"));
+    let p2 = std::fs::read_to_string(out_dir.join(&p2_path)).unwrap();
+    assert!(p2.contains("Changed *now*."), "{p2}");
+    assert!(p2.contains(&format!("version: \"{}\"", v + 1)), "{p2}");
+
+    // A page deleted in Confluence disappears from the export.
+    let del = cli.run(
+        &["api", "-X", "DELETE", &format!("/rest/api/content/{p2_id}")],
+        None,
+    );
+    assert_eq!(del.code, 0, "{}", del.all());
+    let fourth = export(&cli, &["DEV", "--out", out]);
+    assert!(
+        fourth.stdout.contains(&format!("removed\t{p2_id}\t")),
+        "{}",
+        fourth.stdout
+    );
+    assert!(!out_dir.join(&p2_path).exists());
+    assert!(!out_dir.join(".cfl-export.journal").exists());
+}
+
+#[test]
+fn cloud_export_as_html_and_a_page_tree_as_storage() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    let cli = Cli::new();
+    cli.login_cloud("cloud", &sim.base_url);
+    // A page linking to the home page: the link must point at the exported file.
+    let linker = serde_json::json!({
+        "type": "page", "title": "Linker", "space": {"key": "DEV"},
+        "body": {"storage": {"representation": "storage",
+            "value": "<p>Back to <ac:link><ri:page ri:content-title=\"DEV Home\" /></ac:link>.</p>"}}
+    });
+    let made = cli.run(
+        &["api", "/rest/api/content", "--input", "-"],
+        Some(&linker.to_string()),
+    );
+    assert_eq!(made.code, 0, "{}", made.all());
+    let dir = tempfile::tempdir().unwrap();
+    let html_dir = dir.path().join("html");
+    let first = export(
+        &cli,
+        &[
+            "DEV",
+            "--out",
+            html_dir.to_str().unwrap(),
+            "--format",
+            "html",
+        ],
+    );
+    let pages = page_lines(&first.stdout);
+    assert_eq!(pages.len(), 14, "{}", first.all());
+    let linker = std::fs::read_to_string(html_dir.join("DEV Home/Linker/index.html")).unwrap();
+    assert!(
+        linker.contains("<a href=\"../index.html\">DEV Home</a>"),
+        "{linker}"
+    );
+    let (_, path) = pages
+        .iter()
+        .find(|(_, p)| p.matches('/').count() == 2 && !p.contains("Linker"))
+        .unwrap();
+    let html = std::fs::read_to_string(html_dir.join(path)).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(
+        html.contains("<pre><code class=\"language-bash\">echo "),
+        "{html}"
+    );
+    // Requests went to the Cloud site's /wiki base.
+    assert!(sim_requests(&sim)
+        .iter()
+        .all(|r| r["path"].as_str().unwrap().starts_with("/wiki/")));
+
+    // A page and its descendants, as storage format.
+    let m = manifest(&html_dir);
+    let (sub_id, sub) = m["pages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, e)| {
+            let p = e["path"].as_str().unwrap();
+            p.matches('/').count() == 2 && !p.contains("Linker")
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .unwrap();
+    let sub_prefix = Path::new(sub["path"].as_str().unwrap())
+        .parent()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let expected = m["pages"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|e| {
+            e["path"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{sub_prefix}/"))
+        })
+        .count();
+    let st_dir = dir.path().join("storage");
+    let tree = export(
+        &cli,
+        &[
+            &sub_id,
+            "--out",
+            st_dir.to_str().unwrap(),
+            "--format",
+            "storage",
+        ],
+    );
+    let got = page_lines(&tree.stdout);
+    assert_eq!(got.len(), expected, "{}", tree.stdout);
+    let title = sub["title"].as_str().unwrap();
+    let xml = std::fs::read_to_string(st_dir.join(title).join("index.xml")).unwrap();
+    assert!(
+        xml.contains("<ac:structured-macro ac:name=\"code\">"),
+        "{xml}"
+    );
+
+    // The same directory can't silently switch format.
+    let clash = cli.run(&["export", "DEV", "--out", st_dir.to_str().unwrap()], None);
+    assert_eq!(clash.code, 1);
+    assert!(clash.stderr.contains("--force"), "{}", clash.stderr);
+}
+
+#[test]
+fn rate_limited_export_finishes_with_no_failed_request() {
+    // 10 requests a second per credential; ~50 requests needed, 8+ in flight at the start.
+    let sim = dc_with(40, "[rate_limit]\nrequests = 10\ninterval_seconds = 1\n");
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    clear_requests(&sim);
+    let run = export(&cli, &["DEV", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(page_lines(&run.stdout).len(), 41, "{}", run.all());
+    let s = summary(&run.stderr);
+    assert_eq!(s["failed"], "0", "{}", run.stderr);
+    // The limit was really enforced and cfl slowed down for it.
+    let limited = sim_requests(&sim)
+        .iter()
+        .filter(|r| r["status"] == 429)
+        .count();
+    assert!(limited > 0, "the simulator never limited: {}", run.stderr);
+    assert_eq!(s["throttled"], limited.to_string(), "{}", run.stderr);
+    assert!(s["slowdowns"].parse::<u32>().unwrap() > 0, "{}", run.stderr);
+    assert_eq!(manifest(&out_dir)["pages"].as_object().unwrap().len(), 41);
+}
+
+#[test]
+fn a_killed_export_resumes_where_it_stopped() {
+    let sim = dc_with(40, "");
+    // Slow answers so the kill lands mid-way.
+    rt().block_on(async {
+        http()
+            .post(sim.url("/__sim/faults"))
+            .json(&serde_json::json!({"latency_ms": 60}))
+            .send()
+            .await
+            .unwrap();
+    });
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir: PathBuf = dir.path().join("out");
+    let mut child = Command::new(CFL)
+        .args(["export", "DEV", "--concurrency", "2", "--out"])
+        .arg(&out_dir)
+        .env("CFL_CONFIG_DIR", cli.config_dir())
+        .env("HOME", cli.dir.path())
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env_remove("CONFLUENCE_URL")
+        .env_remove("CONFLUENCE_PAT")
+        .env_remove("CFL_PROFILE")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let journal = out_dir.join(".cfl-export.journal");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let lines = std::fs::read_to_string(&journal)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 8 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the export never got going");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the export ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !out_dir.join(".cfl-export.json").exists(),
+        "killed before the manifest"
+    );
+    let done_before: BTreeSet<String> = std::fs::read_to_string(&journal)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| v["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        done_before.len() >= 7 && done_before.len() < 41,
+        "{done_before:?}"
+    );
+
+    rt().block_on(async {
+        http()
+            .delete(sim.url("/__sim/faults"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let resumed = export(&cli, &["DEV", "--out", out_dir.to_str().unwrap()]);
+    let again: BTreeSet<String> = page_lines(&resumed.stdout)
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert!(
+        again.is_disjoint(&done_before),
+        "pages finished before the kill were fetched again: {:?}",
+        again.intersection(&done_before).collect::<Vec<_>>()
+    );
+    assert_eq!(again.len() + done_before.len(), 41, "{}", resumed.stdout);
+    let m = manifest(&out_dir);
+    assert_eq!(m["pages"].as_object().unwrap().len(), 41);
+    for e in m["pages"].as_object().unwrap().values() {
+        assert!(out_dir.join(e["path"].as_str().unwrap()).is_file());
+    }
+    assert!(!journal.exists());
+    // No temporary file survived.
+    fn walk(d: &Path, found: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            if e.path().is_dir() {
+                walk(&e.path(), found);
+            } else if e.file_name().to_string_lossy().contains(".cfl-tmp-") {
+                found.push(e.path());
+            }
+        }
+    }
+    let mut tmp = Vec::new();
+    walk(&out_dir, &mut tmp);
+    assert!(tmp.is_empty(), "{tmp:?}");
+}
+
+const ROUND_TRIP: &str = r#"## Overview
+
+A paragraph with **bold**, *emphasis*, `inline code` and a [link](https://example.com/docs?a=1).
+
+- first item
+- second item
+  - nested item
+  1. numbered inside
+
+1. one
+2. two
+
+| Name | Value |
+| --- | --- |
+| alpha | `1` |
+| beta | *two* |
+
+```rust
+fn main() {
+    println!("a < b && c > d");
+}
+```
+
+![Architecture](arch.png)
+
+> Quoted text.
+"#;
+
+fn round_trip(sim: &Sim, cli: &Cli) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\nnot really a png".to_vec();
+    std::fs::write(src.join("arch.png"), &png).unwrap();
+    let file = src.join("round-trip.md");
+    std::fs::write(&file, format!("# Round trip\n\n{ROUND_TRIP}")).unwrap();
+    let publish = cli.run(
+        &[
+            "publish",
+            file.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--parent",
+            "DEV Home",
+        ],
+        None,
+    );
+    assert_eq!(publish.code, 0, "{}", publish.all());
+    assert!(
+        publish.stdout.starts_with("created\t"),
+        "{}",
+        publish.stdout
+    );
+    assert!(publish.stdout.contains("attachment\tarch.png\tuploaded"));
+
+    let out_dir = dir.path().join("out");
+    export(cli, &["DEV", "--out", out_dir.to_str().unwrap()]);
+    let page_dir = out_dir.join("DEV Home/Round trip");
+    let exported = std::fs::read_to_string(page_dir.join("index.md")).unwrap();
+    let (_, body) = exported.split_once("\n---\n\n").expect("front matter");
+    assert_eq!(body, ROUND_TRIP);
+    assert_eq!(std::fs::read(page_dir.join("arch.png")).unwrap(), png);
+
+    // Publishing the export again updates the same page (title and space from its front matter).
+    let again = cli.run(
+        &["publish", page_dir.join("index.md").to_str().unwrap()],
+        None,
+    );
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.stdout.starts_with("updated\t"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("attachment\tarch.png\tunchanged"),
+        "{}",
+        again.stdout
+    );
+    let id = publish.stdout.split('\t').nth(1).unwrap();
+    assert_eq!(again.stdout.split('\t').nth(1).unwrap(), id);
+    let second = export(cli, &["DEV", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(page_lines(&second.stdout).len(), 1, "{}", second.stdout);
+    let exported2 = std::fs::read_to_string(page_dir.join("index.md")).unwrap();
+    assert_eq!(exported2.split_once("\n---\n\n").unwrap().1, ROUND_TRIP);
+    let _ = sim;
+}
+
+#[test]
+fn publish_then_export_round_trips_on_dc() {
+    let sim = dc_with(2, "");
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &sim.base_url);
+    round_trip(&sim, &cli);
+}
+
+#[test]
+fn publish_then_export_round_trips_on_cloud() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    let cli = Cli::new();
+    cli.login_cloud("cloud", &sim.base_url);
+    round_trip(&sim, &cli);
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_writes_nothing() {
+    let sim = dc_with(2, "");
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+
+    let none = cli.run(
+        &[
+            "export",
+            "NOPE",
+            "--out",
+            dir.path().join("x").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(none.code, 1);
+    assert!(none.stderr.contains("no space \"NOPE\""), "{}", none.stderr);
+    assert!(
+        !dir.path().join("x").exists(),
+        "nothing written for a bad key"
+    );
+    let no_page = cli.run(
+        &[
+            "export",
+            "999999",
+            "--out",
+            dir.path().join("y").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(no_page.code, 1);
+    assert!(
+        no_page.stderr.contains("no page with id 999999"),
+        "{}",
+        no_page.stderr
+    );
+
+    let md = dir.path().join("page.md");
+    std::fs::write(&md, "# Has a missing image\n\n![x](missing.png)\n").unwrap();
+    let missing = cli.run(&["publish", md.to_str().unwrap(), "--space", "DEV"], None);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("missing.png"), "{}", missing.stderr);
+    let no_space = cli.run(&["publish", md.to_str().unwrap()], None);
+    assert!(
+        no_space.stderr.contains("--space KEY"),
+        "{}",
+        no_space.stderr
+    );
+    std::fs::write(&md, "---\ntitle: broken\n").unwrap();
+    let broken = cli.run(&["publish", md.to_str().unwrap(), "--space", "DEV"], None);
+    assert!(broken.stderr.contains("front matter"), "{}", broken.stderr);
+    std::fs::write(&md, "# Orphan\n").unwrap();
+    let parent = cli.run(
+        &[
+            "publish",
+            md.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--parent",
+            "No such page",
+        ],
+        None,
+    );
+    assert!(
+        parent.stderr.contains("no page titled \"No such page\""),
+        "{}",
+        parent.stderr
+    );
+    // Nothing was created by any of these.
+    let found = cli.run(
+        &[
+            "api",
+            "/rest/api/content",
+            "-X",
+            "GET",
+            "-f",
+            "spaceKey=DEV",
+            "-f",
+            "title=Orphan",
+        ],
+        None,
+    );
+    assert_eq!(json(&found.stdout)["size"], 0, "{}", found.stdout);
+    let ok = cli.run(
+        &[
+            "publish",
+            md.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--dry-run",
+        ],
+        None,
+    );
+    assert_eq!(ok.code, 0, "{}", ok.all());
+}

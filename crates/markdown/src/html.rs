@@ -1,0 +1,141 @@
+//! Storage format → a standalone HTML page (`cfl export --format html`): the code macro becomes
+//! `<pre><code>`, attachment images `<img>` beside the page, page links go through the resolver,
+//! rich-text macros (info, note, panel, expand …) become a `<div>` holding their body, and other
+//! Confluence-only elements are left out.
+
+use crate::dom::{self, text_of, Element, Node};
+use crate::{encode_target, escape_attr, escape_text, Links, PageRef};
+
+/// Renders a full HTML document titled `title`.
+pub fn to_html(storage: &str, title: &str, links: &Links) -> String {
+    let mut body = String::new();
+    render(&dom::parse(storage), links, &mut body);
+    let mut t = String::new();
+    escape_text(title, &mut t);
+    format!(
+        "<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n<title>{t}</title>\n</head>\n<body>\n<h1>{t}</h1>\n{body}\n</body>\n</html>\n"
+    )
+}
+
+fn render(nodes: &[Node], links: &Links, out: &mut String) {
+    for n in nodes {
+        match n {
+            Node::Text(t) | Node::CData(t) => escape_text(t, out),
+            Node::Element(e) => element(e, links, out),
+        }
+    }
+}
+
+fn element(e: &Element, links: &Links, out: &mut String) {
+    match e.name.as_str() {
+        "ac:structured-macro" if e.attr("ac:name") == Some("code") => {
+            let lang = e.parameter("language").unwrap_or_default();
+            let body = e
+                .child("ac:plain-text-body")
+                .map(|b| text_of(&b.children))
+                .unwrap_or_default();
+            if lang.is_empty() {
+                out.push_str("<pre><code>");
+            } else {
+                out.push_str(&format!(
+                    "<pre><code class=\"language-{}\">",
+                    escape_attr(&lang)
+                ));
+            }
+            escape_text(&body, out);
+            out.push_str("</code></pre>");
+        }
+        "ac:structured-macro" => {
+            if let Some(b) = e.child("ac:rich-text-body") {
+                let name = e.attr("ac:name").unwrap_or("macro");
+                out.push_str(&format!("<div class=\"confluence-{}\">", escape_attr(name)));
+                render(&b.children, links, out);
+                out.push_str("</div>");
+            }
+        }
+        "ac:image" => {
+            let src = e
+                .child("ri:attachment")
+                .and_then(|a| a.attr("ri:filename"))
+                .or_else(|| e.child("ri:url").and_then(|u| u.attr("ri:value")));
+            if let Some(src) = src {
+                out.push_str(&format!(
+                    "<img src=\"{}\" alt=\"{}\" />",
+                    escape_attr(&encode_target(src)),
+                    escape_attr(e.attr("ac:alt").unwrap_or(""))
+                ));
+            }
+        }
+        "ac:link" => {
+            let target = if let Some(p) = e.child("ri:page") {
+                let r = PageRef {
+                    space: p.attr("ri:space-key").map(str::to_string),
+                    title: p.attr("ri:content-title").unwrap_or("").to_string(),
+                };
+                let text = r.title.clone();
+                Some((links.page_target(&r), text))
+            } else {
+                e.child("ri:attachment")
+                    .and_then(|a| a.attr("ri:filename"))
+                    .map(|f| (encode_target(f), f.to_string()))
+            };
+            let Some((href, fallback)) = target else {
+                return;
+            };
+            out.push_str(&format!("<a href=\"{}\">", escape_attr(&href)));
+            if let Some(b) = e.child("ac:plain-text-link-body") {
+                escape_text(&text_of(&b.children), out);
+            } else if let Some(b) = e.child("ac:link-body") {
+                render(&b.children, links, out);
+            } else {
+                escape_text(&fallback, out);
+            }
+            out.push_str("</a>");
+        }
+        "ac:emoticon" => {
+            if let Some(f) = e.attr("ac:emoji-fallback") {
+                escape_text(f, out);
+            }
+        }
+        name if name.starts_with("ri:") || name == "ac:parameter" => {}
+        // Layouts, markers and other containers: their content only.
+        name if name.starts_with("ac:") => render(&e.children, links, out),
+        name => {
+            out.push('<');
+            out.push_str(name);
+            for (k, v) in &e.attrs {
+                out.push_str(&format!(" {k}=\"{}\"", escape_attr(v)));
+            }
+            if e.children.is_empty() && matches!(name, "br" | "hr" | "img" | "col") {
+                out.push_str(" />");
+                return;
+            }
+            out.push('>');
+            render(&e.children, links, out);
+            out.push_str(&format!("</{name}>"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_images_and_links() {
+        let resolve = |r: &PageRef| Some(format!("../{}/index.html", r.title));
+        let links = Links {
+            page: Some(&resolve),
+        };
+        let h = to_html(
+            "<p>See <ac:link><ri:page ri:content-title=\"Other\" /></ac:link></p><ac:structured-macro ac:name=\"code\"><ac:parameter ac:name=\"language\">rust</ac:parameter><ac:plain-text-body><![CDATA[a<b]]></ac:plain-text-body></ac:structured-macro><ac:image><ri:attachment ri:filename=\"x y.png\" /></ac:image><ac:structured-macro ac:name=\"toc\" />",
+            "T & U",
+            &links,
+        );
+        assert!(h.contains("<title>T &amp; U</title>"));
+        assert!(h.contains("<a href=\"../Other/index.html\">Other</a>"));
+        assert!(h.contains("<pre><code class=\"language-rust\">a&lt;b</code></pre>"));
+        assert!(h.contains("<img src=\"x%20y.png\""));
+        assert!(!h.contains("toc"));
+    }
+}

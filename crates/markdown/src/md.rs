@@ -1,0 +1,492 @@
+//! Storage format → Markdown. Blocks are rendered to strings and joined by blank lines; inline
+//! content is collapsed like HTML collapses whitespace, and Markdown's special characters in text
+//! are escaped so the Markdown parses back to the same text. What Markdown cannot express (macros
+//! other than `code`, unknown `ac:` elements) is kept verbatim inside a `<!-- confluence … -->`
+//! comment, which [`crate::to_storage`] turns back into the original storage.
+
+use crate::dom::{self, text_of, Element, Node};
+use crate::{encode_target, Links, PageRef};
+
+/// The marker of a comment that carries storage format through Markdown.
+pub(crate) const KEEP_OPEN: &str = "<!-- confluence ";
+pub(crate) const KEEP_CLOSE: &str = " -->";
+
+/// Converts storage format to Markdown (ends with one newline, or is empty).
+pub fn to_markdown(storage: &str, links: &Links) -> String {
+    let nodes = dom::parse(storage);
+    let r = Renderer { links };
+    let out = r.blocks(&nodes).join("\n\n");
+    let out = out.trim_matches('\n');
+    if out.is_empty() {
+        String::new()
+    } else {
+        format!("{out}\n")
+    }
+}
+
+struct Renderer<'a, 'b> {
+    links: &'a Links<'b>,
+}
+
+fn is_block(e: &Element) -> bool {
+    matches!(
+        e.name.as_str(),
+        "p" | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "ul"
+            | "ol"
+            | "pre"
+            | "blockquote"
+            | "table"
+            | "hr"
+            | "div"
+            | "section"
+            | "ac:layout"
+            | "ac:layout-section"
+            | "ac:layout-cell"
+            | "ac:structured-macro"
+            | "ac:macro"
+            | "ac:task-list"
+    )
+}
+
+/// Storage kept verbatim in a Markdown comment.
+fn keep(e: &Element) -> String {
+    let mut s = String::new();
+    dom::serialize(std::slice::from_ref(&Node::Element(e.clone())), &mut s);
+    format!("{KEEP_OPEN}{}{KEEP_CLOSE}", s.replace("-->", "--&gt;"))
+}
+
+fn fence_for(body: &str, ch: char) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in body.chars() {
+        if c == ch {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    std::iter::repeat_n(ch, (longest + 1).max(3)).collect()
+}
+
+fn code_block(lang: &str, body: &str) -> String {
+    let fence = fence_for(body, '`');
+    let body = body.strip_suffix('\n').unwrap_or(body);
+    format!("{fence}{}\n{body}\n{fence}", lang.trim())
+}
+
+/// Prefixes every line but the first with `indent` (list item continuation).
+fn indent_rest(s: &str, indent: &str) -> String {
+    let mut out = String::new();
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            if !line.is_empty() {
+                out.push_str(indent);
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+impl Renderer<'_, '_> {
+    /// Block-level rendering: runs of inline nodes become paragraphs.
+    fn blocks(&self, nodes: &[Node]) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut run: Vec<Node> = Vec::new();
+        let flush = |run: &mut Vec<Node>, out: &mut Vec<String>| {
+            if !run.is_empty() {
+                let p = self.paragraph(run);
+                if !p.is_empty() {
+                    out.push(p);
+                }
+                run.clear();
+            }
+        };
+        for n in nodes {
+            match n {
+                Node::Element(e) if is_block(e) => {
+                    flush(&mut run, &mut out);
+                    out.extend(self.block(e));
+                }
+                other => run.push(other.clone()),
+            }
+        }
+        flush(&mut run, &mut out);
+        out
+    }
+
+    fn paragraph(&self, nodes: &[Node]) -> String {
+        let text = self.inline(nodes, false);
+        escape_line_starts(text.trim_matches([' ', '\n', '\t']))
+    }
+
+    fn block(&self, e: &Element) -> Vec<String> {
+        let one = |s: String| if s.is_empty() { vec![] } else { vec![s] };
+        match e.name.as_str() {
+            "p" => one(self.paragraph(&e.children)),
+            h @ ("h1" | "h2" | "h3" | "h4" | "h5" | "h6") => {
+                let level: usize = h[1..].parse().unwrap_or(1);
+                let text = self.inline(&e.children, true);
+                let text = text.trim();
+                if text.is_empty() {
+                    return vec![];
+                }
+                vec![format!("{} {}", "#".repeat(level), text)]
+            }
+            "ul" | "ol" => one(self.list(e)),
+            "pre" => vec![code_block("", &text_of(&e.children))],
+            "blockquote" => {
+                let inner = self.blocks(&e.children).join("\n\n");
+                one(inner
+                    .split('\n')
+                    .map(|l| {
+                        if l.is_empty() {
+                            ">".to_string()
+                        } else {
+                            format!("> {l}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"))
+            }
+            "table" => one(self.table(e)),
+            "hr" => vec!["---".into()],
+            "ac:structured-macro" if e.attr("ac:name") == Some("code") => {
+                let lang = e.parameter("language").unwrap_or_default();
+                let body = e
+                    .child("ac:plain-text-body")
+                    .map(|b| text_of(&b.children))
+                    .unwrap_or_default();
+                vec![code_block(&lang, &body)]
+            }
+            "ac:structured-macro" | "ac:macro" | "ac:task-list" => vec![keep(e)],
+            // Layout containers: their content, without the layout.
+            _ => self.blocks(&e.children),
+        }
+    }
+
+    fn list(&self, e: &Element) -> String {
+        let ordered = e.name == "ol";
+        let mut n: u64 = e.attr("start").and_then(|s| s.parse().ok()).unwrap_or(1);
+        let items: Vec<&Element> = e
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                Node::Element(li) if li.name == "li" => Some(li),
+                _ => None,
+            })
+            .collect();
+        // Loose (blank lines between items) when any item holds paragraphs, as CommonMark reads it.
+        let loose = items.iter().any(|li| {
+            li.children
+                .iter()
+                .any(|c| matches!(c, Node::Element(p) if p.name == "p"))
+        });
+        let mut out = Vec::new();
+        for li in items {
+            let marker = if ordered {
+                let m = format!("{n}. ");
+                n += 1;
+                m
+            } else {
+                "- ".to_string()
+            };
+            let body = self
+                .blocks(&li.children)
+                .join(if loose { "\n\n" } else { "\n" });
+            let indent = " ".repeat(marker.len());
+            out.push(
+                format!("{marker}{}", indent_rest(&body, &indent))
+                    .trim_end()
+                    .to_string(),
+            );
+        }
+        out.join(if loose { "\n\n" } else { "\n" })
+    }
+
+    fn table(&self, e: &Element) -> String {
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        fn collect<'x>(e: &'x Element, rows: &mut Vec<&'x Element>) {
+            for c in &e.children {
+                if let Node::Element(el) = c {
+                    match el.name.as_str() {
+                        "tr" => rows.push(el),
+                        "thead" | "tbody" | "tfoot" => collect(el, rows),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        let mut trs = Vec::new();
+        collect(e, &mut trs);
+        for tr in trs {
+            let cells = tr
+                .children
+                .iter()
+                .filter_map(|c| match c {
+                    Node::Element(td) if td.name == "td" || td.name == "th" => Some(td),
+                    _ => None,
+                })
+                .map(|td| {
+                    let blocks = self.blocks(&td.children);
+                    blocks
+                        .iter()
+                        .map(|b| b.replace('\n', "<br />"))
+                        .collect::<Vec<_>>()
+                        .join("<br />")
+                        .replace('|', "\\|")
+                })
+                .collect::<Vec<_>>();
+            rows.push(cells);
+        }
+        let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+        if cols == 0 {
+            return String::new();
+        }
+        let line = |cells: &[String]| {
+            let mut s = String::from("|");
+            for i in 0..cols {
+                s.push(' ');
+                s.push_str(cells.get(i).map(String::as_str).unwrap_or(""));
+                s.push_str(" |");
+            }
+            s
+        };
+        let mut out = vec![line(&rows[0])];
+        out.push(format!("|{}", " --- |".repeat(cols)));
+        for r in &rows[1..] {
+            out.push(line(r));
+        }
+        out.join("\n")
+    }
+
+    /// Inline rendering. `flat` (headings, table cells) turns hard breaks into spaces.
+    fn inline(&self, nodes: &[Node], flat: bool) -> String {
+        let mut out = String::new();
+        for n in nodes {
+            match n {
+                Node::Text(t) => escape_text(&collapse(t), &mut out),
+                Node::CData(t) => escape_text(&collapse(t), &mut out),
+                Node::Element(e) => self.inline_element(e, flat, &mut out),
+            }
+        }
+        out
+    }
+
+    fn inline_element(&self, e: &Element, flat: bool, out: &mut String) {
+        match e.name.as_str() {
+            "strong" | "b" => wrap(out, "**", &self.inline(&e.children, flat)),
+            "em" | "i" => wrap(out, "*", &self.inline(&e.children, flat)),
+            "code" | "tt" => out.push_str(&code_span(&text_of(&e.children))),
+            "br" => out.push_str(if flat { " " } else { "\\\n" }),
+            "a" => {
+                let text = self.inline(&e.children, flat);
+                match e.attr("href").filter(|h| !h.is_empty()) {
+                    Some(href) => link(out, &text, &encode_target(href), e.attr("title")),
+                    None => out.push_str(&text),
+                }
+            }
+            "ac:link" => self.page_link(e, flat, out),
+            "ac:image" => self.image(e, out),
+            "u" | "sup" | "sub" | "s" | "del" | "ins" => {
+                out.push_str(&format!("<{}>", e.name));
+                out.push_str(&self.inline(&e.children, flat));
+                out.push_str(&format!("</{}>", e.name));
+            }
+            // Markers and spans carry no text of their own.
+            "span" | "ac:inline-comment-marker" | "font" | "small" | "big" => {
+                out.push_str(&self.inline(&e.children, flat))
+            }
+            "ac:emoticon" => {
+                let fallback = e
+                    .attr("ac:emoji-fallback")
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!(":{}:", e.attr("ac:name").unwrap_or("")));
+                escape_text(&fallback, out);
+            }
+            // Block elements inside inline context (e.g. a <p> in a table cell via blocks).
+            name if is_block(e) && !name.starts_with("ac:") => out.push_str(
+                &self
+                    .blocks(std::slice::from_ref(&Node::Element(e.clone())))
+                    .join(" "),
+            ),
+            _ => out.push_str(&keep(e)),
+        }
+    }
+
+    fn page_link(&self, e: &Element, flat: bool, out: &mut String) {
+        let body_text = e
+            .child("ac:plain-text-link-body")
+            .map(|b| {
+                let mut s = String::new();
+                escape_text(&collapse(&text_of(&b.children)), &mut s);
+                s
+            })
+            .or_else(|| {
+                e.child("ac:link-body")
+                    .map(|b| self.inline(&b.children, flat))
+            })
+            .filter(|s| !s.trim().is_empty());
+        let anchor = e.attr("ac:anchor");
+        let (target, default_text) = if let Some(p) = e.child("ri:page") {
+            let r = PageRef {
+                space: p.attr("ri:space-key").map(str::to_string),
+                title: p.attr("ri:content-title").unwrap_or("").to_string(),
+            };
+            (self.links.page_target(&r), r.title)
+        } else if let Some(a) = e.child("ri:attachment") {
+            let f = a.attr("ri:filename").unwrap_or("").to_string();
+            (encode_target(&f), f)
+        } else if let Some(u) = e.child("ri:url") {
+            let v = u.attr("ri:value").unwrap_or("").to_string();
+            (encode_target(&v), v)
+        } else if let Some(a) = anchor {
+            (String::new(), a.to_string())
+        } else {
+            out.push_str(&keep(e));
+            return;
+        };
+        let target = match anchor {
+            Some(a) => format!("{target}#{}", encode_target(a)),
+            None => target,
+        };
+        let text = body_text.unwrap_or_else(|| {
+            let mut s = String::new();
+            escape_text(&default_text, &mut s);
+            s
+        });
+        link(out, &text, &target, None);
+    }
+
+    fn image(&self, e: &Element, out: &mut String) {
+        let src = if let Some(a) = e.child("ri:attachment") {
+            encode_target(a.attr("ri:filename").unwrap_or(""))
+        } else if let Some(u) = e.child("ri:url") {
+            encode_target(u.attr("ri:value").unwrap_or(""))
+        } else {
+            out.push_str(&keep(e));
+            return;
+        };
+        let mut alt = String::new();
+        escape_text(e.attr("ac:alt").unwrap_or(""), &mut alt);
+        out.push_str(&format!("![{alt}]({src}"));
+        if let Some(t) = e.attr("ac:title").filter(|t| !t.is_empty()) {
+            out.push_str(&format!(" \"{}\"", t.replace('"', "\\\"")));
+        }
+        out.push(')');
+    }
+}
+
+fn link(out: &mut String, text: &str, target: &str, title: Option<&str>) {
+    out.push_str(&format!("[{text}]({target}"));
+    if let Some(t) = title.filter(|t| !t.is_empty()) {
+        out.push_str(&format!(" \"{}\"", t.replace('"', "\\\"")));
+    }
+    out.push(')');
+}
+
+/// Emphasis markers hug the text: surrounding whitespace moves outside them.
+fn wrap(out: &mut String, marker: &str, inner: &str) {
+    let trimmed = inner.trim_matches([' ', '\n']);
+    if trimmed.is_empty() {
+        out.push_str(inner);
+        return;
+    }
+    let lead = &inner[..inner.len() - inner.trim_start_matches([' ', '\n']).len()];
+    let trail = &inner[inner.trim_end_matches([' ', '\n']).len()..];
+    out.push_str(lead);
+    out.push_str(marker);
+    out.push_str(trimmed);
+    out.push_str(marker);
+    out.push_str(trail);
+}
+
+fn code_span(text: &str) -> String {
+    let text = collapse(text);
+    if text.is_empty() {
+        return String::new();
+    }
+    // One backtick more than the longest run inside.
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let ticks = "`".repeat(longest + 1);
+    let pad = text.starts_with('`')
+        || text.ends_with('`')
+        || (text.starts_with(' ') && text.ends_with(' ') && !text.trim().is_empty());
+    if pad {
+        format!("{ticks} {text} {ticks}")
+    } else {
+        format!("{ticks}{text}{ticks}")
+    }
+}
+
+/// HTML whitespace collapsing: runs of ASCII whitespace become one space (nbsp is kept).
+fn collapse(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_ascii_whitespace() {
+            if !space {
+                out.push(' ');
+            }
+            space = true;
+        } else {
+            out.push(c);
+            space = false;
+        }
+    }
+    out
+}
+
+/// Escapes characters that Markdown would read as markup.
+fn escape_text(s: &str, out: &mut String) {
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '&' if chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '#') =>
+            {
+                out.push_str("\\&");
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// A line that starts like a heading, list item, quote or rule gets a backslash.
+fn escape_line_starts(p: &str) -> String {
+    p.split('\n')
+        .map(|line| {
+            let first = line.chars().next();
+            match first {
+                Some('#' | '-' | '+' | '>' | '=' | '~') => format!("\\{line}"),
+                Some(d) if d.is_ascii_digit() => {
+                    let digits = line.chars().take_while(char::is_ascii_digit).count();
+                    match line[digits..].chars().next() {
+                        Some('.' | ')') => format!("{}\\{}", &line[..digits], &line[digits..]),
+                        _ => line.to_string(),
+                    }
+                }
+                _ => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}

@@ -1,0 +1,74 @@
+//! Property: any Markdown document built from the constructs cfl supports (headings, paragraphs
+//! with emphasis, code and links, nested lists, fenced code, tables, images) is stable after one
+//! normalisation pass: md → storage → md' → storage' gives storage' == storage and md'' == md'.
+
+use cfl_markdown::{to_markdown, to_storage, Links};
+use proptest::prelude::*;
+
+fn word() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-zA-Z]{1,8}",
+        Just("x*y".to_string()),
+        Just("a_b".to_string()),
+        Just("\\<tag>".to_string()),
+        Just("R&D".to_string()),
+        Just("[br]".to_string()),
+        Just("back\\slash".to_string()),
+        Just("#1".to_string()),
+        Just("1.".to_string()),
+        Just("-".to_string()),
+        Just("`tick`".to_string()),
+        Just("ünïcödé".to_string()),
+    ]
+}
+
+fn inline() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        4 => word(),
+        1 => "[a-zA-Z]{1,8}( [a-z]{1,4})?".prop_map(|w| format!("**{w}**")),
+        1 => "[a-z]{1,6}".prop_map(|w| format!("*{w}*")),
+        1 => "[a-z ]{1,6}".prop_map(|w| format!("`{}`", w.trim().replace(' ', "_"))),
+        1 => "[a-z]{1,6}".prop_map(|w| format!("[{w}](https://example.com/{w})")),
+        1 => "[a-z]{1,6}".prop_map(|w| format!("![{w}]({w}.png)")),
+    ];
+    prop::collection::vec(piece, 1..6).prop_map(|v| v.join(" "))
+}
+
+fn block() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        3 => inline(),
+        1 => (1usize..7, inline()).prop_map(|(l, t)| format!("{} {t}", "#".repeat(l))),
+        1 => ("(rust|bash|)", "[a-z<>&\\]\\[ ]{0,20}").prop_map(|(l, c)| format!("```{l}\n{c}\n```")),
+        1 => prop::collection::vec(inline(), 1..4)
+            .prop_map(|items| items.iter().map(|i| format!("- {i}")).collect::<Vec<_>>().join("\n")),
+        1 => prop::collection::vec(inline(), 1..4).prop_map(|items| {
+            items.iter().enumerate().map(|(n, i)| format!("{}. {i}", n + 1)).collect::<Vec<_>>().join("\n")
+        }),
+        1 => (inline(), inline()).prop_map(|(a, b)| format!("- {a}\n  - {b}")),
+        1 => prop::collection::vec(("[a-z]{1,5}", "[a-z]{1,5}"), 1..4).prop_map(|rows| {
+            let mut t = String::from("| h1 | h2 |\n| --- | --- |");
+            for (a, b) in rows {
+                t.push_str(&format!("\n| {a} | {b} |"));
+            }
+            t
+        }),
+        1 => inline().prop_map(|t| format!("> {t}")),
+    ];
+    leaf
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn stable_after_one_normalisation(blocks in prop::collection::vec(block(), 1..6)) {
+        let md = blocks.join("\n\n");
+        let s1 = to_storage(&md);
+        let md2 = to_markdown(&s1.body, &Links::default());
+        let s2 = to_storage(&md2);
+        prop_assert_eq!(&s1.body, &s2.body, "markdown was:\n{}\nnormalised:\n{}", md, md2);
+        let md3 = to_markdown(&s2.body, &Links::default());
+        prop_assert_eq!(&md2, &md3);
+        // Local images survive as attachment references.
+        prop_assert_eq!(s1.images, s2.images);
+    }
+}
