@@ -193,92 +193,14 @@ impl Client {
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
     ) -> anyhow::Result<Response> {
-        let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .with_context(|| format!("bad HTTP method {method:?}"))?;
-        let url_owned = self.request_url(url)?;
-        let url = url_owned.as_str();
-        let write = !matches!(
-            m,
-            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
-        );
-        let idempotent = m != reqwest::Method::POST && m != reqwest::Method::PATCH;
-        // OAuth 1.0a signs form-encoded body parameters too.
-        let form_body = headers
-            .iter()
-            .any(|(k, v)| {
-                k.eq_ignore_ascii_case("content-type") && cfl_auth::oauth1::is_form_content_type(v)
-            })
-            .then(|| body.as_deref().map(String::from_utf8_lossy))
-            .flatten()
-            .map(|b| b.into_owned());
-        let mut attempt = 0;
-        let mut renewed = false;
-        let mut failed: Option<String> = None;
-        loop {
-            let mut req = self
-                .http
-                .request(m.clone(), url)
-                .header("Accept", "application/json")
-                // Explicit (not only the builder default) so --verbose shows it.
-                .header("User-Agent", USER_AGENT);
-            let (with_cred, used) = self
-                .add_credential(req, &m, url, form_body.as_deref(), failed.as_deref())
-                .await?;
-            req = with_cred;
-            if write {
-                req = req.header("X-Atlassian-Token", "no-check");
-            }
-            for (k, v) in headers {
-                let name = HeaderName::from_bytes(k.as_bytes())
-                    .with_context(|| format!("bad header name {k:?}"))?;
-                let value = HeaderValue::from_str(v)
-                    .with_context(|| format!("bad value for header {k}"))?;
-                req = req.header(name, value);
-            }
-            if let Some(b) = &body {
-                req = req.body(b.clone());
-            }
-            let req = req.build().context("cannot build the request")?;
-            if self.verbose {
-                self.log_request(&req);
-            }
-            let resp = self.http.execute(req).await.map_err(|e| {
-                let hint = transport_hint(&e);
-                anyhow::Error::new(e).context(format!("{method} {} failed{hint}", self.redact(url)))
-            })?;
-            let status = resp.status();
-            let headers = resp.headers().clone();
-            let body_bytes = resp
-                .bytes()
-                .await
-                .context("cannot read the response body")?
-                .to_vec();
-            let r = Response {
-                status: status.as_u16(),
-                reason: status.canonical_reason().unwrap_or("").to_string(),
-                headers,
-                body: body_bytes,
-                url: url.to_string(),
-            };
-            if self.verbose {
-                self.log_response(&r);
-            }
-            if r.status == 401 && self.renewable() && !renewed {
-                if self.verbose {
-                    eprintln!("* 401 — renewing the credential and retrying once");
-                }
-                renewed = true;
-                failed = Some(used);
-                continue;
-            }
-            let retryable = r.status == 429 || (r.status == 503 && idempotent);
-            if !retryable {
-                return Ok(r);
-            }
-            let delay = self.retry_wait(method, url, &r, attempt)?;
-            tokio::time::sleep(delay).await;
-            attempt += 1;
-        }
+        let body = match &body {
+            Some(b) => RequestBody::Bytes(b),
+            None => RequestBody::Empty,
+        };
+        let streamed = self
+            .send_with(method, url, headers, body, false, true)
+            .await?;
+        Ok(read_whole(streamed))
     }
 
     /// Whether a 401 may be cured by renewing (OAuth 2.0 bearer, cookie session).
@@ -531,8 +453,17 @@ pub enum Streamed {
     Read(Response),
 }
 
-// Streaming variants of `send`: same headers, retries and logging, but the request body comes
-// from a factory and the successful response body is left to the caller.
+/// A request's body: none, bytes in memory, or a stream made afresh for each attempt.
+#[derive(Clone, Copy)]
+enum RequestBody<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    Stream(&'a (dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync)),
+}
+
+// Streaming variants of `send`, on the same request loop (headers, credentials, retries,
+// logging): the request body comes from a factory, or the successful response body is left to
+// the caller.
 impl Client {
     /// Sends a streamed body (made by `make_body` for each attempt) and reads the answer whole.
     pub async fn send_body_stream(
@@ -543,7 +474,14 @@ impl Client {
         make_body: &(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync),
     ) -> anyhow::Result<Response> {
         let streamed = self
-            .send_streaming(method, url, headers, Some(make_body), false, true)
+            .send_with(
+                method,
+                url,
+                headers,
+                RequestBody::Stream(make_body),
+                false,
+                true,
+            )
             .await?;
         Ok(read_whole(streamed))
     }
@@ -555,7 +493,7 @@ impl Client {
         url: &str,
         headers: &[(String, String)],
     ) -> anyhow::Result<Streamed> {
-        self.send_streaming(method, url, headers, None, true, true)
+        self.send_with(method, url, headers, RequestBody::Empty, true, true)
             .await
     }
 
@@ -571,7 +509,7 @@ impl Client {
     ) -> anyhow::Result<Response> {
         use std::io::Write;
         let streamed = self
-            .send_streaming("GET", url, &[], None, dest.is_some(), false)
+            .send_with("GET", url, &[], RequestBody::Empty, dest.is_some(), false)
             .await?;
         let (mut resp, dest) = match (streamed, dest) {
             (Streamed::Ok(resp), Some(dest)) => (resp, dest),
@@ -600,12 +538,14 @@ impl Client {
         Ok(r)
     }
 
-    async fn send_streaming(
+    /// The one request loop under every send: the impersonation URL, credentials (renewed once
+    /// on a 401), cfl's headers, `--verbose` logging, and — when `retry` — the 429/503 backoff.
+    async fn send_with(
         &self,
         method: &str,
         url: &str,
         headers: &[(String, String)],
-        make_body: Option<&(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync)>,
+        body: RequestBody<'_>,
         leave_success_unread: bool,
         retry: bool,
     ) -> anyhow::Result<Streamed> {
@@ -618,6 +558,18 @@ impl Client {
             reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
         );
         let idempotent = m != reqwest::Method::POST && m != reqwest::Method::PATCH;
+        // OAuth 1.0a signs form-encoded body parameters too (streamed bodies are never forms).
+        let form_body = match body {
+            RequestBody::Bytes(b)
+                if headers.iter().any(|(k, v)| {
+                    k.eq_ignore_ascii_case("content-type")
+                        && cfl_auth::oauth1::is_form_content_type(v)
+                }) =>
+            {
+                Some(String::from_utf8_lossy(b).into_owned())
+            }
+            _ => None,
+        };
         let mut attempt = 0;
         let mut renewed = false;
         let mut failed: Option<String> = None;
@@ -627,9 +579,8 @@ impl Client {
                 .request(m.clone(), url)
                 .header("Accept", "application/json")
                 .header("User-Agent", USER_AGENT);
-            // Streamed bodies are never form-encoded, so OAuth 1.0a signs no body parameters.
             let (mut req, used) = self
-                .add_credential(req, &m, url, None, failed.as_deref())
+                .add_credential(req, &m, url, form_body.as_deref(), failed.as_deref())
                 .await?;
             if write {
                 req = req.header("X-Atlassian-Token", "no-check");
@@ -641,12 +592,14 @@ impl Client {
                     .with_context(|| format!("bad value for header {k}"))?;
                 req = req.header(name, value);
             }
-            if let Some(make) = make_body {
-                req = match make()? {
+            req = match body {
+                RequestBody::Empty => req,
+                RequestBody::Bytes(b) => req.body(b.to_vec()),
+                RequestBody::Stream(make) => match make()? {
                     StreamBody::Multipart(form) => req.multipart(form),
                     StreamBody::Raw(body) => req.body(body),
-                };
-            }
+                },
+            };
             let req = req.build().context("cannot build the request")?;
             if self.verbose {
                 self.log_request(&req);
@@ -903,7 +856,7 @@ fn parse_reset(v: &str, now: SystemTime) -> Option<Duration> {
 fn read_whole(streamed: Streamed) -> Response {
     match streamed {
         Streamed::Read(r) => r,
-        Streamed::Ok(_) => unreachable!("send_streaming reads the body unless asked not to"),
+        Streamed::Ok(_) => unreachable!("send_with reads the body unless asked not to"),
     }
 }
 
