@@ -7,9 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cfl_client::config::config_dir;
 use cfl_client::http::Response;
-use cfl_client::{credentials, paginate, Client, ClientOptions};
+use cfl_client::paginate;
 use serde_json::{Map, Value};
 
 use super::Globals;
@@ -100,15 +99,7 @@ pub fn run(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
-    let dir = config_dir()?;
-    let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
-    let opts = ClientOptions {
-        verbose: g.verbose,
-        ca_bundle: profile.as_ref().and_then(|p| p.ca_bundle.clone()),
-        client_cert: profile.as_ref().and_then(|p| p.client_cert.clone()),
-        client_key: profile.as_ref().and_then(|p| p.client_key.clone()),
-    };
-    let client = Client::new(cred, &opts)?;
+    let client = super::connect::client(g)?;
 
     let mut params: Vec<(String, Value)> = Vec::new();
     for f in &a.raw_fields {

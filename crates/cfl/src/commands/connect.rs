@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use cfl_client::config::config_dir;
 use cfl_client::content::ContentError;
-use cfl_client::{credentials, Client, ClientOptions};
+use cfl_client::{credentials, Client};
 
 use super::Globals;
 
@@ -18,13 +18,7 @@ const EXIT_AUTH: u8 = 4;
 pub fn client(g: &Globals) -> anyhow::Result<Client> {
     let dir = config_dir()?;
     let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
-    let opts = ClientOptions {
-        verbose: g.verbose,
-        ca_bundle: profile.as_ref().and_then(|p| p.ca_bundle.clone()),
-        client_cert: profile.as_ref().and_then(|p| p.client_cert.clone()),
-        client_key: profile.as_ref().and_then(|p| p.client_key.clone()),
-    };
-    Client::new(cred, &opts)
+    Client::new(cred, &g.client_options(profile.as_ref()))
 }
 
 /// Runs a command body on a fresh runtime and turns its error into an exit code.

@@ -28,3 +28,15 @@ pub struct Globals {
     #[arg(long, global = true)]
     pub verbose: bool,
 }
+
+impl Globals {
+    /// Transport settings for a client: `--verbose` and the profile's CA bundle and mTLS pair.
+    pub fn client_options(&self, p: Option<&cfl_client::Profile>) -> cfl_client::ClientOptions {
+        cfl_client::ClientOptions {
+            verbose: self.verbose,
+            ca_bundle: p.and_then(|p| p.ca_bundle.clone()),
+            client_cert: p.and_then(|p| p.client_cert.clone()),
+            client_key: p.and_then(|p| p.client_key.clone()),
+        }
+    }
+}

@@ -10,7 +10,7 @@ use anyhow::Context;
 use cfl_client::config::{config_dir, Method};
 use cfl_client::credentials::{self, Credential};
 use cfl_client::http::Response;
-use cfl_client::{Client, ClientOptions, Deployment};
+use cfl_client::{Client, Deployment};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
@@ -78,13 +78,7 @@ fn client_for(g: &Globals, for_user: Option<&str>) -> anyhow::Result<Client> {
     if let Some(user) = for_user {
         cred = as_user(cred, user)?;
     }
-    let opts = ClientOptions {
-        verbose: g.verbose,
-        ca_bundle: profile.as_ref().and_then(|p| p.ca_bundle.clone()),
-        client_cert: profile.as_ref().and_then(|p| p.client_cert.clone()),
-        client_key: profile.as_ref().and_then(|p| p.client_key.clone()),
-    };
-    Client::new(cred, &opts)
+    Client::new(cred, &g.client_options(profile.as_ref()))
 }
 
 /// The same application link, acting as `user`. Only an `oauth1-impersonation` profile can: the

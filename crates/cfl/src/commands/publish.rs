@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cfl_client::{credentials, Client, ClientOptions};
+use cfl_client::Client;
 use serde_json::{json, Value};
 
 use super::Globals;
@@ -205,15 +205,7 @@ async fn publish(
     storage: &str,
     images: &[(String, PathBuf)],
 ) -> anyhow::Result<ExitCode> {
-    let dir = cfl_client::config::config_dir()?;
-    let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
-    let opts = ClientOptions {
-        verbose: g.verbose,
-        ca_bundle: profile.as_ref().and_then(|p| p.ca_bundle.clone()),
-        client_cert: profile.as_ref().and_then(|p| p.client_cert.clone()),
-        client_key: profile.as_ref().and_then(|p| p.client_key.clone()),
-    };
-    let client = Client::new(cred, &opts)?;
+    let client = super::connect::client(g)?;
 
     let find = |t: String| {
         let client = &client;

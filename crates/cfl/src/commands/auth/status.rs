@@ -97,12 +97,7 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         let result = match credentials::from_profile(&dir, name, p) {
             Ok(c) => {
                 e["secret_store"] = json!(source_text(&c, &dir));
-                let opts = ClientOptions {
-                    verbose: g.verbose,
-                    ca_bundle: p.ca_bundle.clone(),
-                    client_cert: p.client_cert.clone(),
-                    client_key: p.client_key.clone(),
-                };
+                let opts = g.client_options(Some(p));
                 let (who, expires) = check(c, &opts).await;
                 if let Some(x) = expires {
                     e["expires_at"] = json!(fmt_time(x));
@@ -187,7 +182,7 @@ pub fn token(g: &Globals) -> anyhow::Result<ExitCode> {
         ),
         m if m.is_bearer_oauth() => {
             // A bearer that is still valid (renewed first when it is about to expire).
-            let client = Client::new(cred, &options(g, profile.as_ref()))?;
+            let client = Client::new(cred, &g.client_options(profile.as_ref()))?;
             let url = client.url("/rest/api/user/current")?;
             let header = super::runtime()?
                 .block_on(client.authorization(&reqwest::Method::GET, &url))?;
@@ -198,15 +193,6 @@ pub fn token(g: &Globals) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn options(g: &Globals, p: Option<&cfl_client::Profile>) -> ClientOptions {
-    ClientOptions {
-        verbose: g.verbose,
-        ca_bundle: p.and_then(|p| p.ca_bundle.clone()),
-        client_cert: p.and_then(|p| p.client_cert.clone()),
-        client_key: p.and_then(|p| p.client_key.clone()),
-    }
-}
-
 /// `cfl auth refresh`: renews the access token (or session) now and saves it.
 pub async fn refresh(g: &Globals) -> anyhow::Result<ExitCode> {
     let dir = config_dir()?;
@@ -215,7 +201,7 @@ pub async fn refresh(g: &Globals) -> anyhow::Result<ExitCode> {
         .profile
         .clone()
         .unwrap_or_else(|| "(environment)".into());
-    let client = Client::new(cred, &options(g, profile.as_ref()))?;
+    let client = Client::new(cred, &g.client_options(profile.as_ref()))?;
     client.refresh().await?;
     match client.expires_at().await {
         Some(x) => eprintln!(

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
 use cfl_client::http::{retry_delay, Response};
-use cfl_client::{credentials, paginate, Client, ClientOptions};
+use cfl_client::{paginate, Client};
 use cfl_markdown::{FrontMatter, Links, PageRef};
 use serde_json::Value;
 
@@ -396,15 +396,7 @@ async fn run_async(a: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     if target.is_empty() {
         anyhow::bail!("give a space key (e.g. DEV) or a page id (e.g. 12345) to export");
     }
-    let dir = cfl_client::config::config_dir()?;
-    let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
-    let opts = ClientOptions {
-        verbose: g.verbose,
-        ca_bundle: profile.as_ref().and_then(|p| p.ca_bundle.clone()),
-        client_cert: profile.as_ref().and_then(|p| p.client_cert.clone()),
-        client_key: profile.as_ref().and_then(|p| p.client_key.clone()),
-    };
-    let client = Client::new(cred, &opts)?;
+    let client = super::connect::client(g)?;
     // The fetcher retries itself (get_once), so the limiter sees every 429.
     let max_wait = client.retry.max_wait;
     let max = a.concurrency as usize;
