@@ -22,14 +22,6 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the token gateway for accounts that can't log in (try `cfl serve --demo`).
-    Serve(commands::serve::ServeArgs),
-    /// Manage gateway tokens (admin API).
-    Token(commands::token::TokenArgs),
-    /// Read and verify the gateway's audit log.
-    Audit(commands::audit::AuditArgs),
-    /// Run a Confluence simulator (Cloud or Data Center) for tests and demos.
-    Sim(commands::sim::SimArgs),
     /// Log in to Confluence sites, switch between them, show who you are.
     #[command(subcommand)]
     Auth(commands::auth::AuthCommand),
@@ -55,6 +47,14 @@ enum Command {
     Export(commands::export::ExportArgs),
     /// Publish a Markdown file as a page: create it or update it by title, images as attachments.
     Publish(commands::publish::PublishArgs),
+    /// Run the token gateway for accounts that can't log in (try `cfl serve --demo`).
+    Serve(commands::serve::ServeArgs),
+    /// Manage gateway tokens (admin API).
+    Token(commands::token::TokenArgs),
+    /// Read and verify the gateway's audit log.
+    Audit(commands::audit::AuditArgs),
+    /// Run a Confluence simulator (Cloud or Data Center) for tests and demos.
+    Sim(commands::sim::SimArgs),
     /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
     Completion {
         #[arg(value_enum)]
