@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cfl_client::config::{config_dir, Config, Method, Profile};
+use cfl_client::config::Method;
 use cfl_client::credentials::{Credential, Source};
 use cfl_client::deployment::{self, Deployment};
 use cfl_client::http::build_http;
-use cfl_client::{identity, secrets, Client, ClientOptions};
+use cfl_client::{identity, Client, ClientOptions};
 use url::Url;
 
 use crate::commands::Globals;
@@ -409,52 +409,23 @@ pub async fn run(a: LoginArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         .await
         .map_err(|e| anyhow::anyhow!("login failed, nothing was saved: {e:#}"))?;
 
-    let dir = config_dir()?;
-    let mut config = Config::load(&dir)?;
-    let name = g
-        .profile
-        .clone()
-        .or_else(|| std::env::var("CFL_PROFILE").ok().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| default_profile_name(&site));
-    let store = secrets::store(&dir, &name, client.cred.secret(), a.insecure_storage)?;
-    config.profiles.insert(
-        name.clone(),
-        Profile {
+    super::save::save(
+        super::save::Login {
             site: site_str,
+            default_name: default_profile_name(&site),
             deployment: dep,
             method,
             api_base,
             cloud_id,
             login,
-            secret_store: store,
-            ca_bundle: a.ca_bundle,
-            client_cert: a.client_cert,
-            client_key: a.client_key,
             oauth: Default::default(),
+            secret: client.cred.secret().to_string(),
+            expires_at: None,
         },
-    );
-    config.active = Some(name.clone());
-    config.save(&dir)?;
-    eprintln!(
-        "✓ Logged in to {} as {} ({}) with {method} ({dep}); profile {name:?} is now active.",
-        client.api_base().as_str().trim_end_matches('/'),
-        who.display_name,
-        who.login
-    );
-    match store {
-        cfl_client::config::SecretStore::File => eprintln!(
-            "! The secret is stored UNENCRYPTED in {} (mode 0600){}.",
-            secrets::file_path(&dir).display(),
-            if secrets::keychain_available() {
-                ""
-            } else {
-                " because this build has no OS keychain on this platform"
-            }
-        ),
-        cfl_client::config::SecretStore::Keychain => {
-            eprintln!("The secret is stored in the OS keychain.")
-        }
-    }
+        &who,
+        &a,
+        g,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,6 +1,6 @@
 //! Saving a verified login as a profile: the secret to the keychain or the 0600 file (said out
-//! loud), the settings to `config.toml`, the profile made active. Shared by the OAuth and cookie
-//! logins.
+//! loud), the settings to `config.toml`, the profile made active. Shared by every
+//! login method.
 
 use std::collections::BTreeMap;
 
