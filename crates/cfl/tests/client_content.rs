@@ -631,6 +631,28 @@ fn an_attachment_over_the_site_limit_is_refused_clearly() {
         "{}",
         out.stderr
     );
+    // Far over the limit, the server stops reading (as Tomcat does past 2 MiB): the client says
+    // why the connection broke, or shows the 413 when it arrived first.
+    let huge = dir.path().join("huge.bin");
+    std::fs::write(&huge, vec![7u8; 16 * 1024 * 1024]).unwrap();
+    let out = cli.run(
+        &[
+            "attachment",
+            "upload",
+            "DEV:DEV Home",
+            huge.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        (out.stderr.contains("413") && out.stderr.contains("maximum size"))
+            || out
+                .stderr
+                .contains("larger than the site's attachment size limit"),
+        "{}",
+        out.stderr
+    );
     let list = ok_json(&cli, &["attachment", "list", "DEV:DEV Home", "--json"]);
     assert_eq!(list, Value::Array(vec![]), "nothing stored");
 }

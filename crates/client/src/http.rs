@@ -430,6 +430,10 @@ fn transport_hint(e: &reqwest::Error) -> &'static str {
     if text.contains("certificate") || text.contains("UnknownIssuer") {
         " (the server's TLS certificate is not trusted: if a private CA signed it, log in again \
          with --ca-bundle FILE (PEM); if it asks for a client certificate, --client-cert)"
+    } else if text.contains("error writing a body") {
+        // Servers stop reading a body they refuse (Tomcat swallows only 2 MiB of it), so the
+        // answer that would say why is lost behind a broken pipe.
+        " (the server closed the connection before it had received the whole request body:          the upload is probably larger than the site's attachment size limit, or a proxy in          between limits request sizes)"
     } else {
         ""
     }

@@ -123,6 +123,16 @@ async fn read_upload(mut form: Multipart, max: usize) -> ApiResult<Upload> {
                     .map_err(|e| bad(format!("Invalid multipart body: {e}")))?
                 {
                     if buf.len() + chunk.len() > max {
+                        drop(buf);
+                        let mut swallowed = chunk.len();
+                        while let Ok(Some(more)) = field.chunk().await {
+                            swallowed += more.len();
+                            if swallowed > MAX_SWALLOW_BYTES {
+                                break;
+                            }
+                        }
+                        drop(field);
+                        swallow_rest(&mut form, swallowed).await;
                         return Err(ApiError::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             S,
@@ -153,6 +163,25 @@ async fn read_upload(mut form: Multipart, max: usize) -> ApiResult<Upload> {
         data,
         comment,
     })
+}
+
+/// Tomcat (under Confluence) reads and discards up to `maxSwallowSize` (2 MiB by default) of a
+/// refused request's body before answering, so a client still writing a slightly-too-large
+/// upload gets the 413 instead of a broken pipe. Anything larger is cut off, as there.
+const MAX_SWALLOW_BYTES: usize = 2 * 1024 * 1024;
+
+async fn swallow_rest(form: &mut Multipart, mut swallowed: usize) {
+    while swallowed <= MAX_SWALLOW_BYTES {
+        let Ok(Some(mut field)) = form.next_field().await else {
+            return;
+        };
+        while let Ok(Some(chunk)) = field.chunk().await {
+            swallowed += chunk.len();
+            if swallowed > MAX_SWALLOW_BYTES {
+                return;
+            }
+        }
+    }
 }
 
 fn store(
