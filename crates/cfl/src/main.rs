@@ -10,6 +10,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
+// The gateway allocates a little for every request on several threads; mimalloc does that in
+// about half the time glibc's malloc takes (BENCHMARKS.md, "allocator").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "cfl", version, about, long_about = None)]
 #[command(propagate_version = true)]

@@ -479,8 +479,16 @@ async fn token_cli_creates_lists_and_revokes() {
 /// kill -9 under load: every request that got an answer is in the audit log afterwards.
 #[tokio::test]
 async fn crash_loses_no_answered_request() {
+    // On one thread (`--workers 1`, a single-threaded runtime) and on several.
+    for workers in ["1", "2"] {
+        crash_under_load(workers).await;
+    }
+}
+
+async fn crash_under_load(threads: &str) {
     let sim = dc_sim();
-    let mut gw = static_gateway(&sim);
+    let (identity, [pat]) = static_identity();
+    let mut gw = Gateway::start(&sim, identity, "", &[pat, ("CFL_WORKERS", threads)]);
     let (_, secret) = gw.create_token(token_request("svc-reports")).await;
     let auth = basic("svc-reports", &secret);
     let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
@@ -514,17 +522,21 @@ async fn crash_loses_no_answered_request() {
     let answered = answered.lock().unwrap().clone();
     let store = cfl_gateway::store::Store::open(&gw.store).await.unwrap();
     let mut logged = std::collections::HashSet::new();
+    let mut chain = cfl_gateway::audit::Verifier::default();
     let mut after = 0;
     loop {
         let page = store.audit_after(after, 1000).await.unwrap();
         let Some(last) = page.last() else { break };
         after = last.seq;
+        for r in &page {
+            chain.push(r).unwrap();
+        }
         logged.extend(page.into_iter().map(|r| r.path));
     }
     let missing: Vec<&String> = answered.iter().filter(|p| !logged.contains(*p)).collect();
     assert!(
         missing.is_empty(),
-        "{} of {} answered requests missing from the audit log, e.g. {:?}",
+        "--workers {threads}: {} of {} answered requests missing from the audit log, e.g. {:?}",
         missing.len(),
         answered.len(),
         missing.first()
@@ -679,6 +691,22 @@ async fn health_readiness_and_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("cfl_gateway_audit_queue_depth"));
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    // Both proxied requests (and the admin's token creation) were committed, in groups.
+    let (records, commits) = (
+        counter("cfl_gateway_audit_records_total"),
+        counter("cfl_gateway_audit_commits_total"),
+    );
+    assert!(
+        records >= 3 && (1..=records).contains(&commits),
+        "{metrics}"
+    );
     assert!(
         !metrics.contains(&secret) && !metrics.contains("svc-reports"),
         "metrics carry no tokens or users"

@@ -1,13 +1,13 @@
 //! Tokens in memory, keyed by secret hash, so the hot path touches no database. A miss falls back
 //! to one store lookup (a token created on another replica); revocations update the cache at once.
-//! Use counts accumulate here and are flushed in batches by [`TokenCache::flush`].
+//! Use counts accumulate here; [`TokenCache::take_usage`] hands them to the store writer in batches.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 use crate::secret::SecretHash;
-use crate::store::Store;
+use crate::store::{Store, Usage};
 use crate::token::{Active, Token};
 
 #[derive(Default)]
@@ -110,10 +110,10 @@ impl TokenCache {
             .unwrap_or((0, 0))
     }
 
-    /// Writes accumulated use counts to the store (increments, so replicas add up).
-    pub async fn flush(&self, store: &Store) -> anyhow::Result<()> {
-        let updates: Vec<(String, i64, i64)> = self
-            .read()
+    /// Takes the use counts accumulated since the last call, for the writer to add to the store
+    /// (increments, so replicas add up).
+    pub fn take_usage(&self) -> Vec<Usage> {
+        self.read()
             .values()
             .filter_map(|a| {
                 let n = a.pending_uses.swap(0, Ordering::Relaxed);
@@ -125,17 +125,16 @@ impl TokenCache {
                     )
                 })
             })
-            .collect();
-        if let Err(e) = store.flush_usage(&updates).await {
-            // Put the counts back so a later flush retries them.
-            let map = self.read();
-            for (id, n, _) in &updates {
-                if let Some(a) = map.values().find(|a| &a.token.id == id) {
-                    a.pending_uses.fetch_add(*n, Ordering::Relaxed);
-                }
+            .collect()
+    }
+
+    /// Puts back use counts that could not be written, so a later flush retries them.
+    pub fn return_usage(&self, updates: &[Usage]) {
+        let map = self.read();
+        for (id, n, _) in updates {
+            if let Some(a) = map.values().find(|a| &a.token.id == id) {
+                a.pending_uses.fetch_add(*n, Ordering::Relaxed);
             }
-            return Err(e);
         }
-        Ok(())
     }
 }

@@ -7,11 +7,18 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+/// More serving threads than this is a typo, not a tuning.
+const MAX_WORKERS: usize = 1024;
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GatewayConfig {
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
+    /// Threads that serve requests; 0 (the default) = one per CPU. 1 runs everything on one
+    /// thread, like a single nginx worker: the cheapest per request, for small machines.
+    #[serde(default)]
+    pub workers: usize,
     /// `sqlite:PATH` (created on first start) or `postgres://...`.
     #[serde(default = "default_store")]
     pub store: String,
@@ -307,6 +314,12 @@ impl GatewayConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.workers > MAX_WORKERS {
+            return Err(ConfigError::Invalid(format!(
+                "workers = {}: use 0 (one thread per CPU) or a number up to {MAX_WORKERS}",
+                self.workers
+            )));
+        }
         let url = url::Url::parse(&self.upstream.url).map_err(|e| {
             ConfigError::Invalid(format!(
                 "upstream.url {:?} is not a URL: {e}",
@@ -396,5 +409,22 @@ mod tests {
             err.contains("process") && err.contains("power-loss"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn workers_default_to_one_per_cpu_and_are_bounded() {
+        let c: GatewayConfig = toml::from_str(BASE).unwrap();
+        assert_eq!(c.workers, 0);
+        c.validate().unwrap();
+        let c: GatewayConfig = toml::from_str(&format!("workers = 1\n{BASE}")).unwrap();
+        assert_eq!(c.workers, 1);
+        c.validate().unwrap();
+        let c: GatewayConfig = toml::from_str(&format!("workers = 100000\n{BASE}")).unwrap();
+        let err = c.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("workers = 100000") && err.contains("0 (one thread per CPU)"),
+            "{err}"
+        );
+        assert!(toml::from_str::<GatewayConfig>(&format!("workers = -1\n{BASE}")).is_err());
     }
 }

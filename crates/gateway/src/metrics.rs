@@ -1,5 +1,5 @@
 //! Prometheus metrics at `/metrics`: requests by decision and status, upstream latency, token
-//! cache hits and misses, audit queue depth. No label ever carries a token, user or path, so the
+//! cache hits and misses, audit queue depth, commits and records. No label ever carries a token, user or path, so the
 //! endpoint reveals traffic volume only.
 
 use std::sync::atomic::{AtomicI64, AtomicU64};
@@ -82,6 +82,16 @@ pub async fn render(State(gw): State<Shared>) -> impl IntoResponse {
         "audit_queue_depth",
         "Audit records waiting to be committed",
         ConstGauge::new(depth.load(std::sync::atomic::Ordering::Relaxed)),
+    );
+    registry.register(
+        "audit_commits",
+        "Commits of audit records (group commit: each covers every record queued at the time)",
+        ConstCounter::new(load(&gw.audit.commits)),
+    );
+    registry.register(
+        "audit_records",
+        "Audit records committed",
+        ConstCounter::new(load(&gw.audit.committed)),
     );
     let mut body = String::new();
     if encode(&mut body, &registry).is_err() {

@@ -42,6 +42,16 @@ impl Gateway {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     }
+
+    /// Writes the tokens' use counts gathered since the last flush (kept for a retry on failure).
+    pub async fn flush_usage(&self) -> anyhow::Result<()> {
+        let updates = self.cache.take_usage();
+        if let Err(e) = self.audit.flush_usage(updates.clone()).await {
+            self.cache.return_usage(&updates);
+            return Err(e);
+        }
+        Ok(())
+    }
 }
 
 /// A gateway serving on a bound address.
@@ -271,8 +281,11 @@ pub async fn start(
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            if let Err(e) = flusher_gw.cache.flush(&flusher_gw.store).await {
+            if let Err(e) = flusher_gw.flush_usage().await {
                 tracing::warn!(error = %e, "flushing token usage failed; will retry");
+            }
+            if let Err(e) = flusher_gw.store.checkpoint().await {
+                tracing::warn!(error = %e, "checkpointing the store failed; will retry");
             }
         }
     });
@@ -330,7 +343,7 @@ pub async fn start(
         flusher.abort();
         watcher.abort();
         warner.abort();
-        if let Err(e) = serve_gw.cache.flush(&serve_gw.store).await {
+        if let Err(e) = serve_gw.flush_usage().await {
             tracing::error!(error = %e, "final usage flush failed");
         }
         serve_gw.audit.close().await;

@@ -7,11 +7,18 @@ use std::borrow::Cow;
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
+use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection, Executor, Row, SqlSafeStr};
 
 use crate::audit::{AuditRecord, GENESIS};
 use crate::config::Durability;
 use crate::token::Token;
+
+/// A connection kept by the one task that makes the frequent writes (audit batches and use
+/// counts, see `audit::writer`), so those never queue for SQLite's write lock behind each other.
+pub type WriterConnection = sqlx::pool::PoolConnection<sqlx::Any>;
+
+/// Uses of one token since the last flush: (token id, uses, last used at).
+pub type Usage = (String, i64, i64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -92,6 +99,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
         expires_at BIGINT NOT NULL,
         created_at BIGINT NOT NULL
     );",
+), (
+    4,
+    "the audit chain's head is its newest record",
+    // Appends no longer lock a head row: the primary key on `seq` keeps the chain linear.
+    "DROP TABLE audit_head;",
 )];
 
 /// A PAT minted for a user, as stored: `sealed` is the encrypted raw token.
@@ -180,13 +192,16 @@ impl Store {
         if backend == Backend::Sqlite {
             // WAL: readers don't block the writer. FULL fsyncs every commit (survives a power
             // loss); NORMAL leaves a commit in the kernel's page cache, which a crash of the
-            // process can't lose.
+            // process can't lose. No automatic checkpoints: one would run (and fsync) inside a
+            // commit that requests are waiting on; `checkpoint` runs them on the side instead.
             let pragmas = match durability {
                 Durability::PowerLoss => {
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;"
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
+                     PRAGMA wal_autocheckpoint=0;"
                 }
                 Durability::Process => {
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;"
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; \
+                     PRAGMA wal_autocheckpoint=0;"
                 }
             };
             options = options.after_connect(move |conn, _| {
@@ -372,11 +387,22 @@ impl Store {
     }
 
     /// Adds batched use counts: `(id, uses, last_used_at)`. Increments, so replicas add up.
-    pub async fn flush_usage(&self, updates: &[(String, i64, i64)]) -> anyhow::Result<()> {
+    /// Adds use counts (increments, so replicas add up) in one transaction.
+    pub async fn flush_usage(&self, updates: &[Usage]) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        self.flush_usage_on(&mut conn, updates).await
+    }
+
+    /// [`Store::flush_usage`] on the given connection (the writer's).
+    pub async fn flush_usage_on(
+        &self,
+        conn: &mut AnyConnection,
+        updates: &[Usage],
+    ) -> anyhow::Result<()> {
         if updates.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = conn.begin().await?;
         for (id, uses, last) in updates {
             sqlx::query(
                 "UPDATE tokens SET use_count = use_count + $1,
@@ -390,6 +416,25 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// A connection for [`crate::audit::writer`] to keep.
+    pub async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
+        self.pool
+            .acquire()
+            .await
+            .context("cannot open a connection to the store")
+    }
+
+    /// Copies SQLite's write-ahead log into the database without blocking the writer (automatic
+    /// checkpoints are off, see `open_with`). Called every second; a no-op on PostgreSQL.
+    pub async fn checkpoint(&self) -> anyhow::Result<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 
@@ -434,58 +479,111 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")?)
     }
 
-    /// Appends records in one transaction, extending the chain from the stored head. The head row
-    /// is locked on PostgreSQL so concurrent replicas serialise and the chain stays linear.
+    /// Appends records, extending the chain from its newest record, atomically.
     pub async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        self.append_audit_on(&mut conn, records, &mut None).await
+    }
+
+    /// [`Store::append_audit`] on the given connection (the writer's). `head` is the chain's
+    /// newest (seq, hash) as this caller last wrote it, or `None` to read it; it is kept up to
+    /// date. It is only a guess: another replica may have appended since, in which case the
+    /// insert hits the primary key on `seq`, and the records are chained again from the real
+    /// head. So the steady state is one statement per batch, and the chain stays linear with
+    /// any number of writers.
+    pub async fn append_audit_on(
+        &self,
+        conn: &mut AnyConnection,
+        records: &mut [AuditRecord],
+        head: &mut Option<(i64, String)>,
+    ) -> anyhow::Result<()> {
+        const ATTEMPTS: usize = 100;
         if records.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        let head_sql = match self.backend {
-            Backend::Postgres => "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
-            // Take SQLite's write lock before reading the head (a no-op update).
-            Backend::Sqlite => "UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash",
-        };
-        let head = sqlx::query(head_sql).fetch_one(&mut *tx).await?;
-        let (mut seq, mut hash): (i64, String) = (head.try_get("seq")?, head.try_get("hash")?);
-        for r in records.iter_mut() {
-            r.chain_after(seq, &hash);
-            seq = r.seq;
-            hash = r.hash.clone();
-        }
-        // Multi-row inserts: one statement per chunk instead of one per record.
-        for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
-            let sql = audit_insert_sql(self.backend, chunk.len());
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for r in chunk {
-                q = q
-                    .bind(r.seq)
-                    .bind(r.at)
-                    .bind(r.kind.clone())
-                    .bind(r.actor.clone())
-                    .bind(r.token_id.clone())
-                    .bind(r.bound_user.clone())
-                    .bind(r.method.clone())
-                    .bind(r.path.clone())
-                    .bind(r.decision.clone())
-                    .bind(r.reason.clone())
-                    .bind(r.status)
-                    .bind(r.request_bytes)
-                    .bind(r.response_bytes)
-                    .bind(r.latency_us)
-                    .bind(r.client_ip.clone())
-                    .bind(r.prev_hash.clone())
-                    .bind(r.hash.clone());
+        for _ in 0..ATTEMPTS {
+            let (mut seq, mut hash) = match head.take() {
+                Some(h) => h,
+                None => self.audit_head(conn).await?,
+            };
+            for r in records.iter_mut() {
+                r.chain_after(seq, &hash);
+                seq = r.seq;
+                hash.clone_from(&r.hash);
             }
-            q.execute(&mut *tx).await?;
+            match self.insert_audit(conn, records).await {
+                Ok(()) => {
+                    *head = Some((seq, hash));
+                    return Ok(());
+                }
+                Err(e)
+                    if e.as_database_error()
+                        .is_some_and(|d| d.is_unique_violation()) =>
+                {
+                    continue; // another writer got there first: chain again from its head
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-            .bind(seq)
-            .bind(&hash)
-            .execute(&mut *tx)
+        anyhow::bail!("the audit chain kept moving under {ATTEMPTS} attempts to append to it")
+    }
+
+    /// The chain's newest record (seq, hash), or the genesis before the first.
+    async fn audit_head(&self, conn: &mut AnyConnection) -> anyhow::Result<(i64, String)> {
+        let row = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
             .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(match row {
+            Some(r) => (r.try_get("seq")?, r.try_get("hash")?),
+            None => (0, GENESIS.to_string()),
+        })
+    }
+
+    /// Inserts chained records all or none: one multi-row statement, or a transaction of
+    /// several when there are more rows than one statement takes.
+    async fn insert_audit(
+        &self,
+        conn: &mut AnyConnection,
+        records: &[AuditRecord],
+    ) -> Result<(), sqlx::Error> {
+        if records.len() <= AUDIT_ROWS_PER_INSERT {
+            return self.insert_audit_rows(conn, records).await;
+        }
+        let mut tx = conn.begin().await?;
+        for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
+            self.insert_audit_rows(&mut tx, chunk).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn insert_audit_rows(
+        &self,
+        conn: &mut AnyConnection,
+        rows: &[AuditRecord],
+    ) -> Result<(), sqlx::Error> {
+        let sql = audit_insert_sql(self.backend, rows.len());
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for r in rows {
+            q = q
+                .bind(r.seq)
+                .bind(r.at)
+                .bind(r.kind.clone())
+                .bind(r.actor.clone())
+                .bind(r.token_id.clone())
+                .bind(r.bound_user.clone())
+                .bind(r.method.clone())
+                .bind(r.path.clone())
+                .bind(r.decision.clone())
+                .bind(r.reason.clone())
+                .bind(r.status)
+                .bind(r.request_bytes)
+                .bind(r.response_bytes)
+                .bind(r.latency_us)
+                .bind(r.client_ip.clone())
+                .bind(r.prev_hash.clone())
+                .bind(r.hash.clone());
+        }
+        q.execute(conn).await.map(|_| ())
     }
 
     /// Records matching `f`, newest first (at most 1000 per call).
@@ -804,6 +902,64 @@ mod tests {
             store.token(&t.id).await.unwrap().unwrap().revoked_at,
             Some(9)
         );
+    }
+
+    /// Several writers, each with its own (soon stale) idea of the chain's head, appending
+    /// interleaved and at once: every record lands, on one linear chain.
+    async fn writers_with_stale_heads_keep_one_chain(store: &Store) {
+        let record = |at| AuditRecord {
+            at,
+            kind: "proxy".into(),
+            decision: "allow".into(),
+            ..Default::default()
+        };
+        let mut a = store.writer_connection().await.unwrap();
+        let mut b = store.writer_connection().await.unwrap();
+        let (mut head_a, mut head_b) = (None, None);
+        let mut batch = vec![record(1), record(2), record(3)];
+        store
+            .append_audit_on(&mut a, &mut batch, &mut head_a)
+            .await
+            .unwrap();
+        let mut batch = vec![record(4), record(5)];
+        store
+            .append_audit_on(&mut b, &mut batch, &mut head_b)
+            .await
+            .unwrap();
+        // A's head still says 3: its insert of 4 collides and it chains again from 5.
+        let mut batch = vec![record(6)];
+        store
+            .append_audit_on(&mut a, &mut batch, &mut head_a)
+            .await
+            .unwrap();
+        assert_eq!(batch[0].seq, 6);
+        // And concurrently, with batches too large for one statement.
+        let big = |n| (0..n).map(record).collect::<Vec<_>>();
+        let (mut x, mut y) = (big(120), big(7));
+        let (ra, rb) = tokio::join!(
+            store.append_audit_on(&mut a, &mut x, &mut head_a),
+            store.append_audit_on(&mut b, &mut y, &mut head_b),
+        );
+        ra.unwrap();
+        rb.unwrap();
+        let all = store.audit_after(0, 1000).await.unwrap();
+        assert_eq!(all.len(), 6 + 127);
+        let mut v = Verifier::default();
+        all.iter().try_for_each(|r| v.push(r)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn stale_writer_heads_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("g.sqlite").display());
+        writers_with_stale_heads_keep_one_chain(&Store::open(&url).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn stale_writer_heads_on_postgres() {
+        if let Some(pg) = fresh_postgres().await {
+            writers_with_stale_heads_keep_one_chain(&pg).await;
+        }
     }
 
     #[tokio::test]

@@ -28,6 +28,9 @@ pub struct ServeArgs {
     /// Store: sqlite:PATH or postgres://… (overrides the config).
     #[arg(long, env = "CFL_STORE")]
     store: Option<String>,
+    /// Threads that serve requests: 0 = one per CPU (overrides the config's `workers`).
+    #[arg(long, env = "CFL_WORKERS")]
+    workers: Option<usize>,
     /// Run the gateway in front of an embedded Confluence simulator, with a throw-away SQLite
     /// store, and print ready-to-paste commands.
     #[arg(long, conflicts_with = "config")]
@@ -35,23 +38,28 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(async move {
-        if args.demo {
-            return demo::run(args.listen).await;
-        }
-        let path = args.config.clone().context("--config is required (or use --demo)")?;
-        let mut config = cfl_gateway::config::GatewayConfig::load(&path)?;
-        if let Some(l) = args.listen {
-            config.listen = l;
-        }
-        if let Some(u) = args.upstream {
-            config.upstream.url = u;
-        }
-        if let Some(s) = args.store {
-            config.store = s;
-        }
-        config.validate()?;
+    if args.demo {
+        return runtime(0)?.block_on(demo::run(args.listen));
+    }
+    let path = args
+        .config
+        .clone()
+        .context("--config is required (or use --demo)")?;
+    let mut config = cfl_gateway::config::GatewayConfig::load(&path)?;
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(u) = args.upstream {
+        config.upstream.url = u;
+    }
+    if let Some(s) = args.store {
+        config.store = s;
+    }
+    if let Some(w) = args.workers {
+        config.workers = w;
+    }
+    config.validate()?;
+    runtime(config.workers)?.block_on(async move {
         let env_name = config.admin.token_env.clone().unwrap_or_else(|| "CFL_ADMIN_TOKEN".into());
         let admin = std::env::var(&env_name).ok().filter(|s| !s.is_empty());
         let gw = cfl_gateway::server::start(config, admin).await?;
@@ -63,6 +71,23 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         gw.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The runtime the gateway serves on: `workers` threads (0 = one per CPU). One worker is a
+/// single-threaded runtime: no task ever moves between threads, so no wake-up crosses one.
+fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let runtime = if workers == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if workers > 1 {
+            b.worker_threads(workers);
+        }
+        b.enable_all().build()
+    };
+    runtime.context("cannot start the async runtime")
 }
 
 /// Ctrl-C or SIGTERM.

@@ -1,19 +1,23 @@
-//! Group commit for audit records: requests hand their record to one writer task and wait; the
-//! writer commits whatever has queued up in one transaction and then wakes every waiter. One
-//! fsync covers many requests, and no response is sent before its record is durable.
+//! The gateway's one writer for frequent writes. Audit records use group commit: requests hand
+//! their record to this task and wait; it commits whatever has queued up in one transaction and
+//! then wakes every waiter. One commit (one fsync with `power-loss` durability) covers many
+//! requests, and no response is sent before its record is durable. Token use counts are written
+//! by the same task on the same connection, so the two never queue behind each other for
+//! SQLite's write lock.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::AuditRecord;
-use crate::store::Store;
+use crate::store::{Store, Usage, WriterConnection};
 
 const MAX_BATCH: usize = 512;
 
 enum Msg {
     Record(Box<AuditRecord>, oneshot::Sender<bool>),
+    Usage(Vec<Usage>, oneshot::Sender<anyhow::Result<()>>),
     /// Commit what is queued and stop (graceful shutdown).
     Close,
 }
@@ -23,6 +27,44 @@ pub struct AuditWriter {
     tx: mpsc::Sender<Msg>,
     /// Records queued but not yet committed (for `/metrics`).
     pub depth: Arc<AtomicI64>,
+    /// Commits of audit records, and the records they held (their ratio is the group size).
+    pub commits: Arc<AtomicU64>,
+    pub committed: Arc<AtomicU64>,
+}
+
+/// The writer's connection, opened on first use and again after an error (the store may have
+/// restarted).
+struct Connection {
+    store: Store,
+    conn: Option<WriterConnection>,
+    /// The audit chain's newest (seq, hash) as this writer left it (see `append_audit_on`).
+    head: Option<(i64, String)>,
+}
+
+impl Connection {
+    /// Runs `write` on the connection; after a failure the connection is closed, not reused.
+    async fn write<T>(
+        &mut self,
+        write: impl AsyncFnOnce(
+            &Store,
+            &mut sqlx::AnyConnection,
+            &mut Option<(i64, String)>,
+        ) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let store = self.store.clone();
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            None => self.conn.insert(store.writer_connection().await?),
+        };
+        let result = write(&store, conn, &mut self.head).await;
+        if result.is_err() {
+            self.head = None;
+            if let Some(mut c) = self.conn.take() {
+                c.close_on_drop();
+            }
+        }
+        result
+    }
 }
 
 impl AuditWriter {
@@ -31,36 +73,73 @@ impl AuditWriter {
     pub fn start(store: Store) -> (AuditWriter, tokio::task::JoinHandle<()>) {
         let (tx, mut rx) = mpsc::channel::<Msg>(8192);
         let depth = Arc::new(AtomicI64::new(0));
-        let task_depth = depth.clone();
+        let (commits, committed) = (Arc::<AtomicU64>::default(), Arc::<AtomicU64>::default());
+        let (task_depth, task_commits, task_committed) =
+            (depth.clone(), commits.clone(), committed.clone());
         let task = tokio::spawn(async move {
+            let mut conn = Connection {
+                store,
+                conn: None,
+                head: None,
+            };
             let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
             while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-                let closing = batch.iter().any(|m| matches!(m, Msg::Close));
+                let mut closing = false;
                 let mut records = Vec::with_capacity(batch.len());
                 let mut waiters = Vec::with_capacity(batch.len());
+                let mut usage = Vec::new();
                 for m in batch.drain(..) {
-                    if let Msg::Record(r, done) = m {
-                        records.push(*r);
-                        waiters.push(done);
+                    match m {
+                        Msg::Record(r, done) => {
+                            records.push(*r);
+                            waiters.push(done);
+                        }
+                        Msg::Usage(u, done) => usage.push((u, done)),
+                        Msg::Close => closing = true,
                     }
                 }
-                let ok = match store.append_audit(&mut records).await {
-                    Ok(()) => true,
-                    Err(e) => {
-                        tracing::error!(error = %e, records = records.len(), "audit write failed; refusing the requests");
-                        false
+                if !records.is_empty() {
+                    let ok = match conn
+                        .write(async |store, c, head| {
+                            store.append_audit_on(c, &mut records, head).await
+                        })
+                        .await
+                    {
+                        Ok(()) => {
+                            task_commits.fetch_add(1, Ordering::Relaxed);
+                            task_committed.fetch_add(records.len() as u64, Ordering::Relaxed);
+                            true
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, records = records.len(), "audit write failed; refusing the requests");
+                            false
+                        }
+                    };
+                    task_depth.fetch_sub(waiters.len() as i64, Ordering::Relaxed);
+                    for done in waiters {
+                        let _ = done.send(ok);
                     }
-                };
-                task_depth.fetch_sub(waiters.len() as i64, Ordering::Relaxed);
-                for done in waiters {
-                    let _ = done.send(ok);
+                }
+                for (updates, done) in usage {
+                    let result = conn
+                        .write(async |store, c, _| store.flush_usage_on(c, &updates).await)
+                        .await;
+                    let _ = done.send(result);
                 }
                 if closing {
                     break;
                 }
             }
         });
-        (AuditWriter { tx, depth }, task)
+        (
+            AuditWriter {
+                tx,
+                depth,
+                commits,
+                committed,
+            },
+            task,
+        )
     }
 
     /// Queues a record and waits until it is committed. `false`: it could not be recorded, and
@@ -78,6 +157,20 @@ impl AuditWriter {
             return false;
         }
         wait.await.unwrap_or(false)
+    }
+
+    /// Adds use counts to the store, on the writer's connection.
+    pub async fn flush_usage(&self, updates: Vec<Usage>) -> anyhow::Result<()> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Msg::Usage(updates, done))
+            .await
+            .map_err(|_| anyhow::anyhow!("the store writer has stopped"))?;
+        wait.await
+            .map_err(|_| anyhow::anyhow!("the store writer has stopped"))?
     }
 
     /// Asks the writer to commit what is queued and stop; later records are refused.

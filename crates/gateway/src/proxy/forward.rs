@@ -13,28 +13,29 @@ use super::authn::Authenticated;
 use super::refusal::Refusal;
 use crate::server::Shared;
 
-const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+// Header names as constants: removing by `&str` would parse and hash each name per request.
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
 
 /// Request headers that are credentials or forwarding claims of the client.
-const CLIENT_ONLY: &[&str] = &[
-    "authorization",
-    "cookie",
-    "host",
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-forwarded-proto",
-    "x-real-ip",
+const CLIENT_ONLY: [HeaderName; 8] = [
+    header::AUTHORIZATION,
+    header::COOKIE,
+    header::HOST,
+    header::FORWARDED,
+    HeaderName::from_static("x-forwarded-for"),
+    HeaderName::from_static("x-forwarded-host"),
+    HeaderName::from_static("x-forwarded-proto"),
+    HeaderName::from_static("x-real-ip"),
 ];
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -48,8 +49,8 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in listed {
         headers.remove(name);
     }
-    for name in HOP_BY_HOP {
-        headers.remove(*name);
+    for name in &HOP_BY_HOP {
+        headers.remove(name);
     }
 }
 
@@ -99,8 +100,8 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
         .unwrap_or("")
         .to_string();
     strip_hop_by_hop(&mut headers);
-    for name in CLIENT_ONLY {
-        headers.remove(*name);
+    for name in &CLIENT_ONLY {
+        headers.remove(name);
     }
     for name in gw.upstream.reserved_headers() {
         headers.remove(name);
