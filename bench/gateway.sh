@@ -9,6 +9,9 @@
 # Each configuration runs ROUNDS times, interleaved; the table shows medians and ratios, and the
 # CPU each process spent per request (from /proc/PID/stat), which explains the ratios on a small
 # machine where wrk, nginx and the gateway share the cores.
+# Every path also runs at a fixed, moderate pace, for the latency the proxy adds (second table).
+# NAMES="nginx cfl" runs a subset; CFL=path/to/cfl benchmarks another build; WORKERS sets the
+# gateway's threads (default 1, as nginx runs one worker process here).
 # Needs nginx and wrk (Debian: nginx-light wrk); installs them if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -123,7 +126,22 @@ print(rps, p99, errors.group(1) if errors else 0, int(sys.argv[2]) * tick_us / n
 PY
 }
 
-declare -A RPS P99 NCPU GCPU
+# Latency at a fixed, moderate load (each of 8 connections waits 2 ms between requests: a few
+# thousand req/s on every path), where the p99 shows what the proxy adds rather than the queue
+# that any saturated closed-loop benchmark builds up.
+echo 'function delay() return 2 end' > "$work/pace.lua"
+paced() { # url → "rps p99_ms"
+  wrk -t1 -c8 -d"$DURATION" --latency -s "$work/pace.lua" -H "$AUTH" "$1$PATH_" > "$work/paced.wrk"
+  python3 - "$work/paced.wrk" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t)
+print(float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
+      float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)])
+PY
+}
+
+declare -A RPS P99 NCPU GCPU PRPS PP99
 for r in $(seq "$ROUNDS"); do
   for name in $NAMES; do
     gpid=""
@@ -136,17 +154,21 @@ for r in $(seq "$ROUNDS"); do
     esac
     read -r rps p99 errs ncpu gcpu < <(run "$name" "$url" "$gpid")
     [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses"; exit 1; }
+    read -r prps pp99 < <(paced "$url")
     RPS[$name]+="$rps "; P99[$name]+="$p99 "; NCPU[$name]+="$ncpu "; GCPU[$name]+="$gcpu "
-    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: nginx ${ncpu%.*} µs, gateway ${gcpu%.*} µs" >&2
+    PRPS[$name]+="$prps "; PP99[$name]+="$pp99 "
+    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: nginx ${ncpu%.*} µs, gateway ${gcpu%.*} µs; paced: $prps req/s, p99 $pp99 ms" >&2
   done
 done
 
 args=()
-for name in $NAMES; do args+=("$name" "${RPS[$name]}" "${P99[$name]}" "${NCPU[$name]}" "${GCPU[$name]}"); done
+for name in $NAMES; do
+  args+=("$name" "${RPS[$name]}" "${P99[$name]}" "${NCPU[$name]}" "${GCPU[$name]}" "${PRPS[$name]}" "${PP99[$name]}")
+done
 python3 - "${args[@]}" <<'PY'
 import statistics as st, sys
 a = sys.argv[1:]
-d = {a[i]: [[float(x) for x in a[i + k].split()] for k in (1, 2, 3, 4)] for i in range(0, len(a), 5)}
+d = {a[i]: [[float(x) for x in a[i + k].split()] for k in range(1, 7)] for i in range(0, len(a), 7)}
 m = st.median
 label = {
     "direct": "direct to upstream",
@@ -158,10 +180,18 @@ label = {
 up = m(d["direct"][2]) if "direct" in d else 0  # the upstream's own CPU per request
 print("| path | req/s (median) | p99 ms (median) | proxy CPU µs/request |")
 print("|---|---|---|---|")
-for k, (rps, p99, ncpu, gcpu) in d.items():
+for k, (rps, p99, ncpu, gcpu, _, _) in d.items():
     cpu = "-" if k == "direct" else f"{m(ncpu) - up:.0f}" if k == "nginx" else f"{m(gcpu):.0f}"
     print(f"| {label[k]} | {m(rps):.0f} | {m(p99):.3f} | {cpu} |")
 print()
+print("At a fixed pace (8 connections, 2 ms between a connection's requests):")
+print()
+print("| path | req/s (median) | p99 ms (median) |")
+print("|---|---|---|")
+for k, (_, _, _, _, prps, pp99) in d.items():
+    print(f"| {label[k]} | {m(prps):.0f} | {m(pp99):.3f} |")
+print()
+pp = lambda k: m(d[k][5])
 r, p = lambda k: m(d[k][0]), lambda k: m(d[k][1])
 lines = [
     ("direct", None, lambda: f"upstream (nginx answering) CPU per request: {up:.0f} µs"),
@@ -169,6 +199,9 @@ lines = [
     ("cfl_full", "nginx", lambda: f"cfl / nginx throughput (power-loss): {r('cfl_full')/r('nginx'):.2f}"),
     ("cfl", "direct", lambda: f"cfl p99 added over direct (process): {p('cfl')-p('direct'):.3f} ms   (goal < 0.5 ms)"),
     ("cfl", "nginx", lambda: f"cfl p99 added over nginx (process): {p('cfl')-p('nginx'):.3f} ms"),
+    ("cfl", "direct", lambda: f"at a fixed pace, cfl p99 added over direct (process): {pp('cfl')-pp('direct'):.3f} ms   (goal < 0.5 ms)"),
+    ("cfl_full", "direct", lambda: f"at a fixed pace, cfl p99 added over direct (power-loss): {pp('cfl_full')-pp('direct'):.3f} ms"),
+    ("nginx", "direct", lambda: f"at a fixed pace, nginx p99 added over direct: {pp('nginx')-pp('direct'):.3f} ms"),
     ("cfl_pg", "cfl", lambda: f"PostgreSQL (fsync=off) / SQLite (process) throughput: {r('cfl_pg')/r('cfl'):.2f}"),
     ("cfl_pg", "cfl_full", lambda: f"PostgreSQL (fsync=off) / SQLite (power-loss) throughput: {r('cfl_pg')/r('cfl_full'):.2f}"),
 ]

@@ -428,7 +428,7 @@ impl Store {
     }
 
     /// Copies SQLite's write-ahead log into the database without blocking the writer (automatic
-    /// checkpoints are off, see `open_with`). Called every second; a no-op on PostgreSQL.
+    /// checkpoints are off, see `open_with`). Called every 100 ms; a no-op on PostgreSQL.
     pub async fn checkpoint(&self) -> anyhow::Result<()> {
         if self.backend == Backend::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
