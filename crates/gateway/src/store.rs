@@ -386,7 +386,6 @@ impl Store {
         &self.url
     }
 
-    /// Adds batched use counts: `(id, uses, last_used_at)`. Increments, so replicas add up.
     /// Adds use counts (increments, so replicas add up) in one transaction.
     pub async fn flush_usage(&self, updates: &[Usage]) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
