@@ -288,16 +288,18 @@ pub async fn start(
     });
     // Small, frequent checkpoints: each one's fsync makes the filesystem commit its journal,
     // which holds up the writer's next append; a 1 s interval let that stall reach ~10-60 ms at
-    // the p99, every 100 ms keeps it near 5 ms (BENCHMARKS.md).
+    // the p99, every 100 ms keeps it near 5 ms (BENCHMARKS.md). PostgreSQL needs none of this.
     let checkpointer_gw = gw.clone();
-    let checkpointer = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(100));
-        loop {
-            tick.tick().await;
-            if let Err(e) = checkpointer_gw.store.checkpoint().await {
-                tracing::warn!(error = %e, "checkpointing the store failed; will retry");
+    let checkpointer = (gw.store.backend == crate::store::Backend::Sqlite).then(|| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(100));
+            loop {
+                tick.tick().await;
+                if let Err(e) = checkpointer_gw.store.checkpoint().await {
+                    tracing::warn!(error = %e, "checkpointing the store failed; will retry");
+                }
             }
-        }
+        })
     });
     let watcher = tokio::spawn(watch_revocations(gw.clone()));
     let warner = tokio::spawn(crate::expiry::run(gw.clone()));
@@ -351,7 +353,9 @@ pub async fn start(
         }
         tracing::info!("shutting down: flushing usage counters and the audit queue");
         flusher.abort();
-        checkpointer.abort();
+        if let Some(c) = checkpointer {
+            c.abort();
+        }
         watcher.abort();
         warner.abort();
         if let Err(e) = serve_gw.flush_usage().await {

@@ -386,7 +386,9 @@ impl Store {
         &self.url
     }
 
-    /// Adds use counts (increments, so replicas add up) in one transaction.
+    /// Adds use counts (increments, so replicas add up) in one transaction, on a pool
+    /// connection (the gateway writes them through its writer, with `flush_usage_on`).
+    #[cfg(test)]
     pub async fn flush_usage(&self, updates: &[Usage]) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         self.flush_usage_on(&mut conn, updates).await
@@ -478,7 +480,9 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")?)
     }
 
-    /// Appends records, extending the chain from its newest record, atomically.
+    /// Appends records, extending the chain from its newest record, atomically, on a pool
+    /// connection (the gateway appends through its writer, with `append_audit_on`).
+    #[cfg(test)]
     pub async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         self.append_audit_on(&mut conn, records, &mut None).await

@@ -42,8 +42,6 @@ pub struct Upstream {
     pub base: String,
     pub identity: Identity,
     pub timeout: Duration,
-    /// Header names a client must never be able to send upstream itself.
-    reserved_headers: Vec<HeaderName>,
 }
 
 fn env_secret(name: &str) -> anyhow::Result<String> {
@@ -149,19 +147,7 @@ impl Upstream {
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .context("cannot build the upstream HTTP client")?;
-        let reserved_headers = match &identity {
-            Identity::Header {
-                user_header,
-                secret_header,
-                ..
-            } => vec![user_header.clone(), secret_header.clone()],
-            Identity::Static(_)
-            | Identity::OAuth1(_)
-            | Identity::MintedPat(_)
-            | Identity::ClientCredentials(_) => Vec::new(),
-        };
         Ok(Upstream {
-            reserved_headers,
             client,
             proxy: proxy_client(&cfg.url)?,
             base: cfg.url.trim_end_matches('/').to_string(),
@@ -183,8 +169,19 @@ impl Upstream {
     }
 
     /// Header names a client must never be able to send upstream itself.
-    pub fn reserved_headers(&self) -> &[HeaderName] {
-        &self.reserved_headers
+    pub fn reserved_headers(&self) -> impl Iterator<Item = &HeaderName> {
+        let names = match &self.identity {
+            Identity::Header {
+                user_header,
+                secret_header,
+                ..
+            } => Some([user_header, secret_header]),
+            Identity::Static(_)
+            | Identity::OAuth1(_)
+            | Identity::MintedPat(_)
+            | Identity::ClientCredentials(_) => None,
+        };
+        names.into_iter().flatten()
     }
 
     /// Query parameters a client may not send: they would let it choose whom the gateway acts as.

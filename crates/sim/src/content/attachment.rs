@@ -7,6 +7,7 @@
 //! upload is refused without being buffered whole. Only the newest version's bytes are kept.
 
 use axum::body::Body;
+use axum::extract::multipart::Field;
 use axum::extract::{DefaultBodyLimit, Multipart, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -125,14 +126,10 @@ async fn read_upload(mut form: Multipart, max: usize) -> ApiResult<Upload> {
                     if buf.len() + chunk.len() > max {
                         drop(buf);
                         let mut swallowed = chunk.len();
-                        while let Ok(Some(more)) = field.chunk().await {
-                            swallowed += more.len();
-                            if swallowed > MAX_SWALLOW_BYTES {
-                                break;
-                            }
+                        if swallow_field(&mut field, &mut swallowed).await {
+                            drop(field);
+                            swallow_rest(&mut form, swallowed).await;
                         }
-                        drop(field);
-                        swallow_rest(&mut form, swallowed).await;
                         return Err(ApiError::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             S,
@@ -170,16 +167,22 @@ async fn read_upload(mut form: Multipart, max: usize) -> ApiResult<Upload> {
 /// upload gets the 413 instead of a broken pipe. Anything larger is cut off, as there.
 const MAX_SWALLOW_BYTES: usize = 2 * 1024 * 1024;
 
+/// Reads and discards the rest of `field`; `false` once `swallowed` passes the limit.
+async fn swallow_field(field: &mut Field<'_>, swallowed: &mut usize) -> bool {
+    while let Ok(Some(chunk)) = field.chunk().await {
+        *swallowed += chunk.len();
+        if *swallowed > MAX_SWALLOW_BYTES {
+            return false;
+        }
+    }
+    true
+}
+
+/// Reads and discards the remaining fields, within the limit.
 async fn swallow_rest(form: &mut Multipart, mut swallowed: usize) {
-    while swallowed <= MAX_SWALLOW_BYTES {
-        let Ok(Some(mut field)) = form.next_field().await else {
+    while let Ok(Some(mut field)) = form.next_field().await {
+        if !swallow_field(&mut field, &mut swallowed).await {
             return;
-        };
-        while let Ok(Some(chunk)) = field.chunk().await {
-            swallowed += chunk.len();
-            if swallowed > MAX_SWALLOW_BYTES {
-                return;
-            }
         }
     }
 }
