@@ -259,7 +259,7 @@ pub async fn start(
     let generated_admin_token = bootstrap_admin(&store, admin_secret.as_deref(), now).await?;
     let cache = TokenCache::load(&store).await?;
     let upstream = Upstream::from_config(&config.upstream)?;
-    let (audit, audit_stopped) = AuditWriter::start(store.clone())?;
+    let (audit, audit_task) = AuditWriter::start(store.clone());
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -361,8 +361,8 @@ pub async fn start(
         if let Err(e) = serve_gw.flush_usage().await {
             tracing::error!(error = %e, "final usage flush failed");
         }
-        serve_gw.audit.close();
-        let _ = audit_stopped.await;
+        serve_gw.audit.close().await;
+        let _ = audit_task.await;
     });
     tracing::info!(%addr, upstream = %gw.upstream.base, identity = gw.config.upstream.identity.mode(), tokens = gw.cache.len(), "gateway listening");
     Ok(RunningGateway {

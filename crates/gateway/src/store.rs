@@ -1,7 +1,6 @@
 //! Persistent state: tokens, admin tokens and the audit chain, in SQLite (default, zero set-up) or
 //! PostgreSQL (several replicas), through sqlx's `Any` driver so both run the same SQL.
-//! Migrations run on open. Only hashes of secrets are stored. The audit writer appends through
-//! its own connection (`audit::sink`); this module holds everything else, and the queries.
+//! Migrations run on open. Only hashes of secrets are stored.
 
 use std::borrow::Cow;
 
@@ -13,6 +12,10 @@ use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Connection, Executor, Row, Sql
 use crate::audit::{AuditRecord, GENESIS};
 use crate::config::Durability;
 use crate::token::Token;
+
+/// A connection kept by the one task that makes the frequent writes (audit batches and use
+/// counts, see `audit::writer`), so those never queue for SQLite's write lock behind each other.
+pub type WriterConnection = sqlx::pool::PoolConnection<sqlx::Any>;
 
 /// Uses of one token since the last flush: (token id, uses, last used at).
 pub type Usage = (String, i64, i64);
@@ -28,15 +31,9 @@ pub struct Store {
     pool: AnyPool,
     pub backend: Backend,
     url: String,
-    /// The SQLite file, for the audit writer's own connection (`audit::sqlite_sink`).
-    sqlite_path: Option<std::path::PathBuf>,
-    durability: Durability,
 }
 
-/// (version, description, SQL, the SQL for PostgreSQL where it differs).
-type MigrationSql = (i64, &'static str, &'static str, Option<&'static str>);
-
-const MIGRATIONS: &[MigrationSql] = &[(
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "tokens, admin tokens, audit chain",
     "CREATE TABLE tokens (
@@ -88,12 +85,10 @@ const MIGRATIONS: &[MigrationSql] = &[(
         hash TEXT NOT NULL
     );
     INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');",
-    None,
 ), (
     2,
     "expiry warnings",
     "ALTER TABLE tokens ADD COLUMN expiry_warned_at BIGINT;",
-    None,
 ), (
     3,
     "minted PATs",
@@ -104,46 +99,11 @@ const MIGRATIONS: &[MigrationSql] = &[(
         expires_at BIGINT NOT NULL,
         created_at BIGINT NOT NULL
     );",
-    None,
 ), (
     4,
     "the audit chain's head is its newest record",
     // Appends no longer lock a head row: the primary key on `seq` keeps the chain linear.
     "DROP TABLE audit_head;",
-    None,
-), (
-    5,
-    "SQLite: the audit chain's seq is the table's own key",
-    // `seq BIGINT PRIMARY KEY` gave SQLite a separate index beside the table's hidden rowid, so
-    // each record was written to four B-trees; as `INTEGER PRIMARY KEY` seq *is* the rowid.
-    // (PostgreSQL's table has no hidden key, and its INTEGER is 32 bits: nothing to change.)
-    "CREATE TABLE audit_by_seq (
-        seq INTEGER PRIMARY KEY,
-        at BIGINT NOT NULL,
-        kind TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        token_id TEXT,
-        bound_user TEXT,
-        method TEXT NOT NULL,
-        path TEXT NOT NULL,
-        decision TEXT NOT NULL,
-        reason TEXT NOT NULL,
-        status BIGINT NOT NULL,
-        request_bytes BIGINT NOT NULL,
-        response_bytes BIGINT NOT NULL,
-        latency_us BIGINT NOT NULL,
-        client_ip TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-    );
-    INSERT INTO audit_by_seq SELECT seq, at, kind, actor, token_id, bound_user, method, path,
-        decision, reason, status, request_bytes, response_bytes, latency_us, client_ip, prev_hash,
-        hash FROM audit;
-    DROP TABLE audit;
-    ALTER TABLE audit_by_seq RENAME TO audit;
-    CREATE INDEX audit_at ON audit (at);
-    CREATE INDEX audit_token ON audit (token_id);",
-    Some("SELECT 1;"),
 )];
 
 /// A PAT minted for a user, as stored: `sealed` is the encrypted raw token.
@@ -220,17 +180,12 @@ impl Store {
     /// Like [`Store::open`], with SQLite commits as durable as `durability` asks.
     pub async fn open_with(url: &str, durability: Durability) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
-        let (backend, url, sqlite_path) = if let Some(path) = url.strip_prefix("sqlite:") {
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
             let sep = if path.contains('?') { '&' } else { '?' };
-            let file = path.split('?').next().unwrap_or(path);
-            (
-                Backend::Sqlite,
-                format!("sqlite://{path}{sep}mode=rwc"),
-                Some(file.into()),
-            )
+            (Backend::Sqlite, format!("sqlite://{path}{sep}mode=rwc"))
         } else {
-            (Backend::Postgres, url.to_string(), None)
+            (Backend::Postgres, url.to_string())
         };
         let mut options =
             AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
@@ -260,18 +215,29 @@ impl Store {
             .connect(&url)
             .await
             .with_context(|| format!("cannot open the store {}", redact_url(&url)))?;
-        let migrator = migrator(backend, MIGRATIONS);
+        let migrator = Migrator {
+            migrations: Cow::Owned(
+                MIGRATIONS
+                    .iter()
+                    .map(|(v, d, sql)| {
+                        Migration::new(
+                            *v,
+                            Cow::Borrowed(*d),
+                            MigrationType::Simple,
+                            AssertSqlSafe(*sql).into_sql_str(),
+                            false,
+                        )
+                    })
+                    .collect(),
+            ),
+            table_name: Cow::Borrowed("cfl_schema_migrations"),
+            ..Migrator::DEFAULT
+        };
         migrator
             .run(&pool)
             .await
             .context("cannot migrate the store")?;
-        Ok(Store {
-            pool,
-            backend,
-            url,
-            sqlite_path,
-            durability,
-        })
+        Ok(Store { pool, backend, url })
     }
 
     pub async fn insert_token(&self, t: &Token) -> anyhow::Result<()> {
@@ -420,17 +386,15 @@ impl Store {
         &self.url
     }
 
-    /// The SQLite file, or `None` for PostgreSQL.
-    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
-        self.sqlite_path.as_deref()
+    /// Adds use counts (increments, so replicas add up) in one transaction, on a pool
+    /// connection (the gateway writes them through its writer, with `flush_usage_on`).
+    #[cfg(test)]
+    pub async fn flush_usage(&self, updates: &[Usage]) -> anyhow::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        self.flush_usage_on(&mut conn, updates).await
     }
 
-    pub fn durability(&self) -> Durability {
-        self.durability
-    }
-
-    /// Adds use counts (increments, so replicas add up) in one transaction, on `conn` (the
-    /// PostgreSQL audit writer's; see `audit::sink`).
+    /// [`Store::flush_usage`] on the given connection (the writer's).
     pub async fn flush_usage_on(
         &self,
         conn: &mut AnyConnection,
@@ -454,6 +418,14 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A connection for [`crate::audit::writer`] to keep.
+    pub async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
+        self.pool
+            .acquire()
+            .await
+            .context("cannot open a connection to the store")
     }
 
     /// Copies SQLite's write-ahead log into the database without blocking the writer (automatic
@@ -508,31 +480,59 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")?)
     }
 
-    /// Appends records through a sink like the audit writer's, on a thread of its own.
+    /// Appends records, extending the chain from its newest record, atomically, on a pool
+    /// connection (the gateway appends through its writer, with `append_audit_on`).
     #[cfg(test)]
     pub async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
-        let (store, mut owned) = (self.clone(), records.to_vec());
-        let owned = on_thread(move || {
-            crate::audit::sink::open(&store)?.append(&mut owned)?;
-            Ok(owned)
-        })
-        .await?;
-        records.clone_from_slice(&owned);
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        self.append_audit_on(&mut conn, records, &mut None).await
     }
 
-    /// Adds use counts through a sink like the audit writer's.
-    #[cfg(test)]
-    pub async fn flush_usage(&self, updates: &[Usage]) -> anyhow::Result<()> {
-        let (store, updates) = (self.clone(), updates.to_vec());
-        on_thread(move || crate::audit::sink::open(&store)?.add_usage(&updates)).await
+    /// [`Store::append_audit`] on the given connection (the writer's). `head` is the chain's
+    /// newest (seq, hash) as this caller last wrote it, or `None` to read it; it is kept up to
+    /// date. It is only a guess: another replica may have appended since, in which case the
+    /// insert hits the primary key on `seq`, and the records are chained again from the real
+    /// head. So the steady state is one statement per batch, and the chain stays linear with
+    /// any number of writers.
+    pub async fn append_audit_on(
+        &self,
+        conn: &mut AnyConnection,
+        records: &mut [AuditRecord],
+        head: &mut Option<(i64, String)>,
+    ) -> anyhow::Result<()> {
+        const ATTEMPTS: usize = 100;
+        if records.is_empty() {
+            return Ok(());
+        }
+        for _ in 0..ATTEMPTS {
+            let (mut seq, mut hash) = match head.take() {
+                Some(h) => h,
+                None => self.audit_head(conn).await?,
+            };
+            for r in records.iter_mut() {
+                r.chain_after(seq, &hash);
+                seq = r.seq;
+                hash.clone_from(&r.hash);
+            }
+            match self.insert_audit(conn, records).await {
+                Ok(()) => {
+                    *head = Some((seq, hash));
+                    return Ok(());
+                }
+                Err(e)
+                    if e.as_database_error()
+                        .is_some_and(|d| d.is_unique_violation()) =>
+                {
+                    continue; // another writer got there first: chain again from its head
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        anyhow::bail!("the audit chain kept moving under {ATTEMPTS} attempts to append to it")
     }
 
     /// The chain's newest record (seq, hash), or the genesis before the first.
-    pub(crate) async fn audit_head(
-        &self,
-        conn: &mut AnyConnection,
-    ) -> anyhow::Result<(i64, String)> {
+    async fn audit_head(&self, conn: &mut AnyConnection) -> anyhow::Result<(i64, String)> {
         let row = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
             .fetch_optional(&mut *conn)
             .await?;
@@ -544,7 +544,7 @@ impl Store {
 
     /// Inserts chained records all or none: one multi-row statement, or a transaction of
     /// several when there are more rows than one statement takes.
-    pub(crate) async fn insert_audit(
+    async fn insert_audit(
         &self,
         conn: &mut AnyConnection,
         records: &[AuditRecord],
@@ -676,45 +676,6 @@ impl Store {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
-}
-
-/// The migrations for `backend`, in sqlx's form.
-fn migrator(backend: Backend, migrations: &[MigrationSql]) -> Migrator {
-    Migrator {
-        migrations: Cow::Owned(
-            migrations
-                .iter()
-                .map(|(v, d, sql, postgres)| {
-                    let sql = match (backend, postgres) {
-                        (Backend::Postgres, Some(pg)) => pg,
-                        _ => sql,
-                    };
-                    Migration::new(
-                        *v,
-                        Cow::Borrowed(*d),
-                        MigrationType::Simple,
-                        AssertSqlSafe(*sql).into_sql_str(),
-                        false,
-                    )
-                })
-                .collect(),
-        ),
-        table_name: Cow::Borrowed("cfl_schema_migrations"),
-        ..Migrator::DEFAULT
-    }
-}
-
-/// Runs blocking store work (a sink) on a new thread and waits for it without blocking the
-/// runtime. A PostgreSQL sink starts a runtime of its own, which a runtime thread may not do.
-#[cfg(test)]
-async fn on_thread<T: Send + 'static>(
-    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.await?
 }
 
 fn lines(s: String) -> Vec<String> {
@@ -946,38 +907,44 @@ mod tests {
         );
     }
 
-    /// Several writers (sinks, as the audit writer uses), each with its own (soon stale) idea
-    /// of the chain's head, appending interleaved and at once: every record lands, on one
-    /// linear chain.
+    /// Several writers, each with its own (soon stale) idea of the chain's head, appending
+    /// interleaved and at once: every record lands, on one linear chain.
     async fn writers_with_stale_heads_keep_one_chain(store: &Store) {
-        fn record(at: i64) -> AuditRecord {
-            AuditRecord {
-                at,
-                kind: "proxy".into(),
-                decision: "allow".into(),
-                ..Default::default()
-            }
-        }
-        let s = store.clone();
-        on_thread(move || {
-            let (mut a, mut b) = (crate::audit::sink::open(&s)?, crate::audit::sink::open(&s)?);
-            a.append(&mut [record(1), record(2), record(3)])?;
-            b.append(&mut [record(4), record(5)])?;
-            // A's head still says 3: its insert of 4 collides and it chains again from 5.
-            let mut batch = [record(6)];
-            a.append(&mut batch)?;
-            assert_eq!(batch[0].seq, 6);
-            // And concurrently, with batches large enough to take a while.
-            let big = |n| (0..n).map(record).collect::<Vec<_>>();
-            let (mut x, mut y) = (big(120), big(7));
-            std::thread::scope(|scope| {
-                let ta = scope.spawn(|| a.append(&mut x));
-                let tb = scope.spawn(|| b.append(&mut y));
-                ta.join().unwrap().and(tb.join().unwrap())
-            })
-        })
-        .await
-        .unwrap();
+        let record = |at| AuditRecord {
+            at,
+            kind: "proxy".into(),
+            decision: "allow".into(),
+            ..Default::default()
+        };
+        let mut a = store.writer_connection().await.unwrap();
+        let mut b = store.writer_connection().await.unwrap();
+        let (mut head_a, mut head_b) = (None, None);
+        let mut batch = vec![record(1), record(2), record(3)];
+        store
+            .append_audit_on(&mut a, &mut batch, &mut head_a)
+            .await
+            .unwrap();
+        let mut batch = vec![record(4), record(5)];
+        store
+            .append_audit_on(&mut b, &mut batch, &mut head_b)
+            .await
+            .unwrap();
+        // A's head still says 3: its insert of 4 collides and it chains again from 5.
+        let mut batch = vec![record(6)];
+        store
+            .append_audit_on(&mut a, &mut batch, &mut head_a)
+            .await
+            .unwrap();
+        assert_eq!(batch[0].seq, 6);
+        // And concurrently, with batches too large for one statement.
+        let big = |n| (0..n).map(record).collect::<Vec<_>>();
+        let (mut x, mut y) = (big(120), big(7));
+        let (ra, rb) = tokio::join!(
+            store.append_audit_on(&mut a, &mut x, &mut head_a),
+            store.append_audit_on(&mut b, &mut y, &mut head_b),
+        );
+        ra.unwrap();
+        rb.unwrap();
         let all = store.audit_after(0, 1000).await.unwrap();
         assert_eq!(all.len(), 6 + 127);
         let mut v = Verifier::default();
@@ -996,64 +963,6 @@ mod tests {
         if let Some(pg) = fresh_postgres().await {
             writers_with_stale_heads_keep_one_chain(&pg).await;
         }
-    }
-
-    /// A store made before migration 5 keeps its chain, exactly, and loses the extra index.
-    #[tokio::test]
-    async fn upgrading_keeps_the_audit_chain_and_drops_the_seq_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("old.sqlite");
-        sqlx::any::install_default_drivers();
-        let pool = AnyPool::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-            .await
-            .unwrap();
-        migrator(Backend::Sqlite, &MIGRATIONS[..4])
-            .run(&pool)
-            .await
-            .unwrap();
-        let old = Store {
-            pool: pool.clone(),
-            backend: Backend::Sqlite,
-            url: String::new(),
-            sqlite_path: Some(path.clone()),
-            durability: Durability::Process,
-        };
-        let record = |at| AuditRecord {
-            at,
-            kind: "proxy".into(),
-            token_id: Some(format!("tok{at}")),
-            decision: "allow".into(),
-            ..Default::default()
-        };
-        let mut before: Vec<AuditRecord> = (1..=5).map(record).collect();
-        old.append_audit(&mut before).await.unwrap();
-        let indexes = |store: Store| async move {
-            sqlx::query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name")
-                .fetch_all(store.pool())
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.try_get::<String, _>("name").unwrap())
-                .collect::<Vec<_>>()
-        };
-        assert!(
-            indexes(old.clone()).await.len() == 3,
-            "before: seq has its own index"
-        );
-        pool.close().await;
-
-        let store = Store::open(&format!("sqlite:{}", path.display()))
-            .await
-            .unwrap();
-        assert_eq!(indexes(store.clone()).await, ["audit_at", "audit_token"]);
-        let mut after = vec![record(6)];
-        store.append_audit(&mut after).await.unwrap();
-        assert_eq!(after[0].seq, 6);
-        let all = store.audit_after(0, 100).await.unwrap();
-        assert_eq!(all[..5], before[..]);
-        let mut v = Verifier::default();
-        all.iter().try_for_each(|r| v.push(r)).unwrap();
-        assert_eq!(v.checked, 6);
     }
 
     #[tokio::test]

@@ -4,8 +4,6 @@
 //! Records go through [`writer::AuditWriter`], which commits them in groups and tells each
 //! request when its record is durable; the proxy sends no response before that.
 
-pub mod sink;
-mod sqlite_sink;
 pub mod writer;
 
 use serde::{Deserialize, Serialize};

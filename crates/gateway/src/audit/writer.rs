@@ -1,22 +1,17 @@
-//! The gateway's one writer for frequent writes, on a thread of its own. Audit records use group
-//! commit: requests hand their record to this thread and wait; it commits whatever has queued up
-//! in one transaction and then wakes every waiter. One commit (one fsync with `power-loss`
-//! durability) covers many requests, and no response is sent before its record is durable.
-//! Token use counts are written by the same thread on the same connection, so the two never
-//! queue behind each other for SQLite's write lock.
-//!
-//! A thread rather than a task: a commit is blocking work (SQLite is a library; an fsync may take
-//! milliseconds). Done here directly, it costs one wake-up each way per group, where sqlx's
-//! SQLite driver added a driver thread, its locks and a round trip per statement.
+//! The gateway's one writer for frequent writes. Audit records use group commit: requests hand
+//! their record to this task and wait; it commits whatever has queued up in one transaction and
+//! then wakes every waiter. One commit (one fsync with `power-loss` durability) covers many
+//! requests, and no response is sent before its record is durable. Token use counts are written
+//! by the same task on the same connection, so the two never queue behind each other for
+//! SQLite's write lock.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::sink::{self, Sink};
 use super::AuditRecord;
-use crate::store::{Store, Usage};
+use crate::store::{Store, Usage, WriterConnection};
 
 const MAX_BATCH: usize = 512;
 
@@ -29,9 +24,7 @@ enum Msg {
 
 #[derive(Clone)]
 pub struct AuditWriter {
-    // Unbounded, so sending never waits: every record's request waits for its commit, so the
-    // queue never holds more than the requests in flight.
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::Sender<Msg>,
     /// Records queued but not yet committed (for `/metrics`).
     pub depth: Arc<AtomicI64>,
     /// Commits of audit records, and the records they held (their ratio is the group size).
@@ -39,45 +32,114 @@ pub struct AuditWriter {
     pub committed: Arc<AtomicU64>,
 }
 
-/// Resolves when the writer thread has committed what was queued and stopped.
-pub type Stopped = oneshot::Receiver<()>;
+/// The writer's connection, opened on first use and again after an error (the store may have
+/// restarted).
+struct Connection {
+    store: Store,
+    conn: Option<WriterConnection>,
+    /// The audit chain's newest (seq, hash) as this writer left it (see `append_audit_on`).
+    head: Option<(i64, String)>,
+}
 
-struct Stats {
-    depth: Arc<AtomicI64>,
-    commits: Arc<AtomicU64>,
-    committed: Arc<AtomicU64>,
+impl Connection {
+    /// Runs `write` on the connection; after a failure the connection is closed, not reused.
+    async fn write<T>(
+        &mut self,
+        write: impl AsyncFnOnce(
+            &Store,
+            &mut sqlx::AnyConnection,
+            &mut Option<(i64, String)>,
+        ) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let store = self.store.clone();
+        let conn = match &mut self.conn {
+            Some(c) => c,
+            None => self.conn.insert(store.writer_connection().await?),
+        };
+        let result = write(&store, conn, &mut self.head).await;
+        if result.is_err() {
+            self.head = None;
+            if let Some(mut c) = self.conn.take() {
+                c.close_on_drop();
+            }
+        }
+        result
+    }
 }
 
 impl AuditWriter {
-    /// Starts the writer thread. It ends on [`AuditWriter::close`] (or when every clone is
+    /// Starts the writer task. It ends on [`AuditWriter::close`] (or when every clone is
     /// dropped), after committing what was queued.
-    pub fn start(store: Store) -> anyhow::Result<(AuditWriter, Stopped)> {
-        let (tx, rx) = mpsc::unbounded_channel::<Msg>();
-        let writer = AuditWriter {
-            tx,
-            depth: Default::default(),
-            commits: Default::default(),
-            committed: Default::default(),
-        };
-        let stats = Stats {
-            depth: writer.depth.clone(),
-            commits: writer.commits.clone(),
-            committed: writer.committed.clone(),
-        };
-        let (stopped_tx, stopped) = oneshot::channel();
-        std::thread::Builder::new()
-            .name("cfl-audit-writer".into())
-            .spawn(move || {
-                // Opened here: a PostgreSQL sink's runtime must live and end on this thread.
-                match sink::open(&store) {
-                    Ok(sink) => run(rx, sink, &stats),
-                    Err(e) => {
-                        tracing::error!(error = %e, "the audit writer cannot start; refusing every request")
+    pub fn start(store: Store) -> (AuditWriter, tokio::task::JoinHandle<()>) {
+        let (tx, mut rx) = mpsc::channel::<Msg>(8192);
+        let depth = Arc::new(AtomicI64::new(0));
+        let (commits, committed) = (Arc::<AtomicU64>::default(), Arc::<AtomicU64>::default());
+        let (task_depth, task_commits, task_committed) =
+            (depth.clone(), commits.clone(), committed.clone());
+        let task = tokio::spawn(async move {
+            let mut conn = Connection {
+                store,
+                conn: None,
+                head: None,
+            };
+            let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
+            while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+                let mut closing = false;
+                let mut records = Vec::with_capacity(batch.len());
+                let mut waiters = Vec::with_capacity(batch.len());
+                let mut usage = Vec::new();
+                for m in batch.drain(..) {
+                    match m {
+                        Msg::Record(r, done) => {
+                            records.push(*r);
+                            waiters.push(done);
+                        }
+                        Msg::Usage(u, done) => usage.push((u, done)),
+                        Msg::Close => closing = true,
                     }
                 }
-                let _ = stopped_tx.send(());
-            })?;
-        Ok((writer, stopped))
+                if !records.is_empty() {
+                    let ok = match conn
+                        .write(async |store, c, head| {
+                            store.append_audit_on(c, &mut records, head).await
+                        })
+                        .await
+                    {
+                        Ok(()) => {
+                            task_commits.fetch_add(1, Ordering::Relaxed);
+                            task_committed.fetch_add(records.len() as u64, Ordering::Relaxed);
+                            true
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, records = records.len(), "audit write failed; refusing the requests");
+                            false
+                        }
+                    };
+                    task_depth.fetch_sub(waiters.len() as i64, Ordering::Relaxed);
+                    for done in waiters {
+                        let _ = done.send(ok);
+                    }
+                }
+                for (updates, done) in usage {
+                    let result = conn
+                        .write(async |store, c, _| store.flush_usage_on(c, &updates).await)
+                        .await;
+                    let _ = done.send(result);
+                }
+                if closing {
+                    break;
+                }
+            }
+        });
+        (
+            AuditWriter {
+                tx,
+                depth,
+                commits,
+                committed,
+            },
+            task,
+        )
     }
 
     /// Queues a record and waits until it is committed. `false`: it could not be recorded, and
@@ -85,7 +147,12 @@ impl AuditWriter {
     pub async fn record(&self, record: AuditRecord) -> bool {
         let (done, wait) = oneshot::channel();
         self.depth.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(Msg::Record(Box::new(record), done)).is_err() {
+        if self
+            .tx
+            .send(Msg::Record(Box::new(record), done))
+            .await
+            .is_err()
+        {
             self.depth.fetch_sub(1, Ordering::Relaxed);
             return false;
         }
@@ -100,75 +167,14 @@ impl AuditWriter {
         let (done, wait) = oneshot::channel();
         self.tx
             .send(Msg::Usage(updates, done))
+            .await
             .map_err(|_| anyhow::anyhow!("the store writer has stopped"))?;
         wait.await
             .map_err(|_| anyhow::anyhow!("the store writer has stopped"))?
     }
 
     /// Asks the writer to commit what is queued and stop; later records are refused.
-    pub fn close(&self) {
-        let _ = self.tx.send(Msg::Close);
+    pub async fn close(&self) {
+        let _ = self.tx.send(Msg::Close).await;
     }
-}
-
-/// The writer thread: takes everything queued (up to `MAX_BATCH`), commits it, answers each
-/// sender, and goes back to sleep until more arrives.
-fn run(mut rx: mpsc::UnboundedReceiver<Msg>, mut sink: Box<dyn Sink>, stats: &Stats) {
-    let mut batch: Vec<Msg> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.blocking_recv() {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(m) => batch.push(m),
-                Err(_) => break,
-            }
-        }
-        if commit(&mut batch, &mut *sink, stats) {
-            break;
-        }
-    }
-}
-
-/// Commits one batch: the records as one group, then the use counts. `true` when the batch
-/// asked the writer to stop.
-fn commit(batch: &mut Vec<Msg>, sink: &mut dyn Sink, stats: &Stats) -> bool {
-    let mut closing = false;
-    let mut records = Vec::with_capacity(batch.len());
-    let mut waiters = Vec::with_capacity(batch.len());
-    let mut usage = Vec::new();
-    for m in batch.drain(..) {
-        match m {
-            Msg::Record(r, done) => {
-                records.push(*r);
-                waiters.push(done);
-            }
-            Msg::Usage(u, done) => usage.push((u, done)),
-            Msg::Close => closing = true,
-        }
-    }
-    if !records.is_empty() {
-        let ok = match sink.append(&mut records) {
-            Ok(()) => {
-                stats.commits.fetch_add(1, Ordering::Relaxed);
-                stats
-                    .committed
-                    .fetch_add(records.len() as u64, Ordering::Relaxed);
-                true
-            }
-            Err(e) => {
-                tracing::error!(error = %e, records = records.len(), "audit write failed; refusing the requests");
-                false
-            }
-        };
-        stats
-            .depth
-            .fetch_sub(waiters.len() as i64, Ordering::Relaxed);
-        for done in waiters {
-            let _ = done.send(ok);
-        }
-    }
-    for (updates, done) in usage {
-        let _ = done.send(sink.add_usage(&updates));
-    }
-    closing
 }
