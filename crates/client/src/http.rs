@@ -433,7 +433,9 @@ fn transport_hint(e: &reqwest::Error) -> &'static str {
     } else if text.contains("error writing a body") {
         // Servers stop reading a body they refuse (Tomcat swallows only 2 MiB of it), so the
         // answer that would say why is lost behind a broken pipe.
-        " (the server closed the connection before it had received the whole request body:          the upload is probably larger than the site's attachment size limit, or a proxy in          between limits request sizes)"
+        " (the server closed the connection before it had received the whole request body: \
+         the upload is probably larger than the site's attachment size limit, or a proxy in \
+         between limits request sizes)"
     } else {
         ""
     }
