@@ -616,15 +616,18 @@ fn an_attachment_over_the_site_limit_is_refused_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let big = dir.path().join("big.bin");
     std::fs::write(&big, vec![7u8; 2 * 1024 * 1024]).unwrap();
-    let out = cli.run(
-        &[
-            "attachment",
-            "upload",
-            "DEV:DEV Home",
-            big.to_str().unwrap(),
-        ],
-        None,
-    );
+    let upload = |file: &std::path::Path| {
+        cli.run(
+            &[
+                "attachment",
+                "upload",
+                "DEV:DEV Home",
+                file.to_str().unwrap(),
+            ],
+            None,
+        )
+    };
+    let out = upload(&big);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         out.stderr.contains("413") && out.stderr.contains("maximum size"),
@@ -635,15 +638,7 @@ fn an_attachment_over_the_site_limit_is_refused_clearly() {
     // why the connection broke, or shows the 413 when it arrived first.
     let huge = dir.path().join("huge.bin");
     std::fs::write(&huge, vec![7u8; 16 * 1024 * 1024]).unwrap();
-    let out = cli.run(
-        &[
-            "attachment",
-            "upload",
-            "DEV:DEV Home",
-            huge.to_str().unwrap(),
-        ],
-        None,
-    );
+    let out = upload(&huge);
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         (out.stderr.contains("413") && out.stderr.contains("maximum size"))

@@ -1,6 +1,6 @@
 //! Prometheus metrics at `/metrics`: requests by decision and status, upstream latency, token
-//! cache hits and misses, audit queue depth, commits and records. No label ever carries a token, user or path, so the
-//! endpoint reveals traffic volume only.
+//! cache hits and misses, audit queue depth, commits and records. No label ever carries a token,
+//! user or path, so the endpoint reveals traffic volume only.
 
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::Arc;

@@ -54,6 +54,27 @@ impl Gateway {
     }
 }
 
+/// Runs `job` every `period` until aborted; a failure is logged and the next tick tries again.
+fn spawn_every<F>(
+    period: Duration,
+    what: &'static str,
+    gw: Shared,
+    job: impl Fn(Shared) -> F + Send + 'static,
+) -> tokio::task::JoinHandle<()>
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tick.tick().await;
+            if let Err(e) = job(gw.clone()).await {
+                tracing::warn!(error = %e, "{what} failed; will retry");
+            }
+        }
+    })
+}
+
 /// A gateway serving on a bound address.
 pub struct RunningGateway {
     pub addr: SocketAddr,
@@ -276,30 +297,22 @@ pub async fn start(
 
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(gw.clone());
-    let flusher_gw = gw.clone();
-    let flusher = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        loop {
-            tick.tick().await;
-            if let Err(e) = flusher_gw.flush_usage().await {
-                tracing::warn!(error = %e, "flushing token usage failed; will retry");
-            }
-        }
-    });
+    let flusher = spawn_every(
+        Duration::from_secs(1),
+        "flushing token usage",
+        gw.clone(),
+        |gw| async move { gw.flush_usage().await },
+    );
     // Small, frequent checkpoints: each one's fsync makes the filesystem commit its journal,
     // which holds up the writer's next append; a 1 s interval let that stall reach ~10-60 ms at
     // the p99, every 100 ms keeps it near 5 ms (BENCHMARKS.md). PostgreSQL needs none of this.
-    let checkpointer_gw = gw.clone();
     let checkpointer = (gw.store.backend == crate::store::Backend::Sqlite).then(|| {
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_millis(100));
-            loop {
-                tick.tick().await;
-                if let Err(e) = checkpointer_gw.store.checkpoint().await {
-                    tracing::warn!(error = %e, "checkpointing the store failed; will retry");
-                }
-            }
-        })
+        spawn_every(
+            Duration::from_millis(100),
+            "checkpointing the store",
+            gw.clone(),
+            |gw| async move { gw.store.checkpoint().await },
+        )
     });
     let watcher = tokio::spawn(watch_revocations(gw.clone()));
     let warner = tokio::spawn(crate::expiry::run(gw.clone()));

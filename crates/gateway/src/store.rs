@@ -194,19 +194,18 @@ impl Store {
             // loss); NORMAL leaves a commit in the kernel's page cache, which a crash of the
             // process can't lose. No automatic checkpoints: one would run (and fsync) inside a
             // commit that requests are waiting on; `checkpoint` runs them on the side instead.
-            let pragmas = match durability {
-                Durability::PowerLoss => {
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000; \
-                     PRAGMA wal_autocheckpoint=0;"
-                }
-                Durability::Process => {
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000; \
-                     PRAGMA wal_autocheckpoint=0;"
-                }
+            let synchronous = match durability {
+                Durability::PowerLoss => "PRAGMA synchronous=FULL;",
+                Durability::Process => "PRAGMA synchronous=NORMAL;",
             };
             options = options.after_connect(move |conn, _| {
                 Box::pin(async move {
-                    conn.execute(pragmas).await?;
+                    conn.execute(
+                        "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; \
+                         PRAGMA wal_autocheckpoint=0;",
+                    )
+                    .await?;
+                    conn.execute(synchronous).await?;
                     Ok(())
                 })
             });
@@ -429,13 +428,12 @@ impl Store {
     }
 
     /// Copies SQLite's write-ahead log into the database without blocking the writer (automatic
-    /// checkpoints are off, see `open_with`). Called every 100 ms; a no-op on PostgreSQL.
+    /// checkpoints are off, see `open_with`). SQLite only: the gateway runs it every 100 ms on a
+    /// SQLite store.
     pub async fn checkpoint(&self) -> anyhow::Result<()> {
-        if self.backend == Backend::Sqlite {
-            sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&self.pool)
-                .await?;
-        }
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

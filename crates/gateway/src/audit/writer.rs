@@ -51,15 +51,15 @@ impl Connection {
             &mut Option<(i64, String)>,
         ) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
-        let store = self.store.clone();
-        let conn = match &mut self.conn {
+        let Connection { store, conn, head } = self;
+        let c = match conn {
             Some(c) => c,
-            None => self.conn.insert(store.writer_connection().await?),
+            None => conn.insert(store.writer_connection().await?),
         };
-        let result = write(&store, conn, &mut self.head).await;
+        let result = write(store, c, head).await;
         if result.is_err() {
-            self.head = None;
-            if let Some(mut c) = self.conn.take() {
+            *head = None;
+            if let Some(mut c) = conn.take() {
                 c.close_on_drop();
             }
         }
