@@ -180,7 +180,7 @@ pub fn router(gw: Shared) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(crate::metrics::render))
         .merge(admin::router(gw.clone()))
-        .merge(proxy::router(gw.clone()))
+        .fallback_service(proxy::ProxyService(gw.clone()))
         .with_state(gw)
 }
 

@@ -7,7 +7,9 @@ pub mod extender;
 pub mod native;
 pub mod web;
 
-use axum::extract::{Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, StatusCode};
 use axum::middleware::{from_fn_with_state, Next};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +17,7 @@ use axum::Router;
 use base64::Engine;
 
 use crate::audit::AuditRecord;
-use crate::proxy::audit_layer::client_ip;
+use crate::proxy::audited::client_ip;
 use crate::proxy::refusal::Refusal;
 use crate::secret::SecretHash;
 use crate::server::Shared;
@@ -86,7 +88,12 @@ async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -
     if req.uri().path() == "/admin/v1/openapi.json" {
         return next.run(req).await;
     }
-    let ip = client_ip(&gw, &req).to_string();
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+    let ip = client_ip(&gw, peer, req.headers()).to_string();
     let mut found = match admin_secret(&req) {
         Some(secret) => gw.store.admin_by_hash(&SecretHash::of(&secret).0).await,
         None => Ok(None),

@@ -1,18 +1,16 @@
 //! Token authentication: normalises the request target, reads the gateway token from Basic
 //! `USER:TOKEN` or `Bearer TOKEN`, and refuses unknown, revoked, expired and wrong-user tokens.
-//! On success the request carries an [`Authenticated`] and its URI is the normalised one, so the
-//! path that later layers check is the path that is forwarded.
+//! On success the request's URI is the normalised one, so the path that later steps check is the
+//! path that is forwarded.
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, StatusCode, Uri};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use base64::Engine;
 
-use super::audit_layer::AuditCtx;
 use super::refusal::Refusal;
+use crate::audit::AuditRecord;
 use crate::restrict::normalize;
 use crate::secret::{shape, Shape};
 use crate::server::Shared;
@@ -65,38 +63,30 @@ fn presented(req: &Request) -> Result<Presented, Refusal> {
     }
 }
 
-pub async fn authenticate(State(gw): State<Shared>, mut req: Request, next: Next) -> Response {
-    match check(&gw, &mut req).await {
-        Ok(auth) => {
-            req.extensions_mut().insert(auth);
-            next.run(req).await
-        }
-        Err(refusal) => refusal.into_response(),
-    }
-}
-
-async fn check(gw: &Shared, req: &mut Request) -> Result<Authenticated, Refusal> {
-    let ctx = req.extensions().get::<AuditCtx>().cloned();
+/// Checks the token of `req` and makes its URI the normalised one, so the path that later steps
+/// check is the path that is forwarded.
+pub async fn authenticate(
+    gw: &Shared,
+    req: &mut Request,
+    record: &mut AuditRecord,
+) -> Result<Authenticated, Refusal> {
     let raw_target = req
         .uri()
         .path_and_query()
         .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_string();
-    let target = normalize(&raw_target).map_err(|e| {
+        .unwrap_or("/");
+    let target = normalize(raw_target).map_err(|e| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
             "path_refused",
             format!("request path refused: {e}"),
         )
     })?;
-    if let Some(ctx) = &ctx {
-        ctx.update(|r| r.path = target.path.clone());
-    }
     let forwarded = match &target.query {
         Some(q) => format!("{}?{q}", target.path),
         None => target.path.clone(),
     };
+    record.path = target.path;
     *req.uri_mut() = forwarded.parse::<Uri>().map_err(|_| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -135,17 +125,13 @@ async fn check(gw: &Shared, req: &mut Request) -> Result<Authenticated, Refusal>
         })?
         .ok_or_else(unknown)?;
     let t = &active.token;
-    if let Some(ctx) = &ctx {
-        ctx.update(|r| {
-            r.token_id = Some(t.id.clone());
-            r.bound_user = t.user.clone();
-            r.actor = t
-                .user
-                .clone()
-                .or_else(|| basic_user.clone())
-                .unwrap_or_else(|| "-".into());
-        });
-    }
+    record.token_id = Some(t.id.clone());
+    record.bound_user = t.user.clone();
+    record.actor = t
+        .user
+        .clone()
+        .or_else(|| basic_user.clone())
+        .unwrap_or_else(|| "-".into());
     match t.usable_at(gw.now_ms()) {
         Err(Unusable::Revoked) => {
             return Err(Refusal::unauthorized(

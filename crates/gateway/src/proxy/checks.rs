@@ -1,70 +1,38 @@
-//! What an authenticated token may do: its IP allowlist, its restriction rules (reading a JSON
-//! body only when a rule needs it) and its rate limit. Each is its own layer.
+//! What an authenticated token may do, as three steps: its IP allowlist, its restriction rules
+//! (reading a JSON body only when a rule needs it) and its rate limit.
+
+use std::net::IpAddr;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
 
-use super::audit_layer::{AuditCtx, ClientIp};
 use super::authn::Authenticated;
 use super::refusal::Refusal;
+use crate::audit::AuditRecord;
 use crate::restrict::{Decision, RequestView};
 use crate::server::Shared;
 
-fn authenticated(req: &Request) -> Option<&Authenticated> {
-    req.extensions().get::<Authenticated>()
-}
-
-/// Fails closed if a layer runs without authentication in front of it (a wiring mistake).
-fn wiring_error() -> Response {
-    Refusal::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "gateway misconfigured: no authentication layer",
-    )
-    .into_response()
-}
-
-pub async fn ip_allowlist(req: Request, next: Next) -> Response {
-    let (Some(auth), Some(ClientIp(ip))) = (
-        authenticated(&req),
-        req.extensions().get::<ClientIp>().copied(),
-    ) else {
-        return wiring_error();
-    };
-    if !auth.token.ip_allowed(ip) {
-        return Refusal::forbidden(
+pub fn ip_allowlist(auth: &Authenticated, ip: IpAddr) -> Result<(), Refusal> {
+    if auth.token.ip_allowed(ip) {
+        Ok(())
+    } else {
+        Err(Refusal::forbidden(
             "ip_not_allowed",
             format!("this token may not be used from {ip}"),
-        )
-        .into_response();
+        ))
     }
-    next.run(req).await
 }
 
-pub async fn restrictions(State(gw): State<Shared>, req: Request, next: Next) -> Response {
-    let Some(auth) = authenticated(&req) else {
-        return wiring_error();
-    };
-    let token = auth.token.clone();
-    let rules = &token.rules;
-    let view = |req: &Request| -> (String, String, Option<String>) {
-        (
-            req.method().as_str().to_string(),
-            req.uri().path().to_string(),
-            req.uri().query().map(str::to_string),
-        )
-    };
-    let denied = |method: &str, path: &str| {
-        Refusal::forbidden(
-            "restricted",
-            format!("no restriction rule of this token allows {method} {path}"),
-        )
-        .into_response()
-    };
+/// Passes the request on when a rule allows it (with its body, if a rule had to read it).
+pub async fn restrictions(
+    gw: &Shared,
+    auth: &Authenticated,
+    req: Request,
+    record: &mut AuditRecord,
+) -> Result<Request, Refusal> {
+    let rules = &auth.token.rules;
     // Checked against borrowed parts of the request: nothing is copied unless a body is needed.
     let first = rules.check(&RequestView {
         method: req.method().as_str(),
@@ -73,64 +41,64 @@ pub async fn restrictions(State(gw): State<Shared>, req: Request, next: Next) ->
     });
     let (decision, req) = match first {
         Decision::NeedsBody => {
-            let (method, path, query) = view(&req);
-            let view = RequestView {
-                method: &method,
-                path: &path,
-                query: query.as_deref(),
-            };
-            let cap = gw.config.proxy.json_body_cap_bytes;
             let (parts, body) = req.into_parts();
+            let cap = gw.config.proxy.json_body_cap_bytes;
+            let too_large = |detail: &str| {
+                Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("a JsonData rule must read this body, but it {detail}"),
+                )
+            };
             let declared = parts
                 .headers
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<usize>().ok());
             if declared.is_some_and(|n| n > cap) {
-                return Refusal::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("a JsonData rule must read this body, but it exceeds {cap} bytes"),
-                )
-                .into_response();
+                return Err(too_large(&format!("exceeds {cap} bytes")));
             }
             let bytes = match Limited::new(body, cap).collect().await {
                 Ok(c) => c.to_bytes(),
                 Err(_) => {
-                    return Refusal::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "body_too_large",
-                        format!("a JsonData rule must read this body, but it exceeds {cap} bytes or could not be read"),
-                    )
-                    .into_response()
+                    return Err(too_large(&format!(
+                        "exceeds {cap} bytes or could not be read"
+                    )))
                 }
             };
             let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-            let d = rules.check_with_body(&view, json.as_ref());
+            let d = rules.check_with_body(
+                &RequestView {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query(),
+                },
+                json.as_ref(),
+            );
             (d, Request::from_parts(parts, Body::from(bytes)))
         }
         d => (d, req),
     };
     match decision {
         Decision::Allow { rule } => {
-            if let Some(ctx) = req.extensions().get::<AuditCtx>() {
-                ctx.update(|r| {
-                    r.reason = match rule {
-                        Some(n) => format!("rule {n}"),
-                        None => "no restrictions".into(),
-                    }
-                });
-            }
-            next.run(req).await
+            record.reason = match rule {
+                Some(n) => format!("rule {n}"),
+                None => "no restrictions".into(),
+            };
+            Ok(req)
         }
-        Decision::Deny | Decision::NeedsBody => denied(req.method().as_str(), req.uri().path()),
+        Decision::Deny | Decision::NeedsBody => Err(Refusal::forbidden(
+            "restricted",
+            format!(
+                "no restriction rule of this token allows {} {}",
+                req.method(),
+                req.uri().path()
+            ),
+        )),
     }
 }
 
-pub async fn rate_limit(State(gw): State<Shared>, req: Request, next: Next) -> Response {
-    let Some(auth) = authenticated(&req) else {
-        return wiring_error();
-    };
+pub fn rate_limit(gw: &Shared, auth: &Authenticated) -> Result<(), Refusal> {
     let now = gw.now_ms();
     if let Err(retry) = auth.token.take_rate(now) {
         let mut r = Refusal::new(
@@ -142,8 +110,8 @@ pub async fn rate_limit(State(gw): State<Shared>, req: Request, next: Next) -> R
             ),
         );
         r.retry_after = Some(retry);
-        return r.into_response();
+        return Err(r);
     }
     auth.token.record_use(now);
-    next.run(req).await
+    Ok(())
 }

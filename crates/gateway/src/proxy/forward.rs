@@ -3,12 +3,13 @@
 //! credentials, cookies and forwarding headers are dropped; upstream cookies are not passed back,
 //! so a client can never obtain a Confluence session through the gateway.
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use std::net::IpAddr;
 
-use super::audit_layer::ClientIp;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::response::Response;
+
 use super::authn::Authenticated;
 use super::refusal::Refusal;
 use crate::server::Shared;
@@ -54,20 +55,12 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
-    let Some(auth) = req.extensions().get::<Authenticated>().cloned() else {
-        return Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "gateway misconfigured: no authentication layer",
-        )
-        .into_response();
-    };
-    let client_ip = req
-        .extensions()
-        .get::<ClientIp>()
-        .map(|c| c.0.to_string())
-        .unwrap_or_default();
+pub async fn forward(
+    gw: &Shared,
+    auth: &Authenticated,
+    client_ip: IpAddr,
+    req: Request,
+) -> Result<Response, Refusal> {
     let (parts, body) = req.into_parts();
     let target = parts
         .uri
@@ -80,12 +73,11 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
         .map(|(k, _)| k)
         .find(|k| gw.upstream.reserved_query_param(k))
     {
-        return Refusal::new(
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "reserved_parameter",
             format!("the query parameter {name} is reserved: the gateway decides whom it acts as"),
-        )
-        .into_response();
+        ));
     }
 
     let mut headers = parts.headers;
@@ -106,6 +98,7 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
     for name in gw.upstream.reserved_headers() {
         headers.remove(name);
     }
+    let client_ip = client_ip.to_string();
     if let Ok(v) = HeaderValue::from_str(&client_ip) {
         headers.insert("x-forwarded-for", v);
     }
@@ -135,12 +128,11 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
                 (Body::from(bytes), Some(form))
             }
             Err(_) => {
-                return Refusal::new(
+                return Err(Refusal::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
                     format!("form bodies are signed upstream and may not exceed {cap} bytes"),
-                )
-                .into_response()
+                ))
             }
         }
     } else {
@@ -158,16 +150,19 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
         )
         .await
     {
-        return Refusal::new(StatusCode::BAD_GATEWAY, "identity_unavailable", e).into_response();
+        return Err(Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "identity_unavailable",
+            e,
+        ));
     }
 
     let Ok(uri) = url.parse::<Uri>() else {
-        return Refusal::new(
+        return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "path_refused",
             "request path refused: not a valid upstream URI",
-        )
-        .into_response();
+        ));
     };
     let mut out = Request::new(if has_body { body } else { Body::empty() });
     *out.method_mut() = parts.method;
@@ -182,21 +177,19 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
     let resp = match upstream {
         Ok(Ok(r)) => r,
         Err(_) => {
-            return Refusal::new(
+            return Err(Refusal::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "upstream_timeout",
                 "Confluence did not answer in time",
-            )
-            .into_response()
+            ))
         }
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "upstream request failed");
-            return Refusal::new(
+            return Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,
                 "upstream_unreachable",
                 "the gateway could not reach Confluence",
-            )
-            .into_response();
+            ));
         }
     };
 
@@ -207,5 +200,5 @@ pub async fn forward(State(gw): State<Shared>, req: Request) -> Response {
     let mut response = Response::new(Body::new(upstream_body));
     *response.status_mut() = upstream_parts.status;
     *response.headers_mut() = out_headers;
-    response
+    Ok(response)
 }

@@ -1,8 +1,16 @@
-//! The proxy path, as layers that each do one thing (outermost first):
-//! `audit` → `authenticate` → `ip_allowlist` → `restrictions` → `rate_limit` → `forward`.
-//! A layer that refuses answers with a [`refusal::Refusal`] and nothing reaches Confluence.
+//! The proxy path: every request that is not the gateway's own. It runs as steps, one module each,
+//! in this order:
+//!
+//! `audited` (the record, and the wait until it is durable) → `authn` (normalised path, token) →
+//! `checks` (IP allowlist, restrictions, rate limit) → `forward` (upstream identity, streaming).
+//!
+//! Each step can refuse with a [`refusal::Refusal`]: nothing reaches Confluence, and the audit
+//! record says `deny` and why. The steps are plain functions over one request and one audit
+//! record rather than tower layers: five `from_fn` layers boxed and cloned a service per layer per
+//! request and shared the record through a mutex in the request's extensions, which cost about a
+//! third of the gateway's CPU per request (BENCHMARKS.md).
 
-pub mod audit_layer;
+pub mod audited;
 pub mod authn;
 pub mod checks;
 pub mod forward;
@@ -10,19 +18,70 @@ pub mod minted;
 pub mod refusal;
 pub mod upstream;
 
-use axum::middleware::{from_fn, from_fn_with_state};
-use axum::Router;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
 
+use axum::extract::{ConnectInfo, Request};
+use axum::response::{IntoResponse, Response};
+
+use crate::audit::AuditRecord;
 use crate::server::Shared;
+use refusal::Refusal;
 
-/// The router every non-admin request falls through to.
-pub fn router(gw: Shared) -> Router<Shared> {
-    // `layer` wraps everything added before it: the last one added runs first.
-    Router::new()
-        .fallback(forward::forward)
-        .layer(from_fn_with_state(gw.clone(), checks::rate_limit))
-        .layer(from_fn_with_state(gw.clone(), checks::restrictions))
-        .layer(from_fn(checks::ip_allowlist))
-        .layer(from_fn_with_state(gw.clone(), authn::authenticate))
-        .layer(from_fn_with_state(gw, audit_layer::audit))
+/// Runs one request through the proxy path; `peer` is the TCP peer (see [`audited::client_ip`]).
+pub async fn handle(gw: Shared, peer: SocketAddr, req: Request) -> Response {
+    let started = Instant::now();
+    let ip = audited::client_ip(&gw, peer.ip(), req.headers());
+    let mut record = audited::begin(&gw, ip, &req);
+    let response = match steps(&gw, ip, req, &mut record).await {
+        Ok(response) => response,
+        Err(refusal) => {
+            record.decision = "deny".into();
+            record.reason = refusal.code.into();
+            refusal.into_response()
+        }
+    };
+    audited::finish(&gw, record, response, started).await
+}
+
+async fn steps(
+    gw: &Shared,
+    ip: IpAddr,
+    mut req: Request,
+    record: &mut AuditRecord,
+) -> Result<Response, Refusal> {
+    let auth = authn::authenticate(gw, &mut req, record).await?;
+    checks::ip_allowlist(&auth, ip)?;
+    let req = checks::restrictions(gw, &auth, req, record).await?;
+    checks::rate_limit(gw, &auth)?;
+    forward::forward(gw, &auth, ip, req).await
+}
+
+/// The proxy as a tower service, for the router's fallback: requests to the gateway's own paths
+/// that match none of its routes (e.g. `/admin/x`) are proxied like any other.
+#[derive(Clone)]
+pub struct ProxyService(pub Shared);
+
+impl tower::Service<Request> for ProxyService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let peer = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0)
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let gw = self.0.clone();
+        Box::pin(async move { Ok(handle(gw, peer, req).await) })
+    }
 }

@@ -36,12 +36,6 @@ impl Refusal {
     }
 }
 
-/// Marks a response as a gateway refusal so the audit layer records `deny` and the reason.
-#[derive(Debug, Clone)]
-pub struct Refused {
-    pub code: &'static str,
-}
-
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let body = json!({"error": self.code, "message": self.message});
@@ -54,7 +48,6 @@ impl IntoResponse for Refusal {
             resp.headers_mut()
                 .insert("retry-after", HeaderValue::from(s));
         }
-        resp.extensions_mut().insert(Refused { code: self.code });
         resp
     }
 }

@@ -1,42 +1,23 @@
-//! The outermost proxy layer: starts an audit record for every request, lets the inner layers
-//! fill it in, and holds the response until the record is durable. If it can't be recorded the
-//! client gets 503 instead (fail closed: nothing unaudited is answered).
+//! The first and last step: starts the audit record of every request, which the other steps fill
+//! in, and holds the response until the record is durable. If it can't be recorded the client
+//! gets 503 instead (fail closed: nothing unaudited is answered).
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::refusal::{Refusal, Refused};
+use super::refusal::Refusal;
 use crate::audit::AuditRecord;
 use crate::server::Shared;
 use crate::token::canonical_ip;
 
-/// The record being built for this request; inner layers add the token, user and decision.
-#[derive(Clone)]
-pub struct AuditCtx(pub Arc<Mutex<AuditRecord>>);
-
-impl AuditCtx {
-    pub fn update(&self, f: impl FnOnce(&mut AuditRecord)) {
-        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()));
-    }
-}
-
 /// The client's address: the peer, or the last untrusted hop of `X-Forwarded-For` when the peer
 /// is a trusted proxy.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientIp(pub IpAddr);
-
-pub fn client_ip(gw: &Shared, req: &Request) -> IpAddr {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| canonical_ip(c.0.ip()))
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+pub fn client_ip(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let peer = canonical_ip(peer);
     let trusted = |ip: &IpAddr| {
         gw.config
             .proxy
@@ -47,8 +28,7 @@ pub fn client_ip(gw: &Shared, req: &Request) -> IpAddr {
     if !trusted(&peer) {
         return peer;
     }
-    let hops: Vec<IpAddr> = req
-        .headers()
+    let hops: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -61,7 +41,7 @@ pub fn client_ip(gw: &Shared, req: &Request) -> IpAddr {
         .unwrap_or(peer)
 }
 
-fn content_length(headers: &axum::http::HeaderMap) -> i64 {
+fn content_length(headers: &HeaderMap) -> i64 {
     headers
         .get("content-length")
         .and_then(|v| v.to_str().ok())
@@ -69,10 +49,10 @@ fn content_length(headers: &axum::http::HeaderMap) -> i64 {
         .unwrap_or(-1)
 }
 
-pub async fn audit(State(gw): State<Shared>, mut req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let ip = client_ip(&gw, &req);
-    let record = AuditRecord {
+/// The record as far as the request alone tells: the later steps add the normalised path, the
+/// token, the user and the decision.
+pub fn begin(gw: &Shared, ip: IpAddr, req: &Request) -> AuditRecord {
+    AuditRecord {
         at: gw.now_ms(),
         kind: "proxy".into(),
         actor: "-".into(),
@@ -82,29 +62,29 @@ pub async fn audit(State(gw): State<Shared>, mut req: Request, next: Next) -> Re
         client_ip: ip.to_string(),
         request_bytes: content_length(req.headers()).max(0),
         ..AuditRecord::default()
-    };
-    let ctx = AuditCtx(Arc::new(Mutex::new(record)));
-    req.extensions_mut().insert(ctx.clone());
-    req.extensions_mut().insert(ClientIp(ip));
+    }
+}
 
-    let response = next.run(req).await;
-
-    let refused = response.extensions().get::<Refused>().cloned();
-    // Inner layers have finished with the record: take it rather than copy it.
-    let mut record = std::mem::take(&mut *ctx.0.lock().unwrap_or_else(|e| e.into_inner()));
+/// Completes the record from the response and answers once it is durable.
+pub async fn finish(
+    gw: &Shared,
+    mut record: AuditRecord,
+    response: Response,
+    started: Instant,
+) -> Response {
     record.status = response.status().as_u16() as i64;
     record.response_bytes = content_length(response.headers());
     record.latency_us = started.elapsed().as_micros() as i64;
-    if let Some(r) = &refused {
-        record.decision = "deny".into();
-        record.reason = r.code.to_string();
-    }
     tracing::debug!(
         method = %record.method, path = %record.path, status = record.status, decision = %record.decision,
         reason = %record.reason, token = record.token_id.as_deref().unwrap_or("-"), latency_us = record.latency_us,
         "request"
     );
-    let decision = if refused.is_some() { "deny" } else { "allow" };
+    let decision = if record.decision == "deny" {
+        "deny"
+    } else {
+        "allow"
+    };
     gw.metrics.request(decision, record.status as u16);
     if gw.audit.record(record).await {
         response
