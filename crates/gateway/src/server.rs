@@ -280,7 +280,7 @@ pub async fn start(
     let generated_admin_token = bootstrap_admin(&store, admin_secret.as_deref(), now).await?;
     let cache = TokenCache::load(&store).await?;
     let upstream = Upstream::from_config(&config.upstream)?;
-    let (audit, audit_task) = AuditWriter::start(store.clone());
+    let (audit, audit_task) = AuditWriter::start(store.clone(), config.audit.durability).await?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

@@ -31,6 +31,10 @@ pub struct Store {
     pool: AnyPool,
     pub backend: Backend,
     url: String,
+    /// What every SQLite connection runs first (WAL, durability); empty for PostgreSQL.
+    pragmas: &'static str,
+    /// The database file of a SQLite store (its audit journal lives beside it).
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[(
@@ -104,6 +108,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     "the audit chain's head is its newest record",
     // Appends no longer lock a head row: the primary key on `seq` keeps the chain linear.
     "DROP TABLE audit_head;",
+), (
+    5,
+    "how far each audit journal has been moved into the audit chain",
+    "CREATE TABLE audit_journal (
+        journal TEXT PRIMARY KEY,
+        position BIGINT NOT NULL
+    );",
 )];
 
 /// A PAT minted for a user, as stored: `sealed` is the encrypted raw token.
@@ -180,32 +191,39 @@ impl Store {
     /// Like [`Store::open`], with SQLite commits as durable as `durability` asks.
     pub async fn open_with(url: &str, durability: Durability) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
-        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite:") {
+        let (backend, url, sqlite_file) = if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
             let sep = if path.contains('?') { '&' } else { '?' };
-            (Backend::Sqlite, format!("sqlite://{path}{sep}mode=rwc"))
+            let file = path.split('?').next().unwrap_or(path);
+            (
+                Backend::Sqlite,
+                format!("sqlite://{path}{sep}mode=rwc"),
+                Some(std::path::PathBuf::from(file)),
+            )
         } else {
-            (Backend::Postgres, url.to_string())
+            (Backend::Postgres, url.to_string(), None)
         };
         let mut options =
             AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
+        // WAL: readers don't block the writer. FULL fsyncs every commit (survives a power
+        // loss); NORMAL leaves a commit in the kernel's page cache, which a crash of the
+        // process can't lose. No automatic checkpoints: one would run (and fsync) inside a
+        // commit that requests are waiting on; `checkpoint` runs them on the side instead.
+        let pragmas = match (backend, durability) {
+            (Backend::Postgres, _) => "",
+            (Backend::Sqlite, Durability::PowerLoss) => concat!(
+                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0; ",
+                "PRAGMA synchronous=FULL;"
+            ),
+            (Backend::Sqlite, Durability::Process) => concat!(
+                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0; ",
+                "PRAGMA synchronous=NORMAL;"
+            ),
+        };
         if backend == Backend::Sqlite {
-            // WAL: readers don't block the writer. FULL fsyncs every commit (survives a power
-            // loss); NORMAL leaves a commit in the kernel's page cache, which a crash of the
-            // process can't lose. No automatic checkpoints: one would run (and fsync) inside a
-            // commit that requests are waiting on; `checkpoint` runs them on the side instead.
-            let synchronous = match durability {
-                Durability::PowerLoss => "PRAGMA synchronous=FULL;",
-                Durability::Process => "PRAGMA synchronous=NORMAL;",
-            };
             options = options.after_connect(move |conn, _| {
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; \
-                         PRAGMA wal_autocheckpoint=0;",
-                    )
-                    .await?;
-                    conn.execute(synchronous).await?;
+                    conn.execute(pragmas).await?;
                     Ok(())
                 })
             });
@@ -236,7 +254,53 @@ impl Store {
             .run(&pool)
             .await
             .context("cannot migrate the store")?;
-        Ok(Store { pool, backend, url })
+        let store = Store {
+            pool,
+            backend,
+            url,
+            pragmas,
+            sqlite_file,
+        };
+        // Whoever opens the store sees every answered request, even one a crashed gateway had
+        // only journaled.
+        if let Some(dir) = store.journal_dir() {
+            crate::audit::journal::recover(&store, &dir)
+                .await
+                .context("cannot move the audit journal into the store")?;
+        }
+        Ok(store)
+    }
+
+    /// Where the audit journal of a SQLite store lives (see [`crate::audit::journal`]).
+    pub fn journal_dir(&self) -> Option<std::path::PathBuf> {
+        self.sqlite_file
+            .as_deref()
+            .filter(|f| !f.as_os_str().is_empty() && f.as_os_str() != ":memory:")
+            .map(crate::audit::journal::dir_for)
+    }
+
+    /// A connection outside the pool, for a thread with a runtime of its own (the pool belongs
+    /// to the gateway's runtime).
+    pub async fn standalone_connection(&self) -> anyhow::Result<AnyConnection> {
+        let mut conn = AnyConnection::connect(&self.url)
+            .await
+            .with_context(|| format!("cannot open the store {}", redact_url(&self.url)))?;
+        if !self.pragmas.is_empty() {
+            conn.execute(self.pragmas).await?;
+        }
+        Ok(conn)
+    }
+
+    /// The last journal position `journal` has moved into the audit chain (0: none yet).
+    pub async fn journal_mark(&self, journal: &str) -> anyhow::Result<u64> {
+        let row = sqlx::query("SELECT position FROM audit_journal WHERE journal = $1")
+            .bind(journal)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64, _>("position")?.max(0) as u64,
+            None => 0,
+        })
     }
 
     pub async fn insert_token(&self, t: &Token) -> anyhow::Result<()> {
@@ -483,7 +547,8 @@ impl Store {
     #[cfg(test)]
     pub async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
-        self.append_audit_on(&mut conn, records, &mut None).await
+        self.append_audit_on(&mut conn, records, &mut None, None)
+            .await
     }
 
     /// [`Store::append_audit`] on the given connection (the writer's). `head` is the chain's
@@ -497,6 +562,7 @@ impl Store {
         conn: &mut AnyConnection,
         records: &mut [AuditRecord],
         head: &mut Option<(i64, String)>,
+        journal_mark: Option<(&str, i64)>,
     ) -> anyhow::Result<()> {
         const ATTEMPTS: usize = 100;
         if records.is_empty() {
@@ -512,7 +578,7 @@ impl Store {
                 seq = r.seq;
                 hash.clone_from(&r.hash);
             }
-            match self.insert_audit(conn, records).await {
+            match self.insert_audit(conn, records, journal_mark).await {
                 Ok(()) => {
                     *head = Some((seq, hash));
                     return Ok(());
@@ -541,18 +607,30 @@ impl Store {
     }
 
     /// Inserts chained records all or none: one multi-row statement, or a transaction of
-    /// several when there are more rows than one statement takes.
+    /// several when there are more rows than one statement takes. `journal_mark` (journal,
+    /// position) is recorded in the same transaction.
     async fn insert_audit(
         &self,
         conn: &mut AnyConnection,
         records: &[AuditRecord],
+        journal_mark: Option<(&str, i64)>,
     ) -> Result<(), sqlx::Error> {
-        if records.len() <= AUDIT_ROWS_PER_INSERT {
+        if records.len() <= AUDIT_ROWS_PER_INSERT && journal_mark.is_none() {
             return self.insert_audit_rows(conn, records).await;
         }
         let mut tx = conn.begin().await?;
         for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
             self.insert_audit_rows(&mut tx, chunk).await?;
+        }
+        if let Some((journal, position)) = journal_mark {
+            sqlx::query(
+                "INSERT INTO audit_journal (journal, position) VALUES ($1, $2)
+                 ON CONFLICT (journal) DO UPDATE SET position = excluded.position",
+            )
+            .bind(journal)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await
     }
@@ -919,18 +997,18 @@ mod tests {
         let (mut head_a, mut head_b) = (None, None);
         let mut batch = vec![record(1), record(2), record(3)];
         store
-            .append_audit_on(&mut a, &mut batch, &mut head_a)
+            .append_audit_on(&mut a, &mut batch, &mut head_a, None)
             .await
             .unwrap();
         let mut batch = vec![record(4), record(5)];
         store
-            .append_audit_on(&mut b, &mut batch, &mut head_b)
+            .append_audit_on(&mut b, &mut batch, &mut head_b, None)
             .await
             .unwrap();
         // A's head still says 3: its insert of 4 collides and it chains again from 5.
         let mut batch = vec![record(6)];
         store
-            .append_audit_on(&mut a, &mut batch, &mut head_a)
+            .append_audit_on(&mut a, &mut batch, &mut head_a, None)
             .await
             .unwrap();
         assert_eq!(batch[0].seq, 6);
@@ -938,8 +1016,8 @@ mod tests {
         let big = |n| (0..n).map(record).collect::<Vec<_>>();
         let (mut x, mut y) = (big(120), big(7));
         let (ra, rb) = tokio::join!(
-            store.append_audit_on(&mut a, &mut x, &mut head_a),
-            store.append_audit_on(&mut b, &mut y, &mut head_b),
+            store.append_audit_on(&mut a, &mut x, &mut head_a, None),
+            store.append_audit_on(&mut b, &mut y, &mut head_b, None),
         );
         ra.unwrap();
         rb.unwrap();

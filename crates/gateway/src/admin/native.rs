@@ -170,6 +170,7 @@ async fn audit(
     Query(filter): Query<AuditFilter>,
     Query(f): Query<Format>,
 ) -> Result<Response, Refusal> {
+    gw.audit.sync().await.map_err(store_error)?;
     let records = gw.store.audit_query(&filter).await.map_err(store_error)?;
     if f.format.as_deref() == Some("jsonl") {
         let mut body = String::new();
@@ -187,6 +188,7 @@ async fn audit(
 }
 
 async fn verify(State(gw): State<Shared>) -> Result<Json<Value>, Refusal> {
+    gw.audit.sync().await.map_err(store_error)?;
     let mut v = Verifier::default();
     let mut after = 0;
     loop {

@@ -1,16 +1,18 @@
 //! The gateway's one writer for frequent writes. Audit records use group commit: requests hand
-//! their record to this task and wait; it commits whatever has queued up in one transaction and
-//! then wakes every waiter. One commit (one fsync with `power-loss` durability) covers many
-//! requests, and no response is sent before its record is durable. Token use counts are written
-//! by the same task on the same connection, so the two never queue behind each other for
-//! SQLite's write lock.
+//! their record over and wait; whatever has queued up becomes durable at once, then every waiter
+//! is woken, and no response is sent before its record is durable. On a SQLite store a record is
+//! durable once in the [`journal`](super::journal) (which moves it into the store on its own
+//! threads); on PostgreSQL this task commits the group to the database. Token use counts go
+//! through this task's connection.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::journal::{Counters, Journal};
 use super::AuditRecord;
+use crate::config::Durability;
 use crate::store::{Store, Usage, WriterConnection};
 
 const MAX_BATCH: usize = 512;
@@ -25,6 +27,7 @@ enum Msg {
 #[derive(Clone)]
 pub struct AuditWriter {
     tx: mpsc::Sender<Msg>,
+    journal: Option<Arc<Journal>>,
     /// Records queued but not yet committed (for `/metrics`).
     pub depth: Arc<AtomicI64>,
     /// Commits of audit records, and the records they held (their ratio is the group size).
@@ -68,12 +71,28 @@ impl Connection {
 }
 
 impl AuditWriter {
-    /// Starts the writer task. It ends on [`AuditWriter::close`] (or when every clone is
-    /// dropped), after committing what was queued.
-    pub fn start(store: Store) -> (AuditWriter, tokio::task::JoinHandle<()>) {
+    /// Starts the writer task, and the journal for a SQLite store (after moving into the store
+    /// what an earlier run left in it). It ends on [`AuditWriter::close`] (or when every clone
+    /// is dropped), after committing what was queued.
+    pub async fn start(
+        store: Store,
+        durability: Durability,
+    ) -> anyhow::Result<(AuditWriter, tokio::task::JoinHandle<()>)> {
         let (tx, mut rx) = mpsc::channel::<Msg>(8192);
         let depth = Arc::new(AtomicI64::new(0));
         let (commits, committed) = (Arc::<AtomicU64>::default(), Arc::<AtomicU64>::default());
+        let journal = match store.journal_dir() {
+            Some(dir) => {
+                let counters = Counters {
+                    commits: commits.clone(),
+                    committed: committed.clone(),
+                };
+                Some(Arc::new(
+                    Journal::start(store.clone(), dir, durability, counters).await?,
+                ))
+            }
+            None => None,
+        };
         let (task_depth, task_commits, task_committed) =
             (depth.clone(), commits.clone(), committed.clone());
         let task = tokio::spawn(async move {
@@ -101,7 +120,7 @@ impl AuditWriter {
                 if !records.is_empty() {
                     let ok = match conn
                         .write(async |store, c, head| {
-                            store.append_audit_on(c, &mut records, head).await
+                            store.append_audit_on(c, &mut records, head, None).await
                         })
                         .await
                     {
@@ -131,22 +150,28 @@ impl AuditWriter {
                 }
             }
         });
-        (
+        Ok((
             AuditWriter {
                 tx,
+                journal,
                 depth,
                 commits,
                 committed,
             },
             task,
-        )
+        ))
     }
 
     /// Queues a record and waits until it is committed. `false`: it could not be recorded, and
     /// the caller must fail closed.
     pub async fn record(&self, record: AuditRecord) -> bool {
-        let (done, wait) = oneshot::channel();
         self.depth.fetch_add(1, Ordering::Relaxed);
+        if let Some(journal) = &self.journal {
+            let durable = journal.append(record).await;
+            self.depth.fetch_sub(1, Ordering::Relaxed);
+            return durable;
+        }
+        let (done, wait) = oneshot::channel();
         if self
             .tx
             .send(Msg::Record(Box::new(record), done))
@@ -173,8 +198,20 @@ impl AuditWriter {
             .map_err(|_| anyhow::anyhow!("the store writer has stopped"))?
     }
 
+    /// Waits until every record answered so far can be read from the store (a journal moves
+    /// records there a little later).
+    pub async fn sync(&self) -> anyhow::Result<()> {
+        match &self.journal {
+            Some(journal) => journal.sync().await,
+            None => Ok(()),
+        }
+    }
+
     /// Asks the writer to commit what is queued and stop; later records are refused.
     pub async fn close(&self) {
+        if let Some(journal) = &self.journal {
+            journal.close().await;
+        }
         let _ = self.tx.send(Msg::Close).await;
     }
 }

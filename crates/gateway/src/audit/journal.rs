@@ -1,0 +1,670 @@
+//! The audit journal of a SQLite store: where a record becomes durable before its answer is sent.
+//!
+//! Requests hand their records to the journal thread, which appends whatever has queued up to
+//! a file in one `write` (and one `fdatasync` with `power-loss` durability), then wakes every
+//! waiter. A second thread moves the journaled records into the store's hash-chained `audit`
+//! table in large batches, off every request's path. Appending a line is far cheaper than a
+//! SQLite commit (which rewrites every B-tree page the group touched), and neither thread is the
+//! runtime's, so a request pays a channel send and a wake-up for its audit record.
+//!
+//! Crash safety: each line carries a position; the store remembers, in the same transaction as
+//! the records, the last position it holds (`audit_journal`). Opening the store moves any
+//! journaled records past that position into it ([`recover`]), so an answered request is in the
+//! audit log after a crash however far the store had got. A segment file is deleted once all
+//! its records are in the store. The journal directory is locked while a gateway uses it.
+//!
+//! Layout: `<database>.audit-journal/` holds `id` (this journal's name in `audit_journal`),
+//! `lock`, and segments `00000000000000000001.jsonl`, … of `[position, record]` lines.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::oneshot;
+
+use super::AuditRecord;
+use crate::config::Durability;
+use crate::store::Store;
+
+/// A segment is closed (and deleted once stored) after this many bytes.
+const SEGMENT_BYTES: u64 = 8 << 20;
+/// Records the store thread gathers before it writes them, at most.
+const INGEST_BATCH: usize = 5000;
+/// How long a record waits in the journal, at most, before the store thread writes it.
+const INGEST_EVERY: Duration = Duration::from_millis(50);
+
+enum Msg {
+    Record(Box<AuditRecord>, oneshot::Sender<bool>),
+    /// Answers once every record journaled before it is in the store.
+    Sync(oneshot::Sender<anyhow::Result<()>>),
+    Close,
+}
+
+enum ToStore {
+    Records(Vec<(u64, AuditRecord)>),
+    /// Segment `n` is complete: delete it once its records are stored.
+    Closed(u64),
+    Sync(oneshot::Sender<anyhow::Result<()>>),
+    Close,
+}
+
+/// Counters for `/metrics`: journal writes (group commits) and the records they held.
+#[derive(Clone, Default)]
+pub struct Counters {
+    pub commits: Arc<AtomicU64>,
+    pub committed: Arc<AtomicU64>,
+}
+
+pub struct Journal {
+    tx: mpsc::Sender<Msg>,
+    threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+/// The journal directory of a SQLite database file.
+pub fn dir_for(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push(".audit-journal");
+    PathBuf::from(name)
+}
+
+fn segment_path(dir: &Path, n: u64) -> PathBuf {
+    dir.join(format!("{n:020}.jsonl"))
+}
+
+/// Segment numbers in `dir`, oldest first.
+fn segments(dir: &Path) -> anyhow::Result<Vec<u64>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let name = entry?.file_name();
+        if let Some(n) = name
+            .to_str()
+            .and_then(|s| s.strip_suffix(".jsonl"))
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            found.push(n);
+        }
+    }
+    found.sort_unstable();
+    Ok(found)
+}
+
+/// Locks the journal directory (creating it and its id on first use). `None`: another process
+/// holds it.
+fn lock(dir: &Path) -> anyhow::Result<Option<(File, String)>> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the audit journal {}", dir.display()))?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .with_context(|| format!("cannot open {}", dir.join("lock").display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", dir.display()))
+        }
+    }
+    let id_path = dir.join("id");
+    let id = match std::fs::read_to_string(&id_path) {
+        Ok(id) if !id.trim().is_empty() => id.trim().to_string(),
+        _ => {
+            let id = format!("journal-{}", crate::secret::public_id());
+            std::fs::write(&id_path, &id)
+                .with_context(|| format!("cannot write {}", id_path.display()))?;
+            id
+        }
+    };
+    Ok(Some((lock, id)))
+}
+
+/// Moves records left in the journal at `dir` into the store, unless a running gateway holds
+/// it. Returns how many records were moved.
+pub async fn recover(store: &Store, dir: &Path) -> anyhow::Result<u64> {
+    if !dir.exists() {
+        return Ok(0);
+    }
+    match lock(dir)? {
+        Some((_lock, id)) => Ok(recover_locked(store, dir, &id).await?.0),
+        None => Ok(0),
+    }
+}
+
+/// Stores what the segments hold past the store's mark and deletes them. Returns the records
+/// moved and the next free position.
+async fn recover_locked(store: &Store, dir: &Path, id: &str) -> anyhow::Result<(u64, u64)> {
+    let mark = store.journal_mark(id).await?;
+    let mut next = mark + 1;
+    let mut moved = 0;
+    let mut conn = store.writer_connection().await?;
+    let mut head = None;
+    for n in segments(dir)? {
+        let path = segment_path(dir, n);
+        let mut batch: Vec<AuditRecord> = Vec::new();
+        let mut last = 0;
+        let file = File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
+            let line = line.with_context(|| format!("cannot read {}", path.display()))?;
+            match serde_json::from_slice::<(u64, AuditRecord)>(&line) {
+                Ok((pos, record)) => {
+                    next = next.max(pos + 1);
+                    if pos > mark {
+                        batch.push(record);
+                        last = pos;
+                    }
+                }
+                Err(e) => {
+                    // Only a write cut short by the crash ends like this, and its records were
+                    // never answered (the journal answers after the whole write).
+                    tracing::warn!(segment = %path.display(), line = i + 1, error = %e, "audit journal: ignoring a torn line");
+                    break;
+                }
+            }
+            if batch.len() >= INGEST_BATCH {
+                store
+                    .append_audit_on(&mut conn, &mut batch, &mut head, Some((id, last as i64)))
+                    .await?;
+                moved += batch.len() as u64;
+                batch.clear();
+            }
+        }
+        if !batch.is_empty() {
+            store
+                .append_audit_on(&mut conn, &mut batch, &mut head, Some((id, last as i64)))
+                .await?;
+            moved += batch.len() as u64;
+        }
+        std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    if moved > 0 {
+        tracing::info!(records = moved, journal = %dir.display(), "audit journal: moved records left by an earlier run into the store");
+    }
+    Ok((moved, next))
+}
+
+/// The segment being appended to.
+struct Segment {
+    n: u64,
+    file: File,
+    len: u64,
+}
+
+impl Segment {
+    fn create(dir: &Path, n: u64, durability: Durability) -> anyhow::Result<Segment> {
+        let path = segment_path(dir, n);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        if durability == Durability::PowerLoss {
+            // The new file's directory entry must survive a power loss too.
+            File::open(dir).and_then(|d| d.sync_all()).ok();
+        }
+        Ok(Segment { n, file, len: 0 })
+    }
+
+    /// Appends `bytes` whole or not at all (a failed write is cut off again).
+    fn append(&mut self, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
+        let written = self.file.write_all(bytes).and_then(|()| match durability {
+            Durability::PowerLoss => self.file.sync_data(),
+            Durability::Process => Ok(()),
+        });
+        match written {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.len);
+                Err(e)
+            }
+        }
+    }
+}
+
+impl Journal {
+    /// Locks the journal at `dir`, stores what an earlier run left in it, and starts the journal
+    /// and store threads.
+    pub async fn start(
+        store: Store,
+        dir: PathBuf,
+        durability: Durability,
+        counters: Counters,
+    ) -> anyhow::Result<Journal> {
+        let Some((lock, id)) = lock(&dir)? else {
+            anyhow::bail!(
+                "another gateway is using the audit journal {}: give each gateway process its own SQLite store (or share a PostgreSQL one)",
+                dir.display()
+            );
+        };
+        let (_, next) = recover_locked(&store, &dir, &id).await?;
+        let first = segments(&dir)?.last().map_or(1, |n| n + 1);
+        let segment = Segment::create(&dir, first, durability)?;
+        let (tx, rx) = mpsc::channel::<Msg>();
+        let (to_store, from_journal) = mpsc::channel::<ToStore>();
+        let journal_dir = dir.clone();
+        let journal = std::thread::Builder::new()
+            .name("cfl-audit-journal".into())
+            .spawn(move || {
+                let _lock = lock; // held for as long as this thread appends
+                append_loop(
+                    rx,
+                    to_store,
+                    journal_dir,
+                    segment,
+                    next,
+                    durability,
+                    counters,
+                )
+            })
+            .context("cannot start the audit journal thread")?;
+        let storer = std::thread::Builder::new()
+            .name("cfl-audit-store".into())
+            .spawn(move || store_loop(from_journal, store, dir, id))
+            .context("cannot start the audit store thread")?;
+        Ok(Journal {
+            tx,
+            threads: std::sync::Mutex::new(vec![journal, storer]),
+        })
+    }
+
+    /// Journals a record and waits until it is durable. `false`: it could not be, and the
+    /// caller must fail closed.
+    pub async fn append(&self, record: AuditRecord) -> bool {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Record(Box::new(record), done)).is_err() {
+            return false;
+        }
+        wait.await.unwrap_or(false)
+    }
+
+    /// Waits until every record journaled so far is in the store (before reading the log).
+    pub async fn sync(&self) -> anyhow::Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(Msg::Sync(done))
+            .map_err(|_| anyhow::anyhow!("the audit journal has stopped"))?;
+        wait.await
+            .map_err(|_| anyhow::anyhow!("the audit journal has stopped"))?
+    }
+
+    /// Stores everything journaled and stops both threads; later records are refused.
+    pub async fn close(&self) {
+        let _ = self.tx.send(Msg::Close);
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        let _ = tokio::task::spawn_blocking(move || {
+            for t in threads {
+                let _ = t.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// The journal thread: one write per group of queued records, then the waiters are woken.
+fn append_loop(
+    rx: mpsc::Receiver<Msg>,
+    to_store: mpsc::Sender<ToStore>,
+    dir: PathBuf,
+    mut segment: Segment,
+    mut next: u64,
+    durability: Durability,
+    counters: Counters,
+) {
+    let mut buf = Vec::with_capacity(64 << 10);
+    let mut waiters = Vec::new();
+    let mut records = Vec::new();
+    let mut after = Vec::new();
+    let mut closing = false;
+    while let Ok(first) = rx.recv() {
+        let mut msg = Some(first);
+        while let Some(m) = msg {
+            match m {
+                Msg::Record(r, done) => {
+                    let pos = next + records.len() as u64;
+                    if serde_json::to_writer(&mut buf, &(pos, &*r)).is_ok() {
+                        buf.push(b'\n');
+                        records.push((pos, *r));
+                        waiters.push(done);
+                    } else {
+                        let _ = done.send(false);
+                    }
+                }
+                Msg::Sync(done) => after.push(ToStore::Sync(done)),
+                Msg::Close => closing = true,
+            }
+            msg = if closing || waiters.len() >= 4096 {
+                None
+            } else {
+                rx.try_recv().ok()
+            };
+        }
+        if !records.is_empty() {
+            let ok = match segment.append(&buf, durability) {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, records = records.len(), "audit journal write failed; refusing the requests");
+                    false
+                }
+            };
+            buf.clear();
+            if ok {
+                next += records.len() as u64;
+                counters.commits.fetch_add(1, Ordering::Relaxed);
+                counters
+                    .committed
+                    .fetch_add(records.len() as u64, Ordering::Relaxed);
+                let _ = to_store.send(ToStore::Records(std::mem::take(&mut records)));
+            } else {
+                records.clear();
+            }
+            for done in waiters.drain(..) {
+                let _ = done.send(ok);
+            }
+            if segment.len >= SEGMENT_BYTES {
+                match Segment::create(&dir, segment.n + 1, durability) {
+                    Ok(fresh) => {
+                        let _ = to_store.send(ToStore::Closed(segment.n));
+                        segment = fresh;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot start a new audit journal segment; appending to the current one")
+                    }
+                }
+            }
+        }
+        for m in after.drain(..) {
+            let _ = to_store.send(m);
+        }
+        if closing {
+            break;
+        }
+    }
+    let _ = to_store.send(ToStore::Closed(segment.n));
+    let _ = to_store.send(ToStore::Close);
+}
+
+/// The store thread: moves journaled records into the store in large batches, on a runtime of
+/// its own so none of it runs on the gateway's.
+fn store_loop(rx: mpsc::Receiver<ToStore>, store: Store, dir: PathBuf, id: String) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the audit store thread's runtime; records stay in the journal until the next start");
+            return;
+        }
+    };
+    runtime.block_on(async move {
+        let mut conn: Option<sqlx::AnyConnection> = None;
+        let mut head = None;
+        let mut pending: Vec<(u64, AuditRecord)> = Vec::new();
+        let mut closed: Vec<u64> = Vec::new();
+        let mut syncs = Vec::new();
+        let mut oldest: Option<Instant> = None;
+        let mut backoff = Duration::from_millis(100);
+        let mut closing = false;
+        loop {
+            let wait = match oldest {
+                Some(t) => INGEST_EVERY.saturating_sub(t.elapsed()),
+                None => Duration::from_secs(3600),
+            };
+            match rx.recv_timeout(wait) {
+                Ok(ToStore::Records(r)) => {
+                    oldest.get_or_insert_with(Instant::now);
+                    pending.extend(r);
+                }
+                Ok(ToStore::Closed(n)) => closed.push(n),
+                Ok(ToStore::Sync(done)) => syncs.push(done),
+                Ok(ToStore::Close) | Err(mpsc::RecvTimeoutError::Disconnected) => closing = true,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            let due = oldest.is_some_and(|t| t.elapsed() >= INGEST_EVERY)
+                || pending.len() >= INGEST_BATCH
+                || !syncs.is_empty()
+                || closing;
+            if !due {
+                continue;
+            }
+            let stored = store_pending(&store, &mut conn, &mut head, &id, &mut pending).await;
+            if let Err(e) = &stored {
+                tracing::error!(error = %e, pending = pending.len(), "cannot move audit records from the journal into the store; retrying");
+            }
+            for done in syncs.drain(..) {
+                let _ = done.send(match &stored {
+                    Ok(()) => Ok(()),
+                    Err(e) => Err(anyhow::anyhow!("the audit log is behind its journal: {e}")),
+                });
+            }
+            match stored {
+                Ok(()) => {
+                    oldest = None;
+                    backoff = Duration::from_millis(100);
+                    for n in closed.drain(..) {
+                        let path = segment_path(&dir, n);
+                        if let Err(e) = std::fs::remove_file(&path) {
+                            tracing::warn!(error = %e, segment = %path.display(), "cannot remove a stored audit journal segment");
+                        }
+                    }
+                    if closing {
+                        break;
+                    }
+                }
+                Err(_) if closing => break, // the journal keeps them for the next start
+                Err(_) => {
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        if let Some(c) = conn {
+            let _ = sqlx::Connection::close(c).await;
+        }
+    });
+}
+
+async fn store_pending(
+    store: &Store,
+    conn: &mut Option<sqlx::AnyConnection>,
+    head: &mut Option<(i64, String)>,
+    id: &str,
+    pending: &mut Vec<(u64, AuditRecord)>,
+) -> anyhow::Result<()> {
+    while !pending.is_empty() {
+        let rest = pending.split_off(pending.len().min(INGEST_BATCH));
+        let (positions, mut batch): (Vec<u64>, Vec<AuditRecord>) =
+            std::mem::replace(pending, rest).into_iter().unzip();
+        let last = positions.last().copied().unwrap_or(0) as i64;
+        let stored = match conn {
+            Some(c) => Ok(c),
+            None => store.standalone_connection().await.map(|c| conn.insert(c)),
+        };
+        let stored = match stored {
+            Ok(c) => {
+                store
+                    .append_audit_on(c, &mut batch, head, Some((id, last)))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = stored {
+            // Put the batch back in front: the next attempt chains it again from the store.
+            *head = None;
+            *conn = None;
+            let mut restored: Vec<(u64, AuditRecord)> = positions.into_iter().zip(batch).collect();
+            restored.append(pending);
+            *pending = restored;
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Verifier;
+
+    fn record(path: &str) -> AuditRecord {
+        AuditRecord {
+            at: 1_700_000_000_000,
+            kind: "proxy".into(),
+            actor: "svc".into(),
+            method: "GET".into(),
+            path: path.into(),
+            decision: "allow".into(),
+            status: 200,
+            client_ip: "127.0.0.1".into(),
+            ..Default::default()
+        }
+    }
+
+    async fn sqlite(dir: &tempfile::TempDir) -> (Store, PathBuf) {
+        let file = dir.path().join("g.sqlite");
+        let store = Store::open_with(&format!("sqlite:{}", file.display()), Durability::Process)
+            .await
+            .unwrap();
+        (store, dir_for(&file))
+    }
+
+    /// Paths in chain order, after checking the chain.
+    async fn logged(store: &Store) -> Vec<String> {
+        let all = store.audit_after(0, 1000).await.unwrap();
+        let mut v = Verifier::default();
+        for r in &all {
+            v.push(r).unwrap();
+        }
+        all.into_iter().map(|r| r.path).collect()
+    }
+
+    #[tokio::test]
+    async fn journaled_records_reach_the_chain_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, dir) = sqlite(&tmp).await;
+        let counters = Counters::default();
+        let journal = Journal::start(
+            store.clone(),
+            dir.clone(),
+            Durability::Process,
+            counters.clone(),
+        )
+        .await
+        .unwrap();
+        for p in ["/a", "/b", "/c"] {
+            assert!(journal.append(record(p)).await);
+        }
+        // Durable before it is in the store: the journal holds all three lines.
+        let lines = std::fs::read_to_string(segment_path(&dir, 1)).unwrap();
+        assert_eq!(lines.lines().count(), 3, "{lines}");
+        journal.sync().await.unwrap();
+        assert_eq!(logged(&store).await, ["/a", "/b", "/c"]);
+        assert_eq!(counters.committed.load(Ordering::Relaxed), 3);
+        journal.close().await;
+        assert!(
+            !journal.append(record("/late")).await,
+            "a closed journal refuses records"
+        );
+        assert_eq!(
+            store
+                .journal_mark(&std::fs::read_to_string(dir.join("id")).unwrap())
+                .await
+                .unwrap(),
+            3
+        );
+        assert!(
+            segments(&dir).unwrap().is_empty(),
+            "stored segments are deleted"
+        );
+    }
+
+    #[tokio::test]
+    async fn opening_the_store_recovers_what_it_lacks_and_ignores_a_torn_tail() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, dir) = sqlite(&tmp).await;
+        // A crashed run: positions 1 and 2 reached the store, 3 and 4 only the journal, and the
+        // write of 5 was cut short (it was never answered).
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("id"), "journal-crashed").unwrap();
+        let mut conn = store.writer_connection().await.unwrap();
+        let mut stored = vec![record("/1"), record("/2")];
+        store
+            .append_audit_on(
+                &mut conn,
+                &mut stored,
+                &mut None,
+                Some(("journal-crashed", 2)),
+            )
+            .await
+            .unwrap();
+        drop(conn);
+        let mut text = String::new();
+        for (pos, p) in [(1, "/1"), (2, "/2"), (3, "/3"), (4, "/4")] {
+            text.push_str(&serde_json::to_string(&(pos, record(p))).unwrap());
+            text.push('\n');
+        }
+        text.push_str("[5,{\"seq\":0,\"at\":17");
+        std::fs::write(segment_path(&dir, 7), text).unwrap();
+        drop(store);
+
+        let (store, _) = sqlite(&tmp).await;
+        assert_eq!(logged(&store).await, ["/1", "/2", "/3", "/4"]);
+        assert_eq!(store.journal_mark("journal-crashed").await.unwrap(), 4);
+        assert!(segments(&dir).unwrap().is_empty());
+
+        // The next run goes on numbering after the recovered positions, in a later segment.
+        let journal = Journal::start(
+            store.clone(),
+            dir.clone(),
+            Durability::PowerLoss,
+            Counters::default(),
+        )
+        .await
+        .unwrap();
+        assert!(journal.append(record("/5")).await);
+        journal.close().await;
+        assert_eq!(logged(&store).await, ["/1", "/2", "/3", "/4", "/5"]);
+        assert_eq!(store.journal_mark("journal-crashed").await.unwrap(), 5);
+    }
+
+    #[tokio::test]
+    async fn a_journal_in_use_is_left_to_its_gateway() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (store, dir) = sqlite(&tmp).await;
+        let journal = Journal::start(
+            store.clone(),
+            dir.clone(),
+            Durability::Process,
+            Counters::default(),
+        )
+        .await
+        .unwrap();
+        assert!(journal.append(record("/live")).await);
+        assert_eq!(recover(&store, &dir).await.unwrap(), 0);
+        let second = Journal::start(
+            store.clone(),
+            dir.clone(),
+            Durability::Process,
+            Counters::default(),
+        )
+        .await;
+        let err = second
+            .err()
+            .expect("a second gateway may not share the journal")
+            .to_string();
+        assert!(
+            err.contains("another gateway is using the audit journal"),
+            "{err}"
+        );
+        journal.close().await;
+        assert_eq!(logged(&store).await, ["/live"]);
+    }
+}
