@@ -7,13 +7,14 @@
 //! Modules: `config` (TOML), `secret` (token format and hashing), `token` (records, validation,
 //! compiled form), `restrict` (Extender-compatible rules on a normalised path), `store` (SQLite or
 //! PostgreSQL), `audit` (hash chain and group commit), `cache` (tokens in memory), `proxy` (the
-//! layered request path), `admin` (native and Extender admin APIs), `server` (assembly, start-up).
+//! layered request path), `admin` (native and Extender admin APIs), `server` (assembly, start-up), `listen` (the plain-HTTP server and its fast path to the proxy).
 
 pub mod admin;
 pub mod audit;
 pub mod cache;
 pub mod config;
 pub mod expiry;
+pub mod listen;
 pub mod metrics;
 pub mod proxy;
 pub mod restrict;

@@ -333,16 +333,16 @@ pub async fn start(
     let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
     let task = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = match tls {
             None => {
-                axum::serve(listener, service)
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.await;
-                    })
-                    .await
+                crate::listen::serve(listener, serve_gw.clone(), app, async move {
+                    let _ = rx.await;
+                })
+                .await;
+                Ok(())
             }
             Some(tls) => {
+                let service = app.into_make_service_with_connect_info::<SocketAddr>();
                 let reloader = tokio::spawn(reload_tls_on_sighup(serve_gw.clone(), tls.clone()));
                 let handle = axum_server::Handle::new();
                 let stopper = handle.clone();

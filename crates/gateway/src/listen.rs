@@ -1,0 +1,142 @@
+//! The plain-HTTP server: accepts connections and serves HTTP/1.1 on each with hyper. Requests
+//! for the gateway's own paths go through the axum router; every other request goes straight
+//! into the proxy path, without the router's per-request service boxing (the proxy is most of
+//! the traffic; BENCHMARKS.md). TLS is served by `axum-server` (`server.rs`), through the router.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::response::Response;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::proxy;
+use crate::server::Shared;
+
+/// How long a shutdown waits for open requests to finish.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// Paths a route of the router may answer; everything else can only reach the proxy.
+fn is_gateway_path(path: &str) -> bool {
+    matches!(path, "/healthz" | "/readyz" | "/metrics" | "/admin")
+        || path.starts_with("/admin/")
+        || path.starts_with("/rest/extender/")
+}
+
+async fn route(
+    gw: Shared,
+    app: Router,
+    peer: SocketAddr,
+    req: hyper::Request<Incoming>,
+) -> Response {
+    let mut req = req.map(Body::new);
+    if is_gateway_path(req.uri().path()) {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        app.oneshot(req).await.unwrap_or_else(|e| match e {})
+    } else {
+        proxy::handle(gw, peer, req).await
+    }
+}
+
+/// Serves until `shutdown` resolves, then lets open requests finish (idle connections close at
+/// once) for up to [`DRAIN`].
+pub async fn serve(
+    listener: TcpListener,
+    gw: Shared,
+    app: Router,
+    shutdown: impl Future<Output = ()>,
+) {
+    // Connections hold `stopping`'s sender and see it close when the receiver is dropped; the
+    // server sees every connection gone when `open`'s receivers are all dropped.
+    let (stopping_tx, stopping_rx) = watch::channel(());
+    let (open_tx, open_rx) = watch::channel(());
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let (gw, app, stopping, open) = (
+            gw.clone(),
+            app.clone(),
+            stopping_tx.clone(),
+            open_rx.clone(),
+        );
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let (gw, app) = (gw.clone(), app.clone());
+                async move { Ok::<_, Infallible>(route(gw, app, peer, req).await) }
+            });
+            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+            let mut conn = std::pin::pin!(conn);
+            let mut draining = false;
+            loop {
+                tokio::select! {
+                    served = conn.as_mut() => {
+                        if let Err(e) = served {
+                            tracing::debug!(error = %e, %peer, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = stopping.closed(), if !draining => {
+                        draining = true;
+                        conn.as_mut().graceful_shutdown();
+                    }
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(listener);
+    drop(stopping_rx);
+    drop(open_rx);
+    if tokio::time::timeout(DRAIN, open_tx.closed()).await.is_err() {
+        tracing::warn!("shutting down with requests still open after {DRAIN:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_gateway_path;
+
+    #[test]
+    fn only_the_gateways_own_prefixes_go_to_the_router() {
+        for own in [
+            "/healthz",
+            "/metrics",
+            "/admin",
+            "/admin/",
+            "/admin/v1/tokens",
+            "/rest/extender/1.0/tokenTools/get",
+        ] {
+            assert!(is_gateway_path(own), "{own}");
+        }
+        for proxied in [
+            "/rest/api/content",
+            "/administrator",
+            "/healthz/x",
+            "/rest/extenderx",
+            "/wiki/admin/x",
+        ] {
+            assert!(!is_gateway_path(proxied), "{proxied}");
+        }
+    }
+}
