@@ -1,11 +1,13 @@
 //! The audit journal of a SQLite store: where a record becomes durable before its answer is sent.
 //!
-//! Requests hand their records to the journal thread, which appends whatever has queued up to
-//! a file in one `write` (and one `fdatasync` with `power-loss` durability), then wakes every
-//! waiter. A second thread moves the journaled records into the store's hash-chained `audit`
-//! table in large batches, off every request's path. Appending a line is far cheaper than a
-//! SQLite commit (which rewrites every B-tree page the group touched), and neither thread is the
-//! runtime's, so a request pays a channel send and a wake-up for its audit record.
+//! Group commit without a hand-off: the first request to queue a record leads its group. It
+//! yields once, so every request ready to run on the runtime queues its record too, then appends
+//! the whole group to a file in one `write` (page cache; `durability = "process"`) and, with
+//! `power-loss`, waits for one `fdatasync` on the blocking pool, during which the next group
+//! gathers. A thread of its own moves journaled records into the store's hash-chained `audit`
+//! table every 50 ms in large batches, off every request's path. Appending a line costs far less
+//! than a SQLite commit (which rewrites every B-tree page the group touched) or two wake-ups of
+//! another thread, so a request pays little more than serialising its record.
 //!
 //! Crash safety: each line carries a position; the store remembers, in the same transaction as
 //! the records, the last position it holds (`audit_journal`). Opening the store moves any
@@ -20,9 +22,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::oneshot;
@@ -33,25 +34,10 @@ use crate::store::Store;
 
 /// A segment is closed (and deleted once stored) after this many bytes.
 const SEGMENT_BYTES: u64 = 8 << 20;
-/// Records the store thread gathers before it writes them, at most.
+/// Records the store thread writes in one transaction, at most.
 const INGEST_BATCH: usize = 5000;
-/// How long a record waits in the journal, at most, before the store thread writes it.
+/// How often the store thread moves journaled records into the store.
 const INGEST_EVERY: Duration = Duration::from_millis(50);
-
-enum Msg {
-    Record(Box<AuditRecord>, oneshot::Sender<bool>),
-    /// Answers once every record journaled before it is in the store.
-    Sync(oneshot::Sender<anyhow::Result<()>>),
-    Close,
-}
-
-enum ToStore {
-    Records(Vec<(u64, AuditRecord)>),
-    /// Segment `n` is complete: delete it once its records are stored.
-    Closed(u64),
-    Sync(oneshot::Sender<anyhow::Result<()>>),
-    Close,
-}
 
 /// Counters for `/metrics`: journal writes (group commits) and the records they held.
 #[derive(Clone, Default)]
@@ -61,8 +47,45 @@ pub struct Counters {
 }
 
 pub struct Journal {
-    tx: mpsc::Sender<Msg>,
-    threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+    shared: Arc<Shared>,
+    store_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+struct Shared {
+    appender: Mutex<Appender>,
+    to_store: Mutex<ToStore>,
+    /// Wakes the store thread early: a sync or close is waiting.
+    store_wanted: Condvar,
+    durability: Durability,
+    counters: Counters,
+}
+
+/// Records queued for the next journal write, and the file they go to.
+struct Appender {
+    segment: Segment,
+    dir: PathBuf,
+    /// The position the next queued record gets.
+    next: u64,
+    lines: Vec<u8>,
+    records: Vec<(u64, AuditRecord)>,
+    waiters: Vec<oneshot::Sender<bool>>,
+    /// A request is leading a group: it will write what is queued.
+    leading: bool,
+    closed: bool,
+}
+
+/// What the store thread has to do.
+#[derive(Default)]
+struct ToStore {
+    records: Vec<(u64, AuditRecord)>,
+    /// Complete segments: deleted once their records are stored.
+    closed_segments: Vec<u64>,
+    syncs: Vec<oneshot::Sender<anyhow::Result<()>>>,
+    closing: bool,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The journal directory of a SQLite database file.
@@ -191,7 +214,7 @@ async fn recover_locked(store: &Store, dir: &Path, id: &str) -> anyhow::Result<(
 /// The segment being appended to.
 struct Segment {
     n: u64,
-    file: File,
+    file: Arc<File>,
     len: u64,
 }
 
@@ -207,16 +230,16 @@ impl Segment {
             // The new file's directory entry must survive a power loss too.
             File::open(dir).and_then(|d| d.sync_all()).ok();
         }
-        Ok(Segment { n, file, len: 0 })
+        Ok(Segment {
+            n,
+            file: Arc::new(file),
+            len: 0,
+        })
     }
 
     /// Appends `bytes` whole or not at all (a failed write is cut off again).
-    fn append(&mut self, bytes: &[u8], durability: Durability) -> std::io::Result<()> {
-        let written = self.file.write_all(bytes).and_then(|()| match durability {
-            Durability::PowerLoss => self.file.sync_data(),
-            Durability::Process => Ok(()),
-        });
-        match written {
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match (&*self.file).write_all(bytes) {
             Ok(()) => {
                 self.len += bytes.len() as u64;
                 Ok(())
@@ -230,8 +253,8 @@ impl Segment {
 }
 
 impl Journal {
-    /// Locks the journal at `dir`, stores what an earlier run left in it, and starts the journal
-    /// and store threads.
+    /// Locks the journal at `dir`, stores what an earlier run left in it, and starts the store
+    /// thread.
     pub async fn start(
         store: Store,
         dir: PathBuf,
@@ -247,153 +270,173 @@ impl Journal {
         let (_, next) = recover_locked(&store, &dir, &id).await?;
         let first = segments(&dir)?.last().map_or(1, |n| n + 1);
         let segment = Segment::create(&dir, first, durability)?;
-        let (tx, rx) = mpsc::channel::<Msg>();
-        let (to_store, from_journal) = mpsc::channel::<ToStore>();
-        let journal_dir = dir.clone();
-        let journal = std::thread::Builder::new()
-            .name("cfl-audit-journal".into())
-            .spawn(move || {
-                let _lock = lock; // held for as long as this thread appends
-                append_loop(
-                    rx,
-                    to_store,
-                    journal_dir,
-                    segment,
-                    next,
-                    durability,
-                    counters,
-                )
-            })
-            .context("cannot start the audit journal thread")?;
-        let storer = std::thread::Builder::new()
+        let shared = Arc::new(Shared {
+            appender: Mutex::new(Appender {
+                segment,
+                dir: dir.clone(),
+                next,
+                lines: Vec::with_capacity(64 << 10),
+                records: Vec::new(),
+                waiters: Vec::new(),
+                leading: false,
+                closed: false,
+            }),
+            to_store: Mutex::default(),
+            store_wanted: Condvar::new(),
+            durability,
+            counters,
+        });
+        let for_thread = shared.clone();
+        let store_thread = std::thread::Builder::new()
             .name("cfl-audit-store".into())
-            .spawn(move || store_loop(from_journal, store, dir, id))
+            .spawn(move || {
+                let _lock = lock; // held for as long as this journal is in use
+                store_loop(&for_thread, store, dir, id)
+            })
             .context("cannot start the audit store thread")?;
         Ok(Journal {
-            tx,
-            threads: std::sync::Mutex::new(vec![journal, storer]),
+            shared,
+            store_thread: Mutex::new(Some(store_thread)),
         })
     }
 
     /// Journals a record and waits until it is durable. `false`: it could not be, and the
     /// caller must fail closed.
     pub async fn append(&self, record: AuditRecord) -> bool {
-        let (done, wait) = oneshot::channel();
-        if self.tx.send(Msg::Record(Box::new(record), done)).is_err() {
-            return false;
+        let (done, durable) = oneshot::channel();
+        let lead = {
+            let mut a = locked(&self.shared.appender);
+            if a.closed {
+                return false;
+            }
+            let pos = a.next + a.records.len() as u64;
+            if serde_json::to_writer(&mut a.lines, &(pos, &record)).is_err() {
+                return false;
+            }
+            a.lines.push(b'\n');
+            a.records.push((pos, record));
+            a.waiters.push(done);
+            !std::mem::replace(&mut a.leading, true)
+        };
+        if lead {
+            // A task of its own, so a request that goes away can't leave its group unwritten.
+            tokio::spawn(self.shared.clone().write_groups());
         }
-        wait.await.unwrap_or(false)
+        durable.await.unwrap_or(false)
     }
 
     /// Waits until every record journaled so far is in the store (before reading the log).
     pub async fn sync(&self) -> anyhow::Result<()> {
-        let (done, wait) = oneshot::channel();
-        self.tx
-            .send(Msg::Sync(done))
-            .map_err(|_| anyhow::anyhow!("the audit journal has stopped"))?;
-        wait.await
+        let (done, stored) = oneshot::channel();
+        locked(&self.shared.to_store).syncs.push(done);
+        self.shared.store_wanted.notify_one();
+        stored
+            .await
             .map_err(|_| anyhow::anyhow!("the audit journal has stopped"))?
     }
 
-    /// Stores everything journaled and stops both threads; later records are refused.
+    /// Refuses further records, stores everything journaled and stops the store thread.
     pub async fn close(&self) {
-        let _ = self.tx.send(Msg::Close);
-        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
-        let _ = tokio::task::spawn_blocking(move || {
-            for t in threads {
-                let _ = t.join();
-            }
-        })
-        .await;
+        locked(&self.shared.appender).closed = true;
+        // A group being written finishes first.
+        while locked(&self.shared.appender).leading {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        {
+            let a = locked(&self.shared.appender);
+            let mut s = locked(&self.shared.to_store);
+            s.closed_segments.push(a.segment.n);
+            s.closing = true;
+        }
+        self.shared.store_wanted.notify_one();
+        let thread = locked(&self.store_thread).take();
+        if let Some(t) = thread {
+            let _ = tokio::task::spawn_blocking(move || t.join()).await;
+        }
     }
 }
 
-/// The journal thread: one write per group of queued records, then the waiters are woken.
-fn append_loop(
-    rx: mpsc::Receiver<Msg>,
-    to_store: mpsc::Sender<ToStore>,
-    dir: PathBuf,
-    mut segment: Segment,
-    mut next: u64,
-    durability: Durability,
-    counters: Counters,
-) {
-    let mut buf = Vec::with_capacity(64 << 10);
-    let mut waiters = Vec::new();
-    let mut records = Vec::new();
-    let mut after = Vec::new();
-    let mut closing = false;
-    while let Ok(first) = rx.recv() {
-        let mut msg = Some(first);
-        while let Some(m) = msg {
-            match m {
-                Msg::Record(r, done) => {
-                    let pos = next + records.len() as u64;
-                    if serde_json::to_writer(&mut buf, &(pos, &*r)).is_ok() {
-                        buf.push(b'\n');
-                        records.push((pos, *r));
-                        waiters.push(done);
-                    } else {
-                        let _ = done.send(false);
-                    }
+impl Shared {
+    /// The group leader: writes queued groups until none is left.
+    async fn write_groups(self: Arc<Shared>) {
+        // Let every request that is ready to run queue its record into this group first.
+        tokio::task::yield_now().await;
+        let shared = &*self;
+        loop {
+            let (ok, records, waiters, file) = {
+                let mut a = locked(&shared.appender);
+                if a.records.is_empty() {
+                    a.leading = false;
+                    return;
                 }
-                Msg::Sync(done) => after.push(ToStore::Sync(done)),
-                Msg::Close => closing = true,
-            }
-            msg = if closing || waiters.len() >= 4096 {
-                None
-            } else {
-                rx.try_recv().ok()
-            };
-        }
-        if !records.is_empty() {
-            let ok = match segment.append(&buf, durability) {
-                Ok(()) => true,
-                Err(e) => {
+                let records = std::mem::take(&mut a.records);
+                let waiters = std::mem::take(&mut a.waiters);
+                let lines = std::mem::take(&mut a.lines);
+                // Positions are used up even if the write fails; the journal may skip some.
+                a.next += records.len() as u64;
+                let written = a.segment.append(&lines);
+                a.lines = lines;
+                a.lines.clear();
+                if let Err(e) = &written {
                     tracing::error!(error = %e, records = records.len(), "audit journal write failed; refusing the requests");
-                    false
                 }
+                (written.is_ok(), records, waiters, a.segment.file.clone())
             };
-            buf.clear();
+            let ok = ok && self.make_durable(file).await;
             if ok {
-                next += records.len() as u64;
-                counters.commits.fetch_add(1, Ordering::Relaxed);
-                counters
+                shared.counters.commits.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
                     .committed
                     .fetch_add(records.len() as u64, Ordering::Relaxed);
-                let _ = to_store.send(ToStore::Records(std::mem::take(&mut records)));
-            } else {
-                records.clear();
+                locked(&shared.to_store).records.extend(records);
+                self.rotate_if_full();
             }
-            for done in waiters.drain(..) {
+            for done in waiters {
                 let _ = done.send(ok);
             }
-            if segment.len >= SEGMENT_BYTES {
-                match Segment::create(&dir, segment.n + 1, durability) {
-                    Ok(fresh) => {
-                        let _ = to_store.send(ToStore::Closed(segment.n));
-                        segment = fresh;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot start a new audit journal segment; appending to the current one")
-                    }
-                }
-            }
-        }
-        for m in after.drain(..) {
-            let _ = to_store.send(m);
-        }
-        if closing {
-            break;
         }
     }
-    let _ = to_store.send(ToStore::Closed(segment.n));
-    let _ = to_store.send(ToStore::Close);
+
+    /// With `power-loss` durability, flushes the written group to the disk (on the blocking
+    /// pool; the next group gathers meanwhile).
+    async fn make_durable(&self, file: Arc<File>) -> bool {
+        if self.durability == Durability::Process {
+            return true;
+        }
+        match tokio::task::spawn_blocking(move || file.sync_data()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "audit journal fdatasync failed; refusing the requests");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "audit journal fdatasync did not run; refusing the requests");
+                false
+            }
+        }
+    }
+
+    fn rotate_if_full(&self) {
+        let mut a = locked(&self.appender);
+        if a.segment.len < SEGMENT_BYTES {
+            return;
+        }
+        match Segment::create(&a.dir, a.segment.n + 1, self.durability) {
+            Ok(fresh) => {
+                let full = std::mem::replace(&mut a.segment, fresh);
+                locked(&self.to_store).closed_segments.push(full.n);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start a new audit journal segment; appending to the current one")
+            }
+        }
+    }
 }
 
-/// The store thread: moves journaled records into the store in large batches, on a runtime of
-/// its own so none of it runs on the gateway's.
-fn store_loop(rx: mpsc::Receiver<ToStore>, store: Store, dir: PathBuf, id: String) {
+/// The store thread: every [`INGEST_EVERY`] (or at once for a sync or close) it moves journaled
+/// records into the store, on a runtime of its own so none of it runs on the gateway's.
+fn store_loop(shared: &Shared, store: Store, dir: PathBuf, id: String) {
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -409,37 +452,26 @@ fn store_loop(rx: mpsc::Receiver<ToStore>, store: Store, dir: PathBuf, id: Strin
         let mut head = None;
         let mut pending: Vec<(u64, AuditRecord)> = Vec::new();
         let mut closed: Vec<u64> = Vec::new();
-        let mut syncs = Vec::new();
-        let mut oldest: Option<Instant> = None;
         let mut backoff = Duration::from_millis(100);
-        let mut closing = false;
         loop {
-            let wait = match oldest {
-                Some(t) => INGEST_EVERY.saturating_sub(t.elapsed()),
-                None => Duration::from_secs(3600),
-            };
-            match rx.recv_timeout(wait) {
-                Ok(ToStore::Records(r)) => {
-                    oldest.get_or_insert_with(Instant::now);
-                    pending.extend(r);
+            let (syncs, closing) = {
+                let mut q = locked(&shared.to_store);
+                if q.syncs.is_empty() && !q.closing {
+                    q = shared
+                        .store_wanted
+                        .wait_timeout(q, INGEST_EVERY)
+                        .map(|(q, _)| q)
+                        .unwrap_or_else(|e| e.into_inner().0);
                 }
-                Ok(ToStore::Closed(n)) => closed.push(n),
-                Ok(ToStore::Sync(done)) => syncs.push(done),
-                Ok(ToStore::Close) | Err(mpsc::RecvTimeoutError::Disconnected) => closing = true,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-            }
-            let due = oldest.is_some_and(|t| t.elapsed() >= INGEST_EVERY)
-                || pending.len() >= INGEST_BATCH
-                || !syncs.is_empty()
-                || closing;
-            if !due {
-                continue;
-            }
+                pending.append(&mut q.records);
+                closed.append(&mut q.closed_segments);
+                (std::mem::take(&mut q.syncs), q.closing)
+            };
             let stored = store_pending(&store, &mut conn, &mut head, &id, &mut pending).await;
             if let Err(e) = &stored {
                 tracing::error!(error = %e, pending = pending.len(), "cannot move audit records from the journal into the store; retrying");
             }
-            for done in syncs.drain(..) {
+            for done in syncs {
                 let _ = done.send(match &stored {
                     Ok(()) => Ok(()),
                     Err(e) => Err(anyhow::anyhow!("the audit log is behind its journal: {e}")),
@@ -447,7 +479,6 @@ fn store_loop(rx: mpsc::Receiver<ToStore>, store: Store, dir: PathBuf, id: Strin
             }
             match stored {
                 Ok(()) => {
-                    oldest = None;
                     backoff = Duration::from_millis(100);
                     for n in closed.drain(..) {
                         let path = segment_path(&dir, n);

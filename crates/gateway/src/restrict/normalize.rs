@@ -13,6 +13,8 @@
 //!   repeated slashes;
 //! - drops an empty query (`/a?` is `/a`) and refuses malformed escapes in the query.
 
+use std::borrow::Cow;
+
 use std::fmt;
 
 /// A request target after normalisation.
@@ -75,13 +77,13 @@ pub fn normalize(target: &str) -> Result<Target, PathError> {
         return Err(PathError::NotAbsolute);
     }
 
-    let mut segments: Vec<String> = Vec::new();
+    let mut segments: Vec<Cow<'_, str>> = Vec::new();
     let ends_with_slash = raw_path.len() > 1 && raw_path.ends_with('/');
     for raw in raw_path.split('/') {
         // Tomcat's path parameters: everything from the first ';' in a segment.
         let raw = raw.split(';').next().unwrap_or("");
         let seg = canonical_segment(raw)?;
-        match seg.as_str() {
+        match &*seg {
             "" | "." => {}
             ".." => {
                 if segments.pop().is_none() {
@@ -119,8 +121,15 @@ fn hex_val(b: u8) -> Option<u8> {
 }
 
 /// One segment in canonical form: unreserved escapes decoded, others upper-cased.
-fn canonical_segment(raw: &str) -> Result<String, PathError> {
+fn canonical_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
     let bytes = raw.as_bytes();
+    // Printable ASCII without escapes is canonical as it is (most segments).
+    if bytes
+        .iter()
+        .all(|&b| (0x21..0x7f).contains(&b) && b != b'%' && b != b'\\')
+    {
+        return Ok(Cow::Borrowed(raw));
+    }
     let mut out = String::with_capacity(raw.len());
     // The decoded bytes, only to check that escapes form valid UTF-8.
     let mut decoded: Vec<u8> = Vec::with_capacity(raw.len());
@@ -164,7 +173,7 @@ fn canonical_segment(raw: &str) -> Result<String, PathError> {
     if std::str::from_utf8(&decoded).is_err() {
         return Err(PathError::InvalidUtf8);
     }
-    Ok(out)
+    Ok(Cow::Owned(out))
 }
 
 fn check_query(q: &str) -> Result<(), PathError> {
