@@ -38,6 +38,8 @@ const SEGMENT_BYTES: u64 = 8 << 20;
 const INGEST_BATCH: usize = 5000;
 /// How often the store thread moves journaled records into the store.
 const INGEST_EVERY: Duration = Duration::from_millis(50);
+/// How long a reader of the log waits for the journal to drain before it is told the log is behind.
+const SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Counters for `/metrics`: journal writes (group commits) and the records they held.
 #[derive(Clone, Default)]
@@ -330,9 +332,14 @@ impl Journal {
         let (done, stored) = oneshot::channel();
         locked(&self.shared.to_store).syncs.push(done);
         self.shared.store_wanted.notify_one();
-        stored
-            .await
-            .map_err(|_| anyhow::anyhow!("the audit journal has stopped"))?
+        match tokio::time::timeout(SYNC_TIMEOUT, stored).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(anyhow::anyhow!("the audit journal has stopped")),
+            Err(_) => Err(anyhow::anyhow!(
+                "the audit log is more than {}s behind its journal",
+                SYNC_TIMEOUT.as_secs()
+            )),
+        }
     }
 
     /// Refuses further records, stores everything journaled and stops the store thread.
