@@ -2,6 +2,8 @@
 # Gateway overhead on loopback, measured in one run so the ratios are fair:
 #   direct  — wrk → a fast upstream (nginx returning a fixed Confluence-like JSON answer)
 #   nginx   — wrk → nginx as a plain reverse proxy → upstream
+#   bare    — wrk → hyper alone (crates/gateway/examples/bare_proxy.rs: the gateway's HTTP stack,
+#             no checks, no audit) → upstream; the gateway's own cost is its difference to this
 #   cfl     — wrk → cfl serve (bound token, 5 restriction rules, audit log on, SQLite,
 #             audit.durability = "process") → upstream
 #   cfl_full — the same with audit.durability = "power-loss" (fsync before every answer)
@@ -80,7 +82,7 @@ start_gateway() { # name store [durability] → base URL
   for _ in $(seq 100); do grep -q base_url "$work/$1.out" 2>/dev/null && break; sleep 0.1; done
   python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$work/$1.out"
 }
-NAMES=${NAMES:-"direct nginx cfl cfl_full cfl_pg"}
+NAMES=${NAMES:-"direct nginx bare cfl cfl_full cfl_pg"}
 RULES='["[post].*/rest/api/space/DEV/property.*", "[get]/rest/api/content[QueryParam::spaceKey==DEV]",
         "[delete]/rest/api/content/[0-9]+", "[put]/rest/api/content/[0-9]+[JsonData::space.key==DEV]",
         "[get]/rest/api/user/current"]'
@@ -91,6 +93,12 @@ add_token() { # gateway base URL: the same bound token, with five rules, on ever
 }
 for name in $NAMES; do
   case $name in
+    bare)
+      BARE=${BARE:-target/release/examples/bare_proxy}
+      [ "$BARE" = target/release/examples/bare_proxy ] && cargo build --release -q -p cfl-gateway --example bare_proxy
+      $BARE 127.0.0.1:18193 "http://127.0.0.1:$UP" > "$work/bare.out" & pids+=($!)
+      echo $! > "$work/bare.pid"
+      for _ in $(seq 100); do grep -q listening "$work/bare.out" 2>/dev/null && break; sleep 0.1; done;;
     cfl) GW=$(start_gateway cfl "sqlite:$work/gateway.sqlite"); add_token "$GW";;
     cfl_full) GW_FULL=$(start_gateway cfl_full "sqlite:$work/gateway-full.sqlite" power-loss); add_token "$GW_FULL";;
     cfl_pg) # the same gateway on PostgreSQL (scripts/postgres.sh starts a local server)
@@ -148,6 +156,7 @@ for r in $(seq "$ROUNDS"); do
     case $name in
       direct) url="http://127.0.0.1:$UP";;
       nginx) url="http://127.0.0.1:$PROXY";;
+      bare) url="http://127.0.0.1:18193"; gpid=$(cat "$work/bare.pid");;
       cfl) url="$GW"; gpid=$(cat "$work/cfl.pid");;
       cfl_full) url="$GW_FULL"; gpid=$(cat "$work/cfl_full.pid");;
       cfl_pg) url="$GW_PG"; gpid=$(cat "$work/cfl_pg.pid");;
@@ -173,6 +182,7 @@ m = st.median
 label = {
     "direct": "direct to upstream",
     "nginx": "nginx reverse proxy",
+    "bare": "hyper alone (no checks, no audit)",
     "cfl": "cfl serve, SQLite, durability=process",
     "cfl_full": "cfl serve, SQLite, durability=power-loss",
     "cfl_pg": "cfl serve, PostgreSQL (local, fsync=off)",
@@ -202,6 +212,8 @@ lines = [
     ("cfl", "direct", lambda: f"at a fixed pace, cfl p99 added over direct (process): {pp('cfl')-pp('direct'):.3f} ms   (goal < 0.5 ms)"),
     ("cfl_full", "direct", lambda: f"at a fixed pace, cfl p99 added over direct (power-loss): {pp('cfl_full')-pp('direct'):.3f} ms"),
     ("nginx", "direct", lambda: f"at a fixed pace, nginx p99 added over direct: {pp('nginx')-pp('direct'):.3f} ms"),
+    ("bare", "nginx", lambda: f"hyper alone / nginx throughput: {r('bare')/r('nginx'):.2f}; at a fixed pace it adds {pp('bare')-pp('direct'):.3f} ms p99 over direct"),
+    ("cfl", "bare", lambda: f"gateway CPU per request beyond hyper alone (process): {m(d['cfl'][3]) - m(d['bare'][3]):.0f} µs"),
     ("cfl_pg", "cfl", lambda: f"PostgreSQL (fsync=off) / SQLite (process) throughput: {r('cfl_pg')/r('cfl'):.2f}"),
     ("cfl_pg", "cfl_full", lambda: f"PostgreSQL (fsync=off) / SQLite (power-loss) throughput: {r('cfl_pg')/r('cfl_full'):.2f}"),
 ]
