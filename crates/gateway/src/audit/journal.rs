@@ -140,7 +140,9 @@ fn lock(dir: &Path) -> anyhow::Result<Option<(File, String)>> {
     let id = match std::fs::read_to_string(&id_path) {
         Ok(id) if !id.trim().is_empty() => id.trim().to_string(),
         _ => {
-            let id = format!("journal-{}", crate::secret::public_id());
+            // A random name of its own (the token id generator, without its `tok_` prefix).
+            let random = crate::secret::public_id();
+            let id = format!("journal-{}", random.trim_start_matches("tok_"));
             std::fs::write(&id_path, &id)
                 .with_context(|| format!("cannot write {}", id_path.display()))?;
             id
