@@ -1239,3 +1239,38 @@ async fn confluence_admins_may_use_the_admin_api_with_their_own_credentials() {
         "{audit:?}"
     );
 }
+
+/// A token's use count never dips while the counts move from memory to the store: the admin API
+/// reads both under the lock the flush holds (the web page renders the count it gets once).
+#[tokio::test]
+async fn use_counts_never_dip_while_they_are_flushed() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let (id, secret) = gw.create_token(token_request("svc-reports")).await;
+    let auth = basic("svc-reports", &secret);
+    let mut uses = 0;
+    let started = std::time::Instant::now();
+    // Several flushes (one a second) happen while uses are added and the count is read.
+    while started.elapsed() < std::time::Duration::from_millis(2500) {
+        if uses < 20 {
+            assert_eq!(get(&gw, "/rest/api/user/current", &auth).await.0, 200);
+            uses += 1;
+        }
+        let t: Value = http()
+            .get(gw.url(&format!("/admin/v1/tokens/{id}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            t["useCount"],
+            uses,
+            "after {uses} uses the API said {} ({:?} in)",
+            t["useCount"],
+            started.elapsed()
+        );
+    }
+}

@@ -31,6 +31,10 @@ pub struct Gateway {
     pub upstream: Upstream,
     pub metrics: crate::metrics::Metrics,
     pub admin_cache: crate::admin::confluence::AdminCache,
+    /// Held by a usage flush from taking the counts out of the cache until the store has them,
+    /// and by readers of use counts (store plus cache), which would otherwise miss the counts in
+    /// between.
+    pub usage: tokio::sync::RwLock<()>,
 }
 
 pub type Shared = Arc<Gateway>;
@@ -45,6 +49,7 @@ impl Gateway {
 
     /// Writes the tokens' use counts gathered since the last flush (kept for a retry on failure).
     pub async fn flush_usage(&self) -> anyhow::Result<()> {
+        let _flushing = self.usage.write().await;
         let updates = self.cache.take_usage();
         if let Err(e) = self.audit.flush_usage(updates.clone()).await {
             self.cache.return_usage(&updates);
@@ -342,6 +347,7 @@ pub async fn start(
         upstream,
         metrics: Default::default(),
         admin_cache: Default::default(),
+        usage: Default::default(),
     });
 
     let (tx, rx) = oneshot::channel::<()>();

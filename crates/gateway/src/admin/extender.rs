@@ -33,6 +33,7 @@ struct Page {
 }
 
 async fn list(State(gw): State<Shared>, Query(page): Query<Page>) -> Result<Json<Value>, Refusal> {
+    let _counts = gw.usage.read().await;
     let tokens = gw.store.tokens().await.map_err(|e| {
         Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,

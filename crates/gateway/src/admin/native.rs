@@ -36,7 +36,8 @@ fn store_error(e: anyhow::Error) -> Refusal {
     )
 }
 
-/// A token as the API shows it: the record, its live status and unflushed uses added in.
+/// A token as the API shows it: the record, its live status and unflushed uses added in (read
+/// `t` under `gw.usage`, so a flush can't fall between the two).
 pub fn token_view(gw: &Shared, t: &Token) -> Value {
     let (pending, last) = gw.cache.pending(&t.id);
     let mut v = serde_json::to_value(t).unwrap_or_default();
@@ -104,6 +105,7 @@ pub async fn revoke_token(gw: &Shared, admin: &Admin, id: &str) -> Result<Token,
 }
 
 async fn list(State(gw): State<Shared>) -> Result<Json<Value>, Refusal> {
+    let _counts = gw.usage.read().await;
     let tokens = gw.store.tokens().await.map_err(store_error)?;
     Ok(Json(
         json!({"tokens": tokens.iter().map(|t| token_view(&gw, t)).collect::<Vec<_>>()}),
@@ -140,6 +142,7 @@ async fn create(
 }
 
 async fn show(State(gw): State<Shared>, Path(id): Path<String>) -> Result<Json<Value>, Refusal> {
+    let _counts = gw.usage.read().await;
     match gw.store.token(&id).await.map_err(store_error)? {
         Some(t) => Ok(Json(token_view(&gw, &t))),
         None => Err(Refusal::new(
