@@ -1256,15 +1256,7 @@ async fn use_counts_never_dip_while_they_are_flushed() {
             assert_eq!(get(&gw, "/rest/api/user/current", &auth).await.0, 200);
             uses += 1;
         }
-        let t: Value = http()
-            .get(gw.url(&format!("/admin/v1/tokens/{id}")))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t = gw.token(&id).await;
         assert_eq!(
             t["useCount"],
             uses,

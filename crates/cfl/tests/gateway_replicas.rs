@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use common::gateway::*;
 use common::*;
-use serde_json::Value;
 
 const OAUTH1_IDENTITY: &str =
     "mode = \"oauth1-impersonation\"\nconsumer_key = \"cfl-gateway\"\nprivate_key_file = \"keys/demo-consumer.key.pem\"";
@@ -42,15 +41,7 @@ async fn two_replicas_share_tokens_revocations_counters_and_audit() {
     // Counters from both replicas add up (each flushes its increments every second).
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let t: Value = http()
-            .get(a.url(&format!("/admin/v1/tokens/{id}")))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t = a.token(&id).await;
         // A's own view adds its unflushed uses; B's arrive through the store.
         if t["useCount"] == 5 {
             break;

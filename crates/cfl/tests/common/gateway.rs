@@ -128,6 +128,19 @@ impl Gateway {
         assert_eq!(resp.status(), 200);
     }
 
+    /// The token as the admin API shows it (`useCount` includes unflushed uses).
+    pub async fn token(&self, id: &str) -> Value {
+        http()
+            .get(self.url(&format!("/admin/v1/tokens/{id}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn audit(&self, query: &str) -> Vec<Value> {
         let v: Value = http()
             .get(self.url(&format!("/admin/v1/audit?{query}")))
