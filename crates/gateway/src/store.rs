@@ -31,8 +31,8 @@ pub struct Store {
     pool: AnyPool,
     pub backend: Backend,
     url: String,
-    /// What every SQLite connection runs first (WAL, durability); empty for PostgreSQL.
-    pragmas: &'static str,
+    /// The `synchronous` pragma every SQLite connection runs (see [`prepare_sqlite`]).
+    synchronous: &'static str,
     /// The database file of a SQLite store (its audit journal lives beside it).
     sqlite_file: Option<std::path::PathBuf>,
 }
@@ -166,6 +166,20 @@ fn audit_insert_sql(backend: Backend, rows: usize) -> &'static str {
     &cache[i][rows.min(AUDIT_ROWS_PER_INSERT)]
 }
 
+/// What every SQLite connection runs first. WAL: readers don't block the writer. FULL fsyncs
+/// every commit (survives a power loss); NORMAL leaves a commit in the kernel's page cache, which
+/// a crash of the process can't lose. No automatic checkpoints: one would run (and fsync) inside
+/// a commit that others wait on; `checkpoint` runs them on the side instead.
+async fn prepare_sqlite(
+    conn: &mut AnyConnection,
+    synchronous: &'static str,
+) -> Result<(), sqlx::Error> {
+    conn.execute("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0;")
+        .await?;
+    conn.execute(synchronous).await?;
+    Ok(())
+}
+
 /// Which records to return from the audit log, newest first.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -205,27 +219,13 @@ impl Store {
         };
         let mut options =
             AnyPoolOptions::new().max_connections(if backend == Backend::Sqlite { 4 } else { 8 });
-        // WAL: readers don't block the writer. FULL fsyncs every commit (survives a power
-        // loss); NORMAL leaves a commit in the kernel's page cache, which a crash of the
-        // process can't lose. No automatic checkpoints: one would run (and fsync) inside a
-        // commit that requests are waiting on; `checkpoint` runs them on the side instead.
-        let pragmas = match (backend, durability) {
-            (Backend::Postgres, _) => "",
-            (Backend::Sqlite, Durability::PowerLoss) => concat!(
-                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0; ",
-                "PRAGMA synchronous=FULL;"
-            ),
-            (Backend::Sqlite, Durability::Process) => concat!(
-                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0; ",
-                "PRAGMA synchronous=NORMAL;"
-            ),
+        let synchronous = match durability {
+            Durability::PowerLoss => "PRAGMA synchronous=FULL;",
+            Durability::Process => "PRAGMA synchronous=NORMAL;",
         };
         if backend == Backend::Sqlite {
             options = options.after_connect(move |conn, _| {
-                Box::pin(async move {
-                    conn.execute(pragmas).await?;
-                    Ok(())
-                })
+                Box::pin(async move { prepare_sqlite(conn, synchronous).await })
             });
         }
         let pool = options
@@ -258,7 +258,7 @@ impl Store {
             pool,
             backend,
             url,
-            pragmas,
+            synchronous,
             sqlite_file,
         };
         // Whoever opens the store sees every answered request, even one a crashed gateway had
@@ -285,8 +285,8 @@ impl Store {
         let mut conn = AnyConnection::connect(&self.url)
             .await
             .with_context(|| format!("cannot open the store {}", redact_url(&self.url)))?;
-        if !self.pragmas.is_empty() {
-            conn.execute(self.pragmas).await?;
+        if self.backend == Backend::Sqlite {
+            prepare_sqlite(&mut conn, self.synchronous).await?;
         }
         Ok(conn)
     }

@@ -171,10 +171,9 @@ async fn recover_locked(store: &Store, dir: &Path, id: &str) -> anyhow::Result<(
     let mut moved = 0;
     let mut conn = store.writer_connection().await?;
     let mut head = None;
+    let mut pending: Vec<(u64, AuditRecord)> = Vec::new();
     for n in segments(dir)? {
         let path = segment_path(dir, n);
-        let mut batch: Vec<AuditRecord> = Vec::new();
-        let mut last = 0;
         let file = File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
         for (i, line) in BufReader::new(file).split(b'\n').enumerate() {
             let line = line.with_context(|| format!("cannot read {}", path.display()))?;
@@ -182,8 +181,7 @@ async fn recover_locked(store: &Store, dir: &Path, id: &str) -> anyhow::Result<(
                 Ok((pos, record)) => {
                     next = next.max(pos + 1);
                     if pos > mark {
-                        batch.push(record);
-                        last = pos;
+                        pending.push((pos, record));
                     }
                 }
                 Err(e) => {
@@ -193,20 +191,13 @@ async fn recover_locked(store: &Store, dir: &Path, id: &str) -> anyhow::Result<(
                     break;
                 }
             }
-            if batch.len() >= INGEST_BATCH {
-                store
-                    .append_audit_on(&mut conn, &mut batch, &mut head, Some((id, last as i64)))
-                    .await?;
-                moved += batch.len() as u64;
-                batch.clear();
+            if pending.len() >= INGEST_BATCH {
+                moved += pending.len() as u64;
+                store_pending(store, &mut conn, &mut head, id, &mut pending).await?;
             }
         }
-        if !batch.is_empty() {
-            store
-                .append_audit_on(&mut conn, &mut batch, &mut head, Some((id, last as i64)))
-                .await?;
-            moved += batch.len() as u64;
-        }
+        moved += pending.len() as u64;
+        store_pending(store, &mut conn, &mut head, id, &mut pending).await?;
         std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     }
     if moved > 0 {
@@ -476,8 +467,16 @@ fn store_loop(shared: &Shared, store: Store, dir: PathBuf, id: String) {
                 closed.append(&mut q.closed_segments);
                 (std::mem::take(&mut q.syncs), q.closing)
             };
-            let stored = store_pending(&store, &mut conn, &mut head, &id, &mut pending).await;
+            let stored = match &mut conn {
+                Some(c) => Ok(c),
+                None => store.standalone_connection().await.map(|c| conn.insert(c)),
+            };
+            let stored = match stored {
+                Ok(c) => store_pending(&store, c, &mut head, &id, &mut pending).await,
+                Err(e) => Err(e),
+            };
             if let Err(e) = &stored {
+                conn = None; // reopened for the next attempt
                 tracing::error!(error = %e, pending = pending.len(), "cannot move audit records from the journal into the store; retrying");
             }
             for done in syncs {
@@ -512,9 +511,12 @@ fn store_loop(shared: &Shared, store: Store, dir: PathBuf, id: String) {
     });
 }
 
+/// Chains `pending` into the store on `conn`, at most [`INGEST_BATCH`] records per transaction,
+/// each recording its last position as this journal's mark. On failure the unstored records stay
+/// in `pending`, in order, and `head` is forgotten (the next attempt reads the store's).
 async fn store_pending(
     store: &Store,
-    conn: &mut Option<sqlx::AnyConnection>,
+    conn: &mut sqlx::AnyConnection,
     head: &mut Option<(i64, String)>,
     id: &str,
     pending: &mut Vec<(u64, AuditRecord)>,
@@ -524,22 +526,11 @@ async fn store_pending(
         let (positions, mut batch): (Vec<u64>, Vec<AuditRecord>) =
             std::mem::replace(pending, rest).into_iter().unzip();
         let last = positions.last().copied().unwrap_or(0) as i64;
-        let stored = match conn {
-            Some(c) => Ok(c),
-            None => store.standalone_connection().await.map(|c| conn.insert(c)),
-        };
-        let stored = match stored {
-            Ok(c) => {
-                store
-                    .append_audit_on(c, &mut batch, head, Some((id, last)))
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = stored {
-            // Put the batch back in front: the next attempt chains it again from the store.
+        if let Err(e) = store
+            .append_audit_on(conn, &mut batch, head, Some((id, last)))
+            .await
+        {
             *head = None;
-            *conn = None;
             let mut restored: Vec<(u64, AuditRecord)> = positions.into_iter().zip(batch).collect();
             restored.append(pending);
             *pending = restored;
