@@ -158,7 +158,9 @@ impl Renderer<'_, '_> {
                     .join("\n"))
             }
             "table" => one(self.table(e)),
-            "hr" => vec!["---".into()],
+            // `***`, not `---`: directly under a paragraph line (a tight list item) `---` would
+            // turn that line into a setext heading.
+            "hr" => vec!["***".into()],
             "ac:structured-macro" if e.attr("ac:name") == Some("code") => {
                 let lang = e.parameter("language").unwrap_or_default();
                 let body = e
