@@ -794,7 +794,7 @@ async fn tls_certificate_reloads_on_sighup() {
         None,
         "the old certificate is gone"
     );
-    // The gateway still proxies over TLS.
+    // The admin API and the proxy both work over TLS, on HTTP/1.1 (the client offers h2 too).
     let r = trusting(&second)
         .post(gw.url("/admin/v1/tokens"))
         .bearer_auth(ADMIN_TOKEN)
@@ -803,6 +803,25 @@ async fn tls_certificate_reloads_on_sighup() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
+    let secret = r.json::<Value>().await.unwrap()["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = trusting(&second)
+        .get(gw.url("/rest/api/user/current"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.status().as_u16(), r.version()),
+        (200, reqwest::Version::HTTP_11)
+    );
+    assert_eq!(r.json::<Value>().await.unwrap()["username"], "alice");
+    // Plain HTTP on the HTTPS port fails that connection only.
+    let plain = gw.base_url.replacen("https://", "http://", 1) + "/healthz";
+    assert!(http().get(plain).send().await.is_err());
+    assert_eq!(health(trusting(&second)).await, Some(200));
 }
 
 /// Accepts HTTP POSTs on a loopback port and hands their JSON bodies over a channel.

@@ -1,11 +1,12 @@
-//! The plain-HTTP server: accepts connections and serves HTTP/1.1 on each with hyper. Requests
-//! for the gateway's own paths go through the axum router; every other request goes straight
-//! into the proxy path, without the router's per-request service boxing (the proxy is most of
-//! the traffic; BENCHMARKS.md). TLS is served by `axum-server` (`server.rs`), through the router.
+//! The server: accepts connections, completes the TLS handshake when `[tls]` is set, and serves
+//! HTTP/1.1 on each with hyper. Requests for the gateway's own paths go through the axum
+//! router; every other request goes straight into the proxy path, without the router's
+//! per-request service boxing (the proxy is most of the traffic; BENCHMARKS.md).
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -15,15 +16,19 @@ use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::proxy;
 use crate::server::Shared;
+use crate::tls::Tls;
 
 /// How long a shutdown waits for open requests to finish.
 const DRAIN: Duration = Duration::from_secs(30);
+/// How long a client may take over its TLS handshake before the connection is closed.
+const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// Paths a route of the router may answer; everything else can only reach the proxy.
 fn is_gateway_path(path: &str) -> bool {
@@ -53,6 +58,7 @@ pub async fn serve(
     listener: TcpListener,
     gw: Shared,
     app: Router,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()>,
 ) {
     // Connections hold `stopping`'s sender and see it close when the receiver is dropped; the
@@ -74,31 +80,25 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (gw, app, stopping, open) = (
-            gw.clone(),
-            app.clone(),
-            stopping_tx.clone(),
-            open_rx.clone(),
-        );
+        let conn = Connection {
+            gw: gw.clone(),
+            app: app.clone(),
+            peer,
+            stopping: stopping_tx.clone(),
+        };
+        let (tls, open) = (tls.clone(), open_rx.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let (gw, app) = (gw.clone(), app.clone());
-                async move { Ok::<_, Infallible>(route(gw, app, peer, req).await) }
-            });
-            let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-            let mut conn = std::pin::pin!(conn);
-            let mut draining = false;
-            loop {
-                tokio::select! {
-                    served = conn.as_mut() => {
-                        if let Err(e) = served {
-                            tracing::debug!(error = %e, %peer, "connection ended with an error");
-                        }
-                        break;
-                    }
-                    () = stopping.closed(), if !draining => {
-                        draining = true;
-                        conn.as_mut().graceful_shutdown();
+            match tls {
+                None => conn.serve(stream).await,
+                Some(tls) => {
+                    let handshake = tokio::time::timeout(HANDSHAKE, tls.acceptor().accept(stream));
+                    tokio::select! {
+                        done = handshake => match done {
+                            Ok(Ok(stream)) => conn.serve(stream).await,
+                            Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                        },
+                        () = conn.stopping.closed() => {}
                     }
                 }
             }
@@ -110,6 +110,50 @@ pub async fn serve(
     drop(open_rx);
     if tokio::time::timeout(DRAIN, open_tx.closed()).await.is_err() {
         tracing::warn!("shutting down with requests still open after {DRAIN:?}");
+    }
+}
+
+/// One accepted connection, plain or after its TLS handshake.
+struct Connection {
+    gw: Shared,
+    app: Router,
+    peer: SocketAddr,
+    stopping: watch::Sender<()>,
+}
+
+impl Connection {
+    /// Serves HTTP/1.1 until the client is done, or until shutdown and its open request ends.
+    async fn serve<I>(self, io: I)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Connection {
+            gw,
+            app,
+            peer,
+            stopping,
+        } = self;
+        let service = hyper::service::service_fn(move |req| {
+            let (gw, app) = (gw.clone(), app.clone());
+            async move { Ok::<_, Infallible>(route(gw, app, peer, req).await) }
+        });
+        let conn = http1::Builder::new().serve_connection(TokioIo::new(io), service);
+        let mut conn = std::pin::pin!(conn);
+        let mut draining = false;
+        loop {
+            tokio::select! {
+                served = conn.as_mut() => {
+                    if let Err(e) = served {
+                        tracing::debug!(error = %e, %peer, "connection ended with an error");
+                    }
+                    break;
+                }
+                () = stopping.closed(), if !draining => {
+                    draining = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
     }
 }
 

@@ -291,33 +291,31 @@ async fn watch_revocations(gw: Shared) {
 
 /// Re-reads the certificate and key on SIGHUP (certificate rotation without a restart); a bad
 /// pair is logged and the current one kept.
-async fn reload_tls_on_sighup(gw: Shared, tls: axum_server::tls_rustls::RustlsConfig) {
+async fn reload_tls_on_sighup(tls: Arc<crate::tls::Tls>) {
     #[cfg(unix)]
     {
-        let Some(files) = gw.config.tls.clone() else {
-            return;
-        };
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         else {
             tracing::warn!("cannot listen for SIGHUP: TLS certificates will not be reloaded");
             return;
         };
         while hup.recv().await.is_some() {
-            match tls
-                .reload_from_pem_file(&files.cert_file, &files.key_file)
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(cert = %files.cert_file.display(), "TLS certificate reloaded")
+            let reloading = tls.clone();
+            match tokio::task::spawn_blocking(move || reloading.reload()).await {
+                Ok(Ok(())) => {
+                    tracing::info!(cert = %tls.cert_file().display(), "TLS certificate reloaded")
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %format!("{e:#}"), "TLS reload failed; keeping the current certificate")
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "TLS reload failed; keeping the current certificate")
+                    tracing::error!(error = %e, "TLS reload did not run; keeping the current certificate")
                 }
             }
         }
     }
     #[cfg(not(unix))]
-    let _ = (gw, tls);
+    let _ = tls;
 }
 
 /// Opens everything and starts serving on `config.listen`.
@@ -372,52 +370,22 @@ pub async fn start(
     let watcher = tokio::spawn(watch_revocations(gw.clone()));
     let warner = tokio::spawn(crate::expiry::run(gw.clone()));
     let tls = match &gw.config.tls {
-        Some(t) => Some(
-            axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert_file, &t.key_file)
-                .await
-                .with_context(|| {
-                    format!(
-                        "cannot load TLS certificate {} and key {}",
-                        t.cert_file.display(),
-                        t.key_file.display()
-                    )
-                })?,
-        ),
+        Some(t) => Some(Arc::new(
+            crate::tls::Tls::load(&t.cert_file, &t.key_file)
+                .context("cannot set up HTTPS ([tls])")?,
+        )),
         None => None,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
     let task = tokio::spawn(async move {
-        let served = match tls {
-            None => {
-                crate::listen::serve(listener, serve_gw.clone(), app, async move {
-                    let _ = rx.await;
-                })
-                .await;
-                Ok(())
-            }
-            Some(tls) => {
-                let service = app.into_make_service_with_connect_info::<SocketAddr>();
-                let reloader = tokio::spawn(reload_tls_on_sighup(serve_gw.clone(), tls.clone()));
-                let handle = axum_server::Handle::new();
-                let stopper = handle.clone();
-                tokio::spawn(async move {
-                    let _ = rx.await;
-                    stopper.graceful_shutdown(Some(Duration::from_secs(30)));
-                });
-                let result = match listener.into_std() {
-                    Ok(std_listener) => match axum_server::from_tcp_rustls(std_listener, tls) {
-                        Ok(server) => server.handle(handle).serve(service).await,
-                        Err(e) => Err(e),
-                    },
-                    Err(e) => Err(e),
-                };
-                reloader.abort();
-                result
-            }
-        };
-        if let Err(e) = served {
-            tracing::error!(error = %e, "server error");
+        let reloader = tls.clone().map(|t| tokio::spawn(reload_tls_on_sighup(t)));
+        crate::listen::serve(listener, serve_gw.clone(), app, tls, async move {
+            let _ = rx.await;
+        })
+        .await;
+        if let Some(r) = reloader {
+            r.abort();
         }
         tracing::info!("shutting down: flushing usage counters and the audit queue");
         flusher.abort();
