@@ -8,13 +8,15 @@
 #             audit.durability = "process") → upstream
 #   cfl_full — the same with audit.durability = "power-loss" (fsync before every answer)
 #   cfl_pg  — the same gateway on PostgreSQL (scripts/postgres.sh: local, fsync=off)
+#   nginx_tls, cfl_tls — nginx and cfl serve (as in `cfl`) with HTTPS on the client side
+#             (one self-signed RSA-2048 certificate; the upstream stays plain HTTP)
 # Each configuration runs ROUNDS times, interleaved; the table shows medians and ratios, and the
 # CPU each process spent per request (from /proc/PID/stat), which explains the ratios on a small
 # machine where wrk, nginx and the gateway share the cores.
 # Every path also runs at a fixed, moderate pace, for the latency the proxy adds (second table).
 # NAMES="nginx cfl" runs a subset; CFL=path/to/cfl benchmarks another build; WORKERS sets the
 # gateway's threads (default 1, as nginx runs one worker process here).
-# Needs nginx and wrk (Debian: nginx-light wrk); installs them if missing.
+# Needs nginx, wrk and openssl (Debian: nginx-light wrk openssl); installs them if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -22,8 +24,8 @@ DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 
-if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light wrk >/dev/null
+if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null || ! command -v openssl >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light wrk openssl >/dev/null
 fi
 CFL=${CFL:-target/release/cfl}  # CFL=path/to/cfl compares another build
 [ "$CFL" = target/release/cfl ] && cargo build --release -q -p cfl
@@ -37,7 +39,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-UP=18191 PROXY=18192
+UP=18191 PROXY=18192 PROXY_TLS=18194
+# One self-signed certificate for both HTTPS rows (nginx and the gateway).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 cat > "$work/nginx.conf" <<NGINX
 worker_processes 1;
 pid $work/nginx.pid;
@@ -54,6 +59,11 @@ http {
   }
   server {
     listen 127.0.0.1:$PROXY;
+    location / { proxy_pass http://confluence; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:$PROXY_TLS ssl;
+    ssl_certificate $work/cert.pem; ssl_certificate_key $work/key.pem;
     location / { proxy_pass http://confluence; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
@@ -74,21 +84,22 @@ mode = "static"
 pat = "bench-not-a-secret"
 TOML
 export CFL_ADMIN_TOKEN=bench-admin-token-0123456789
-start_gateway() { # name store [durability] → base URL
+start_gateway() { # name store [durability] → base URL (HTTPS when TLS is set)
   sed -e "s|^store = .*|store = \"$2\"|" -e "s|^durability = .*|durability = \"${3:-process}\"|" \
     "$work/gateway.toml" > "$work/$1.toml"
+  [ -n "${TLS:-}" ] && printf '[tls]\ncert_file = "%s"\nkey_file = "%s"\n' "$work/cert.pem" "$work/key.pem" >> "$work/$1.toml"
   $CFL serve --config "$work/$1.toml" > "$work/$1.out" 2>"$work/$1.err" & pids+=($!)
   echo $! > "$work/$1.pid"
   for _ in $(seq 100); do grep -q base_url "$work/$1.out" 2>/dev/null && break; sleep 0.1; done
   python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$work/$1.out"
 }
-NAMES=${NAMES:-"direct nginx bare cfl cfl_full cfl_pg"}
+NAMES=${NAMES:-"direct nginx bare cfl cfl_full cfl_pg nginx_tls cfl_tls"}
 RULES='["[post].*/rest/api/space/DEV/property.*", "[get]/rest/api/content[QueryParam::spaceKey==DEV]",
         "[delete]/rest/api/content/[0-9]+", "[put]/rest/api/content/[0-9]+[JsonData::space.key==DEV]",
         "[get]/rest/api/user/current"]'
 SECRET="bench-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 28)"
 add_token() { # gateway base URL: the same bound token, with five rules, on every gateway
-  curl -sf -H "Authorization: Bearer $CFL_ADMIN_TOKEN" -H 'content-type: application/json' "$1/admin/v1/tokens" \
+  curl -sf --cacert "$work/cert.pem" -H "Authorization: Bearer $CFL_ADMIN_TOKEN" -H 'content-type: application/json' "$1/admin/v1/tokens" \
     -d "{\"label\": \"bench\", \"user\": \"svc-reports\", \"token\": \"$SECRET\", \"restrictions\": $RULES}" >/dev/null
 }
 for name in $NAMES; do
@@ -101,6 +112,7 @@ for name in $NAMES; do
       for _ in $(seq 100); do grep -q listening "$work/bare.out" 2>/dev/null && break; sleep 0.1; done;;
     cfl) GW=$(start_gateway cfl "sqlite:$work/gateway.sqlite"); add_token "$GW";;
     cfl_full) GW_FULL=$(start_gateway cfl_full "sqlite:$work/gateway-full.sqlite" power-loss); add_token "$GW_FULL";;
+    cfl_tls) GW_TLS=$(TLS=1 start_gateway cfl_tls "sqlite:$work/gateway-tls.sqlite"); add_token "$GW_TLS";;
     cfl_pg) # the same gateway on PostgreSQL (scripts/postgres.sh starts a local server)
       PG_ADMIN=$(bash scripts/postgres.sh)
       PG_DB="cfl_bench_$$"
@@ -112,8 +124,8 @@ AUTH="Authorization: Basic $(printf 'svc-reports:%s' "$SECRET" | base64 -w0)"
 PATH_="/rest/api/user/current"
 NGINX_WORKER=$(pgrep -P "${pids[0]}" | head -1)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
-for g in ${GW:-} ${GW_FULL:-} ${GW_PG:-}; do
-  curl -sf -H "$AUTH" "$g$PATH_" >/dev/null || { echo "gateway smoke request to $g failed"; cat "$work"/*.err; exit 1; }
+for g in ${GW:-} ${GW_FULL:-} ${GW_PG:-} ${GW_TLS:-}; do
+  curl -sf --cacert "$work/cert.pem" -H "$AUTH" "$g$PATH_" >/dev/null || { echo "gateway smoke request to $g failed"; cat "$work"/*.err; exit 1; }
 done
 
 run() { # name url gateway_pid → "rps p99_ms errors nginx_us_per_req gateway_us_per_req"
@@ -160,6 +172,8 @@ for r in $(seq "$ROUNDS"); do
       cfl) url="$GW"; gpid=$(cat "$work/cfl.pid");;
       cfl_full) url="$GW_FULL"; gpid=$(cat "$work/cfl_full.pid");;
       cfl_pg) url="$GW_PG"; gpid=$(cat "$work/cfl_pg.pid");;
+      nginx_tls) url="https://127.0.0.1:$PROXY_TLS";;
+      cfl_tls) url="$GW_TLS"; gpid=$(cat "$work/cfl_tls.pid");;
     esac
     read -r rps p99 errs ncpu gcpu < <(run "$name" "$url" "$gpid")
     [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses"; exit 1; }
@@ -186,12 +200,14 @@ label = {
     "cfl": "cfl serve, SQLite, durability=process",
     "cfl_full": "cfl serve, SQLite, durability=power-loss",
     "cfl_pg": "cfl serve, PostgreSQL (local, fsync=off)",
+    "nginx_tls": "nginx reverse proxy, HTTPS",
+    "cfl_tls": "cfl serve, SQLite, durability=process, HTTPS",
 }
 up = m(d["direct"][2]) if "direct" in d else 0  # the upstream's own CPU per request
 print("| path | req/s (median) | p99 ms (median) | proxy CPU µs/request |")
 print("|---|---|---|---|")
 for k, (rps, p99, ncpu, gcpu, _, _) in d.items():
-    cpu = "-" if k == "direct" else f"{m(ncpu) - up:.0f}" if k == "nginx" else f"{m(gcpu):.0f}"
+    cpu = "-" if k == "direct" else f"{m(ncpu) - up:.0f}" if k.startswith("nginx") else f"{m(gcpu):.0f}"
     print(f"| {label[k]} | {m(rps):.0f} | {m(p99):.3f} | {cpu} |")
 print()
 print("At a fixed pace (8 connections, 2 ms between a connection's requests):")
@@ -207,6 +223,7 @@ lines = [
     ("direct", None, lambda: f"upstream (nginx answering) CPU per request: {up:.0f} µs"),
     ("cfl", "nginx", lambda: f"cfl / nginx throughput (process): {r('cfl')/r('nginx'):.2f}   (goal >= 0.85)"),
     ("cfl_full", "nginx", lambda: f"cfl / nginx throughput (power-loss): {r('cfl_full')/r('nginx'):.2f}"),
+    ("cfl_tls", "nginx_tls", lambda: f"cfl / nginx throughput over HTTPS (process): {r('cfl_tls')/r('nginx_tls'):.2f}"),
     ("cfl", "direct", lambda: f"cfl p99 added over direct (process): {p('cfl')-p('direct'):.3f} ms   (goal < 0.5 ms)"),
     ("cfl", "nginx", lambda: f"cfl p99 added over nginx (process): {p('cfl')-p('nginx'):.3f} ms"),
     ("cfl", "direct", lambda: f"at a fixed pace, cfl p99 added over direct (process): {pp('cfl')-pp('direct'):.3f} ms   (goal < 0.5 ms)"),
