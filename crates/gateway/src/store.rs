@@ -37,10 +37,10 @@ pub struct Store {
     sqlite_file: Option<std::path::PathBuf>,
 }
 
-const MIGRATIONS: &[(i64, &str, Sql)] = &[(
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
     "tokens, admin tokens, audit chain",
-    Sql::Same("CREATE TABLE tokens (
+    "CREATE TABLE tokens (
         id TEXT PRIMARY KEY,
         label TEXT NOT NULL,
         bound_user TEXT,
@@ -88,111 +88,34 @@ const MIGRATIONS: &[(i64, &str, Sql)] = &[(
         seq BIGINT NOT NULL,
         hash TEXT NOT NULL
     );
-    INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');"),
+    INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');",
 ), (
     2,
     "expiry warnings",
-    Sql::Same("ALTER TABLE tokens ADD COLUMN expiry_warned_at BIGINT;"),
+    "ALTER TABLE tokens ADD COLUMN expiry_warned_at BIGINT;",
 ), (
     3,
     "minted PATs",
-    Sql::Same("CREATE TABLE minted_pats (
+    "CREATE TABLE minted_pats (
         bound_user TEXT PRIMARY KEY,
         pat_id BIGINT NOT NULL,
         sealed TEXT NOT NULL,
         expires_at BIGINT NOT NULL,
         created_at BIGINT NOT NULL
-    );"),
+    );",
 ), (
     4,
     "the audit chain's head is its newest record",
     // Appends no longer lock a head row: the primary key on `seq` keeps the chain linear.
-    Sql::Same("DROP TABLE audit_head;"),
+    "DROP TABLE audit_head;",
 ), (
     5,
     "how far each audit journal has been moved into the audit chain",
-    Sql::Same("CREATE TABLE audit_journal (
+    "CREATE TABLE audit_journal (
         journal TEXT PRIMARY KEY,
         position BIGINT NOT NULL
-    );"),
-), (
-    6,
-    "the audit table is keyed by its sequence number",
-    // SQLite makes only `INTEGER PRIMARY KEY` the row's own key; `BIGINT PRIMARY KEY` kept a
-    // separate unique index beside the table, one more B-tree written for every record.
-    Sql::PerBackend {
-        sqlite: "CREATE TABLE audit_by_seq (
-            seq INTEGER PRIMARY KEY,
-            at BIGINT NOT NULL,
-            kind TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            token_id TEXT,
-            bound_user TEXT,
-            method TEXT NOT NULL,
-            path TEXT NOT NULL,
-            decision TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            status BIGINT NOT NULL,
-            request_bytes BIGINT NOT NULL,
-            response_bytes BIGINT NOT NULL,
-            latency_us BIGINT NOT NULL,
-            client_ip TEXT NOT NULL,
-            prev_hash TEXT NOT NULL,
-            hash TEXT NOT NULL
-        );
-        INSERT INTO audit_by_seq SELECT seq, at, kind, actor, token_id, bound_user, method, path,
-            decision, reason, status, request_bytes, response_bytes, latency_us, client_ip,
-            prev_hash, hash FROM audit ORDER BY seq;
-        DROP TABLE audit;
-        ALTER TABLE audit_by_seq RENAME TO audit;
-        CREATE INDEX audit_at ON audit (at);
-        CREATE INDEX audit_token ON audit (token_id);",
-        // PostgreSQL's primary key already is the table's index.
-        postgres: "SELECT 1;",
-    },
+    );",
 )];
-
-/// The migrations up to and including version `through`, for `backend`.
-fn migrator(backend: Backend, through: i64) -> Migrator {
-    Migrator {
-        migrations: Cow::Owned(
-            MIGRATIONS
-                .iter()
-                .filter(|(v, _, _)| *v <= through)
-                .map(|(v, d, sql)| {
-                    Migration::new(
-                        *v,
-                        Cow::Borrowed(*d),
-                        MigrationType::Simple,
-                        AssertSqlSafe(sql.on(backend)).into_sql_str(),
-                        false,
-                    )
-                })
-                .collect(),
-        ),
-        table_name: Cow::Borrowed("cfl_schema_migrations"),
-        ..Migrator::DEFAULT
-    }
-}
-
-/// A migration's SQL: the same on both backends, or one each.
-enum Sql {
-    Same(&'static str),
-    PerBackend {
-        sqlite: &'static str,
-        postgres: &'static str,
-    },
-}
-
-impl Sql {
-    fn on(&self, backend: Backend) -> &'static str {
-        match (self, backend) {
-            (Sql::Same(sql), _) => sql,
-            (Sql::PerBackend { sqlite, .. }, Backend::Sqlite) => sqlite,
-            (Sql::PerBackend { postgres, .. }, Backend::Postgres) => postgres,
-        }
-    }
-}
 
 /// A PAT minted for a user, as stored: `sealed` is the encrypted raw token.
 #[derive(Debug, Clone)]
@@ -309,7 +232,25 @@ impl Store {
             .connect(&url)
             .await
             .with_context(|| format!("cannot open the store {}", redact_url(&url)))?;
-        migrator(backend, i64::MAX)
+        let migrator = Migrator {
+            migrations: Cow::Owned(
+                MIGRATIONS
+                    .iter()
+                    .map(|(v, d, sql)| {
+                        Migration::new(
+                            *v,
+                            Cow::Borrowed(*d),
+                            MigrationType::Simple,
+                            AssertSqlSafe(*sql).into_sql_str(),
+                            false,
+                        )
+                    })
+                    .collect(),
+            ),
+            table_name: Cow::Borrowed("cfl_schema_migrations"),
+            ..Migrator::DEFAULT
+        };
+        migrator
             .run(&pool)
             .await
             .context("cannot migrate the store")?;
@@ -875,7 +816,7 @@ pub fn redact_url(url: &str) -> String {
 
 #[allow(dead_code)]
 fn _genesis_matches_migration() -> bool {
-    MIGRATIONS[0].2.on(Backend::Sqlite).contains(GENESIS)
+    MIGRATIONS[0].2.contains(GENESIS)
 }
 
 #[cfg(test)]
@@ -1098,73 +1039,6 @@ mod tests {
         if let Some(pg) = fresh_postgres().await {
             writers_with_stale_heads_keep_one_chain(&pg).await;
         }
-    }
-
-    #[tokio::test]
-    async fn sqlite_audit_table_moves_onto_its_sequence_key() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("g.sqlite").display());
-        // A store as version 5 left it: `seq BIGINT PRIMARY KEY` and its own unique index.
-        {
-            sqlx::any::install_default_drivers();
-            let pool = AnyPoolOptions::new()
-                .connect(&format!("{}?mode=rwc", url.replace("sqlite:", "sqlite://")))
-                .await
-                .unwrap();
-            migrator(Backend::Sqlite, 5).run(&pool).await.unwrap();
-            let store = Store {
-                pool,
-                backend: Backend::Sqlite,
-                url: url.clone(),
-                synchronous: "PRAGMA synchronous=FULL;",
-                sqlite_file: None,
-            };
-            let mut batch: Vec<AuditRecord> = (0..5)
-                .map(|i| AuditRecord {
-                    at: i,
-                    kind: "proxy".into(),
-                    token_id: Some(format!("tok_{}", i % 2)),
-                    decision: "allow".into(),
-                    ..Default::default()
-                })
-                .collect();
-            store.append_audit(&mut batch).await.unwrap();
-            store.close().await;
-        }
-        let store = Store::open(&url).await.unwrap();
-        let indexes: Vec<String> = sqlx::query(
-            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit' ORDER BY name",
-        )
-        .fetch_all(store.pool())
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get("name"))
-        .collect();
-        assert_eq!(indexes, ["audit_at", "audit_token"]);
-        let all = store.audit_after(0, 100).await.unwrap();
-        assert_eq!(
-            all.iter().map(|r| r.seq).collect::<Vec<_>>(),
-            [1, 2, 3, 4, 5]
-        );
-        let mut more = vec![AuditRecord {
-            kind: "admin".into(),
-            decision: "allow".into(),
-            ..Default::default()
-        }];
-        store.append_audit(&mut more).await.unwrap();
-        let all = store.audit_after(0, 100).await.unwrap();
-        let mut v = Verifier::default();
-        all.iter().try_for_each(|r| v.push(r)).unwrap();
-        assert_eq!(all.len(), 6);
-        let by_token = store
-            .audit_query(&AuditFilter {
-                token_id: Some("tok_1".into()),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(by_token.iter().map(|r| r.seq).collect::<Vec<_>>(), [4, 2]);
     }
 
     #[tokio::test]
