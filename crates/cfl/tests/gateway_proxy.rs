@@ -822,6 +822,30 @@ async fn tls_certificate_reloads_on_sighup() {
     let plain = gw.base_url.replacen("https://", "http://", 1) + "/healthz";
     assert!(http().get(plain).send().await.is_err());
     assert_eq!(health(trusting(&second)).await, Some(200));
+
+    // A key file that holds no key stops the start with the reason, before any store is made.
+    let config = std::fs::read_to_string(gw.dir.path().join("gateway.toml"))
+        .unwrap()
+        .replace(
+            &format!("{:?}", certs.path().join("key.pem")),
+            &format!("{:?}", certs.path().join("cert.pem")),
+        )
+        .replace("gw.sqlite", "never.sqlite");
+    let bad_config = certs.path().join("bad.toml");
+    std::fs::write(&bad_config, config).unwrap();
+    let bad = std::process::Command::new(CFL)
+        .args(["serve", "--config"])
+        .arg(&bad_config)
+        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success());
+    assert!(
+        stderr.contains("cannot set up HTTPS") && stderr.contains("holds no usable private key"),
+        "{stderr}"
+    );
+    assert!(!gw.dir.path().join("never.sqlite").exists());
 }
 
 /// Accepts HTTP POSTs on a loopback port and hands their JSON bodies over a channel.

@@ -324,6 +324,14 @@ pub async fn start(
     admin_secret: Option<String>,
 ) -> anyhow::Result<RunningGateway> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // First, so a bad certificate stops the start before the store is touched.
+    let tls = match &config.tls {
+        Some(t) => Some(Arc::new(
+            crate::tls::Tls::load(&t.cert_file, &t.key_file)
+                .context("cannot set up HTTPS ([tls])")?,
+        )),
+        None => None,
+    };
     let store = Store::open_with(&config.store, config.audit.durability).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -369,13 +377,6 @@ pub async fn start(
     });
     let watcher = tokio::spawn(watch_revocations(gw.clone()));
     let warner = tokio::spawn(crate::expiry::run(gw.clone()));
-    let tls = match &gw.config.tls {
-        Some(t) => Some(Arc::new(
-            crate::tls::Tls::load(&t.cert_file, &t.key_file)
-                .context("cannot set up HTTPS ([tls])")?,
-        )),
-        None => None,
-    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
     let task = tokio::spawn(async move {
