@@ -128,22 +128,28 @@ for g in ${GW:-} ${GW_FULL:-} ${GW_PG:-} ${GW_TLS:-}; do
   curl -sf --cacert "$work/cert.pem" -H "$AUTH" "$g$PATH_" >/dev/null || { echo "gateway smoke request to $g failed"; cat "$work"/*.err; exit 1; }
 done
 
+# One wrk report → "rps p99_ms errors requests" (the p99 in ms whatever unit wrk printed).
+wrk_figures() {
+  python3 - "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t)
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+print(float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
+      float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)],
+      errors.group(1) if errors else 0,
+      re.search(r"(\d+) requests in", t).group(1))
+PY
+}
+
 run() { # name url gateway_pid → "rps p99_ms errors nginx_us_per_req gateway_us_per_req"
-  local n0 g0=0 n1 g1=0
+  local n0 g0=0 n1 g1=0 rps p99 errs n
   n0=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g0=$(cpu_ticks "$3")
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$AUTH" "$2$PATH_" > "$work/$1.wrk"
   n1=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g1=$(cpu_ticks "$3")
-  python3 - "$work/$1.wrk" $((n1 - n0)) $((g1 - g0)) "$(getconf CLK_TCK)" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t)
-p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
-errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
-n = int(re.search(r"(\d+) requests in", t).group(1))
-tick_us = 1e6 / int(sys.argv[4])
-print(rps, p99, errors.group(1) if errors else 0, int(sys.argv[2]) * tick_us / n, int(sys.argv[3]) * tick_us / n)
-PY
+  read -r rps p99 errs n < <(wrk_figures "$work/$1.wrk")
+  local tick_us=$((1000000 / $(getconf CLK_TCK)))
+  echo "$rps $p99 $errs $(( (n1 - n0) * tick_us / n )) $(( (g1 - g0) * tick_us / n ))"
 }
 
 # Latency at a fixed, moderate load (each of 8 connections waits 2 ms between requests: a few
@@ -152,13 +158,7 @@ PY
 echo 'function delay() return 2 end' > "$work/pace.lua"
 paced() { # url → "rps p99_ms"
   wrk -t1 -c8 -d"$DURATION" --latency -s "$work/pace.lua" -H "$AUTH" "$1$PATH_" > "$work/paced.wrk"
-  python3 - "$work/paced.wrk" <<'PY'
-import re, sys
-t = open(sys.argv[1]).read()
-m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t)
-print(float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
-      float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)])
-PY
+  wrk_figures "$work/paced.wrk" | cut -d' ' -f1,2
 }
 
 declare -A RPS P99 NCPU GCPU PRPS PP99
