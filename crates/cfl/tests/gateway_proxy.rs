@@ -823,29 +823,37 @@ async fn tls_certificate_reloads_on_sighup() {
     assert!(http().get(plain).send().await.is_err());
     assert_eq!(health(trusting(&second)).await, Some(200));
 
-    // A key file that holds no key stops the start with the reason, before any store is made.
-    let config = std::fs::read_to_string(gw.dir.path().join("gateway.toml"))
-        .unwrap()
-        .replace(
-            &format!("{:?}", certs.path().join("key.pem")),
-            &format!("{:?}", certs.path().join("cert.pem")),
-        )
-        .replace("gw.sqlite", "never.sqlite");
-    let bad_config = certs.path().join("bad.toml");
-    std::fs::write(&bad_config, config).unwrap();
-    let bad = std::process::Command::new(CFL)
-        .args(["serve", "--config"])
-        .arg(&bad_config)
-        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&bad.stderr);
-    assert!(!bad.status.success());
+    // A key file that holds no key, or another certificate's key, stops the start with the
+    // reason, before any store is made.
+    let other = tempfile::tempdir().unwrap();
+    self_signed(other.path(), "cfl-other");
+    let start_with_key = |key: std::path::PathBuf| {
+        let config = std::fs::read_to_string(gw.dir.path().join("gateway.toml"))
+            .unwrap()
+            .replace(
+                &format!("{:?}", certs.path().join("key.pem")),
+                &format!("{key:?}"),
+            )
+            .replace("gw.sqlite", "never.sqlite");
+        let bad_config = certs.path().join("bad.toml");
+        std::fs::write(&bad_config, config).unwrap();
+        let bad = std::process::Command::new(CFL)
+            .args(["serve", "--config"])
+            .arg(&bad_config)
+            .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+            .output()
+            .unwrap();
+        assert!(!bad.status.success());
+        assert!(!gw.dir.path().join("never.sqlite").exists());
+        String::from_utf8_lossy(&bad.stderr).to_string()
+    };
+    let stderr = start_with_key(certs.path().join("cert.pem"));
     assert!(
         stderr.contains("cannot set up HTTPS") && stderr.contains("holds no usable private key"),
         "{stderr}"
     );
-    assert!(!gw.dir.path().join("never.sqlite").exists());
+    let stderr = start_with_key(other.path().join("key.pem"));
+    assert!(stderr.contains("don't go together"), "{stderr}");
 }
 
 /// Accepts HTTP POSTs on a loopback port and hands their JSON bodies over a channel.
