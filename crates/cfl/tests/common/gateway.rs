@@ -128,10 +128,10 @@ impl Gateway {
         assert_eq!(resp.status(), 200);
     }
 
-    /// The token as the admin API shows it (`useCount` includes unflushed uses).
-    pub async fn token(&self, id: &str) -> Value {
+    /// The JSON a `GET` of the admin API answers, as the bootstrap admin.
+    async fn admin_get(&self, path: &str) -> Value {
         http()
-            .get(self.url(&format!("/admin/v1/tokens/{id}")))
+            .get(self.url(path))
             .bearer_auth(ADMIN_TOKEN)
             .send()
             .await
@@ -141,16 +141,13 @@ impl Gateway {
             .unwrap()
     }
 
+    /// The token as the admin API shows it (`useCount` includes unflushed uses).
+    pub async fn token(&self, id: &str) -> Value {
+        self.admin_get(&format!("/admin/v1/tokens/{id}")).await
+    }
+
     pub async fn audit(&self, query: &str) -> Vec<Value> {
-        let v: Value = http()
-            .get(self.url(&format!("/admin/v1/audit?{query}")))
-            .bearer_auth(ADMIN_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = self.admin_get(&format!("/admin/v1/audit?{query}")).await;
         v["records"].as_array().cloned().unwrap_or_default()
     }
 
