@@ -46,7 +46,10 @@ async fn route(
     let mut req = req.map(Body::new);
     if is_gateway_path(req.uri().path()) {
         req.extensions_mut().insert(ConnectInfo(peer));
-        app.oneshot(req).await.unwrap_or_else(|e| match e {})
+        // Boxed: the router's future would otherwise enlarge every proxied request's.
+        Box::pin(app.oneshot(req))
+            .await
+            .unwrap_or_else(|e| match e {})
     } else {
         proxy::handle(gw, peer, req).await
     }

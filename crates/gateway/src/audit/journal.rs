@@ -297,16 +297,27 @@ impl Journal {
 
     /// Journals a record and waits until it is durable. `false`: it could not be, and the
     /// caller must fail closed.
+    #[cfg(test)]
     pub async fn append(&self, record: AuditRecord) -> bool {
+        match self.queue(record) {
+            Some(durable) => durable.await.unwrap_or(false),
+            None => false,
+        }
+    }
+
+    /// Queues a record for the next group; the receiver says whether it became durable. `None`:
+    /// it can't be journaled, and the caller must fail closed. Not `async`, so the record is
+    /// moved into the queue at once instead of being carried inside the caller's future.
+    pub fn queue(&self, record: AuditRecord) -> Option<oneshot::Receiver<bool>> {
         let (done, durable) = oneshot::channel();
         let lead = {
             let mut a = locked(&self.shared.appender);
             if a.closed {
-                return false;
+                return None;
             }
             let pos = a.next + a.records.len() as u64;
             if serde_json::to_writer(&mut a.lines, &(pos, &record)).is_err() {
-                return false;
+                return None;
             }
             a.lines.push(b'\n');
             a.records.push((pos, record));
@@ -317,7 +328,7 @@ impl Journal {
             // A task of its own, so a request that goes away can't leave its group unwritten.
             tokio::spawn(self.shared.clone().write_groups());
         }
-        durable.await.unwrap_or(false)
+        Some(durable)
     }
 
     /// Waits until every record journaled so far is in the store (before reading the log).

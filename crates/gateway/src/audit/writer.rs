@@ -5,6 +5,7 @@
 //! threads); on PostgreSQL this task commits the group to the database. Token use counts go
 //! through this task's connection.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -163,21 +164,30 @@ impl AuditWriter {
     }
 
     /// Queues a record and waits until it is committed. `false`: it could not be recorded, and
-    /// the caller must fail closed.
-    pub async fn record(&self, record: AuditRecord) -> bool {
+    /// the caller must fail closed. The record is queued (or boxed) before the future is
+    /// returned, so the future stays small: it is part of every proxied request's.
+    pub fn record(&self, record: AuditRecord) -> impl Future<Output = bool> + Send + '_ {
         self.depth.fetch_add(1, Ordering::Relaxed);
-        if let Some(journal) = &self.journal {
-            let durable = journal.append(record).await;
+        let queued = match &self.journal {
+            Some(journal) => Ok(journal.queue(record)),
+            None => Err(Box::new(record)),
+        };
+        async move {
+            let durable = match queued {
+                Ok(Some(durable)) => durable.await.unwrap_or(false),
+                Ok(None) => false,
+                // Boxed, as the channel's send future is large; the writer task counts its
+                // records down as it commits them.
+                Err(record) => return Box::pin(self.send_to_writer(record)).await,
+            };
             self.depth.fetch_sub(1, Ordering::Relaxed);
-            return durable;
+            durable
         }
+    }
+
+    async fn send_to_writer(&self, record: Box<AuditRecord>) -> bool {
         let (done, wait) = oneshot::channel();
-        if self
-            .tx
-            .send(Msg::Record(Box::new(record), done))
-            .await
-            .is_err()
-        {
+        if self.tx.send(Msg::Record(record, done)).await.is_err() {
             self.depth.fetch_sub(1, Ordering::Relaxed);
             return false;
         }

@@ -2,6 +2,7 @@
 //! in, and holds the response until the record is durable. If it can't be recorded the client
 //! gets 503 instead (fail closed: nothing unaudited is answered).
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -65,13 +66,14 @@ pub fn begin(gw: &Shared, ip: IpAddr, req: &Request) -> AuditRecord {
     }
 }
 
-/// Completes the record from the response and answers once it is durable.
-pub async fn finish(
+/// Completes the record from the response and answers once it is durable. Not `async`: the
+/// record is handed to the audit log at once, so the returned future holds only the response.
+pub fn finish(
     gw: &Shared,
     mut record: AuditRecord,
     response: Response,
     started: Instant,
-) -> Response {
+) -> impl Future<Output = Response> + Send + '_ {
     record.status = response.status().as_u16() as i64;
     record.response_bytes = content_length(response.headers());
     record.latency_us = started.elapsed().as_micros() as i64;
@@ -86,14 +88,17 @@ pub async fn finish(
         "allow"
     };
     gw.metrics.request(decision, record.status as u16);
-    if gw.audit.record(record).await {
-        response
-    } else {
-        Refusal::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "audit_unavailable",
-            "the gateway cannot write its audit log right now, so it answers nothing; try again shortly",
-        )
-        .into_response()
+    let durable = gw.audit.record(record);
+    async move {
+        if durable.await {
+            response
+        } else {
+            Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "audit_unavailable",
+                "the gateway cannot write its audit log right now, so it answers nothing; try again shortly",
+            )
+            .into_response()
+        }
     }
 }

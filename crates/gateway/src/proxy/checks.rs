@@ -25,13 +25,14 @@ pub fn ip_allowlist(auth: &Authenticated, ip: IpAddr) -> Result<(), Refusal> {
     }
 }
 
-/// Passes the request on when a rule allows it (with its body, if a rule had to read it).
+/// Lets the request on when a rule allows it. A JsonData rule has its body read (within the
+/// cap) and put back, so the same bytes are forwarded.
 pub async fn restrictions(
     gw: &Shared,
     auth: &Authenticated,
-    req: Request,
+    req: &mut Request,
     record: &mut AuditRecord,
-) -> Result<Request, Refusal> {
+) -> Result<(), Refusal> {
     let rules = &auth.token.rules;
     // Checked against borrowed parts of the request: nothing is copied unless a body is needed.
     let first = rules.check(&RequestView {
@@ -39,45 +40,10 @@ pub async fn restrictions(
         path: req.uri().path(),
         query: req.uri().query(),
     });
-    let (decision, req) = match first {
-        Decision::NeedsBody => {
-            let (parts, body) = req.into_parts();
-            let cap = gw.config.proxy.json_body_cap_bytes;
-            let too_large = |detail: &str| {
-                Refusal::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("a JsonData rule must read this body, but it {detail}"),
-                )
-            };
-            let declared = parts
-                .headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<usize>().ok());
-            if declared.is_some_and(|n| n > cap) {
-                return Err(too_large(&format!("exceeds {cap} bytes")));
-            }
-            let bytes = match Limited::new(body, cap).collect().await {
-                Ok(c) => c.to_bytes(),
-                Err(_) => {
-                    return Err(too_large(&format!(
-                        "exceeds {cap} bytes or could not be read"
-                    )))
-                }
-            };
-            let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-            let d = rules.check_with_body(
-                &RequestView {
-                    method: parts.method.as_str(),
-                    path: parts.uri.path(),
-                    query: parts.uri.query(),
-                },
-                json.as_ref(),
-            );
-            (d, Request::from_parts(parts, Body::from(bytes)))
-        }
-        d => (d, req),
+    let decision = match first {
+        // Boxed: reading a body is rare, and its future would otherwise enlarge every request's.
+        Decision::NeedsBody => Box::pin(check_with_body(gw, rules, req)).await?,
+        d => d,
     };
     match decision {
         Decision::Allow { rule } => {
@@ -85,7 +51,7 @@ pub async fn restrictions(
                 Some(n) => format!("rule {n}"),
                 None => "no restrictions".into(),
             };
-            Ok(req)
+            Ok(())
         }
         Decision::Deny | Decision::NeedsBody => Err(Refusal::forbidden(
             "restricted",
@@ -96,6 +62,51 @@ pub async fn restrictions(
             ),
         )),
     }
+}
+
+/// Reads the body (within the cap) for the rules that need it, decides with it, and leaves the
+/// bytes read as the request's body.
+async fn check_with_body(
+    gw: &Shared,
+    rules: &crate::restrict::RuleSet,
+    req: &mut Request,
+) -> Result<Decision, Refusal> {
+    let cap = gw.config.proxy.json_body_cap_bytes;
+    let too_large = |detail: &str| {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("a JsonData rule must read this body, but it {detail}"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > cap) {
+        return Err(too_large(&format!("exceeds {cap} bytes")));
+    }
+    let body = std::mem::take(req.body_mut());
+    let bytes = match Limited::new(body, cap).collect().await {
+        Ok(c) => c.to_bytes(),
+        Err(_) => {
+            return Err(too_large(&format!(
+                "exceeds {cap} bytes or could not be read"
+            )))
+        }
+    };
+    let json = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
+    let decision = rules.check_with_body(
+        &RequestView {
+            method: req.method().as_str(),
+            path: req.uri().path(),
+            query: req.uri().query(),
+        },
+        json.as_ref(),
+    );
+    *req.body_mut() = Body::from(bytes);
+    Ok(decision)
 }
 
 pub fn rate_limit(gw: &Shared, auth: &Authenticated) -> Result<(), Refusal> {

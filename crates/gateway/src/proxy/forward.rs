@@ -3,7 +3,10 @@
 //! credentials, cookies and forwarding headers are dropped; upstream cookies are not passed back,
 //! so a client can never obtain a Confluence session through the gateway.
 
+use std::future::Future;
 use std::net::IpAddr;
+
+use futures_util::future::Either;
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -55,19 +58,40 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-pub async fn forward(
-    gw: &Shared,
-    auth: &Authenticated,
+/// The request as it goes upstream, before the identity is added.
+struct Outgoing {
+    method: axum::http::Method,
+    url: String,
+    headers: HeaderMap,
+    /// `None`: the request has no body and must go out without one (a stream would go out
+    /// chunked).
+    body: Option<Body>,
+}
+
+/// Forwards the checked request. The preparation runs before the returned future (see
+/// `proxy/mod.rs` on why), which holds only the outgoing request.
+pub fn forward<'a>(
+    gw: &'a Shared,
+    auth: &'a Authenticated,
     client_ip: IpAddr,
     req: Request,
-) -> Result<Response, Refusal> {
+) -> impl Future<Output = Result<Response, Refusal>> + Send + 'a {
+    match prepare(gw, client_ip, req) {
+        Ok(outgoing) => Either::Left(send(gw, auth, outgoing)),
+        Err(refusal) => Either::Right(std::future::ready(Err(refusal))),
+    }
+}
+
+/// Picks the upstream URL and the headers to pass on: the client's credentials, cookies,
+/// forwarding claims and hop-by-hop headers go; the gateway's forwarding headers come.
+fn prepare(gw: &Shared, client_ip: IpAddr, req: Request) -> Result<Outgoing, Refusal> {
     let (parts, body) = req.into_parts();
     let target = parts
         .uri
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let mut url = format!("{}{}", gw.upstream.base, target);
+    let url = format!("{}{}", gw.upstream.base, target);
     if let Some(name) = crate::restrict::normalize::query_pairs(parts.uri.query())
         .into_iter()
         .map(|(k, _)| k)
@@ -81,16 +105,11 @@ pub async fn forward(
     }
 
     let mut headers = parts.headers;
-    // A request without a body must stay without one: a stream would go out chunked.
     let has_body = headers
         .get(header::CONTENT_LENGTH)
         .is_some_and(|v| v != "0")
         || headers.contains_key(header::TRANSFER_ENCODING);
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let host = headers.get(header::HOST).cloned();
     strip_hop_by_hop(&mut headers);
     for name in &CLIENT_ONLY {
         headers.remove(name);
@@ -102,7 +121,7 @@ pub async fn forward(
     if let Ok(v) = HeaderValue::from_str(&client_ip) {
         headers.insert("x-forwarded-for", v);
     }
-    if let Ok(v) = HeaderValue::from_str(&host) {
+    if let Some(v) = host {
         headers.insert("x-forwarded-host", v);
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
@@ -114,91 +133,122 @@ pub async fn forward(
     if let Ok(v) = HeaderValue::from_str(&forwarded) {
         headers.insert("forwarded", v);
     }
-    // OAuth 1.0a signs form bodies, so those (only those) are read before forwarding.
-    let is_form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(cfl_auth::oauth1::is_form_content_type);
-    let (body, form) = if is_form && gw.upstream.signs_body() {
-        let cap = gw.config.proxy.json_body_cap_bytes;
-        match http_body_util::BodyExt::collect(http_body_util::Limited::new(body, cap)).await {
-            Ok(c) => {
-                let bytes = c.to_bytes();
-                let form = String::from_utf8_lossy(&bytes).into_owned();
-                (Body::from(bytes), Some(form))
-            }
-            Err(_) => {
-                return Err(Refusal::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!("form bodies are signed upstream and may not exceed {cap} bytes"),
-                ))
-            }
-        }
-    } else {
-        (body, None)
-    };
-    if let Err(e) = gw
-        .upstream
-        .authorize(
-            &gw.store,
-            parts.method.as_str(),
-            &mut url,
-            &mut headers,
-            auth.user.as_deref(),
-            form.as_deref(),
-        )
-        .await
-    {
-        return Err(Refusal::new(
-            StatusCode::BAD_GATEWAY,
-            "identity_unavailable",
-            e,
-        ));
-    }
+    Ok(Outgoing {
+        method: parts.method,
+        url,
+        headers,
+        body: has_body.then_some(body),
+    })
+}
 
-    let Ok(uri) = url.parse::<Uri>() else {
-        return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "path_refused",
-            "request path refused: not a valid upstream URI",
-        ));
-    };
-    let mut out = Request::new(if has_body { body } else { Body::empty() });
-    *out.method_mut() = parts.method;
-    *out.uri_mut() = uri;
-    *out.headers_mut() = headers;
-    let started = std::time::Instant::now();
-    // The timeout covers the answer's head; a long download may stream for as long as it takes.
-    let upstream = tokio::time::timeout(gw.upstream.timeout, gw.upstream.proxy.request(out)).await;
-    gw.metrics
-        .upstream_latency
-        .observe(started.elapsed().as_secs_f64());
-    let resp = match upstream {
-        Ok(Ok(r)) => r,
-        Err(_) => {
-            return Err(Refusal::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "upstream_timeout",
-                "Confluence did not answer in time",
-            ))
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "upstream request failed");
+// Not an `async fn`: that would keep `outgoing` twice in the future (see `proxy/mod.rs`).
+#[allow(clippy::manual_async_fn)]
+fn send<'a>(
+    gw: &'a Shared,
+    auth: &'a Authenticated,
+    outgoing: Outgoing,
+) -> impl Future<Output = Result<Response, Refusal>> + Send + 'a {
+    async move {
+        let Outgoing {
+            method,
+            mut url,
+            mut headers,
+            body,
+        } = outgoing;
+        // OAuth 1.0a signs form bodies, so those (only those) are read before forwarding.
+        let is_form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(cfl_auth::oauth1::is_form_content_type);
+        let (body, form) =
+            match body {
+                Some(body) if is_form && gw.upstream.signs_body() => {
+                    let cap = gw.config.proxy.json_body_cap_bytes;
+                    let collect =
+                        http_body_util::BodyExt::collect(http_body_util::Limited::new(body, cap));
+                    match Box::pin(collect).await {
+                        Ok(c) => {
+                            let bytes = c.to_bytes();
+                            let form = String::from_utf8_lossy(&bytes).into_owned();
+                            (Some(Body::from(bytes)), Some(form))
+                        }
+                        Err(_) => return Err(Refusal::new(
+                            StatusCode::PAYLOAD_TOO_LARGE,
+                            "body_too_large",
+                            format!(
+                                "form bodies are signed upstream and may not exceed {cap} bytes"
+                            ),
+                        )),
+                    }
+                }
+                body => (body, None),
+            };
+        if let Err(e) = gw
+            .upstream
+            .authorize(
+                &gw.store,
+                method.as_str(),
+                &mut url,
+                &mut headers,
+                auth.user.as_deref(),
+                form.as_deref(),
+            )
+            .await
+        {
             return Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,
-                "upstream_unreachable",
-                "the gateway could not reach Confluence",
+                "identity_unavailable",
+                e,
             ));
         }
-    };
 
-    let (upstream_parts, upstream_body) = resp.into_parts();
-    let mut out_headers = upstream_parts.headers;
-    strip_hop_by_hop(&mut out_headers);
-    out_headers.remove(header::SET_COOKIE);
-    let mut response = Response::new(Body::new(upstream_body));
-    *response.status_mut() = upstream_parts.status;
-    *response.headers_mut() = out_headers;
-    Ok(response)
+        let Ok(uri) = url.parse::<Uri>() else {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "path_refused",
+                "request path refused: not a valid upstream URI",
+            ));
+        };
+        // Built in a block, so the request isn't kept in this future beside the one it goes into.
+        let request = {
+            let mut out = Request::new(body.unwrap_or_else(Body::empty));
+            *out.method_mut() = method;
+            *out.uri_mut() = uri;
+            *out.headers_mut() = headers;
+            gw.upstream.proxy.request(out)
+        };
+        let started = std::time::Instant::now();
+        // The timeout covers the answer's head; a long download may stream for as long as it takes.
+        let upstream = tokio::time::timeout(gw.upstream.timeout, request).await;
+        gw.metrics
+            .upstream_latency
+            .observe(started.elapsed().as_secs_f64());
+        let resp = match upstream {
+            Ok(Ok(r)) => r,
+            Err(_) => {
+                return Err(Refusal::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    "Confluence did not answer in time",
+                ))
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "upstream request failed");
+                return Err(Refusal::new(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unreachable",
+                    "the gateway could not reach Confluence",
+                ));
+            }
+        };
+
+        let (upstream_parts, upstream_body) = resp.into_parts();
+        let mut out_headers = upstream_parts.headers;
+        strip_hop_by_hop(&mut out_headers);
+        out_headers.remove(header::SET_COOKIE);
+        let mut response = Response::new(Body::new(upstream_body));
+        *response.status_mut() = upstream_parts.status;
+        *response.headers_mut() = out_headers;
+        Ok(response)
+    }
 }

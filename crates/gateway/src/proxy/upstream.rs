@@ -207,8 +207,9 @@ impl Upstream {
         use cfl_auth::oauth1::{with_requestor_id, RequestParts, TokenParams};
         match &self.identity {
             Identity::ClientCredentials(cc) => {
-                let v = cc
-                    .bearer(&self.client)
+                // Boxed, like the minted PAT below: these futures are large and rarely wait, and
+                // inline they would be copied with every request's future (BENCHMARKS.md).
+                let v = Box::pin(cc.bearer(&self.client))
                     .await
                     .map_err(|e| format!("{e:#}"))?;
                 headers.insert(axum::http::header::AUTHORIZATION, v);
@@ -219,8 +220,7 @@ impl Upstream {
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0);
-                let v = minted
-                    .authorization(&self.client, &self.base, store, user, now)
+                let v = Box::pin(minted.authorization(&self.client, &self.base, store, user, now))
                     .await
                     .map_err(|e| format!("no PAT for {user}: {e:#}"))?;
                 headers.insert(axum::http::header::AUTHORIZATION, v);
