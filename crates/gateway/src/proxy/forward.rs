@@ -42,7 +42,10 @@ const CLIENT_ONLY: [HeaderName; 8] = [
     HeaderName::from_static("x-real-ip"),
 ];
 
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+/// Removes the hop-by-hop headers (the fixed ones and those `Connection` names) and those for
+/// which `also` holds. Looks at the names present rather than removing every listed name: a
+/// request has a handful of headers, and each removal hashes its name.
+fn strip_hop_by_hop(headers: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
     let listed: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -50,10 +53,12 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .flat_map(|v| v.split(','))
         .filter_map(|n| HeaderName::try_from(n.trim()).ok())
         .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in &HOP_BY_HOP {
+    let dropped: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(name) || listed.contains(name) || also(name))
+        .cloned()
+        .collect();
+    for name in dropped {
         headers.remove(name);
     }
 }
@@ -110,13 +115,9 @@ fn prepare(gw: &Shared, client_ip: IpAddr, req: Request) -> Result<Outgoing, Ref
         .is_some_and(|v| v != "0")
         || headers.contains_key(header::TRANSFER_ENCODING);
     let host = headers.get(header::HOST).cloned();
-    strip_hop_by_hop(&mut headers);
-    for name in &CLIENT_ONLY {
-        headers.remove(name);
-    }
-    for name in gw.upstream.reserved_headers() {
-        headers.remove(name);
-    }
+    strip_hop_by_hop(&mut headers, |name| {
+        CLIENT_ONLY.contains(name) || gw.upstream.reserved_headers().any(|r| r == name)
+    });
     let client_ip = client_ip.to_string();
     if let Ok(v) = HeaderValue::from_str(&client_ip) {
         headers.insert("x-forwarded-for", v);
@@ -160,29 +161,30 @@ fn send<'a>(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(cfl_auth::oauth1::is_form_content_type);
-        let (body, form) =
-            match body {
-                Some(body) if is_form && gw.upstream.signs_body() => {
-                    let cap = gw.config.proxy.json_body_cap_bytes;
-                    let collect =
-                        http_body_util::BodyExt::collect(http_body_util::Limited::new(body, cap));
-                    match Box::pin(collect).await {
-                        Ok(c) => {
-                            let bytes = c.to_bytes();
-                            let form = String::from_utf8_lossy(&bytes).into_owned();
-                            (Some(Body::from(bytes)), Some(form))
-                        }
-                        Err(_) => return Err(Refusal::new(
+        let (body, form) = match body {
+            Some(body) if is_form && gw.upstream.signs_body() => {
+                let cap = gw.config.proxy.json_body_cap_bytes;
+                let collect =
+                    http_body_util::BodyExt::collect(http_body_util::Limited::new(body, cap));
+                match Box::pin(collect).await {
+                    Ok(c) => {
+                        let bytes = c.to_bytes();
+                        let form = String::from_utf8_lossy(&bytes).into_owned();
+                        (Some(Body::from(bytes)), Some(form))
+                    }
+                    Err(_) => {
+                        return Err(Refusal::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             "body_too_large",
                             format!(
                                 "form bodies are signed upstream and may not exceed {cap} bytes"
                             ),
-                        )),
+                        ))
                     }
                 }
-                body => (body, None),
-            };
+            }
+            body => (body, None),
+        };
         if let Err(e) = gw
             .upstream
             .authorize(
@@ -244,11 +246,69 @@ fn send<'a>(
 
         let (upstream_parts, upstream_body) = resp.into_parts();
         let mut out_headers = upstream_parts.headers;
-        strip_hop_by_hop(&mut out_headers);
-        out_headers.remove(header::SET_COOKIE);
+        strip_hop_by_hop(&mut out_headers, |name| name == header::SET_COOKIE);
         let mut response = Response::new(Body::new(upstream_body));
         *response.status_mut() = upstream_parts.status;
         *response.headers_mut() = out_headers;
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(headers: &HeaderMap) -> Vec<&str> {
+        let mut n: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
+        n.sort_unstable();
+        n
+    }
+
+    #[test]
+    fn hop_by_hop_listed_and_client_only_headers_are_dropped_and_the_rest_kept() {
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("connection", "keep-alive, X-Session-Hint"),
+            ("keep-alive", "timeout=5"),
+            ("x-session-hint", "abc"),
+            ("te", "trailers"),
+            ("upgrade", "websocket"),
+            ("proxy-authorization", "Basic eDp5"),
+            ("authorization", "Basic dXNlcjp0b2tlbg=="),
+            ("cookie", "JSESSIONID=1"),
+            ("cookie", "seraph=2"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("accept", "application/json"),
+            ("content-type", "application/json"),
+            ("x-atlassian-token", "no-check"),
+        ] {
+            h.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        strip_hop_by_hop(&mut h, |name| CLIENT_ONLY.contains(name));
+        assert_eq!(
+            names(&h),
+            ["accept", "content-type", "x-atlassian-token"],
+            "{h:?}"
+        );
+    }
+
+    #[test]
+    fn an_upstream_answer_loses_its_cookies_and_hop_by_hop_headers() {
+        let mut h = HeaderMap::new();
+        h.append(header::SET_COOKIE, HeaderValue::from_static("JSESSIONID=1"));
+        h.append(header::SET_COOKIE, HeaderValue::from_static("x=2"));
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        strip_hop_by_hop(&mut h, |name| name == header::SET_COOKIE);
+        assert_eq!(names(&h), ["content-type"]);
     }
 }
