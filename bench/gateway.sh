@@ -136,7 +136,7 @@ t = open(sys.argv[1]).read()
 m = re.search(r"99%\s+([\d.]+)(us|ms|s)", t)
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 print(float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
-      float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)],
+      round(float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)], 3),
       errors.group(1) if errors else 0,
       re.search(r"(\d+) requests in", t).group(1))
 PY
