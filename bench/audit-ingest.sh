@@ -2,7 +2,7 @@
 # Audit ingest: CPU per record to chain journaled audit records and insert them into a SQLite
 # store (the gateway's audit store thread; crates/gateway/examples/audit_ingest.rs), for this
 # working tree against a baseline revision, in the same run: alternating rounds, medians, ratio.
-# The same driver (this tree's example) runs against both.
+# The same driver (this tree's example) runs against both, unless the base predates it.
 #
 #   BASE=HEAD~1 ROUNDS=5 RECORDS=200000 BATCH=800 bash bench/audit-ingest.sh
 set -euo pipefail
@@ -16,7 +16,11 @@ cleanup() { git worktree remove --force "$work/base" 2>/dev/null || true; rm -rf
 trap cleanup EXIT
 
 git worktree add -q --detach "$work/base" "$BASE"
-cp crates/gateway/examples/audit_ingest.rs "$work/base/crates/gateway/examples/"
+# A base from before the store thread used audit::ingest keeps its own driver (it measures the
+# same work through the API it had: chain, insert, journal mark, checkpoint).
+if [ -f "$work/base/crates/gateway/src/audit/ingest.rs" ]; then
+  cp crates/gateway/examples/audit_ingest.rs "$work/base/crates/gateway/examples/"
+fi
 target=${CARGO_TARGET_DIR:-$PWD/target}
 build() { # source dir, target dir → the example built from that tree
   (cd "$1" && cargo build --release -q -p cfl-gateway --example audit_ingest --target-dir "$2")

@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use cfl_gateway::audit::ingest::Ingest;
 use cfl_gateway::audit::AuditRecord;
 use cfl_gateway::config::Durability;
 use cfl_gateway::store::Store;
@@ -59,17 +60,14 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async {
         let store = Store::open_with(&url, Durability::Process).await?;
-        let mut conn = store.standalone_connection().await?;
-        let mut head = None;
+        let mut ingest = Ingest::open(&store)?;
         let (cpu0, wall0) = (cpu_time(), Instant::now());
         let mut written = 0i64;
         while written < records {
             let n = (batch as i64).min(records - written);
             let mut group: Vec<AuditRecord> = (written..written + n).map(record).collect();
             written += n;
-            store
-                .append_audit_on(&mut conn, &mut group, &mut head, Some(("bench", written)))
-                .await?;
+            ingest.store(&mut group, "bench", written as u64)?;
             // The gateway checkpoints every 100 ms, i.e. every other 50 ms batch.
             if (written / n) % 2 == 0 {
                 store.checkpoint().await?;

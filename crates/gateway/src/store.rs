@@ -166,7 +166,11 @@ fn audit_insert_sql(backend: Backend, rows: usize) -> &'static str {
     &cache[i][rows.min(AUDIT_ROWS_PER_INSERT)]
 }
 
-/// What every SQLite connection runs first. WAL: readers don't block the writer. FULL fsyncs
+/// What every SQLite connection runs first, before its `synchronous` pragma (see [`prepare_sqlite`]).
+pub(crate) const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0;";
+
+/// Why every SQLite connection runs these pragmas. WAL: readers don't block the writer. FULL fsyncs
 /// every commit (survives a power loss); NORMAL leaves a commit in the kernel's page cache, which
 /// a crash of the process can't lose. No automatic checkpoints: one would run (and fsync) inside
 /// a commit that others wait on; `checkpoint` runs them on the side instead.
@@ -174,8 +178,7 @@ async fn prepare_sqlite(
     conn: &mut AnyConnection,
     synchronous: &'static str,
 ) -> Result<(), sqlx::Error> {
-    conn.execute("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000; PRAGMA wal_autocheckpoint=0;")
-        .await?;
+    conn.execute(SQLITE_PRAGMAS).await?;
     conn.execute(synchronous).await?;
     Ok(())
 }
@@ -273,34 +276,16 @@ impl Store {
 
     /// Where the audit journal of a SQLite store lives (see [`crate::audit::journal`]).
     pub fn journal_dir(&self) -> Option<std::path::PathBuf> {
+        self.sqlite_file()
+            .map(|(file, _)| crate::audit::journal::dir_for(file))
+    }
+
+    /// A SQLite store's database file, and the `synchronous` pragma its connections run.
+    pub(crate) fn sqlite_file(&self) -> Option<(&std::path::Path, &'static str)> {
         self.sqlite_file
             .as_deref()
             .filter(|f| !f.as_os_str().is_empty() && f.as_os_str() != ":memory:")
-            .map(crate::audit::journal::dir_for)
-    }
-
-    /// A connection outside the pool, for a thread with a runtime of its own (the pool belongs
-    /// to the gateway's runtime).
-    pub async fn standalone_connection(&self) -> anyhow::Result<AnyConnection> {
-        let mut conn = AnyConnection::connect(&self.url)
-            .await
-            .with_context(|| format!("cannot open the store {}", redact_url(&self.url)))?;
-        if self.backend == Backend::Sqlite {
-            prepare_sqlite(&mut conn, self.synchronous).await?;
-        }
-        Ok(conn)
-    }
-
-    /// The last journal position `journal` has moved into the audit chain (0: none yet).
-    pub async fn journal_mark(&self, journal: &str) -> anyhow::Result<u64> {
-        let row = sqlx::query("SELECT position FROM audit_journal WHERE journal = $1")
-            .bind(journal)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(r) => r.try_get::<i64, _>("position")?.max(0) as u64,
-            None => 0,
-        })
+            .map(|f| (f, self.synchronous))
     }
 
     pub async fn insert_token(&self, t: &Token) -> anyhow::Result<()> {
@@ -547,8 +532,7 @@ impl Store {
     #[cfg(test)]
     pub async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
-        self.append_audit_on(&mut conn, records, &mut None, None)
-            .await
+        self.append_audit_on(&mut conn, records, &mut None).await
     }
 
     /// [`Store::append_audit`] on the given connection (the writer's). `head` is the chain's
@@ -562,7 +546,6 @@ impl Store {
         conn: &mut AnyConnection,
         records: &mut [AuditRecord],
         head: &mut Option<(i64, String)>,
-        journal_mark: Option<(&str, i64)>,
     ) -> anyhow::Result<()> {
         const ATTEMPTS: usize = 100;
         if records.is_empty() {
@@ -578,7 +561,7 @@ impl Store {
                 seq = r.seq;
                 hash.clone_from(&r.hash);
             }
-            match self.insert_audit(conn, records, journal_mark).await {
+            match self.insert_audit(conn, records).await {
                 Ok(()) => {
                     *head = Some((seq, hash));
                     return Ok(());
@@ -607,30 +590,18 @@ impl Store {
     }
 
     /// Inserts chained records all or none: one multi-row statement, or a transaction of
-    /// several when there are more rows than one statement takes. `journal_mark` (journal,
-    /// position) is recorded in the same transaction.
+    /// several when there are more rows than one statement takes.
     async fn insert_audit(
         &self,
         conn: &mut AnyConnection,
         records: &[AuditRecord],
-        journal_mark: Option<(&str, i64)>,
     ) -> Result<(), sqlx::Error> {
-        if records.len() <= AUDIT_ROWS_PER_INSERT && journal_mark.is_none() {
+        if records.len() <= AUDIT_ROWS_PER_INSERT {
             return self.insert_audit_rows(conn, records).await;
         }
         let mut tx = conn.begin().await?;
         for chunk in records.chunks(AUDIT_ROWS_PER_INSERT) {
             self.insert_audit_rows(&mut tx, chunk).await?;
-        }
-        if let Some((journal, position)) = journal_mark {
-            sqlx::query(
-                "INSERT INTO audit_journal (journal, position) VALUES ($1, $2)
-                 ON CONFLICT (journal) DO UPDATE SET position = excluded.position",
-            )
-            .bind(journal)
-            .bind(position)
-            .execute(&mut *tx)
-            .await?;
         }
         tx.commit().await
     }
@@ -997,18 +968,18 @@ mod tests {
         let (mut head_a, mut head_b) = (None, None);
         let mut batch = vec![record(1), record(2), record(3)];
         store
-            .append_audit_on(&mut a, &mut batch, &mut head_a, None)
+            .append_audit_on(&mut a, &mut batch, &mut head_a)
             .await
             .unwrap();
         let mut batch = vec![record(4), record(5)];
         store
-            .append_audit_on(&mut b, &mut batch, &mut head_b, None)
+            .append_audit_on(&mut b, &mut batch, &mut head_b)
             .await
             .unwrap();
         // A's head still says 3: its insert of 4 collides and it chains again from 5.
         let mut batch = vec![record(6)];
         store
-            .append_audit_on(&mut a, &mut batch, &mut head_a, None)
+            .append_audit_on(&mut a, &mut batch, &mut head_a)
             .await
             .unwrap();
         assert_eq!(batch[0].seq, 6);
@@ -1016,8 +987,8 @@ mod tests {
         let big = |n| (0..n).map(record).collect::<Vec<_>>();
         let (mut x, mut y) = (big(120), big(7));
         let (ra, rb) = tokio::join!(
-            store.append_audit_on(&mut a, &mut x, &mut head_a, None),
-            store.append_audit_on(&mut b, &mut y, &mut head_b, None),
+            store.append_audit_on(&mut a, &mut x, &mut head_a),
+            store.append_audit_on(&mut b, &mut y, &mut head_b),
         );
         ra.unwrap();
         rb.unwrap();

@@ -28,6 +28,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::oneshot;
 
+use super::ingest::Ingest;
 use super::AuditRecord;
 use crate::config::Durability;
 use crate::store::Store;
@@ -157,20 +158,21 @@ pub async fn recover(store: &Store, dir: &Path) -> anyhow::Result<u64> {
     if !dir.exists() {
         return Ok(0);
     }
-    match lock(dir)? {
-        Some((_lock, id)) => Ok(recover_locked(store, dir, &id).await?.0),
+    let (store, dir) = (store.clone(), dir.to_owned());
+    tokio::task::spawn_blocking(move || match lock(&dir)? {
+        Some((_lock, id)) => Ok(recover_locked(&mut Ingest::open(&store)?, &dir, &id)?.0),
         None => Ok(0),
-    }
+    })
+    .await
+    .context("the audit journal's recovery did not run")?
 }
 
 /// Stores what the segments hold past the store's mark and deletes them. Returns the records
-/// moved and the next free position.
-async fn recover_locked(store: &Store, dir: &Path, id: &str) -> anyhow::Result<(u64, u64)> {
-    let mark = store.journal_mark(id).await?;
+/// moved and the next free position. Blocks: file reads and SQLite.
+fn recover_locked(ingest: &mut Ingest, dir: &Path, id: &str) -> anyhow::Result<(u64, u64)> {
+    let mark = ingest.mark(id)?;
     let mut next = mark + 1;
     let mut moved = 0;
-    let mut conn = store.writer_connection().await?;
-    let mut head = None;
     let mut pending: Vec<(u64, AuditRecord)> = Vec::new();
     for n in segments(dir)? {
         let path = segment_path(dir, n);
@@ -193,11 +195,11 @@ async fn recover_locked(store: &Store, dir: &Path, id: &str) -> anyhow::Result<(
             }
             if pending.len() >= INGEST_BATCH {
                 moved += pending.len() as u64;
-                store_pending(store, &mut conn, &mut head, id, &mut pending).await?;
+                store_pending(ingest, id, &mut pending)?;
             }
         }
         moved += pending.len() as u64;
-        store_pending(store, &mut conn, &mut head, id, &mut pending).await?;
+        store_pending(ingest, id, &mut pending)?;
         std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     }
     if moved > 0 {
@@ -262,7 +264,16 @@ impl Journal {
                 dir.display()
             );
         };
-        let (_, next) = recover_locked(&store, &dir, &id).await?;
+        let (ingest, next, id, dir) = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut ingest = Ingest::open(&store)?;
+                let (_, next) = recover_locked(&mut ingest, &dir, &id)?;
+                anyhow::Ok((ingest, next, id, dir))
+            })
+            .await
+            .context("the audit journal's recovery did not run")??
+        };
         let first = segments(&dir)?.last().map_or(1, |n| n + 1);
         let segment = Segment::create(&dir, first, durability)?;
         let shared = Arc::new(Shared {
@@ -286,7 +297,7 @@ impl Journal {
             .name("cfl-audit-store".into())
             .spawn(move || {
                 let _lock = lock; // held for as long as this journal is in use
-                store_loop(&for_thread, store, dir, id)
+                store_loop(&for_thread, &store, Some(ingest), &dir, &id)
             })
             .context("cannot start the audit store thread")?;
         Ok(Journal {
@@ -446,89 +457,67 @@ impl Shared {
 }
 
 /// The store thread: every [`INGEST_EVERY`] (or at once for a sync or close) it moves journaled
-/// records into the store, on a runtime of its own so none of it runs on the gateway's.
-fn store_loop(shared: &Shared, store: Store, dir: PathBuf, id: String) {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot start the audit store thread's runtime; records stay in the journal until the next start");
-            return;
+/// records into the store, on a connection of its own (`ingest`, reopened after an error).
+fn store_loop(shared: &Shared, store: &Store, mut ingest: Option<Ingest>, dir: &Path, id: &str) {
+    let mut pending: Vec<(u64, AuditRecord)> = Vec::new();
+    let mut closed: Vec<u64> = Vec::new();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let (syncs, closing) = {
+            let mut q = locked(&shared.to_store);
+            if q.syncs.is_empty() && !q.closing {
+                q = shared
+                    .store_wanted
+                    .wait_timeout(q, INGEST_EVERY)
+                    .map(|(q, _)| q)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            pending.append(&mut q.records);
+            closed.append(&mut q.closed_segments);
+            (std::mem::take(&mut q.syncs), q.closing)
+        };
+        let stored = match &mut ingest {
+            Some(i) => Ok(i),
+            None => Ingest::open(store).map(|i| ingest.insert(i)),
         }
-    };
-    runtime.block_on(async move {
-        let mut conn: Option<sqlx::AnyConnection> = None;
-        let mut head = None;
-        let mut pending: Vec<(u64, AuditRecord)> = Vec::new();
-        let mut closed: Vec<u64> = Vec::new();
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            let (syncs, closing) = {
-                let mut q = locked(&shared.to_store);
-                if q.syncs.is_empty() && !q.closing {
-                    q = shared
-                        .store_wanted
-                        .wait_timeout(q, INGEST_EVERY)
-                        .map(|(q, _)| q)
-                        .unwrap_or_else(|e| e.into_inner().0);
-                }
-                pending.append(&mut q.records);
-                closed.append(&mut q.closed_segments);
-                (std::mem::take(&mut q.syncs), q.closing)
-            };
-            let stored = match &mut conn {
-                Some(c) => Ok(c),
-                None => store.standalone_connection().await.map(|c| conn.insert(c)),
-            };
-            let stored = match stored {
-                Ok(c) => store_pending(&store, c, &mut head, &id, &mut pending).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = &stored {
-                conn = None; // reopened for the next attempt
-                tracing::error!(error = %e, pending = pending.len(), "cannot move audit records from the journal into the store; retrying");
-            }
-            for done in syncs {
-                let _ = done.send(match &stored {
-                    Ok(()) => Ok(()),
-                    Err(e) => Err(anyhow::anyhow!("the audit log is behind its journal: {e}")),
-                });
-            }
-            match stored {
-                Ok(()) => {
-                    backoff = Duration::from_millis(100);
-                    for n in closed.drain(..) {
-                        let path = segment_path(&dir, n);
-                        if let Err(e) = std::fs::remove_file(&path) {
-                            tracing::warn!(error = %e, segment = %path.display(), "cannot remove a stored audit journal segment");
-                        }
-                    }
-                    if closing {
-                        break;
+        .and_then(|i| store_pending(i, id, &mut pending));
+        if let Err(e) = &stored {
+            ingest = None; // reopened for the next attempt
+            tracing::error!(error = %e, pending = pending.len(), "cannot move audit records from the journal into the store; retrying");
+        }
+        for done in syncs {
+            let _ = done.send(match &stored {
+                Ok(()) => Ok(()),
+                Err(e) => Err(anyhow::anyhow!("the audit log is behind its journal: {e}")),
+            });
+        }
+        match stored {
+            Ok(()) => {
+                backoff = Duration::from_millis(100);
+                for n in closed.drain(..) {
+                    let path = segment_path(dir, n);
+                    if let Err(e) = std::fs::remove_file(&path) {
+                        tracing::warn!(error = %e, segment = %path.display(), "cannot remove a stored audit journal segment");
                     }
                 }
-                Err(_) if closing => break, // the journal keeps them for the next start
-                Err(_) => {
-                    std::thread::sleep(backoff);
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                if closing {
+                    break;
                 }
             }
+            Err(_) if closing => break, // the journal keeps them for the next start
+            Err(_) => {
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
         }
-        if let Some(c) = conn {
-            let _ = sqlx::Connection::close(c).await;
-        }
-    });
+    }
 }
 
-/// Chains `pending` into the store on `conn`, at most [`INGEST_BATCH`] records per transaction,
-/// each recording its last position as this journal's mark. On failure the unstored records stay
-/// in `pending`, in order, and `head` is forgotten (the next attempt reads the store's).
-async fn store_pending(
-    store: &Store,
-    conn: &mut sqlx::AnyConnection,
-    head: &mut Option<(i64, String)>,
+/// Chains `pending` into the store, at most [`INGEST_BATCH`] records per transaction, each
+/// recording its last position as this journal's mark. On failure the unstored records stay in
+/// `pending`, in order.
+fn store_pending(
+    ingest: &mut Ingest,
     id: &str,
     pending: &mut Vec<(u64, AuditRecord)>,
 ) -> anyhow::Result<()> {
@@ -536,12 +525,8 @@ async fn store_pending(
         let rest = pending.split_off(pending.len().min(INGEST_BATCH));
         let (positions, mut batch): (Vec<u64>, Vec<AuditRecord>) =
             std::mem::replace(pending, rest).into_iter().unzip();
-        let last = positions.last().copied().unwrap_or(0) as i64;
-        if let Err(e) = store
-            .append_audit_on(conn, &mut batch, head, Some((id, last)))
-            .await
-        {
-            *head = None;
+        let last = positions.last().copied().unwrap_or(0);
+        if let Err(e) = ingest.store(&mut batch, id, last) {
             let mut restored: Vec<(u64, AuditRecord)> = positions.into_iter().zip(batch).collect();
             restored.append(pending);
             *pending = restored;
@@ -615,13 +600,8 @@ mod tests {
             !journal.append(record("/late")).await,
             "a closed journal refuses records"
         );
-        assert_eq!(
-            store
-                .journal_mark(&std::fs::read_to_string(dir.join("id")).unwrap())
-                .await
-                .unwrap(),
-            3
-        );
+        let id = std::fs::read_to_string(dir.join("id")).unwrap();
+        assert_eq!(Ingest::open(&store).unwrap().mark(&id).unwrap(), 3);
         assert!(
             segments(&dir).unwrap().is_empty(),
             "stored segments are deleted"
@@ -636,18 +616,11 @@ mod tests {
         // write of 5 was cut short (it was never answered).
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("id"), "journal-crashed").unwrap();
-        let mut conn = store.writer_connection().await.unwrap();
         let mut stored = vec![record("/1"), record("/2")];
-        store
-            .append_audit_on(
-                &mut conn,
-                &mut stored,
-                &mut None,
-                Some(("journal-crashed", 2)),
-            )
-            .await
+        Ingest::open(&store)
+            .unwrap()
+            .store(&mut stored, "journal-crashed", 2)
             .unwrap();
-        drop(conn);
         let mut text = String::new();
         for (pos, p) in [(1, "/1"), (2, "/2"), (3, "/3"), (4, "/4")] {
             text.push_str(&serde_json::to_string(&(pos, record(p))).unwrap());
@@ -659,7 +632,13 @@ mod tests {
 
         let (store, _) = sqlite(&tmp).await;
         assert_eq!(logged(&store).await, ["/1", "/2", "/3", "/4"]);
-        assert_eq!(store.journal_mark("journal-crashed").await.unwrap(), 4);
+        let mark = || {
+            Ingest::open(&store)
+                .unwrap()
+                .mark("journal-crashed")
+                .unwrap()
+        };
+        assert_eq!(mark(), 4);
         assert!(segments(&dir).unwrap().is_empty());
 
         // The next run goes on numbering after the recovered positions, in a later segment.
@@ -674,7 +653,7 @@ mod tests {
         assert!(journal.append(record("/5")).await);
         journal.close().await;
         assert_eq!(logged(&store).await, ["/1", "/2", "/3", "/4", "/5"]);
-        assert_eq!(store.journal_mark("journal-crashed").await.unwrap(), 5);
+        assert_eq!(mark(), 5);
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@
 //! Records go through [`writer::AuditWriter`], which commits them in groups and tells each
 //! request when its record is durable; the proxy sends no response before that.
 
+pub mod ingest;
 pub mod journal;
 pub mod writer;
 

@@ -121,7 +121,7 @@ impl AuditWriter {
                 if !records.is_empty() {
                     let ok = match conn
                         .write(async |store, c, head| {
-                            store.append_audit_on(c, &mut records, head, None).await
+                            store.append_audit_on(c, &mut records, head).await
                         })
                         .await
                     {

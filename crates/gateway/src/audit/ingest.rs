@@ -1,0 +1,110 @@
+//! Moves journaled audit records into a SQLite store's hash-chained `audit` table: what the
+//! [`journal`](super::journal)'s store thread does for every answered request, and what opening a
+//! store does with records a crashed gateway left in its journal.
+//!
+//! rusqlite, not the store's sqlx: this runs on a thread of its own, so a synchronous connection
+//! needs no async runtime and no hand-off to sqlx's SQLite worker thread for every statement,
+//! and binds each value straight into one prepared statement instead of converting it through
+//! sqlx's `Any` driver. That took the CPU spent per record from 10.4 to 7.2 µs
+//! (`examples/audit_ingest.rs`). Both link the same SQLite (one `libsqlite3-sys`).
+
+use anyhow::Context;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{AuditRecord, GENESIS};
+use crate::store::{Store, SQLITE_PRAGMAS};
+
+const INSERT: &str = "INSERT INTO audit (seq, at, kind, actor, token_id, bound_user, method, path,
+    decision, reason, status, request_bytes, response_bytes, latency_us, client_ip, prev_hash, hash)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// A connection to a SQLite store's file, for appending journaled records to its audit chain.
+pub struct Ingest {
+    conn: Connection,
+}
+
+impl Ingest {
+    /// Opens the SQLite `store` (created and migrated by [`Store::open`]) with the pragmas every
+    /// one of its connections runs.
+    pub fn open(store: &Store) -> anyhow::Result<Ingest> {
+        let Some((file, synchronous)) = store.sqlite_file() else {
+            anyhow::bail!("the audit journal needs a SQLite store in a file");
+        };
+        let conn = Connection::open(file)
+            .with_context(|| format!("cannot open the store {}", file.display()))?;
+        conn.execute_batch(SQLITE_PRAGMAS)
+            .and_then(|()| conn.execute_batch(synchronous))
+            .with_context(|| format!("cannot set up the store {}", file.display()))?;
+        Ok(Ingest { conn })
+    }
+
+    /// The last position of `journal` that is in the audit chain (0: none yet).
+    pub fn mark(&self, journal: &str) -> anyhow::Result<u64> {
+        let position: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT position FROM audit_journal WHERE journal = ?",
+                [journal],
+                |row| row.get(0),
+            )
+            .optional()?;
+        Ok(position.unwrap_or(0).max(0) as u64)
+    }
+
+    /// Chains `records` after the newest record in the store and inserts them, with `position`
+    /// as `journal`'s mark, all in one transaction (all or none). The write lock is taken first
+    /// (`BEGIN IMMEDIATE`), so no other writer can move the chain's head between reading it and
+    /// appending to it.
+    pub fn store(
+        &mut self,
+        records: &mut [AuditRecord],
+        journal: &str,
+        position: u64,
+    ) -> anyhow::Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let head: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        let (mut seq, mut hash) = head.unwrap_or_else(|| (0, GENESIS.to_string()));
+        {
+            let mut insert = tx.prepare(INSERT)?;
+            for r in records.iter_mut() {
+                r.chain_after(seq, &hash);
+                seq = r.seq;
+                hash.clone_from(&r.hash);
+                insert.execute(params![
+                    r.seq,
+                    r.at,
+                    r.kind,
+                    r.actor,
+                    r.token_id,
+                    r.bound_user,
+                    r.method,
+                    r.path,
+                    r.decision,
+                    r.reason,
+                    r.status,
+                    r.request_bytes,
+                    r.response_bytes,
+                    r.latency_us,
+                    r.client_ip,
+                    r.prev_hash,
+                    r.hash,
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO audit_journal (journal, position) VALUES (?, ?)
+             ON CONFLICT (journal) DO UPDATE SET position = excluded.position",
+            params![journal, i64::try_from(position).unwrap_or(i64::MAX)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
