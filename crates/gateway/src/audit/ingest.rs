@@ -108,3 +108,99 @@ impl Ingest {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Verifier;
+    use crate::config::Durability;
+
+    fn record(path: &str) -> AuditRecord {
+        AuditRecord {
+            at: 1_795_000_000_000,
+            kind: "proxy".into(),
+            actor: "svc".into(),
+            method: "GET".into(),
+            path: path.into(),
+            decision: "allow".into(),
+            client_ip: "127.0.0.1".into(),
+            ..AuditRecord::default()
+        }
+    }
+
+    async fn store(dir: &tempfile::TempDir) -> Store {
+        let file = dir.path().join("g.sqlite");
+        Store::open_with(&format!("sqlite:{}", file.display()), Durability::Process)
+            .await
+            .unwrap()
+    }
+
+    /// Paths in chain order, after verifying the whole chain.
+    async fn chain(store: &Store) -> Vec<String> {
+        let all = store.audit_after(0, 1000).await.unwrap();
+        let mut verifier = Verifier::default();
+        for r in &all {
+            verifier.push(r).unwrap();
+        }
+        all.into_iter().map(|r| r.path).collect()
+    }
+
+    #[tokio::test]
+    async fn records_extend_the_chain_another_writer_left() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store(&tmp).await;
+        store.append_audit(&mut [record("/admin")]).await.unwrap();
+        let mut ingest = Ingest::open(&store).unwrap();
+        assert_eq!(ingest.mark("journal-a").unwrap(), 0);
+        let mut batch = vec![record("/1"), record("/2")];
+        ingest.store(&mut batch, "journal-a", 7).unwrap();
+        assert_eq!(batch[0].seq, 2, "chained after the record already there");
+        store.append_audit(&mut [record("/3")]).await.unwrap();
+        ingest.store(&mut [record("/4")], "journal-a", 9).unwrap();
+        assert_eq!(chain(&store).await, ["/admin", "/1", "/2", "/3", "/4"]);
+        assert_eq!(ingest.mark("journal-a").unwrap(), 9);
+        assert_eq!(ingest.mark("journal-b").unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_write_in_progress_elsewhere_is_waited_for_not_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store(&tmp).await;
+        let mut ingest = Ingest::open(&store).unwrap();
+        let other = Ingest::open(&store).unwrap();
+        other.conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let writer = std::thread::spawn(move || {
+            ingest.store(&mut [record("/waited")], "journal-a", 1)?;
+            anyhow::Ok(ingest)
+        });
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        other.conn.execute_batch("COMMIT").unwrap();
+        let ingest = writer.join().unwrap().unwrap();
+        assert_eq!(ingest.mark("journal-a").unwrap(), 1);
+        assert_eq!(chain(&store).await, ["/waited"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_leaves_nothing_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = store(&tmp).await;
+        let mut ingest = Ingest::open(&store).unwrap();
+        ingest.store(&mut [record("/1")], "journal-a", 1).unwrap();
+        // A trigger stands in for a failure halfway through the batch (a full disk, say).
+        ingest
+            .conn
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON audit WHEN NEW.path = '/bad'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+            .unwrap();
+        let mut batch = vec![record("/2"), record("/bad"), record("/4")];
+        assert!(ingest.store(&mut batch, "journal-a", 4).is_err());
+        assert_eq!(
+            ingest.mark("journal-a").unwrap(),
+            1,
+            "the mark did not move"
+        );
+        assert_eq!(chain(&store).await, ["/1"]);
+    }
+}
