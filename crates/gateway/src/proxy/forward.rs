@@ -4,7 +4,6 @@
 //! so a client can never obtain a Confluence session through the gateway.
 
 use std::future::Future;
-use std::net::IpAddr;
 
 use futures_util::future::Either;
 
@@ -78,7 +77,7 @@ struct Outgoing {
 pub fn forward<'a>(
     gw: &'a Shared,
     auth: &'a Authenticated,
-    client_ip: IpAddr,
+    client_ip: &str,
     req: Request,
 ) -> impl Future<Output = Result<Response, Refusal>> + Send + 'a {
     match prepare(gw, client_ip, req) {
@@ -89,7 +88,8 @@ pub fn forward<'a>(
 
 /// Picks the upstream URL and the headers to pass on: the client's credentials, cookies,
 /// forwarding claims and hop-by-hop headers go; the gateway's forwarding headers come.
-fn prepare(gw: &Shared, client_ip: IpAddr, req: Request) -> Result<Outgoing, Refusal> {
+/// `client_ip` as the audit record spells it (formatted once per request).
+fn prepare(gw: &Shared, client_ip: &str, req: Request) -> Result<Outgoing, Refusal> {
     let (parts, body) = req.into_parts();
     let target = parts
         .uri
@@ -118,8 +118,7 @@ fn prepare(gw: &Shared, client_ip: IpAddr, req: Request) -> Result<Outgoing, Ref
     strip_hop_by_hop(&mut headers, |name| {
         CLIENT_ONLY.contains(name) || gw.upstream.reserved_headers().any(|r| r == name)
     });
-    let client_ip = client_ip.to_string();
-    if let Ok(v) = HeaderValue::from_str(&client_ip) {
+    if let Ok(v) = HeaderValue::from_str(client_ip) {
         headers.insert("x-forwarded-for", v);
     }
     if let Some(v) = host {

@@ -67,7 +67,7 @@ fn steps<'a>(
         checks::ip_allowlist(&auth, ip)?;
         checks::restrictions(gw, &auth, &mut req, record).await?;
         checks::rate_limit(gw, &auth)?;
-        forward::forward(gw, &auth, ip, req).await
+        forward::forward(gw, &auth, &record.client_ip, req).await
     }
 }
 
