@@ -112,37 +112,10 @@ impl Ingest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Verifier;
-    use crate::config::Durability;
-
-    fn record(path: &str) -> AuditRecord {
-        AuditRecord {
-            at: 1_795_000_000_000,
-            kind: "proxy".into(),
-            actor: "svc".into(),
-            method: "GET".into(),
-            path: path.into(),
-            decision: "allow".into(),
-            client_ip: "127.0.0.1".into(),
-            ..AuditRecord::default()
-        }
-    }
+    use crate::audit::testing::{logged, record, sqlite_store};
 
     async fn store(dir: &tempfile::TempDir) -> Store {
-        let file = dir.path().join("g.sqlite");
-        Store::open_with(&format!("sqlite:{}", file.display()), Durability::Process)
-            .await
-            .unwrap()
-    }
-
-    /// Paths in chain order, after verifying the whole chain.
-    async fn chain(store: &Store) -> Vec<String> {
-        let all = store.audit_after(0, 1000).await.unwrap();
-        let mut verifier = Verifier::default();
-        for r in &all {
-            verifier.push(r).unwrap();
-        }
-        all.into_iter().map(|r| r.path).collect()
+        sqlite_store(dir).await.0
     }
 
     #[tokio::test]
@@ -157,7 +130,7 @@ mod tests {
         assert_eq!(batch[0].seq, 2, "chained after the record already there");
         store.append_audit(&mut [record("/3")]).await.unwrap();
         ingest.store(&mut [record("/4")], "journal-a", 9).unwrap();
-        assert_eq!(chain(&store).await, ["/admin", "/1", "/2", "/3", "/4"]);
+        assert_eq!(logged(&store).await, ["/admin", "/1", "/2", "/3", "/4"]);
         assert_eq!(ingest.mark("journal-a").unwrap(), 9);
         assert_eq!(ingest.mark("journal-b").unwrap(), 0);
     }
@@ -177,7 +150,7 @@ mod tests {
         other.conn.execute_batch("COMMIT").unwrap();
         let ingest = writer.join().unwrap().unwrap();
         assert_eq!(ingest.mark("journal-a").unwrap(), 1);
-        assert_eq!(chain(&store).await, ["/waited"]);
+        assert_eq!(logged(&store).await, ["/waited"]);
     }
 
     #[tokio::test]
@@ -201,6 +174,6 @@ mod tests {
             1,
             "the mark did not move"
         );
-        assert_eq!(chain(&store).await, ["/1"]);
+        assert_eq!(logged(&store).await, ["/1"]);
     }
 }

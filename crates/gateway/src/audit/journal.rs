@@ -539,38 +539,11 @@ fn store_pending(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Verifier;
-
-    fn record(path: &str) -> AuditRecord {
-        AuditRecord {
-            at: 1_700_000_000_000,
-            kind: "proxy".into(),
-            actor: "svc".into(),
-            method: "GET".into(),
-            path: path.into(),
-            decision: "allow".into(),
-            status: 200,
-            client_ip: "127.0.0.1".into(),
-            ..Default::default()
-        }
-    }
+    use crate::audit::testing::{logged, record, sqlite_store};
 
     async fn sqlite(dir: &tempfile::TempDir) -> (Store, PathBuf) {
-        let file = dir.path().join("g.sqlite");
-        let store = Store::open_with(&format!("sqlite:{}", file.display()), Durability::Process)
-            .await
-            .unwrap();
+        let (store, file) = sqlite_store(dir).await;
         (store, dir_for(&file))
-    }
-
-    /// Paths in chain order, after checking the chain.
-    async fn logged(store: &Store) -> Vec<String> {
-        let all = store.audit_after(0, 1000).await.unwrap();
-        let mut v = Verifier::default();
-        for r in &all {
-            v.push(r).unwrap();
-        }
-        all.into_iter().map(|r| r.path).collect()
     }
 
     #[tokio::test]

@@ -6,6 +6,8 @@
 
 pub mod ingest;
 pub mod journal;
+#[cfg(test)]
+mod testing;
 pub mod writer;
 
 use serde::{Deserialize, Serialize};
