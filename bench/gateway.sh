@@ -12,7 +12,8 @@
 #             (one self-signed RSA-2048 certificate; the upstream stays plain HTTP)
 # Each configuration runs ROUNDS times, interleaved; the table shows medians and ratios, and the
 # CPU each process spent per request (from /proc/PID/stat), which explains the ratios on a small
-# machine where wrk, nginx and the gateway share the cores.
+# machine where wrk, nginx and the gateway share the cores; for the gateways also split by thread
+# (the runtime, the audit store thread, sqlx's SQLite worker), since that shows which part to work on.
 # Every path also runs at a fixed, moderate pace, for the latency the proxy adds (second table).
 # NAMES="nginx cfl" runs a subset; CFL=path/to/cfl benchmarks another build; WORKERS sets the
 # gateway's threads (default 1, as nginx runs one worker process here).
@@ -124,6 +125,16 @@ AUTH="Authorization: Basic $(printf 'svc-reports:%s' "$SECRET" | base64 -w0)"
 PATH_="/rest/api/user/current"
 NGINX_WORKER=$(pgrep -P "${pids[0]}" | head -1)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
+# "thread ticks" for each thread of a process, summed by name ("main" for the one that started
+# it): where a gateway's CPU goes (the runtime, the audit store thread, sqlx's SQLite worker).
+thread_ticks() {
+  local t
+  for t in /proc/"$1"/task/*; do
+    # The name in stat may hold spaces; utime and stime are the 12th and 13th fields after it.
+    name=$(tr ' ' _ < "$t/comm"); [ "${t##*/}" = "$1" ] && name=main
+    echo "$name $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
+  done 2>/dev/null | awk '{a[$1] += $2} END {for (k in a) print k, a[k]}' | sort
+}
 for g in ${GW:-} ${GW_FULL:-} ${GW_PG:-} ${GW_TLS:-}; do
   curl -sf --cacert "$work/cert.pem" -H "$AUTH" "$g$PATH_" >/dev/null || { echo "gateway smoke request to $g failed"; cat "$work"/*.err; exit 1; }
 done
@@ -142,14 +153,17 @@ print(float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
 PY
 }
 
-run() { # name url gateway_pid → "rps p99_ms errors nginx_us_per_req gateway_us_per_req"
-  local n0 g0=0 n1 g1=0 rps p99 errs n
-  n0=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g0=$(cpu_ticks "$3")
+run() { # name url gateway_pid → "rps p99_ms errors nginx_us_per_req gateway_us_per_req by_thread"
+  local n0 g0=0 n1 g1=0 rps p99 errs n split=-
+  n0=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g0=$(cpu_ticks "$3") && thread_ticks "$3" > "$work/threads0"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$AUTH" "$2$PATH_" > "$work/$1.wrk"
-  n1=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g1=$(cpu_ticks "$3")
+  n1=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g1=$(cpu_ticks "$3") && thread_ticks "$3" > "$work/threads1"
   read -r rps p99 errs n < <(wrk_figures "$work/$1.wrk")
   local tick_us=$((1000000 / $(getconf CLK_TCK)))
-  echo "$rps $p99 $errs $(( (n1 - n0) * tick_us / n )) $(( (g1 - g0) * tick_us / n ))"
+  # by_thread: "name=µs,name=µs" per request, threads that used at least 0.5 µs.
+  [ -n "$3" ] && split=$(join -a2 "$work/threads0" "$work/threads1" | awk -v n="$n" -v t="$tick_us" \
+    '{d = (NF == 3 ? $3 - $2 : $2) * t / n; if (d >= 0.5) printf "%s%s=%.1f", (k++ ? "," : ""), $1, d}')
+  echo "$rps $p99 $errs $(( (n1 - n0) * tick_us / n )) $(( (g1 - g0) * tick_us / n )) ${split:--}"
 }
 
 # Latency at a fixed, moderate load (each of 8 connections waits 2 ms between requests: a few
@@ -161,7 +175,7 @@ paced() { # url → "rps p99_ms"
   wrk_figures "$work/paced.wrk" | cut -d' ' -f1,2
 }
 
-declare -A RPS P99 NCPU GCPU PRPS PP99
+declare -A RPS P99 NCPU GCPU PRPS PP99 SPLIT
 for r in $(seq "$ROUNDS"); do
   for name in $NAMES; do
     gpid=""
@@ -175,12 +189,12 @@ for r in $(seq "$ROUNDS"); do
       nginx_tls) url="https://127.0.0.1:$PROXY_TLS";;
       cfl_tls) url="$GW_TLS"; gpid=$(cat "$work/cfl_tls.pid");;
     esac
-    read -r rps p99 errs ncpu gcpu < <(run "$name" "$url" "$gpid")
+    read -r rps p99 errs ncpu gcpu split < <(run "$name" "$url" "$gpid")
     [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses"; exit 1; }
     read -r prps pp99 < <(paced "$url")
     RPS[$name]+="$rps "; P99[$name]+="$p99 "; NCPU[$name]+="$ncpu "; GCPU[$name]+="$gcpu "
-    PRPS[$name]+="$prps "; PP99[$name]+="$pp99 "
-    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: nginx ${ncpu%.*} µs, gateway ${gcpu%.*} µs; paced: $prps req/s, p99 $pp99 ms" >&2
+    PRPS[$name]+="$prps "; PP99[$name]+="$pp99 "; SPLIT[$name]+="$split "
+    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: nginx ${ncpu%.*} µs, gateway ${gcpu%.*} µs ($split); paced: $prps req/s, p99 $pp99 ms" >&2
   done
 done
 
@@ -229,7 +243,8 @@ lines = [
     ("cfl", "direct", lambda: f"at a fixed pace, cfl p99 added over direct (process): {pp('cfl')-pp('direct'):.3f} ms   (goal < 0.5 ms)"),
     ("cfl_full", "direct", lambda: f"at a fixed pace, cfl p99 added over direct (power-loss): {pp('cfl_full')-pp('direct'):.3f} ms"),
     ("nginx", "direct", lambda: f"at a fixed pace, nginx p99 added over direct: {pp('nginx')-pp('direct'):.3f} ms"),
-    ("bare", "nginx", lambda: f"hyper alone / nginx throughput: {r('bare')/r('nginx'):.2f}; at a fixed pace it adds {pp('bare')-pp('direct'):.3f} ms p99 over direct"),
+    ("bare", "nginx", lambda: f"hyper alone / nginx throughput: {r('bare')/r('nginx'):.2f}"),
+    ("bare", "direct", lambda: f"at a fixed pace, hyper alone p99 added over direct: {pp('bare')-pp('direct'):.3f} ms"),
     ("cfl", "bare", lambda: f"gateway CPU per request beyond hyper alone (process): {m(d['cfl'][3]) - m(d['bare'][3]):.0f} µs"),
     ("cfl_pg", "cfl", lambda: f"PostgreSQL (fsync=off) / SQLite (process) throughput: {r('cfl_pg')/r('cfl'):.2f}"),
     ("cfl_pg", "cfl_full", lambda: f"PostgreSQL (fsync=off) / SQLite (power-loss) throughput: {r('cfl_pg')/r('cfl_full'):.2f}"),
@@ -238,6 +253,18 @@ for a, b, line in lines:
     if a in d and (b is None or b in d):
         print(line())
 PY
+# Where each gateway's CPU went, by thread: medians over the rounds.
+for name in $NAMES; do
+  [ "${SPLIT[$name]}" = "$(printf -- '- %.0s' $(seq "$ROUNDS"))" ] && continue
+  echo "${SPLIT[$name]}" | tr ' ' '\n' | tr ',' '\n' | grep = | python3 -c '
+import collections, statistics, sys
+by = collections.defaultdict(list)
+for line in sys.stdin:
+    k, v = line.strip().split("=")
+    by[k].append(float(v))
+print(sys.argv[1] + " CPU µs/request by thread (medians): " + ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in sorted(by.items(), key=lambda kv: -statistics.median(kv[1]))))
+' "$name"
+done
 if [ -n "${GW:-}" ]; then
   echo "audit records written: $(curl -sf -H "Authorization: Bearer $CFL_ADMIN_TOKEN" "$GW/admin/v1/audit/verify")"
 fi
