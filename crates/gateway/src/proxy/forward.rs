@@ -29,15 +29,21 @@ const HOP_BY_HOP: [HeaderName; 9] = [
     header::UPGRADE,
 ];
 
+// Names as constants: inserting by `&str` parses the name and copies a non-standard one into a
+// fresh allocation on every request.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+
 /// Request headers that are credentials or forwarding claims of the client.
 const CLIENT_ONLY: [HeaderName; 8] = [
     header::AUTHORIZATION,
     header::COOKIE,
     header::HOST,
     header::FORWARDED,
-    HeaderName::from_static("x-forwarded-for"),
-    HeaderName::from_static("x-forwarded-host"),
-    HeaderName::from_static("x-forwarded-proto"),
+    X_FORWARDED_FOR,
+    X_FORWARDED_HOST,
+    X_FORWARDED_PROTO,
     HeaderName::from_static("x-real-ip"),
 ];
 
@@ -119,19 +125,19 @@ fn prepare(gw: &Shared, client_ip: &str, req: Request) -> Result<Outgoing, Refus
         CLIENT_ONLY.contains(name) || gw.upstream.reserved_headers().any(|r| r == name)
     });
     if let Ok(v) = HeaderValue::from_str(client_ip) {
-        headers.insert("x-forwarded-for", v);
+        headers.insert(X_FORWARDED_FOR, v);
     }
     if let Some(v) = host {
-        headers.insert("x-forwarded-host", v);
+        headers.insert(X_FORWARDED_HOST, v);
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
     let forwarded = if client_ip.contains(':') {
         format!("for=\"[{client_ip}]\";proto=http")
     } else {
         format!("for={client_ip};proto=http")
     };
     if let Ok(v) = HeaderValue::from_str(&forwarded) {
-        headers.insert("forwarded", v);
+        headers.insert(header::FORWARDED, v);
     }
     Ok(Outgoing {
         method: parts.method,
