@@ -131,7 +131,7 @@ const AUDIT_ROWS_PER_INSERT: usize = 50;
 /// The INSERT for `rows` audit records, built once per size. SQLite gets anonymous `?`
 /// placeholders: it looks a `$N` name up by a linear scan for every bound value, which made
 /// binding a 50-row batch quadratic.
-fn audit_insert_sql(backend: Backend, rows: usize) -> &'static str {
+pub(crate) fn audit_insert_sql(backend: Backend, rows: usize) -> &'static str {
     use std::fmt::Write;
     static CACHE: std::sync::OnceLock<[Vec<String>; 2]> = std::sync::OnceLock::new();
     let cache = CACHE.get_or_init(|| {

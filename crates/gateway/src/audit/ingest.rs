@@ -12,11 +12,7 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{AuditRecord, GENESIS};
-use crate::store::{Store, SQLITE_PRAGMAS};
-
-const INSERT: &str = "INSERT INTO audit (seq, at, kind, actor, token_id, bound_user, method, path,
-    decision, reason, status, request_bytes, response_bytes, latency_us, client_ip, prev_hash, hash)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+use crate::store::{audit_insert_sql, Backend, Store, SQLITE_PRAGMAS};
 
 /// A connection to a SQLite store's file, for appending journaled records to its audit chain.
 pub struct Ingest {
@@ -73,7 +69,8 @@ impl Ingest {
             .optional()?;
         let (mut seq, mut hash) = head.unwrap_or_else(|| (0, GENESIS.to_string()));
         {
-            let mut insert = tx.prepare(INSERT)?;
+            // The store's own one-row INSERT, so both write the same columns in the same order.
+            let mut insert = tx.prepare(audit_insert_sql(Backend::Sqlite, 1))?;
             for r in records.iter_mut() {
                 r.chain_after(seq, &hash);
                 seq = r.seq;
