@@ -20,6 +20,7 @@
 # Needs nginx, wrk and openssl (Debian: nginx-light wrk openssl); installs them if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/gateway-scenario.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-8s}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -54,10 +55,7 @@ http {
   client_body_temp_path $work/body; proxy_temp_path $work/proxy;
   fastcgi_temp_path $work/fcgi; uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
   upstream confluence { server 127.0.0.1:$UP; keepalive 64; }
-  server {
-    listen 127.0.0.1:$UP;
-    location / { default_type application/json; return 200 '{"type":"known","username":"svc-reports","displayName":"Reports Service Account"}'; }
-  }
+$(upstream_server "$UP")
   server {
     listen 127.0.0.1:$PROXY;
     location / { proxy_pass http://confluence; proxy_http_version 1.1; proxy_set_header Connection ""; }
@@ -72,19 +70,7 @@ NGINX
 nginx -c "$work/nginx.conf" -p "$work" -g 'daemon off;' & pids+=($!)
 
 # One worker thread, as nginx runs one worker process above: the same share of the machine.
-cat > "$work/gateway.toml" <<TOML
-listen = "127.0.0.1:0"
-workers = ${WORKERS:-1}
-store = "sqlite:$work/gateway.sqlite"
-[audit]
-durability = "process"
-[upstream]
-url = "http://127.0.0.1:$UP"
-[upstream.identity]
-mode = "static"
-pat = "bench-not-a-secret"
-TOML
-export CFL_ADMIN_TOKEN=bench-admin-token-0123456789
+gateway_toml 127.0.0.1:0 "http://127.0.0.1:$UP" "${WORKERS:-1}" "sqlite:$work/gateway.sqlite" > "$work/gateway.toml"
 start_gateway() { # name store [durability] → base URL (HTTPS when TLS is set)
   sed -e "s|^store = .*|store = \"$2\"|" -e "s|^durability = .*|durability = \"${3:-process}\"|" \
     "$work/gateway.toml" > "$work/$1.toml"
@@ -95,14 +81,6 @@ start_gateway() { # name store [durability] → base URL (HTTPS when TLS is set)
   python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$work/$1.out"
 }
 NAMES=${NAMES:-"direct nginx bare cfl cfl_full cfl_pg nginx_tls cfl_tls"}
-RULES='["[post].*/rest/api/space/DEV/property.*", "[get]/rest/api/content[QueryParam::spaceKey==DEV]",
-        "[delete]/rest/api/content/[0-9]+", "[put]/rest/api/content/[0-9]+[JsonData::space.key==DEV]",
-        "[get]/rest/api/user/current"]'
-SECRET="bench-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 28)"
-add_token() { # gateway base URL: the same bound token, with five rules, on every gateway
-  curl -sf --cacert "$work/cert.pem" -H "Authorization: Bearer $CFL_ADMIN_TOKEN" -H 'content-type: application/json' "$1/admin/v1/tokens" \
-    -d "{\"label\": \"bench\", \"user\": \"svc-reports\", \"token\": \"$SECRET\", \"restrictions\": $RULES}" >/dev/null
-}
 for name in $NAMES; do
   case $name in
     bare)
@@ -111,18 +89,16 @@ for name in $NAMES; do
       $BARE 127.0.0.1:18193 "http://127.0.0.1:$UP" > "$work/bare.out" & pids+=($!)
       echo $! > "$work/bare.pid"
       for _ in $(seq 100); do grep -q listening "$work/bare.out" 2>/dev/null && break; sleep 0.1; done;;
-    cfl) GW=$(start_gateway cfl "sqlite:$work/gateway.sqlite"); add_token "$GW";;
-    cfl_full) GW_FULL=$(start_gateway cfl_full "sqlite:$work/gateway-full.sqlite" power-loss); add_token "$GW_FULL";;
-    cfl_tls) GW_TLS=$(TLS=1 start_gateway cfl_tls "sqlite:$work/gateway-tls.sqlite"); add_token "$GW_TLS";;
+    cfl) GW=$(start_gateway cfl "sqlite:$work/gateway.sqlite"); add_token "$GW" --cacert "$work/cert.pem";;
+    cfl_full) GW_FULL=$(start_gateway cfl_full "sqlite:$work/gateway-full.sqlite" power-loss); add_token "$GW_FULL" --cacert "$work/cert.pem";;
+    cfl_tls) GW_TLS=$(TLS=1 start_gateway cfl_tls "sqlite:$work/gateway-tls.sqlite"); add_token "$GW_TLS" --cacert "$work/cert.pem";;
     cfl_pg) # the same gateway on PostgreSQL (scripts/postgres.sh starts a local server)
       PG_ADMIN=$(bash scripts/postgres.sh)
       PG_DB="cfl_bench_$$"
       psql -q "$PG_ADMIN" -c "CREATE DATABASE $PG_DB" >/dev/null
-      GW_PG=$(start_gateway cfl_pg "${PG_ADMIN%/*}/$PG_DB"); add_token "$GW_PG";;
+      GW_PG=$(start_gateway cfl_pg "${PG_ADMIN%/*}/$PG_DB"); add_token "$GW_PG" --cacert "$work/cert.pem";;
   esac
 done
-AUTH="Authorization: Basic $(printf 'svc-reports:%s' "$SECRET" | base64 -w0)"
-PATH_="/rest/api/user/current"
 NGINX_WORKER=$(pgrep -P "${pids[0]}" | head -1)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
 # "thread ticks" for each thread of a process, summed by name ("main" for the one that started

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Where a gateway thread's CPU goes under load: perf on one thread of `cfl serve` (bound token,
-# five restriction rules, SQLite audit with durability "process", as in bench/gateway.sh) while
-# wrk drives it, then the top symbols and, for the hottest leaves (allocation, copies), which
-# callers they come from. Not a benchmark (no baseline): it tells what to try next, and
+# Where a gateway thread's CPU goes under load: perf on one thread of `cfl serve` in the scenario
+# of bench/gateway.sh (bench/gateway-scenario.sh: bound token, five restriction rules, SQLite audit
+# with durability "process") while wrk drives it, then the top symbols and, for the hottest
+# leaves (allocation, copies), which callers they come from. Not a benchmark (no baseline): it tells what to try next, and
 # bench/gateway.sh then measures whether it helped.
 #
 #   THREAD=main SECONDS_=4 bash bench/profile-gateway.sh
@@ -14,6 +14,7 @@
 # Needs nginx, wrk and perf (Debian: nginx-light wrk linux-perf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/gateway-scenario.sh
 THREAD=${THREAD:-main}
 SECONDS_=${SECONDS_:-4}
 CFL=${CFL:-target/release/cfl}
@@ -31,37 +32,16 @@ events { worker_connections 4096; }
 http {
   access_log off; client_body_temp_path $work/body; proxy_temp_path $work/proxy;
   fastcgi_temp_path $work/fcgi; uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
-  server {
-    listen 127.0.0.1:$UP;
-    location / { default_type application/json; return 200 '{"type":"known","username":"svc-reports","displayName":"Reports Service Account"}'; }
-  }
+$(upstream_server "$UP")
 }
 NGINX
 nginx -c "$work/nginx.conf" -p "$work" &
-cat > "$work/gateway.toml" <<TOML
-listen = "127.0.0.1:$GW_PORT"
-workers = 1
-store = "sqlite:$work/gateway.sqlite"
-[audit]
-durability = "process"
-[upstream]
-url = "http://127.0.0.1:$UP"
-[upstream.identity]
-mode = "static"
-pat = "bench-not-a-secret"
-TOML
-CFL_ADMIN_TOKEN=bench-admin-token-0123456789 "$CFL" serve --config "$work/gateway.toml" > "$work/gw.out" 2> "$work/gw.err" &
+gateway_toml "127.0.0.1:$GW_PORT" "http://127.0.0.1:$UP" 1 "sqlite:$work/gateway.sqlite" > "$work/gateway.toml"
+"$CFL" serve --config "$work/gateway.toml" > "$work/gw.out" 2> "$work/gw.err" &
 gw=$!
 for _ in $(seq 100); do grep -q base_url "$work/gw.out" 2>/dev/null && break; sleep 0.1; done
-SECRET="bench-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 28)"
-RULES='["[post].*/rest/api/space/DEV/property.*", "[get]/rest/api/content[QueryParam::spaceKey==DEV]",
-        "[delete]/rest/api/content/[0-9]+", "[put]/rest/api/content/[0-9]+[JsonData::space.key==DEV]",
-        "[get]/rest/api/user/current"]'
-curl -sf -H "Authorization: Bearer bench-admin-token-0123456789" -H 'content-type: application/json' \
-  "http://127.0.0.1:$GW_PORT/admin/v1/tokens" \
-  -d "{\"label\": \"profile\", \"user\": \"svc-reports\", \"token\": \"$SECRET\", \"restrictions\": $RULES}" >/dev/null
-AUTH="Authorization: Basic $(printf 'svc-reports:%s' "$SECRET" | base64 -w0)"
-URL="http://127.0.0.1:$GW_PORT/rest/api/user/current"
+add_token "http://127.0.0.1:$GW_PORT"
+URL="http://127.0.0.1:$GW_PORT$PATH_"
 wrk -t2 -c32 -d1s -H "$AUTH" "$URL" >/dev/null # warm-up: connections, token cache
 
 tid=$gw
