@@ -20,16 +20,48 @@ use crate::token::{Active, Unusable};
 #[derive(Clone)]
 pub struct Authenticated {
     pub token: Arc<Active>,
+    /// The Basic user of an unbound token (a bound token acts as its own user).
+    unbound_user: Option<String>,
+}
+
+impl Authenticated {
     /// The Confluence user to act as: the bound user, or the Basic user for an unbound token.
-    pub user: Option<String>,
+    pub fn user(&self) -> Option<&str> {
+        self.token
+            .token
+            .user
+            .as_deref()
+            .or(self.unbound_user.as_deref())
+    }
 }
 
-enum Presented {
-    Basic { user: String, secret: String },
-    Bearer(String),
+/// The credentials a request carries, borrowed from it where they can be.
+enum Presented<'r> {
+    /// `USER:TOKEN`, decoded once: the user is before `colon`, the token after it.
+    Basic {
+        decoded: String,
+        colon: usize,
+    },
+    Bearer(&'r str),
 }
 
-fn presented(req: &Request) -> Result<Presented, Refusal> {
+impl Presented<'_> {
+    fn secret(&self) -> &str {
+        match self {
+            Presented::Basic { decoded, colon } => &decoded[colon + 1..],
+            Presented::Bearer(secret) => secret,
+        }
+    }
+
+    fn basic_user(&self) -> Option<&str> {
+        match self {
+            Presented::Basic { decoded, colon } => Some(&decoded[..*colon]),
+            Presented::Bearer(_) => None,
+        }
+    }
+}
+
+fn presented(req: &Request) -> Result<Presented<'_>, Refusal> {
     let Some(value) = req.headers().get(header::AUTHORIZATION) else {
         return Err(Refusal::unauthorized(
             "missing_token",
@@ -43,18 +75,17 @@ fn presented(req: &Request) -> Result<Presented, Refusal> {
             .decode(rest.trim())
             .ok()
             .and_then(|b| String::from_utf8(b).ok());
-        match decoded.as_deref().and_then(|s| s.split_once(':')) {
-            Some((user, secret)) if !secret.is_empty() => Ok(Presented::Basic {
-                user: user.to_string(),
-                secret: secret.to_string(),
-            }),
+        match decoded.and_then(|d| d.find(':').map(|colon| (d, colon))) {
+            Some((decoded, colon)) if colon + 1 < decoded.len() => {
+                Ok(Presented::Basic { decoded, colon })
+            }
             _ => Err(Refusal::unauthorized(
                 "malformed_credentials",
                 "the Basic credentials are not base64 of USER:TOKEN",
             )),
         }
     } else if scheme.eq_ignore_ascii_case("bearer") && !rest.trim().is_empty() {
-        Ok(Presented::Bearer(rest.trim().to_string()))
+        Ok(Presented::Bearer(rest.trim()))
     } else {
         Err(Refusal::unauthorized(
             "malformed_credentials",
@@ -82,38 +113,39 @@ pub async fn authenticate(
             format!("request path refused: {e}"),
         )
     })?;
-    let forwarded = match &target.query {
-        Some(q) => format!("{}?{q}", target.path),
-        None => target.path.clone(),
-    };
+    // Most targets are already normal: those keep the URI they came with.
+    let unchanged = target.path == req.uri().path() && target.query.as_deref() == req.uri().query();
+    if !unchanged {
+        let forwarded = match &target.query {
+            Some(q) => format!("{}?{q}", target.path),
+            None => target.path.clone(),
+        };
+        *req.uri_mut() = forwarded.parse::<Uri>().map_err(|_| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "path_refused",
+                "request path refused: not a valid URI",
+            )
+        })?;
+    }
     record.path = target.path;
-    *req.uri_mut() = forwarded.parse::<Uri>().map_err(|_| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "path_refused",
-            "request path refused: not a valid URI",
-        )
-    })?;
 
     let presented = presented(req)?;
-    let (secret, basic_user) = match presented {
-        Presented::Basic { user, secret } => (secret, Some(user)),
-        Presented::Bearer(_) if !gw.config.proxy.allow_bearer => {
-            return Err(Refusal::unauthorized(
-                "bearer_disabled",
-                "this gateway accepts tokens only as Basic USER:TOKEN",
-            ))
-        }
-        Presented::Bearer(secret) => (secret, None),
-    };
+    if matches!(presented, Presented::Bearer(_)) && !gw.config.proxy.allow_bearer {
+        return Err(Refusal::unauthorized(
+            "bearer_disabled",
+            "this gateway accepts tokens only as Basic USER:TOKEN",
+        ));
+    }
+    let (secret, basic_user) = (presented.secret(), presented.basic_user());
     let unknown =
         || Refusal::unauthorized("unknown_token", "the token is not known to this gateway");
-    if shape(&secret) == Shape::Corrupt {
+    if shape(secret) == Shape::Corrupt {
         return Err(unknown());
     }
     let active = gw
         .cache
-        .lookup(&gw.store, &secret)
+        .lookup(&gw.store, secret)
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "token lookup failed");
@@ -127,11 +159,11 @@ pub async fn authenticate(
     let t = &active.token;
     record.token_id = Some(t.id.clone());
     record.bound_user = t.user.clone();
-    record.actor = t
-        .user
-        .clone()
-        .or_else(|| basic_user.clone())
-        .unwrap_or_else(|| "-".into());
+    record.actor = match (&t.user, basic_user) {
+        (Some(bound), _) => bound.clone(),
+        (None, Some(given)) => given.to_string(),
+        (None, None) => "-".into(),
+    };
     match t.usable_at(gw.now_ms()) {
         Err(Unusable::Revoked) => {
             return Err(Refusal::unauthorized(
@@ -147,15 +179,15 @@ pub async fn authenticate(
         }
         Ok(()) => {}
     }
-    let user = match (&t.user, basic_user) {
-        (Some(bound), Some(given)) if !bound.eq_ignore_ascii_case(&given) => {
+    let unbound_user = match (&t.user, basic_user) {
+        (Some(bound), Some(given)) if !bound.eq_ignore_ascii_case(given) => {
             return Err(Refusal::unauthorized(
                 "wrong_user",
                 "this token is bound to another user: send it as Basic BOUND_USER:TOKEN",
             ))
         }
-        (Some(bound), _) => Some(bound.clone()),
-        (None, Some(given)) if gw.upstream.allows_unbound() => Some(given),
+        (Some(_), _) => None,
+        (None, Some(given)) if gw.upstream.allows_unbound() => Some(given.to_string()),
         (None, Some(_)) => {
             return Err(Refusal::forbidden(
                 "unbound_token_not_supported",
@@ -171,6 +203,6 @@ pub async fn authenticate(
     };
     Ok(Authenticated {
         token: active,
-        user,
+        unbound_user,
     })
 }

@@ -9,6 +9,7 @@ use futures_util::future::Either;
 
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::uri::PathAndQuery;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 
@@ -71,7 +72,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool)
 /// The request as it goes upstream, before the identity is added.
 struct Outgoing {
     method: axum::http::Method,
-    url: String,
+    uri: Uri,
     headers: HeaderMap,
     /// `None`: the request has no body and must go out without one (a stream would go out
     /// chunked).
@@ -100,9 +101,15 @@ fn prepare(gw: &Shared, client_ip: &str, req: Request) -> Result<Outgoing, Refus
     let target = parts
         .uri
         .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let url = format!("{}{}", gw.upstream.base, target);
+        .cloned()
+        .unwrap_or_else(|| PathAndQuery::from_static("/"));
+    let Some(uri) = gw.upstream.target.uri(target) else {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "path_refused",
+            "request path refused: not a valid upstream URI",
+        ));
+    };
     if let Some(name) = crate::restrict::normalize::query_pairs(parts.uri.query())
         .into_iter()
         .map(|(k, _)| k)
@@ -124,6 +131,8 @@ fn prepare(gw: &Shared, client_ip: &str, req: Request) -> Result<Outgoing, Refus
     strip_hop_by_hop(&mut headers, |name| {
         CLIENT_ONLY.contains(name) || gw.upstream.reserved_headers().any(|r| r == name)
     });
+    // Set here, from the upstream's parts, so the client doesn't format it for every request.
+    headers.insert(header::HOST, gw.upstream.target.host.clone());
     if let Ok(v) = HeaderValue::from_str(client_ip) {
         headers.insert(X_FORWARDED_FOR, v);
     }
@@ -141,7 +150,7 @@ fn prepare(gw: &Shared, client_ip: &str, req: Request) -> Result<Outgoing, Refus
     }
     Ok(Outgoing {
         method: parts.method,
-        url,
+        uri,
         headers,
         body: has_body.then_some(body),
     })
@@ -157,7 +166,7 @@ fn send<'a>(
     async move {
         let Outgoing {
             method,
-            mut url,
+            mut uri,
             mut headers,
             body,
         } = outgoing;
@@ -195,9 +204,9 @@ fn send<'a>(
             .authorize(
                 &gw.store,
                 method.as_str(),
-                &mut url,
+                &mut uri,
                 &mut headers,
-                auth.user.as_deref(),
+                auth.user(),
                 form.as_deref(),
             )
             .await
@@ -209,13 +218,6 @@ fn send<'a>(
             ));
         }
 
-        let Ok(uri) = url.parse::<Uri>() else {
-            return Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "path_refused",
-                "request path refused: not a valid upstream URI",
-            ));
-        };
         // Built in a block, so the request isn't kept in this future beside the one it goes into.
         let request = {
             let mut out = Request::new(body.unwrap_or_else(Body::empty));

@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::uri::{Authority, PathAndQuery, Scheme};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use base64::Engine;
 
 use crate::config::{IdentityConfig, UpstreamConfig};
@@ -40,6 +41,8 @@ pub struct Upstream {
     pub proxy: ProxyClient,
     /// Base URL without a trailing slash (may include a context path).
     pub base: String,
+    /// The base URL in parts, to address each proxied request without formatting and parsing it.
+    pub target: Target,
     pub identity: Identity,
     pub timeout: Duration,
 }
@@ -151,6 +154,7 @@ impl Upstream {
             client,
             proxy: proxy_client(&cfg.url)?,
             base: cfg.url.trim_end_matches('/').to_string(),
+            target: Target::of(&cfg.url)?,
             identity,
             timeout: Duration::from_secs(cfg.timeout_seconds),
         })
@@ -193,13 +197,13 @@ impl Upstream {
                 && lower == "user_id")
     }
 
-    /// Adds the gateway's credential for acting as `user`. OAuth 1.0a also changes the URL (the
+    /// Adds the gateway's credential for acting as `user`. OAuth 1.0a also changes the URI (the
     /// requestor id is a query parameter) and signs `form_body`, the raw form body, if any.
     pub async fn authorize(
         &self,
         store: &crate::store::Store,
         method: &str,
-        url: &mut String,
+        uri: &mut Uri,
         headers: &mut HeaderMap,
         user: Option<&str>,
         form_body: Option<&str>,
@@ -227,8 +231,8 @@ impl Upstream {
             }
             Identity::OAuth1(consumer) => {
                 let user = user.ok_or("OAuth 1.0a impersonation needs a bound user")?;
-                let signed_url =
-                    with_requestor_id(url, user).map_err(|e| format!("upstream URL: {e}"))?;
+                let signed_url = with_requestor_id(&uri.to_string(), user)
+                    .map_err(|e| format!("upstream URL: {e}"))?;
                 let mut req = RequestParts::new(method, &signed_url);
                 if let Some(body) = form_body {
                     req = req.with_form_body(body);
@@ -240,7 +244,9 @@ impl Upstream {
                     .map_err(|_| "the OAuth header is not a valid header value")?;
                 v.set_sensitive(true);
                 headers.insert(axum::http::header::AUTHORIZATION, v);
-                *url = signed_url;
+                *uri = signed_url
+                    .parse()
+                    .map_err(|_| "the signed upstream URL is not a valid URI")?;
             }
             Identity::Static(v) => {
                 headers.insert(axum::http::header::AUTHORIZATION, v.clone());
@@ -258,6 +264,57 @@ impl Upstream {
             }
         }
         Ok(())
+    }
+}
+
+/// The upstream base URL in parts: every proxied request's URI is its scheme and authority with
+/// the context path and the request's own path and query, and its `Host` is the one the client
+/// would otherwise format from that URI for each request.
+pub struct Target {
+    scheme: Scheme,
+    authority: Authority,
+    /// The base URL's path without a trailing slash: empty, or e.g. `/confluence`.
+    context_path: String,
+    pub host: HeaderValue,
+}
+
+impl Target {
+    pub fn of(base: &str) -> anyhow::Result<Target> {
+        let uri: Uri = base
+            .trim_end_matches('/')
+            .parse()
+            .with_context(|| format!("the upstream URL {base} is not a valid URL"))?;
+        let (Some(scheme), Some(authority)) = (uri.scheme(), uri.authority()) else {
+            anyhow::bail!("the upstream URL {base} needs a scheme and a host, e.g. https://confluence.example.com");
+        };
+        let default_port = if *scheme == Scheme::HTTPS { 443 } else { 80 };
+        let host = match authority.port_u16() {
+            Some(port) if port != default_port => format!("{}:{port}", authority.host()),
+            _ => authority.host().to_string(),
+        };
+        Ok(Target {
+            scheme: scheme.clone(),
+            authority: authority.clone(),
+            context_path: uri.path().trim_end_matches('/').to_string(),
+            host: HeaderValue::from_str(&host)
+                .with_context(|| format!("the upstream host {host} is not a valid header value"))?,
+        })
+    }
+
+    /// The upstream URI of a request for `path_and_query` (which starts with `/`).
+    pub fn uri(&self, path_and_query: PathAndQuery) -> Option<Uri> {
+        let path_and_query = if self.context_path.is_empty() {
+            path_and_query
+        } else {
+            format!("{}{}", self.context_path, path_and_query.as_str())
+                .parse()
+                .ok()?
+        };
+        let mut parts = axum::http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        Uri::from_parts(parts).ok()
     }
 }
 
@@ -337,5 +394,45 @@ impl ClientCredentials {
         *current = Some((v.clone(), std::time::Instant::now() + renew_in));
         tracing::info!(client = %self.client_id, expires_in = lifetime, "fetched a client-credentials bearer");
         Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    fn uri(base: &str, path_and_query: &'static str) -> String {
+        let target = Target::of(base).unwrap();
+        let pq = axum::http::uri::PathAndQuery::from_static(path_and_query);
+        target.uri(pq).unwrap().to_string()
+    }
+
+    #[test]
+    fn a_request_goes_under_the_base_urls_context_path() {
+        assert_eq!(
+            uri("http://wiki:8090/confluence/", "/rest/api/space?limit=1"),
+            "http://wiki:8090/confluence/rest/api/space?limit=1"
+        );
+        assert_eq!(
+            uri("https://example.atlassian.net/wiki", "/rest/api/content/1"),
+            "https://example.atlassian.net/wiki/rest/api/content/1"
+        );
+        assert_eq!(uri("http://127.0.0.1:18090", "/"), "http://127.0.0.1:18090/");
+    }
+
+    #[test]
+    fn the_host_header_names_a_port_only_when_it_is_not_the_schemes_default() {
+        let host = |base: &str| Target::of(base).unwrap().host;
+        assert_eq!(host("http://wiki:8090/confluence"), "wiki:8090");
+        assert_eq!(host("http://wiki:80"), "wiki");
+        assert_eq!(host("https://wiki:443/"), "wiki");
+        assert_eq!(host("https://wiki:80"), "wiki:80");
+        assert_eq!(host("http://[::1]:8090"), "[::1]:8090");
+    }
+
+    #[test]
+    fn a_base_url_without_a_host_is_refused_with_an_example() {
+        let err = Target::of("/confluence").err().unwrap().to_string();
+        assert!(err.contains("needs a scheme and a host"), "{err}");
     }
 }
