@@ -36,7 +36,7 @@ impl Admin {
         &self,
         gw: &Shared,
         action: &str,
-        method: &str,
+        method: &'static str,
         token_id: Option<&str>,
         status: u16,
     ) -> bool {
@@ -48,7 +48,7 @@ impl Admin {
             method: method.into(),
             path: action.into(),
             decision: "allow".into(),
-            reason: format!("admin {}", self.id),
+            reason: format!("admin {}", self.id).into(),
             status: status as i64,
             client_ip: self.ip.clone(),
             ..AuditRecord::default()
@@ -130,7 +130,7 @@ async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -
                 at: gw.now_ms(),
                 kind: "admin".into(),
                 actor: "-".into(),
-                method: req.method().to_string(),
+                method: crate::audit::method_word(req.method()),
                 path: req.uri().path().to_string(),
                 decision: "deny".into(),
                 reason: "admin_required".into(),

@@ -10,10 +10,30 @@ pub mod journal;
 mod testing;
 pub mod writer;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// A field that is usually one of a few fixed words (`proxy`, `allow`, `GET`): those are
+/// borrowed, so a request's record doesn't allocate (and the store thread free) them.
+pub type Word = Cow<'static, str>;
+
+/// A request method as a [`Word`]: the standard ones borrowed.
+pub fn method_word(method: &axum::http::Method) -> Word {
+    match method.as_str() {
+        "GET" => Cow::Borrowed("GET"),
+        "POST" => Cow::Borrowed("POST"),
+        "PUT" => Cow::Borrowed("PUT"),
+        "DELETE" => Cow::Borrowed("DELETE"),
+        "PATCH" => Cow::Borrowed("PATCH"),
+        "HEAD" => Cow::Borrowed("HEAD"),
+        "OPTIONS" => Cow::Borrowed("OPTIONS"),
+        other => Cow::Owned(other.to_string()),
+    }
+}
 
 /// The hash that precedes the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -26,18 +46,18 @@ pub struct AuditRecord {
     /// Epoch milliseconds.
     pub at: i64,
     /// `proxy` or `admin`.
-    pub kind: String,
+    pub kind: Word,
     /// Who acted: the bound user for proxied calls, the admin for admin actions.
     pub actor: String,
     /// Public id of the token used (never the secret).
     pub token_id: Option<String>,
     pub bound_user: Option<String>,
-    pub method: String,
+    pub method: Word,
     /// The normalised path (or the admin action, e.g. `token.create`).
     pub path: String,
     /// `allow` or `deny`.
-    pub decision: String,
-    pub reason: String,
+    pub decision: Word,
+    pub reason: Word,
     pub status: i64,
     pub request_bytes: i64,
     pub response_bytes: i64,

@@ -57,7 +57,7 @@ pub fn begin(gw: &Shared, ip: IpAddr, req: &Request) -> AuditRecord {
         at: gw.now_ms(),
         kind: "proxy".into(),
         actor: "-".into(),
-        method: req.method().as_str().to_string(),
+        method: crate::audit::method_word(req.method()),
         path: req.uri().path().to_string(),
         decision: "allow".into(),
         client_ip: ip.to_string(),

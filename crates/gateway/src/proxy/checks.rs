@@ -48,7 +48,7 @@ pub async fn restrictions(
     match decision {
         Decision::Allow { rule } => {
             record.reason = match rule {
-                Some(n) => format!("rule {n}"),
+                Some(n) => format!("rule {n}").into(),
                 None => "no restrictions".into(),
             };
             Ok(())
