@@ -52,16 +52,19 @@ const CLIENT_ONLY: [HeaderName; 8] = [
 /// which `also` holds. Looks at the names present rather than removing every listed name: a
 /// request has a handful of headers, and each removal hashes its name.
 fn strip_hop_by_hop(headers: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::try_from(n.trim()).ok())
-        .collect();
+    // `Connection`'s names are compared as text: parsing them into header names would allocate
+    // each non-standard one (`keep-alive`, on almost every answer).
+    let connection = headers.get_all(header::CONNECTION);
+    let listed = |name: &HeaderName| {
+        connection
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|n| n.trim().eq_ignore_ascii_case(name.as_str()))
+    };
     let dropped: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| HOP_BY_HOP.contains(name) || listed.contains(name) || also(name))
+        .filter(|name| HOP_BY_HOP.contains(name) || also(name) || listed(name))
         .cloned()
         .collect();
     for name in dropped {
@@ -224,7 +227,7 @@ fn send<'a>(
             *out.method_mut() = method;
             *out.uri_mut() = uri;
             *out.headers_mut() = headers;
-            gw.upstream.proxy.request(out)
+            gw.upstream.proxy.send(out)
         };
         let started = std::time::Instant::now();
         // The timeout covers the answer's head; a long download may stream for as long as it takes.

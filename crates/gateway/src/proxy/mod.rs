@@ -15,6 +15,7 @@ pub mod authn;
 pub mod checks;
 pub mod forward;
 pub mod minted;
+pub mod pool;
 pub mod refusal;
 pub mod upstream;
 

@@ -28,17 +28,13 @@ pub enum Identity {
     },
 }
 
-/// The proxy path's client: pooled keep-alive HTTP/1.1 (TLS only for an `https` upstream). Every
-/// proxied request goes through it; `client` (reqwest) serves the rare side calls.
-pub type ProxyClient = hyper_util::client::legacy::Client<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    axum::body::Body,
->;
-
 pub struct Upstream {
     /// Token endpoints, PAT minting, readiness probes, admin checks.
     pub client: reqwest::Client,
-    pub proxy: ProxyClient,
+    /// The proxy path's connections: pooled keep-alive HTTP/1.1 (TLS only for an `https`
+    /// upstream). Every proxied request goes through it; `client` (reqwest) serves the rare side
+    /// calls.
+    pub proxy: super::pool::Pool,
     /// Base URL without a trailing slash (may include a context path).
     pub base: String,
     /// The base URL in parts, to address each proxied request without formatting and parsing it.
@@ -152,7 +148,7 @@ impl Upstream {
             .context("cannot build the upstream HTTP client")?;
         Ok(Upstream {
             client,
-            proxy: proxy_client(&cfg.url)?,
+            proxy: proxy_pool(&cfg.url)?,
             base: cfg.url.trim_end_matches('/').to_string(),
             target: Target::of(&cfg.url)?,
             identity,
@@ -318,7 +314,7 @@ impl Target {
     }
 }
 
-fn proxy_client(url: &str) -> anyhow::Result<ProxyClient> {
+fn proxy_pool(url: &str) -> anyhow::Result<super::pool::Pool> {
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     // Answers are small and interactive: don't let Nagle hold back the last segment.
     http.set_nodelay(true);
@@ -339,13 +335,15 @@ fn proxy_client(url: &str) -> anyhow::Result<ProxyClient> {
         builder.with_tls_config(tls)
     };
     let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-    Ok(
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(90))
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .pool_max_idle_per_host(256)
-            .build(connector),
-    )
+    let upstream: Uri = url
+        .parse()
+        .with_context(|| format!("the upstream URL {url} is not a valid URL"))?;
+    Ok(super::pool::Pool::new(
+        connector,
+        upstream,
+        256,
+        Duration::from_secs(90),
+    ))
 }
 
 /// A client-credentials bearer, fetched on first use and renewed a minute before it expires.
@@ -417,7 +415,10 @@ mod tests {
             uri("https://example.atlassian.net/wiki", "/rest/api/content/1"),
             "https://example.atlassian.net/wiki/rest/api/content/1"
         );
-        assert_eq!(uri("http://127.0.0.1:18090", "/"), "http://127.0.0.1:18090/");
+        assert_eq!(
+            uri("http://127.0.0.1:18090", "/"),
+            "http://127.0.0.1:18090/"
+        );
     }
 
     #[test]
