@@ -14,6 +14,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use anyhow::Context as _;
+
 use axum::body::Body;
 use axum::http::{Request, Response, Uri};
 use bytes::Bytes;
@@ -56,23 +58,22 @@ struct Idle {
 }
 
 impl Pool {
-    /// A pool of connections to `upstream`, keeping at most `max_idle` idle ones, each for at
+    /// A pool of connections to the upstream at `url` (plain, or TLS checked against the
+    /// system's CA certificates for `https`), keeping at most `max_idle` idle ones, each for at
     /// most `idle_timeout`.
-    pub fn new(
-        connector: Connector,
-        upstream: Uri,
-        max_idle: usize,
-        idle_timeout: Duration,
-    ) -> Pool {
-        Pool {
+    pub fn new(url: &str, max_idle: usize, idle_timeout: Duration) -> anyhow::Result<Pool> {
+        let upstream: Uri = url
+            .parse()
+            .with_context(|| format!("the upstream URL {url} is not a valid URL"))?;
+        Ok(Pool {
             inner: Arc::new(Inner {
-                connector,
+                connector: connector(url)?,
                 upstream,
                 idle: Mutex::new(Vec::new()),
                 max_idle,
                 idle_timeout,
             }),
-        }
+        })
     }
 
     /// Sends `req` on an idle connection, or a new one. A request an idle connection could not
@@ -130,6 +131,29 @@ impl Pool {
     pub fn idle(&self) -> usize {
         self.inner.locked().len()
     }
+}
+
+fn connector(url: &str) -> anyhow::Result<Connector> {
+    let mut http = HttpConnector::new();
+    // Answers are small and interactive: don't let Nagle hold back the last segment.
+    http.set_nodelay(true);
+    http.enforce_http(false);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = if url.starts_with("https:") {
+        builder
+            .with_provider_and_native_roots(provider)
+            .context("cannot load the system's CA certificates for the https upstream")?
+    } else {
+        // Plain-HTTP upstream: no certificates needed (and none may be installed).
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS setup")?
+            .with_root_certificates(rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        builder.with_tls_config(tls)
+    };
+    Ok(builder.https_or_http().enable_http1().wrap_connector(http))
 }
 
 impl Inner {
@@ -271,21 +295,7 @@ mod tests {
     }
 
     fn pool(upstream: Uri) -> Pool {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(rustls::RootCertStore::empty())
-        .with_no_client_auth();
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        Pool::new(connector, upstream, 4, Duration::from_secs(90))
+        Pool::new(&upstream.to_string(), 4, Duration::from_secs(90)).unwrap()
     }
 
     fn get(upstream: &Uri) -> Request<Body> {

@@ -148,7 +148,7 @@ impl Upstream {
             .context("cannot build the upstream HTTP client")?;
         Ok(Upstream {
             client,
-            proxy: proxy_pool(&cfg.url)?,
+            proxy: super::pool::Pool::new(&cfg.url, 256, Duration::from_secs(90))?,
             base: cfg.url.trim_end_matches('/').to_string(),
             target: Target::of(&cfg.url)?,
             identity,
@@ -312,38 +312,6 @@ impl Target {
         parts.path_and_query = Some(path_and_query);
         Uri::from_parts(parts).ok()
     }
-}
-
-fn proxy_pool(url: &str) -> anyhow::Result<super::pool::Pool> {
-    let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
-    // Answers are small and interactive: don't let Nagle hold back the last segment.
-    http.set_nodelay(true);
-    http.enforce_http(false);
-    let builder = hyper_rustls::HttpsConnectorBuilder::new();
-    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let builder = if url.starts_with("https:") {
-        builder
-            .with_provider_and_native_roots(provider)
-            .context("cannot load the system's CA certificates for the https upstream")?
-    } else {
-        // Plain-HTTP upstream: no certificates needed (and none may be installed).
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .context("TLS setup")?
-            .with_root_certificates(rustls::RootCertStore::empty())
-            .with_no_client_auth();
-        builder.with_tls_config(tls)
-    };
-    let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-    let upstream: Uri = url
-        .parse()
-        .with_context(|| format!("the upstream URL {url} is not a valid URL"))?;
-    Ok(super::pool::Pool::new(
-        connector,
-        upstream,
-        256,
-        Duration::from_secs(90),
-    ))
 }
 
 /// A client-credentials bearer, fetched on first use and renewed a minute before it expires.
