@@ -22,6 +22,7 @@ use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::proxy;
+use crate::proxy::audited::Peer;
 use crate::server::Shared;
 use crate::tls::Tls;
 
@@ -40,12 +41,12 @@ fn is_gateway_path(path: &str) -> bool {
 async fn route(
     gw: Shared,
     app: Router,
-    peer: SocketAddr,
+    peer: Arc<Peer>,
     req: hyper::Request<Incoming>,
 ) -> Response {
     let mut req = req.map(Body::new);
     if is_gateway_path(req.uri().path()) {
-        req.extensions_mut().insert(ConnectInfo(peer));
+        req.extensions_mut().insert(ConnectInfo(peer.addr));
         // Boxed: the router's future would otherwise enlarge every proxied request's.
         Box::pin(app.oneshot(req))
             .await
@@ -136,8 +137,9 @@ impl Connection {
             peer,
             stopping,
         } = self;
+        let client = Arc::new(Peer::new(peer));
         let service = hyper::service::service_fn(move |req| {
-            let (gw, app) = (gw.clone(), app.clone());
+            let (gw, app, peer) = (gw.clone(), app.clone(), client.clone());
             async move { Ok::<_, Infallible>(route(gw, app, peer, req).await) }
         });
         let conn = http1::Builder::new().serve_connection(TokioIo::new(io), service);

@@ -70,8 +70,12 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// SHA-256 over the previous hash and every field but the hash itself, in a fixed order.
     pub fn compute_hash(&self, prev_hash: &str) -> String {
-        // A tuple serialises exactly like the JSON array it stands for, without building a `Value`.
-        let fields = serde_json::to_vec(&(
+        let mut h = Sha256::new();
+        h.update(prev_hash.as_bytes());
+        h.update(b"\n");
+        // A tuple serialises exactly like the JSON array it stands for, without building a
+        // `Value`; written straight into the hash, without a buffer.
+        let fields = (
             self.seq,
             self.at,
             &self.kind,
@@ -87,12 +91,9 @@ impl AuditRecord {
             self.response_bytes,
             self.latency_us,
             &self.client_ip,
-        ))
-        .unwrap_or_default();
-        let mut h = Sha256::new();
-        h.update(prev_hash.as_bytes());
-        h.update(b"\n");
-        h.update(&fields);
+        );
+        // Serialising strings and integers into a hasher cannot fail.
+        let _ = serde_json::to_writer(&mut h, &fields);
         let mut hex = String::with_capacity(64);
         for b in h.finalize() {
             hex.push(char::from(HEX[usize::from(b >> 4)]));

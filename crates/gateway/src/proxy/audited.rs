@@ -3,7 +3,7 @@
 //! gets 503 instead (fail closed: nothing unaudited is answered).
 
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::extract::Request;
@@ -14,6 +14,36 @@ use super::refusal::Refusal;
 use crate::audit::AuditRecord;
 use crate::server::Shared;
 use crate::token::canonical_ip;
+
+/// A connection's TCP peer, with its address as the audit log writes it: formatted once per
+/// connection instead of for each request.
+pub struct Peer {
+    pub addr: SocketAddr,
+    ip: IpAddr,
+    text: String,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Peer {
+        let ip = canonical_ip(addr.ip());
+        Peer {
+            addr,
+            ip,
+            text: ip.to_string(),
+        }
+    }
+
+    /// The client's address (see [`client_ip`]), and as text.
+    pub fn client(&self, gw: &Shared, headers: &HeaderMap) -> (IpAddr, String) {
+        let ip = client_ip(gw, self.ip, headers);
+        let text = if ip == self.ip {
+            self.text.clone()
+        } else {
+            ip.to_string()
+        };
+        (ip, text)
+    }
+}
 
 /// The client's address: the peer, or the last untrusted hop of `X-Forwarded-For` when the peer
 /// is a trusted proxy.
@@ -52,7 +82,7 @@ fn content_length(headers: &HeaderMap) -> i64 {
 
 /// The record as far as the request alone tells: the later steps add the normalised path, the
 /// token, the user and the decision.
-pub fn begin(gw: &Shared, ip: IpAddr, req: &Request) -> AuditRecord {
+pub fn begin(gw: &Shared, client_ip: String, req: &Request) -> AuditRecord {
     AuditRecord {
         at: gw.now_ms(),
         kind: "proxy".into(),
@@ -60,7 +90,7 @@ pub fn begin(gw: &Shared, ip: IpAddr, req: &Request) -> AuditRecord {
         method: crate::audit::method_word(req.method()),
         path: req.uri().path().to_string(),
         decision: "allow".into(),
-        client_ip: ip.to_string(),
+        client_ip,
         request_bytes: content_length(req.headers()).max(0),
         ..AuditRecord::default()
     }

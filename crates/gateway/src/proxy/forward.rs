@@ -17,8 +17,9 @@ use super::authn::Authenticated;
 use super::refusal::Refusal;
 use crate::server::Shared;
 
-// Header names as constants: removing by `&str` would parse and hash each name per request.
-const HOP_BY_HOP: [HeaderName; 9] = [
+// Header names as statics: removing by `&str` would parse and hash each name per request, and a
+// `const` array would be built (and dropped) again at every use.
+static HOP_BY_HOP: [HeaderName; 9] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     header::PROXY_AUTHENTICATE,
@@ -37,7 +38,7 @@ const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host")
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Request headers that are credentials or forwarding claims of the client.
-const CLIENT_ONLY: [HeaderName; 8] = [
+static CLIENT_ONLY: [HeaderName; 8] = [
     header::AUTHORIZATION,
     header::COOKIE,
     header::HOST,

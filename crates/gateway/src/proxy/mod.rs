@@ -23,6 +23,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -31,6 +32,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::audit::AuditRecord;
 use crate::server::Shared;
+use audited::Peer;
 use refusal::Refusal;
 
 // Why the functions below return `async move` blocks instead of being `async fn`s: an async
@@ -39,10 +41,10 @@ use refusal::Refusal;
 // move (BENCHMARKS.md). A block holds each captured value once.
 
 /// Runs one request through the proxy path; `peer` is the TCP peer (see [`audited::client_ip`]).
-pub fn handle(gw: Shared, peer: SocketAddr, req: Request) -> impl Future<Output = Response> + Send {
+pub fn handle(gw: Shared, peer: Arc<Peer>, req: Request) -> impl Future<Output = Response> + Send {
     let started = Instant::now();
-    let ip = audited::client_ip(&gw, peer.ip(), req.headers());
-    let mut record = audited::begin(&gw, ip, &req);
+    let (ip, ip_text) = peer.client(&gw, req.headers());
+    let mut record = audited::begin(&gw, ip_text, &req);
     async move {
         let response = match steps(&gw, ip, req, &mut record).await {
             Ok(response) => response,
@@ -93,7 +95,7 @@ impl tower::Service<Request> for ProxyService {
             .map(|c| c.0)
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
         let gw = self.0.clone();
-        Box::pin(async move { Ok(handle(gw, peer, req).await) })
+        Box::pin(async move { Ok(handle(gw, Arc::new(Peer::new(peer)), req).await) })
     }
 }
 
