@@ -221,6 +221,11 @@ async fn audit_records_every_request_and_verify_detects_an_edit() {
         .0,
         401
     );
+    let refused = "/rest/api/%2e%2e%2f..";
+    assert_eq!(
+        get(&gw, refused, &basic("svc-reports", &secret)).await.0,
+        400
+    );
 
     let records = gw.audit(&format!("tokenId={id}&kind=proxy")).await;
     let summary: Vec<(String, String, i64)> = records
@@ -244,6 +249,19 @@ async fn audit_records_every_request_and_verify_detects_an_edit() {
     assert!(records
         .iter()
         .all(|r| r["boundUser"] == "svc-reports" && r["clientIp"] == "127.0.0.1"));
+    assert!(
+        records
+            .iter()
+            .any(|r| r["decision"] == "allow" && r["reason"] == "rule 1"),
+        "{records:?}"
+    );
+    // A path refused before the token is read is logged as it came.
+    let all = gw.audit("kind=proxy&limit=1000").await;
+    assert!(
+        all.iter()
+            .any(|r| r["path"] == refused && r["reason"] == "path_refused" && r["status"] == 400),
+        "{all:?}"
+    );
     let everything = serde_json::to_string(&gw.audit("limit=1000").await).unwrap();
     assert!(
         !everything.contains(&secret),

@@ -618,7 +618,7 @@ impl Store {
                 .bind(r.seq)
                 .bind(r.at)
                 .bind(r.kind.as_ref())
-                .bind(r.actor.as_str())
+                .bind(r.actor.as_ref())
                 .bind(r.token_id.as_deref())
                 .bind(r.bound_user.as_deref())
                 .bind(r.method.as_ref())

@@ -43,7 +43,7 @@ impl Admin {
         let record = AuditRecord {
             at: gw.now_ms(),
             kind: "admin".into(),
-            actor: self.label.clone(),
+            actor: self.label.clone().into(),
             token_id: token_id.map(str::to_string),
             method: method.into(),
             path: action.into(),

@@ -104,7 +104,7 @@ impl ReadLine {
                 let record = AuditRecord {
                     at: f.0,
                     kind: f.1.into(),
-                    actor: f.2,
+                    actor: f.2.into(),
                     token_id: f.3,
                     bound_user: f.4,
                     method: f.5.into(),

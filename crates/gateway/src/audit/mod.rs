@@ -48,7 +48,7 @@ pub struct AuditRecord {
     /// `proxy` or `admin`.
     pub kind: Word,
     /// Who acted: the bound user for proxied calls, the admin for admin actions.
-    pub actor: String,
+    pub actor: Word,
     /// Public id of the token used (never the secret).
     pub token_id: Option<String>,
     pub bound_user: Option<String>,

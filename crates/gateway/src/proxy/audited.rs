@@ -80,15 +80,14 @@ fn content_length(headers: &HeaderMap) -> i64 {
         .unwrap_or(-1)
 }
 
-/// The record as far as the request alone tells: the later steps add the normalised path, the
-/// token, the user and the decision.
+/// The record as far as the request alone tells: the later steps add the normalised path (the
+/// first thing `authn` does), the token, the user and the decision.
 pub fn begin(gw: &Shared, client_ip: String, req: &Request) -> AuditRecord {
     AuditRecord {
         at: gw.now_ms(),
         kind: "proxy".into(),
         actor: "-".into(),
         method: crate::audit::method_word(req.method()),
-        path: req.uri().path().to_string(),
         decision: "allow".into(),
         client_ip,
         request_bytes: content_length(req.headers()).max(0),

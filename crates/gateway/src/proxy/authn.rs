@@ -106,13 +106,18 @@ pub async fn authenticate(
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    let target = normalize(raw_target).map_err(|e| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "path_refused",
-            format!("request path refused: {e}"),
-        )
-    })?;
+    let target = match normalize(raw_target) {
+        Ok(target) => target,
+        Err(e) => {
+            // The record keeps the path as it came, since it has no other.
+            record.path = req.uri().path().to_string();
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "path_refused",
+                format!("request path refused: {e}"),
+            ));
+        }
+    };
     // Most targets are already normal: those keep the URI they came with.
     let unchanged = target.path == req.uri().path() && target.query.as_deref() == req.uri().query();
     if !unchanged {
@@ -160,11 +165,11 @@ pub async fn authenticate(
     record.token_id = Some(t.id.clone());
     record.bound_user = t.user.clone();
     record.actor = match (&t.user, basic_user) {
-        (Some(bound), _) => bound.clone(),
-        (None, Some(given)) => given.to_string(),
+        (Some(bound), _) => bound.clone().into(),
+        (None, Some(given)) => given.to_string().into(),
         (None, None) => "-".into(),
     };
-    match t.usable_at(gw.now_ms()) {
+    match t.usable_at(record.at) {
         Err(Unusable::Revoked) => {
             return Err(Refusal::unauthorized(
                 "token_revoked",

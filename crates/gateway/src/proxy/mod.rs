@@ -69,7 +69,7 @@ fn steps<'a>(
         let auth = authn::authenticate(gw, &mut req, record).await?;
         checks::ip_allowlist(&auth, ip)?;
         checks::restrictions(gw, &auth, &mut req, record).await?;
-        checks::rate_limit(gw, &auth)?;
+        checks::rate_limit(&auth, record.at)?;
         forward::forward(gw, &auth, &record.client_ip, req).await
     }
 }
