@@ -126,7 +126,7 @@ pub struct MintedPatRow {
 }
 
 /// Rows per audit INSERT: 17 parameters each stays under SQLite's 999-parameter floor.
-const AUDIT_ROWS_PER_INSERT: usize = 50;
+pub(crate) const AUDIT_ROWS_PER_INSERT: usize = 50;
 
 /// The INSERT for `rows` audit records, built once per size. SQLite gets anonymous `?`
 /// placeholders: it looks a `$N` name up by a linear scan for every bound value, which made

@@ -12,7 +12,36 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{AuditRecord, GENESIS};
-use crate::store::{audit_insert_sql, Backend, Store, SQLITE_PRAGMAS};
+use crate::store::{audit_insert_sql, Backend, Store, AUDIT_ROWS_PER_INSERT, SQLITE_PRAGMAS};
+
+/// Binds `rows` to the parameters of a `rows.len()`-row INSERT, in the store's column order.
+fn bind_rows(insert: &mut rusqlite::Statement<'_>, rows: &[AuditRecord]) -> rusqlite::Result<()> {
+    let mut i = 0;
+    let mut bind = |value: &dyn rusqlite::ToSql| {
+        i += 1;
+        insert.raw_bind_parameter(i, value)
+    };
+    for r in rows {
+        bind(&r.seq)?;
+        bind(&r.at)?;
+        bind(&r.kind.as_ref())?;
+        bind(&r.actor.as_ref())?;
+        bind(&r.token_id)?;
+        bind(&r.bound_user)?;
+        bind(&r.method.as_ref())?;
+        bind(&r.path)?;
+        bind(&r.decision.as_ref())?;
+        bind(&r.reason.as_ref())?;
+        bind(&r.status)?;
+        bind(&r.request_bytes)?;
+        bind(&r.response_bytes)?;
+        bind(&r.latency_us)?;
+        bind(&r.client_ip)?;
+        bind(&r.prev_hash)?;
+        bind(&r.hash)?;
+    }
+    Ok(())
+}
 
 /// A connection to a SQLite store's file, for appending journaled records to its audit chain.
 pub struct Ingest {
@@ -68,33 +97,28 @@ impl Ingest {
             )
             .optional()?;
         let (mut seq, mut hash) = head.unwrap_or_else(|| (0, GENESIS.to_string()));
-        {
-            // The store's own one-row INSERT, so both write the same columns in the same order.
-            let mut insert = tx.prepare(audit_insert_sql(Backend::Sqlite, 1))?;
-            for r in records.iter_mut() {
-                r.chain_after(seq, &hash);
-                seq = r.seq;
-                hash.clone_from(&r.hash);
-                insert.execute(params![
-                    r.seq,
-                    r.at,
-                    r.kind,
-                    r.actor,
-                    r.token_id,
-                    r.bound_user,
-                    r.method,
-                    r.path,
-                    r.decision,
-                    r.reason,
-                    r.status,
-                    r.request_bytes,
-                    r.response_bytes,
-                    r.latency_us,
-                    r.client_ip,
-                    r.prev_hash,
-                    r.hash,
-                ])?;
+        for r in records.iter_mut() {
+            r.chain_after(seq, &hash);
+            seq = r.seq;
+            hash.clone_from(&r.hash);
+        }
+        // The store's own INSERTs, so both write the same columns in the same order: full
+        // multi-row statements (a statement's set-up and reset are paid per statement, not per
+        // row), then one for the rest.
+        let mut chunks = records.chunks_exact(AUDIT_ROWS_PER_INSERT);
+        if chunks.len() > 0 {
+            let mut insert =
+                tx.prepare(audit_insert_sql(Backend::Sqlite, AUDIT_ROWS_PER_INSERT))?;
+            for chunk in &mut chunks {
+                bind_rows(&mut insert, chunk)?;
+                insert.raw_execute()?;
             }
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut insert = tx.prepare(audit_insert_sql(Backend::Sqlite, rest.len()))?;
+            bind_rows(&mut insert, rest)?;
+            insert.raw_execute()?;
         }
         tx.execute(
             "INSERT INTO audit_journal (journal, position) VALUES (?, ?)

@@ -70,11 +70,12 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// SHA-256 over the previous hash and every field but the hash itself, in a fixed order.
     pub fn compute_hash(&self, prev_hash: &str) -> String {
-        let mut h = Sha256::new();
-        h.update(prev_hash.as_bytes());
-        h.update(b"\n");
         // A tuple serialises exactly like the JSON array it stands for, without building a
-        // `Value`; written straight into the hash, without a buffer.
+        // `Value`, into a buffer the thread reuses (hashing it in one update: fed piece by
+        // piece, SHA-256 would buffer each of the many small pieces).
+        thread_local! {
+            static FIELDS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let fields = (
             self.seq,
             self.at,
@@ -92,8 +93,15 @@ impl AuditRecord {
             self.latency_us,
             &self.client_ip,
         );
-        // Serialising strings and integers into a hasher cannot fail.
-        let _ = serde_json::to_writer(&mut h, &fields);
+        let mut h = Sha256::new();
+        h.update(prev_hash.as_bytes());
+        h.update(b"\n");
+        FIELDS.with_borrow_mut(|buf| {
+            buf.clear();
+            // Serialising strings and integers into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *buf, &fields);
+            h.update(buf.as_slice());
+        });
         let mut hex = String::with_capacity(64);
         for b in h.finalize() {
             hex.push(char::from(HEX[usize::from(b >> 4)]));
