@@ -21,6 +21,18 @@ upstream_server() { # port → the nginx server block of the upstream
 NGINX
 }
 
+upstream_nginx_conf() { # dir port → an nginx.conf that runs only the upstream, its files in dir
+  cat <<NGINX
+worker_processes 1; pid $1/nginx.pid; error_log $1/error.log; daemon off;
+events { worker_connections 4096; }
+http {
+  access_log off; client_body_temp_path $1/body; proxy_temp_path $1/proxy;
+  fastcgi_temp_path $1/fcgi; uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;
+$(upstream_server "$2")
+}
+NGINX
+}
+
 gateway_toml() { # listen upstream_url workers store → the gateway's config (durability "process")
   cat <<TOML
 listen = "$1"

@@ -42,15 +42,7 @@ new=$(build "$PWD" "$target/bench-instructions")
 old=$(build "$work/base" "$target/bench-instructions-base")
 
 UP=18591
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1; pid $work/nginx.pid; error_log $work/error.log; daemon off;
-events { worker_connections 4096; }
-http {
-  access_log off; client_body_temp_path $work/body; proxy_temp_path $work/proxy;
-  fastcgi_temp_path $work/fcgi; uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
-$(upstream_server "$UP")
-}
-NGINX
+upstream_nginx_conf "$work" "$UP" > "$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" &
 
 count() { # side binary port → "runtime store" instructions per request; profiles in $work/side

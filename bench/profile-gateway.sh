@@ -26,15 +26,7 @@ work=$(mktemp -d)
 cleanup() { kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 UP=18291 GW_PORT=18292
-cat > "$work/nginx.conf" <<NGINX
-worker_processes 1; pid $work/nginx.pid; error_log $work/error.log; daemon off;
-events { worker_connections 4096; }
-http {
-  access_log off; client_body_temp_path $work/body; proxy_temp_path $work/proxy;
-  fastcgi_temp_path $work/fcgi; uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
-$(upstream_server "$UP")
-}
-NGINX
+upstream_nginx_conf "$work" "$UP" > "$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" &
 gateway_toml "127.0.0.1:$GW_PORT" "http://127.0.0.1:$UP" 1 "sqlite:$work/gateway.sqlite" > "$work/gateway.toml"
 "$CFL" serve --config "$work/gateway.toml" > "$work/gw.out" 2> "$work/gw.err" &
