@@ -31,7 +31,7 @@ use anyhow::Context;
 use tokio::sync::oneshot;
 
 use super::ingest::Ingest;
-use super::AuditRecord;
+use super::{AuditRecord, Fields};
 use crate::config::Durability;
 use crate::store::Store;
 
@@ -50,27 +50,15 @@ struct Line<'a>(u64, &'a AuditRecord);
 
 impl serde::Serialize for Line<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.1;
-        let fields = (
-            r.at,
-            &r.kind,
-            &r.actor,
-            &r.token_id,
-            &r.bound_user,
-            &r.method,
-            &r.path,
-            &r.decision,
-            &r.reason,
-            r.status,
-            r.request_bytes,
-            r.response_bytes,
-            r.latency_us,
-            &r.client_ip,
-        );
+        let fields = Fields {
+            record: self.1,
+            with_seq: false,
+        };
         (self.0, fields).serialize(s)
     }
 }
 
+/// [`Fields`] without `seq`, as read back.
 type LineFields = (
     i64,
     String,

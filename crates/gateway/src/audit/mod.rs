@@ -70,35 +70,22 @@ pub struct AuditRecord {
 impl AuditRecord {
     /// SHA-256 over the previous hash and every field but the hash itself, in a fixed order.
     pub fn compute_hash(&self, prev_hash: &str) -> String {
-        // A tuple serialises exactly like the JSON array it stands for, without building a
-        // `Value`, into a buffer the thread reuses (hashing it in one update: fed piece by
-        // piece, SHA-256 would buffer each of the many small pieces).
+        // The fields as a JSON array (see [`Fields`]), without building a `Value`, into a buffer
+        // the thread reuses (hashing it in one update: fed piece by piece, SHA-256 would buffer
+        // each of the many small pieces).
         thread_local! {
             static FIELDS: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
-        let fields = (
-            self.seq,
-            self.at,
-            &self.kind,
-            &self.actor,
-            &self.token_id,
-            &self.bound_user,
-            &self.method,
-            &self.path,
-            &self.decision,
-            &self.reason,
-            self.status,
-            self.request_bytes,
-            self.response_bytes,
-            self.latency_us,
-            &self.client_ip,
-        );
         let mut h = Sha256::new();
         h.update(prev_hash.as_bytes());
         h.update(b"\n");
         FIELDS.with_borrow_mut(|buf| {
             buf.clear();
             // Serialising strings and integers into a Vec cannot fail.
+            let fields = Fields {
+                record: self,
+                with_seq: true,
+            };
             let _ = serde_json::to_writer(&mut *buf, &fields);
             h.update(buf.as_slice());
         });
@@ -115,6 +102,41 @@ impl AuditRecord {
         self.seq = head_seq + 1;
         self.prev_hash = head_hash.to_string();
         self.hash = self.compute_hash(head_hash);
+    }
+}
+
+/// A record's fields in the chain's fixed order, as a JSON array: `seq` first for the hash, and
+/// without `seq` for a journal line (the chain gives it when the record is stored). Every field
+/// but the hashes; one list, so the hash and the journal can't disagree on it.
+pub(crate) struct Fields<'a> {
+    pub record: &'a AuditRecord,
+    pub with_seq: bool,
+}
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let r = self.record;
+        // A tuple of known length serialises exactly as a Rust tuple would (`[a,b,…]`).
+        let mut t = s.serialize_tuple(if self.with_seq { 15 } else { 14 })?;
+        if self.with_seq {
+            t.serialize_element(&r.seq)?;
+        }
+        t.serialize_element(&r.at)?;
+        t.serialize_element(&r.kind)?;
+        t.serialize_element(&r.actor)?;
+        t.serialize_element(&r.token_id)?;
+        t.serialize_element(&r.bound_user)?;
+        t.serialize_element(&r.method)?;
+        t.serialize_element(&r.path)?;
+        t.serialize_element(&r.decision)?;
+        t.serialize_element(&r.reason)?;
+        t.serialize_element(&r.status)?;
+        t.serialize_element(&r.request_bytes)?;
+        t.serialize_element(&r.response_bytes)?;
+        t.serialize_element(&r.latency_us)?;
+        t.serialize_element(&r.client_ip)?;
+        t.end()
     }
 }
 
