@@ -10,9 +10,12 @@
 #   cfl_pg  — the same gateway on PostgreSQL (scripts/postgres.sh: local, fsync=off)
 #   nginx_tls, cfl_tls — nginx and cfl serve (as in `cfl`) with HTTPS on the client side
 #             (one self-signed RSA-2048 certificate; the upstream stays plain HTTP)
+# The upstream is its own nginx process, apart from the proxying nginx, as Confluence would be: in
+# one worker, nginx's proxying skipped the two cross-process wake-ups per request that every other
+# proxy here pays (and the saturated rows shared that worker's core between both jobs).
 # Each configuration runs ROUNDS times, interleaved; the table shows medians and ratios, and the
 # CPU each process spent per request (from /proc/PID/stat), which explains the ratios on a small
-# machine where wrk, nginx and the gateway share the cores; for the gateways also split by thread
+# machine where wrk, the upstream and the proxy share the cores; for the gateways also split by thread
 # (the runtime, the audit store thread, sqlx's SQLite worker), since that shows which part to work on.
 # Every path also runs at a fixed, moderate pace, for the latency the proxy adds (second table).
 # NAMES="nginx cfl" runs a subset; CFL=path/to/cfl benchmarks another build; WORKERS sets the
@@ -42,6 +45,9 @@ cleanup() {
 trap cleanup EXIT
 
 UP=18191 PROXY=18192 PROXY_TLS=18194
+mkdir "$work/up"
+upstream_nginx_conf "$work/up" "$UP" > "$work/up/nginx.conf"
+nginx -c "$work/up/nginx.conf" -p "$work/up" & pids+=($!)
 # One self-signed certificate for both HTTPS rows (nginx and the gateway).
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
@@ -55,7 +61,6 @@ http {
   client_body_temp_path $work/body; proxy_temp_path $work/proxy;
   fastcgi_temp_path $work/fcgi; uwsgi_temp_path $work/uwsgi; scgi_temp_path $work/scgi;
   upstream confluence { server 127.0.0.1:$UP; keepalive 64; }
-$(upstream_server "$UP")
   server {
     listen 127.0.0.1:$PROXY;
     location / { proxy_pass http://confluence; proxy_http_version 1.1; proxy_set_header Connection ""; }
@@ -99,7 +104,9 @@ for name in $NAMES; do
       GW_PG=$(start_gateway cfl_pg "${PG_ADMIN%/*}/$PG_DB"); add_token "$GW_PG" --cacert "$work/cert.pem";;
   esac
 done
-NGINX_WORKER=$(pgrep -P "${pids[0]}" | head -1)
+# The worker processes of the upstream and of the proxying nginx (each runs one).
+UPSTREAM_WORKER=$(pgrep -P "${pids[0]}" | head -1)
+NGINX_WORKER=$(pgrep -P "${pids[1]}" | head -1)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # user + system, in clock ticks
 # "thread ticks" for each thread of a process, summed by name ("main" for the one that started
 # it): where a gateway's CPU goes (the runtime, the audit store thread, sqlx's SQLite worker).
@@ -129,15 +136,15 @@ print(float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1)),
 PY
 }
 
-run() { # name url gateway_pid → "rps p99_ms errors nginx_us_per_req gateway_us_per_req by_thread"
+run() { # name url proxy_pid → "rps p99_ms errors upstream_us_per_req proxy_us_per_req by_thread"
   local n0 g0=0 n1 g1=0 rps p99 errs n split=-
-  n0=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g0=$(cpu_ticks "$3") && thread_ticks "$3" > "$work/threads0"
+  n0=$(cpu_ticks "$UPSTREAM_WORKER"); [ -n "$3" ] && g0=$(cpu_ticks "$3") && thread_ticks "$3" > "$work/threads0"
   wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -H "$AUTH" "$2$PATH_" > "$work/$1.wrk"
-  n1=$(cpu_ticks "$NGINX_WORKER"); [ -n "$3" ] && g1=$(cpu_ticks "$3") && thread_ticks "$3" > "$work/threads1"
+  n1=$(cpu_ticks "$UPSTREAM_WORKER"); [ -n "$3" ] && g1=$(cpu_ticks "$3") && thread_ticks "$3" > "$work/threads1"
   read -r rps p99 errs n < <(wrk_figures "$work/$1.wrk")
   local tick_us=$((1000000 / $(getconf CLK_TCK)))
   # by_thread: "name=µs,name=µs" per request, threads that used at least 0.5 µs.
-  [ -n "$3" ] && split=$(join -a2 "$work/threads0" "$work/threads1" | awk -v n="$n" -v t="$tick_us" \
+  [ -n "$3" ] && [[ $1 != nginx* ]] && split=$(join -a2 "$work/threads0" "$work/threads1" | awk -v n="$n" -v t="$tick_us" \
     '{d = (NF == 3 ? $3 - $2 : $2) * t / n; if (d >= 0.5) printf "%s%s=%.1f", (k++ ? "," : ""), $1, d}')
   echo "$rps $p99 $errs $(( (n1 - n0) * tick_us / n )) $(( (g1 - g0) * tick_us / n )) ${split:--}"
 }
@@ -157,12 +164,12 @@ for r in $(seq "$ROUNDS"); do
     gpid=""
     case $name in
       direct) url="http://127.0.0.1:$UP";;
-      nginx) url="http://127.0.0.1:$PROXY";;
+      nginx) url="http://127.0.0.1:$PROXY"; gpid=$NGINX_WORKER;;
       bare) url="http://127.0.0.1:18193"; gpid=$(cat "$work/bare.pid");;
       cfl) url="$GW"; gpid=$(cat "$work/cfl.pid");;
       cfl_full) url="$GW_FULL"; gpid=$(cat "$work/cfl_full.pid");;
       cfl_pg) url="$GW_PG"; gpid=$(cat "$work/cfl_pg.pid");;
-      nginx_tls) url="https://127.0.0.1:$PROXY_TLS";;
+      nginx_tls) url="https://127.0.0.1:$PROXY_TLS"; gpid=$NGINX_WORKER;;
       cfl_tls) url="$GW_TLS"; gpid=$(cat "$work/cfl_tls.pid");;
     esac
     read -r rps p99 errs ncpu gcpu split < <(run "$name" "$url" "$gpid")
@@ -170,7 +177,7 @@ for r in $(seq "$ROUNDS"); do
     read -r prps pp99 < <(paced "$url")
     RPS[$name]+="$rps "; P99[$name]+="$p99 "; NCPU[$name]+="$ncpu "; GCPU[$name]+="$gcpu "
     PRPS[$name]+="$prps "; PP99[$name]+="$pp99 "; SPLIT[$name]+="$split "
-    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: nginx ${ncpu%.*} µs, gateway ${gcpu%.*} µs ($split); paced: $prps req/s, p99 $pp99 ms" >&2
+    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: upstream ${ncpu%.*} µs, proxy ${gcpu%.*} µs ($split); paced: $prps req/s, p99 $pp99 ms" >&2
   done
 done
 
@@ -197,7 +204,7 @@ up = m(d["direct"][2]) if "direct" in d else 0  # the upstream's own CPU per req
 print("| path | req/s (median) | p99 ms (median) | proxy CPU µs/request |")
 print("|---|---|---|---|")
 for k, (rps, p99, ncpu, gcpu, _, _) in d.items():
-    cpu = "-" if k == "direct" else f"{m(ncpu) - up:.0f}" if k.startswith("nginx") else f"{m(gcpu):.0f}"
+    cpu = "-" if k == "direct" else f"{m(gcpu):.0f}"
     print(f"| {label[k]} | {m(rps):.0f} | {m(p99):.3f} | {cpu} |")
 print()
 print("At a fixed pace (8 connections, 2 ms between a connection's requests):")
