@@ -90,11 +90,8 @@ impl Ingest {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let head: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
+            .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+            .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
             .optional()?;
         let (mut seq, mut hash) = head.unwrap_or_else(|| (0, GENESIS.to_string()));
         for r in records.iter_mut() {
@@ -106,11 +103,12 @@ impl Ingest {
         // multi-row statements (a statement's set-up and reset are paid per statement, not per
         // row), then the one-row statement for the rest (a statement for just that many rows
         // would be parsed anew for each batch size, which costs more than it saves in a quiet
-        // gateway's small batches).
+        // gateway's small batches). Each statement is parsed once per connection (its cache),
+        // not once per batch.
         let mut chunks = records.chunks_exact(AUDIT_ROWS_PER_INSERT);
         if chunks.len() > 0 {
             let mut insert =
-                tx.prepare(audit_insert_sql(Backend::Sqlite, AUDIT_ROWS_PER_INSERT))?;
+                tx.prepare_cached(audit_insert_sql(Backend::Sqlite, AUDIT_ROWS_PER_INSERT))?;
             for chunk in &mut chunks {
                 bind_rows(&mut insert, chunk)?;
                 insert.raw_execute()?;
@@ -118,17 +116,20 @@ impl Ingest {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut insert = tx.prepare(audit_insert_sql(Backend::Sqlite, 1))?;
+            let mut insert = tx.prepare_cached(audit_insert_sql(Backend::Sqlite, 1))?;
             for row in rest.chunks(1) {
                 bind_rows(&mut insert, row)?;
                 insert.raw_execute()?;
             }
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO audit_journal (journal, position) VALUES (?, ?)
              ON CONFLICT (journal) DO UPDATE SET position = excluded.position",
-            params![journal, i64::try_from(position).unwrap_or(i64::MAX)],
-        )?;
+        )?
+        .execute(params![
+            journal,
+            i64::try_from(position).unwrap_or(i64::MAX)
+        ])?;
         tx.commit()?;
         Ok(())
     }
