@@ -37,10 +37,29 @@ pub struct Store {
     sqlite_file: Option<std::path::PathBuf>,
 }
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
+/// A migration's SQL: one text for both backends, or one for each where they differ.
+enum Sql {
+    Both(&'static str),
+    Each {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
+}
+
+impl Sql {
+    fn for_backend(&self, backend: Backend) -> &'static str {
+        match (self, backend) {
+            (Sql::Both(sql), _) => sql,
+            (Sql::Each { sqlite, .. }, Backend::Sqlite) => sqlite,
+            (Sql::Each { postgres, .. }, Backend::Postgres) => postgres,
+        }
+    }
+}
+
+const MIGRATIONS: &[(i64, &str, Sql)] = &[(
     1,
     "tokens, admin tokens, audit chain",
-    "CREATE TABLE tokens (
+    Sql::Both("CREATE TABLE tokens (
         id TEXT PRIMARY KEY,
         label TEXT NOT NULL,
         bound_user TEXT,
@@ -88,33 +107,71 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
         seq BIGINT NOT NULL,
         hash TEXT NOT NULL
     );
-    INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');",
+    INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');"),
 ), (
     2,
     "expiry warnings",
-    "ALTER TABLE tokens ADD COLUMN expiry_warned_at BIGINT;",
+    Sql::Both("ALTER TABLE tokens ADD COLUMN expiry_warned_at BIGINT;"),
 ), (
     3,
     "minted PATs",
-    "CREATE TABLE minted_pats (
+    Sql::Both("CREATE TABLE minted_pats (
         bound_user TEXT PRIMARY KEY,
         pat_id BIGINT NOT NULL,
         sealed TEXT NOT NULL,
         expires_at BIGINT NOT NULL,
         created_at BIGINT NOT NULL
-    );",
+    );"),
 ), (
     4,
     "the audit chain's head is its newest record",
     // Appends no longer lock a head row: the primary key on `seq` keeps the chain linear.
-    "DROP TABLE audit_head;",
+    Sql::Both("DROP TABLE audit_head;"),
 ), (
     5,
     "how far each audit journal has been moved into the audit chain",
-    "CREATE TABLE audit_journal (
+    Sql::Both(
+        "CREATE TABLE audit_journal (
         journal TEXT PRIMARY KEY,
         position BIGINT NOT NULL
     );",
+    ),
+), (
+    6,
+    "the audit chain's seq is the SQLite table's row id",
+    // In SQLite only `INTEGER PRIMARY KEY` names the row id; `BIGINT PRIMARY KEY` kept a
+    // separate unique index beside the table, one more B-tree for every record to enter
+    // (BENCHMARKS.md). Rebuilding the table is SQLite's way to change a column's type.
+    // PostgreSQL's BIGINT primary key is already the one index.
+    Sql::Each {
+        sqlite: "CREATE TABLE audit_rowid (
+            seq INTEGER PRIMARY KEY,
+            at BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            token_id TEXT,
+            bound_user TEXT,
+            method TEXT NOT NULL,
+            path TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            status BIGINT NOT NULL,
+            request_bytes BIGINT NOT NULL,
+            response_bytes BIGINT NOT NULL,
+            latency_us BIGINT NOT NULL,
+            client_ip TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        INSERT INTO audit_rowid SELECT seq, at, kind, actor, token_id, bound_user, method, path,
+            decision, reason, status, request_bytes, response_bytes, latency_us, client_ip,
+            prev_hash, hash FROM audit ORDER BY seq;
+        DROP TABLE audit;
+        ALTER TABLE audit_rowid RENAME TO audit;
+        CREATE INDEX audit_at ON audit (at);
+        CREATE INDEX audit_token ON audit (token_id);",
+        postgres: "SELECT 1;",
+    },
 )];
 
 /// A PAT minted for a user, as stored: `sealed` is the encrypted raw token.
@@ -207,6 +264,16 @@ impl Store {
 
     /// Like [`Store::open`], with SQLite commits as durable as `durability` asks.
     pub async fn open_with(url: &str, durability: Durability) -> anyhow::Result<Store> {
+        Store::open_migrated_to(url, durability, i64::MAX).await
+    }
+
+    /// Like [`Store::open_with`], applying the migrations up to `version` (tests open a store
+    /// as an earlier release left it).
+    async fn open_migrated_to(
+        url: &str,
+        durability: Durability,
+        version: i64,
+    ) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let (backend, url, sqlite_file) = if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
@@ -239,12 +306,13 @@ impl Store {
             migrations: Cow::Owned(
                 MIGRATIONS
                     .iter()
+                    .filter(|(v, _, _)| *v <= version)
                     .map(|(v, d, sql)| {
                         Migration::new(
                             *v,
                             Cow::Borrowed(*d),
                             MigrationType::Simple,
-                            AssertSqlSafe(*sql).into_sql_str(),
+                            AssertSqlSafe(sql.for_backend(backend)).into_sql_str(),
                             false,
                         )
                     })
@@ -787,7 +855,10 @@ pub fn redact_url(url: &str) -> String {
 
 #[allow(dead_code)]
 fn _genesis_matches_migration() -> bool {
-    MIGRATIONS[0].2.contains(GENESIS)
+    MIGRATIONS[0]
+        .2
+        .for_backend(Backend::Sqlite)
+        .contains(GENESIS)
 }
 
 #[cfg(test)]
@@ -868,6 +939,68 @@ mod tests {
             v.push(r).unwrap();
         }
         assert_eq!(v.checked, 120);
+    }
+
+    /// Migration 6 rebuilds a SQLite store's audit table: the records, their chain and the
+    /// indexes are as before, and the chain goes on from where it was.
+    #[tokio::test]
+    async fn the_audit_table_rebuild_keeps_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("m.sqlite").display());
+        let table_sql = |store: Store| async move {
+            sqlx::query("SELECT group_concat(sql, ';') FROM sqlite_master WHERE tbl_name = 'audit'")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap()
+                .try_get::<String, _>(0)
+                .unwrap()
+        };
+        let record = |at: i64| AuditRecord {
+            at,
+            kind: "proxy".into(),
+            token_id: Some(format!("tok{}", at % 3)),
+            path: format!("/p/{at}"),
+            ..Default::default()
+        };
+        {
+            let old = Store::open_migrated_to(&url, Durability::Process, 5)
+                .await
+                .unwrap();
+            assert!(table_sql(old.clone())
+                .await
+                .contains("seq BIGINT PRIMARY KEY"));
+            old.append_audit(&mut (0..130).map(record).collect::<Vec<_>>())
+                .await
+                .unwrap();
+            old.close().await;
+        }
+        let store = Store::open(&url).await.unwrap();
+        let sql = table_sql(store.clone()).await;
+        assert!(sql.contains("seq INTEGER PRIMARY KEY"), "{sql}");
+        assert!(
+            sql.contains("audit_at") && sql.contains("audit_token"),
+            "{sql}"
+        );
+        store.append_audit(&mut [record(130)]).await.unwrap();
+        let all = store.audit_after(0, 1000).await.unwrap();
+        assert_eq!(all.len(), 131);
+        assert_eq!(all.last().unwrap().path, "/p/130");
+        let mut v = Verifier::default();
+        all.iter().try_for_each(|r| v.push(r)).unwrap();
+        let by_token = store
+            .audit_query(&AuditFilter {
+                token_id: Some("tok1".into()),
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_token.len(), 44);
+        // A seq taken twice is still refused: the row id is as unique as the key was.
+        assert!(sqlx::query("INSERT INTO audit SELECT seq, at, kind, actor, token_id, bound_user, method, 'x', decision, reason, status, request_bytes, response_bytes, latency_us, client_ip, prev_hash, hash FROM audit WHERE seq = 6")
+            .execute(&store.pool)
+            .await
+            .is_err());
     }
 
     #[test]
