@@ -17,12 +17,26 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 
 use axum::body::Body;
+use axum::http::uri::PathAndQuery;
 use axum::http::{Request, Response, Uri};
 use bytes::Bytes;
 use hyper::body::{Body as _, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::client::legacy::connect::HttpConnector;
 use tower::ServiceExt;
+
+/// Puts a request's target in origin form (`/path?query`), which is how a client addresses a
+/// server; the absolute form (`http://host/path`) is for requests to a proxy. Every connection
+/// of the pool goes to its one upstream, so the scheme and host have nowhere else to go.
+fn origin_form(uri: &mut Uri) {
+    if uri.scheme().is_some() || uri.authority().is_some() {
+        let target = uri
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        *uri = Uri::from(target);
+    }
+}
 
 /// Opens a TCP connection to the upstream, with TLS for an `https` one.
 pub type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
@@ -81,9 +95,10 @@ impl Pool {
     /// recurses for that, and inline it would enlarge every request's future by the request.
     pub fn send(
         &self,
-        req: Request<Body>,
+        mut req: Request<Body>,
     ) -> Pin<Box<dyn Future<Output = Result<Response<PooledBody>, Error>> + Send + '_>> {
         Box::pin(async move {
+            origin_form(req.uri_mut());
             let (mut sender, reused) = match self.inner.take() {
                 Some(sender) => (sender, true),
                 None => (self.connect().await?, false),
@@ -256,7 +271,7 @@ mod tests {
 
     use super::*;
 
-    /// An upstream that answers `ok` to each request, keeping connections open unless
+    /// An upstream that answers each request with its request line, keeping connections open unless
     /// `close_after` is set (then it closes each connection that long after its first answer).
     /// Returns its URL and the count of connections it accepted.
     async fn upstream(close_after: Option<Duration>) -> (Uri, Arc<AtomicUsize>) {
@@ -278,9 +293,13 @@ mod tests {
                                 Ok(n) => buf.extend_from_slice(&chunk[..n]),
                             }
                         }
+                        let line = buf.split(|b| *b == b'\r').next().unwrap_or_default();
+                        let mut answer =
+                            format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", line.len())
+                                .into_bytes();
+                        answer.extend_from_slice(line);
                         buf.clear();
-                        let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
-                        if stream.write_all(answer).await.is_err() {
+                        if stream.write_all(&answer).await.is_err() {
                             return;
                         }
                         if let Some(after) = close_after {
@@ -293,6 +312,9 @@ mod tests {
         });
         (url.parse().unwrap(), accepted)
     }
+
+    /// The request line `get` goes out with: in origin form, as a client writes it to a server.
+    const SENT: &str = "GET /rest/api/space HTTP/1.1";
 
     fn pool(upstream: Uri) -> Pool {
         Pool::new(&upstream.to_string(), 4, Duration::from_secs(90)).unwrap()
@@ -316,7 +338,7 @@ mod tests {
         let (url, accepted) = upstream(None).await;
         let pool = pool(url.clone());
         for _ in 0..3 {
-            assert_eq!(text(pool.send(get(&url)).await.unwrap()).await, "ok");
+            assert_eq!(text(pool.send(get(&url)).await.unwrap()).await, SENT);
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 1);
         assert_eq!(pool.idle(), 1);
@@ -333,7 +355,7 @@ mod tests {
             0,
             "both connections are busy until their bodies end"
         );
-        assert_eq!((text(a).await, text(b).await), ("ok".into(), "ok".into()));
+        assert_eq!((text(a).await, text(b).await), (SENT.into(), SENT.into()));
         assert_eq!((accepted.load(Ordering::SeqCst), pool.idle()), (2, 2));
     }
 
@@ -344,7 +366,7 @@ mod tests {
         let response = pool.send(get(&url)).await.unwrap();
         drop(response);
         assert_eq!(pool.idle(), 0);
-        assert_eq!(text(pool.send(get(&url)).await.unwrap()).await, "ok");
+        assert_eq!(text(pool.send(get(&url)).await.unwrap()).await, SENT);
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 
@@ -352,9 +374,9 @@ mod tests {
     async fn a_connection_the_upstream_closed_while_idle_is_replaced_not_reported() {
         let (url, accepted) = upstream(Some(Duration::from_millis(20))).await;
         let pool = pool(url.clone());
-        assert_eq!(text(pool.send(get(&url)).await.unwrap()).await, "ok");
+        assert_eq!(text(pool.send(get(&url)).await.unwrap()).await, SENT);
         tokio::time::sleep(Duration::from_millis(150)).await;
-        assert_eq!(text(pool.send(get(&url)).await.unwrap()).await, "ok");
+        assert_eq!(text(pool.send(get(&url)).await.unwrap()).await, SENT);
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 
