@@ -1119,6 +1119,102 @@ async fn header_identity_acts_as_the_bound_user() {
     assert_eq!(direct.status(), 401);
 }
 
+/// An upstream that answers every request with its head (as a JSON string), one request per
+/// connection: what the gateway sent, header by header.
+async fn echo_upstream() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = Value::from(String::from_utf8_lossy(&head).into_owned()).to_string();
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+/// The upstream learns who the client is and how it connected from the gateway alone: claims
+/// the client made itself, its credentials and its cookies are dropped.
+#[tokio::test]
+async fn forwarding_headers_name_the_client_and_its_scheme() {
+    let upstream = echo_upstream().await;
+    let (identity, env) = static_identity();
+    let certs = tempfile::tempdir().unwrap();
+    let cert = self_signed(certs.path(), "cfl-forwarding");
+    let tls = format!(
+        "[tls]\ncert_file = {:?}\nkey_file = {:?}\n",
+        certs.path().join("cert.pem"),
+        certs.path().join("key.pem")
+    );
+    for (extra, client, proto) in [
+        ("", http(), "http"),
+        (tls.as_str(), trusting(&cert), "https"),
+    ] {
+        let gw = Gateway::start_at(&upstream, identity, extra, &env);
+        let (_, secret) = gw
+            .create_token_with(&client, token_request("svc-reports"))
+            .await;
+        let r = client
+            .get(gw.url("/rest/api/space?limit=1"))
+            .header("authorization", basic("svc-reports", &secret))
+            .header("cookie", "JSESSIONID=client-session")
+            .header("x-forwarded-for", "203.0.113.9")
+            .header("forwarded", "for=203.0.113.9")
+            .header("x-forwarded-proto", "ftp")
+            .header("x-request-tag", "kept")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{proto}");
+        let head = r.json::<String>().await.unwrap().to_ascii_lowercase();
+        let lines: Vec<&str> = head.lines().collect();
+        let gateway_host = gw.base_url.split("://").nth(1).unwrap();
+        let upstream_host = upstream.trim_start_matches("http://");
+        for expected in [
+            "get /rest/api/space?limit=1 http/1.1".to_string(),
+            format!("host: {upstream_host}"),
+            "x-forwarded-for: 127.0.0.1".into(),
+            format!("forwarded: for=127.0.0.1;proto={proto}"),
+            format!("x-forwarded-proto: {proto}"),
+            format!("x-forwarded-host: {gateway_host}"),
+            format!("authorization: bearer {}", ALICE_PAT.to_ascii_lowercase()),
+            "x-request-tag: kept".into(),
+        ] {
+            assert!(
+                lines.contains(&expected.as_str()),
+                "{proto}: no {expected:?} in\n{head}"
+            );
+        }
+        for gone in [
+            "203.0.113.9",
+            "cookie",
+            "jsessionid",
+            "ftp",
+            &secret.to_ascii_lowercase(),
+        ] {
+            assert!(
+                !head.contains(gone),
+                "{proto}: {gone:?} reached the upstream:\n{head}"
+            );
+        }
+    }
+}
+
 /// SIGTERM while a request is in flight: it still completes, then the process exits with its
 /// audit record and use count written.
 #[tokio::test]

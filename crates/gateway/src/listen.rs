@@ -47,6 +47,8 @@ async fn route(
     let mut req = req.map(Body::new);
     if is_gateway_path(req.uri().path()) {
         req.extensions_mut().insert(ConnectInfo(peer.addr));
+        // For the proxy behind the router's fallback (see `proxy::ProxyService`).
+        req.extensions_mut().insert(peer);
         // Boxed: the router's future would otherwise enlarge every proxied request's.
         Box::pin(app.oneshot(req))
             .await
@@ -93,12 +95,12 @@ pub async fn serve(
         let (tls, open) = (tls.clone(), open_rx.clone());
         tokio::spawn(async move {
             match tls {
-                None => conn.serve(stream).await,
+                None => conn.serve(stream, false).await,
                 Some(tls) => {
                     let handshake = tokio::time::timeout(HANDSHAKE, tls.acceptor().accept(stream));
                     tokio::select! {
                         done = handshake => match done {
-                            Ok(Ok(stream)) => conn.serve(stream).await,
+                            Ok(Ok(stream)) => conn.serve(stream, true).await,
                             Ok(Err(e)) => tracing::debug!(error = %e, %peer, "TLS handshake failed"),
                             Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         },
@@ -127,7 +129,7 @@ struct Connection {
 
 impl Connection {
     /// Serves HTTP/1.1 until the client is done, or until shutdown and its open request ends.
-    async fn serve<I>(self, io: I)
+    async fn serve<I>(self, io: I, https: bool)
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -137,7 +139,7 @@ impl Connection {
             peer,
             stopping,
         } = self;
-        let client = Arc::new(Peer::new(peer));
+        let client = Arc::new(Peer::new(peer, https));
         let service = hyper::service::service_fn(move |req| {
             let (gw, app, peer) = (gw.clone(), app.clone(), client.clone());
             async move { Ok::<_, Infallible>(route(gw, app, peer, req).await) }

@@ -23,6 +23,11 @@ impl Gateway {
     /// Starts `cfl serve` in front of `sim` with the given `[upstream.identity]` TOML body and
     /// extra top-level settings; `env` is passed to the process.
     pub fn start(sim: &Sim, identity: &str, extra: &str, env: &[(&str, &str)]) -> Gateway {
+        Gateway::start_at(&sim.base_url, identity, extra, env)
+    }
+
+    /// Like [`Gateway::start`], in front of any upstream base URL.
+    pub fn start_at(upstream: &str, identity: &str, extra: &str, env: &[(&str, &str)]) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
         let keys = dir.path().join("keys");
         std::fs::create_dir_all(&keys).unwrap();
@@ -34,7 +39,7 @@ impl Gateway {
         let store = format!("sqlite:{}", dir.path().join("gw.sqlite").display());
         let config = format!(
             "listen = \"127.0.0.1:0\"\nstore = {store:?}\n{extra}\n[upstream]\nurl = {url:?}\n[upstream.identity]\n{identity}\n",
-            url = sim.base_url
+            url = upstream
         );
         let path = dir.path().join("gateway.toml");
         std::fs::write(&path, config).unwrap();
@@ -103,7 +108,17 @@ impl Gateway {
 
     /// Creates a token through the admin API; returns (id, secret).
     pub async fn create_token(&self, body: Value) -> (String, String) {
-        let resp = http()
+        self.create_token_with(&http(), body).await
+    }
+
+    /// Like [`Gateway::create_token`], through `client` (e.g. one that trusts the gateway's TLS
+    /// certificate).
+    pub async fn create_token_with(
+        &self,
+        client: &reqwest::Client,
+        body: Value,
+    ) -> (String, String) {
+        let resp = client
             .post(self.url("/admin/v1/tokens"))
             .bearer_auth(ADMIN_TOKEN)
             .json(&body)

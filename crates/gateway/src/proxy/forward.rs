@@ -10,9 +10,10 @@ use futures_util::future::Either;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::uri::PathAndQuery;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, StatusCode, Uri};
 use axum::response::Response;
 
+use super::audited::Forwarding;
 use super::authn::Authenticated;
 use super::refusal::Refusal;
 use crate::server::Shared;
@@ -88,10 +89,10 @@ struct Outgoing {
 pub fn forward<'a>(
     gw: &'a Shared,
     auth: &'a Authenticated,
-    client_ip: &str,
+    forwarding: &Forwarding,
     req: Request,
 ) -> impl Future<Output = Result<Response, Refusal>> + Send + 'a {
-    match prepare(gw, client_ip, req) {
+    match prepare(gw, forwarding, req) {
         Ok(outgoing) => Either::Left(send(gw, auth, outgoing)),
         Err(refusal) => Either::Right(std::future::ready(Err(refusal))),
     }
@@ -99,8 +100,8 @@ pub fn forward<'a>(
 
 /// Picks the upstream URL and the headers to pass on: the client's credentials, cookies,
 /// forwarding claims and hop-by-hop headers go; the gateway's forwarding headers come.
-/// `client_ip` as the audit record spells it (formatted once per request).
-fn prepare(gw: &Shared, client_ip: &str, req: Request) -> Result<Outgoing, Refusal> {
+/// `forwarding`: the headers that name the client (built once per connection).
+fn prepare(gw: &Shared, forwarding: &Forwarding, req: Request) -> Result<Outgoing, Refusal> {
     let (parts, body) = req.into_parts();
     let target = parts
         .uri
@@ -137,21 +138,12 @@ fn prepare(gw: &Shared, client_ip: &str, req: Request) -> Result<Outgoing, Refus
     });
     // Set here, from the upstream's parts, so the client doesn't format it for every request.
     headers.insert(header::HOST, gw.upstream.target.host.clone());
-    if let Ok(v) = HeaderValue::from_str(client_ip) {
-        headers.insert(X_FORWARDED_FOR, v);
-    }
+    headers.insert(X_FORWARDED_FOR, forwarding.for_.clone());
     if let Some(v) = host {
         headers.insert(X_FORWARDED_HOST, v);
     }
-    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("http"));
-    let forwarded = if client_ip.contains(':') {
-        format!("for=\"[{client_ip}]\";proto=http")
-    } else {
-        format!("for={client_ip};proto=http")
-    };
-    if let Ok(v) = HeaderValue::from_str(&forwarded) {
-        headers.insert(header::FORWARDED, v);
-    }
+    headers.insert(X_FORWARDED_PROTO, forwarding.proto.clone());
+    headers.insert(header::FORWARDED, forwarding.forwarded.clone());
     Ok(Outgoing {
         method: parts.method,
         uri,
@@ -268,6 +260,7 @@ fn send<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn names(headers: &HeaderMap) -> Vec<&str> {
         let mut n: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();

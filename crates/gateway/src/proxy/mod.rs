@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::audit::AuditRecord;
 use crate::server::Shared;
-use audited::Peer;
+use audited::{Forwarding, Peer};
 use refusal::Refusal;
 
 // Why the functions below return `async move` blocks instead of being `async fn`s: an async
@@ -43,10 +43,11 @@ use refusal::Refusal;
 /// Runs one request through the proxy path; `peer` is the TCP peer (see [`audited::client_ip`]).
 pub fn handle(gw: Shared, peer: Arc<Peer>, req: Request) -> impl Future<Output = Response> + Send {
     let started = Instant::now();
-    let (ip, ip_text) = peer.client(&gw, req.headers());
-    let mut record = audited::begin(&gw, ip_text, &req);
+    let client = peer.client(&gw, req.headers());
+    let mut record = audited::begin(&gw, client.text, &req);
+    let (ip, forwarding) = (client.ip, client.forwarding);
     async move {
-        let response = match steps(&gw, ip, req, &mut record).await {
+        let response = match steps(&gw, ip, &forwarding, req, &mut record).await {
             Ok(response) => response,
             Err(refusal) => {
                 record.decision = "deny".into();
@@ -62,6 +63,7 @@ pub fn handle(gw: Shared, peer: Arc<Peer>, req: Request) -> impl Future<Output =
 fn steps<'a>(
     gw: &'a Shared,
     ip: IpAddr,
+    forwarding: &'a Forwarding,
     mut req: Request,
     record: &'a mut AuditRecord,
 ) -> impl Future<Output = Result<Response, Refusal>> + Send + 'a {
@@ -70,7 +72,7 @@ fn steps<'a>(
         checks::ip_allowlist(&auth, ip)?;
         checks::restrictions(gw, &auth, &mut req, record).await?;
         checks::rate_limit(&auth, record.at)?;
-        forward::forward(gw, &auth, &record.client_ip, req).await
+        forward::forward(gw, &auth, forwarding, req).await
     }
 }
 
@@ -89,13 +91,22 @@ impl tower::Service<Request> for ProxyService {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
+        // The connection's peer, which the server puts on requests it routes; a request built
+        // without the server has only its address, if that.
         let peer = req
             .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0)
-            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+            .get::<Arc<Peer>>()
+            .cloned()
+            .unwrap_or_else(|| {
+                let addr = req
+                    .extensions()
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0)
+                    .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+                Arc::new(Peer::new(addr, false))
+            });
         let gw = self.0.clone();
-        Box::pin(async move { Ok(handle(gw, Arc::new(Peer::new(peer)), req).await) })
+        Box::pin(async move { Ok(handle(gw, peer, req).await) })
     }
 }
 
