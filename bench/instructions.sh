@@ -9,6 +9,9 @@
 #
 #   BASE=HEAD~1 bash bench/instructions.sh        # tree against HEAD~1
 #   TOP=25 BASE=HEAD bash bench/instructions.sh   # and the tree's 25 costliest gateway functions
+#                                                 # (runtime thread) and functions (store thread)
+#   KEEP=/tmp/cg BASE=HEAD bash bench/instructions.sh  # keeps the callgrind profiles, for
+#                                                 # callgrind_annotate KEEP/tree/cg.out.*-01
 #
 # Needs valgrind, nginx and wrk (Debian: valgrind nginx-light wrk); installs them if missing.
 set -euo pipefail
@@ -26,7 +29,14 @@ for tool in valgrind nginx wrk; do
 done
 
 work=$(mktemp -d)
-cleanup() { kill $(jobs -p) 2>/dev/null || true; git worktree remove --force "$work/base" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  if [ -n "${KEEP:-}" ]; then
+    for side in base tree; do mkdir -p "$KEEP/$side" && { cp "$work/$side"/cg.out.* "$KEEP/$side/" 2>/dev/null || true; }; done
+  fi
+  git worktree remove --force "$work/base" 2>/dev/null || true
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 # Line tables for the function names; no LTO, so both builds take minutes, not ten.
@@ -67,7 +77,7 @@ count() { # side binary port → "runtime store" instructions per request; profi
   local runtime=0 store=0 f ir
   for f in "$dir"/cg.out.*.1-*; do
     ir=$(awk '/^totals:/ {print $2}' "$f")
-    if grep -q "audit::journal::store_loop" "$f"; then store=$ir
+    if grep -q "audit::journal::store_loop" "$f"; then store=$ir; ln -sf "$f" "$dir/store.cg"
     elif grep -q "^thread: 1$" "$f"; then runtime=$ir; fi
   done
   echo "$n $((runtime / n)) $((store / n))"
@@ -83,5 +93,9 @@ if [ "$TOP" -gt 0 ]; then
   echo "this tree's costliest gateway functions on the runtime thread (inclusive, per request):"
   callgrind_annotate --inclusive=yes "$work"/tree/cg.out.*.1-01 2>/dev/null |
     awk -v n="$n_new" '/cfl_gateway::/ {c = $1; gsub(",", "", c); printf "  %8d  %s\n", c / n, substr($0, index($0, ":") + 1)}' |
+    sed -E 's/ \[.*\]$//' | head -"$TOP" | cut -c1-150
+  echo "and on the audit store thread (exclusive, per request; every library):"
+  callgrind_annotate "$work"/tree/store.cg 2>/dev/null |
+    awk -v n="$n_new" '/^ *[0-9,]+ .*:/ {c = $1; gsub(",", "", c); if (c / n >= 1) printf "  %8d  %s\n", c / n, substr($0, index($0, ":") + 1)}' |
     sed -E 's/ \[.*\]$//' | head -"$TOP" | cut -c1-150
 fi
