@@ -54,19 +54,23 @@ static CLIENT_ONLY: [HeaderName; 8] = [
 /// which `also` holds. Looks at the names present rather than removing every listed name: a
 /// request has a handful of headers, and each removal hashes its name.
 fn strip_hop_by_hop(headers: &mut HeaderMap, also: impl Fn(&HeaderName) -> bool) {
-    // `Connection`'s names are compared as text: parsing them into header names would allocate
-    // each non-standard one (`keep-alive`, on almost every answer).
-    let connection = headers.get_all(header::CONNECTION);
-    let listed = |name: &HeaderName| {
-        connection
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .any(|n| n.trim().eq_ignore_ascii_case(name.as_str()))
-    };
+    // `Connection`'s names, split once and compared as text: parsing them into header names
+    // would allocate each non-standard one (`keep-alive`, on almost every answer).
+    let listed: Vec<&str> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
     let dropped: Vec<HeaderName> = headers
         .keys()
-        .filter(|name| HOP_BY_HOP.contains(name) || also(name) || listed(name))
+        .filter(|name| {
+            HOP_BY_HOP.contains(name)
+                || also(name)
+                || listed.iter().any(|n| n.eq_ignore_ascii_case(name.as_str()))
+        })
         .cloned()
         .collect();
     for name in dropped {
