@@ -321,6 +321,18 @@ impl Store {
             table_name: Cow::Borrowed("cfl_schema_migrations"),
             ..Migrator::DEFAULT
         };
+        // Upgrades can rebuild a table (migration 6 does, at a few seconds per million audit
+        // records): say so, rather than start silently slow.
+        let latest = MIGRATIONS
+            .iter()
+            .map(|m| m.0)
+            .filter(|v| *v <= version)
+            .max();
+        if let (Some(from), Some(to)) = (schema_version(&pool).await, latest) {
+            if from < to {
+                tracing::info!(from, to, store = %redact_url(&url), "upgrading the store's schema");
+            }
+        }
         migrator
             .run(&pool)
             .await
@@ -853,6 +865,14 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// The newest migration applied to the store (`None`: a new store).
+async fn schema_version(pool: &AnyPool) -> Option<i64> {
+    sqlx::query_scalar("SELECT MAX(version) FROM cfl_schema_migrations WHERE success = TRUE")
+        .fetch_one(pool)
+        .await
+        .unwrap_or(None)
+}
+
 #[allow(dead_code)]
 fn _genesis_matches_migration() -> bool {
     MIGRATIONS[0]
@@ -969,6 +989,7 @@ mod tests {
             assert!(table_sql(old.clone())
                 .await
                 .contains("seq BIGINT PRIMARY KEY"));
+            assert_eq!(schema_version(&old.pool).await, Some(5));
             old.append_audit(&mut (0..130).map(record).collect::<Vec<_>>())
                 .await
                 .unwrap();
@@ -977,6 +998,7 @@ mod tests {
         let store = Store::open(&url).await.unwrap();
         let sql = table_sql(store.clone()).await;
         assert!(sql.contains("seq INTEGER PRIMARY KEY"), "{sql}");
+        assert_eq!(schema_version(&store.pool).await, Some(6));
         assert!(
             sql.contains("audit_at") && sql.contains("audit_token"),
             "{sql}"
