@@ -3,16 +3,20 @@
 //! Use counts accumulate here; [`TokenCache::take_usage`] hands them to the store writer in batches.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
-use crate::secret::SecretHash;
+use crate::secret::{Digest, DigestHasher};
 use crate::store::{Store, Usage};
 use crate::token::{Active, Token};
 
+/// Tokens by the SHA-256 digest of their secret.
+type ByDigest = HashMap<Digest, Arc<Active>, BuildHasherDefault<DigestHasher>>;
+
 #[derive(Default)]
 pub struct TokenCache {
-    by_hash: RwLock<HashMap<String, Arc<Active>>>,
+    by_hash: RwLock<ByDigest>,
     /// Hits and misses, for `/metrics`.
     pub hits: std::sync::atomic::AtomicU64,
     pub misses: std::sync::atomic::AtomicU64,
@@ -24,39 +28,51 @@ impl TokenCache {
         let cache = TokenCache::default();
         for t in store.tokens().await? {
             if t.revoked_at.is_none() {
-                cache.insert(t)?;
+                // One damaged row keeps only its own token out (it can't match any secret).
+                if let Err(e) = cache.insert(t) {
+                    tracing::warn!(error = %e, "token left out of the cache");
+                }
             }
         }
         Ok(cache)
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Active>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, ByDigest> {
         self.by_hash.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Active>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, ByDigest> {
         self.by_hash.read().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn insert(&self, t: Token) -> anyhow::Result<Arc<Active>> {
-        let hash = t.secret_hash.clone();
+        let hash = Digest::from_hex(&t.secret_hash).ok_or_else(|| {
+            anyhow::anyhow!(
+                "token {} has a malformed secret hash in the store (not 64 hex digits)",
+                t.id
+            )
+        })?;
         let active = Arc::new(Active::compile(t).map_err(|e| anyhow::anyhow!(e))?);
         self.write().insert(hash, active.clone());
         Ok(active)
     }
 
     /// Finds the token for a presented secret: memory first, then the store. The map is keyed by
-    /// the hash, and the final comparison is constant-time.
+    /// the digest, and the final comparison is constant-time.
     pub async fn lookup(&self, store: &Store, secret: &str) -> anyhow::Result<Option<Arc<Active>>> {
-        let hash = SecretHash::of(secret);
-        let found = self.read().get(&hash.0).cloned();
-        if let Some(a) = found {
+        let digest = Digest::of(secret);
+        let found = self
+            .read()
+            .get_key_value(&digest)
+            .map(|(key, a)| (*key, a.clone()));
+        if let Some((key, a)) = found {
             self.hits.fetch_add(1, Ordering::Relaxed);
-            return Ok(hash.ct_eq_str(&a.token.secret_hash).then_some(a));
+            return Ok(digest.ct_eq(&key).then_some(a));
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
+        let hash = digest.hash();
         match store.token_by_hash(&hash.0).await? {
-            Some(t) if SecretHash(t.secret_hash.clone()).ct_eq(&hash) => {
+            Some(t) if Digest::from_hex(&t.secret_hash).is_some_and(|d| d.ct_eq(&digest)) => {
                 if t.revoked_at.is_some() {
                     // Keep revoked tokens out of memory; answer from the record.
                     return Ok(Some(Arc::new(
@@ -72,10 +88,7 @@ impl TokenCache {
     /// Marks a token revoked in memory (the store is updated by the caller).
     pub fn revoke(&self, id: &str, at: i64) {
         let mut map = self.write();
-        let hash = map
-            .iter()
-            .find(|(_, a)| a.token.id == id)
-            .map(|(h, _)| h.clone());
+        let hash = map.iter().find(|(_, a)| a.token.id == id).map(|(h, _)| *h);
         if let Some(h) = hash {
             if let Some(old) = map.remove(&h) {
                 let mut t = old.token.clone();
@@ -136,5 +149,70 @@ impl TokenCache {
                 a.pending_uses.fetch_add(*n, Ordering::Relaxed);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::testing::sqlite_store;
+    use crate::token::NewToken;
+
+    fn token(label: &str) -> (Token, String) {
+        NewToken {
+            label: label.into(),
+            ..NewToken::default()
+        }
+        .build("admin", 1_000)
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_secret_finds_its_token_from_memory_or_the_store_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        let (loaded, loaded_secret) = token("loaded");
+        store.insert_token(&loaded).await.unwrap();
+        let cache = TokenCache::load(&store).await.unwrap();
+        // Made after the cache was loaded, as on another replica: found through the store.
+        let (later, later_secret) = token("later");
+        store.insert_token(&later).await.unwrap();
+
+        let found = |secret: String| {
+            let (cache, store) = (&cache, &store);
+            async move {
+                cache
+                    .lookup(store, &secret)
+                    .await
+                    .unwrap()
+                    .map(|a| a.token.id.clone())
+            }
+        };
+        assert_eq!(found(loaded_secret.clone()).await, Some(loaded.id.clone()));
+        assert_eq!(found(later_secret.clone()).await, Some(later.id.clone()));
+        assert_eq!(cache.len(), 2, "the store's answer is kept in memory");
+        assert_eq!(found(later_secret).await, Some(later.id));
+        assert_eq!(found(format!("{loaded_secret}x")).await, None);
+        assert_eq!(found(String::new()).await, None);
+        assert_eq!(
+            cache.hits.load(Ordering::Relaxed),
+            2,
+            "the loaded token and the second use of the later one"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_damaged_hash_in_the_store_keeps_out_only_its_own_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        let (good, good_secret) = token("good");
+        let (mut damaged, _) = token("damaged");
+        damaged.secret_hash = "not-a-hex-digest".into();
+        store.insert_token(&good).await.unwrap();
+        store.insert_token(&damaged).await.unwrap();
+        let cache = TokenCache::load(&store).await.unwrap();
+        assert_eq!(cache.len(), 1);
+        let found = cache.lookup(&store, &good_secret).await.unwrap();
+        assert_eq!(found.map(|a| a.token.id.clone()), Some(good.id));
     }
 }

@@ -3,7 +3,7 @@
 //! typos are caught before any lookup. Only a SHA-256 digest is ever stored.
 
 use rand::Rng;
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
 pub const PREFIX: &str = "cfl_";
@@ -87,14 +87,7 @@ pub struct SecretHash(pub String);
 
 impl SecretHash {
     pub fn of(secret: &str) -> SecretHash {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let digest = Sha256::digest(secret.as_bytes());
-        let mut hex = String::with_capacity(64);
-        for b in digest {
-            hex.push(char::from(HEX[usize::from(b >> 4)]));
-            hex.push(char::from(HEX[usize::from(b & 15)]));
-        }
-        SecretHash(hex)
+        Digest::of(secret).hash()
     }
 
     /// Constant-time equality with a stored hash string.
@@ -114,6 +107,85 @@ impl std::fmt::Debug for SecretHash {
     }
 }
 
+/// SHA-256 of a secret as its 32 bytes: the token cache's key, which a request finds without
+/// hex-encoding it or hashing it again (see [`DigestHasher`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    pub fn of(secret: &str) -> Digest {
+        Digest(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// The stored form of a hash (`SecretHash`); `None` if `hex` is not 64 hex digits.
+    pub fn from_hex(hex: &str) -> Option<Digest> {
+        let hex = hex.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let nibble = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+        let mut out = [0u8; 32];
+        for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
+            *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+        }
+        Some(Digest(out))
+    }
+
+    /// The stored form: lowercase hex.
+    pub fn hash(&self) -> SecretHash {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut hex = String::with_capacity(64);
+        for b in self.0 {
+            hex.push(char::from(HEX[usize::from(b >> 4)]));
+            hex.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        SecretHash(hex)
+    }
+
+    /// Constant-time equality, for the final check after a map lookup.
+    pub fn ct_eq(&self, other: &Digest) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::hash::Hash for Digest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_le_bytes(first));
+    }
+}
+
+impl std::fmt::Debug for Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Digest({:?})", self.hash())
+    }
+}
+
+/// A map hasher for [`Digest`] keys that uses the digest's first 8 bytes as they are: SHA-256
+/// output is already uniform, so hashing it again (std's SipHash) only costs time. The map holds
+/// only tokens an admin made; a request's key is looked up, never inserted, so crafted keys
+/// can't crowd a bucket.
+#[derive(Default)]
+pub struct DigestHasher(u64);
+
+impl std::hash::Hasher for DigestHasher {
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `Digest` keys are hashed with this; mix anything else in rather than drop it.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A short, non-secret public id for a token (shown in lists and the audit log), like Vault's
 /// accessor: `tok_` + 12 base62 characters.
 pub fn public_id() -> String {
@@ -128,6 +200,18 @@ pub fn public_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_round_trips_through_its_stored_hex() {
+        let d = Digest::of("cfl_example");
+        assert_eq!(d.hash(), SecretHash::of("cfl_example"));
+        assert_eq!(Digest::from_hex(&d.hash().0), Some(d));
+        assert_eq!(Digest::from_hex(&d.hash().0.to_uppercase()), Some(d));
+        for bad in ["", "abc", &"g".repeat(64), &"a".repeat(63), &"a".repeat(65)] {
+            assert_eq!(Digest::from_hex(bad), None, "{bad}");
+        }
+        assert!(d.ct_eq(&d) && !d.ct_eq(&Digest::of("cfl_other")));
+    }
 
     #[test]
     fn generated_secrets_have_the_documented_shape() {

@@ -7,7 +7,7 @@
 pub mod ingest;
 pub mod journal;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod writer;
 
 use std::borrow::Cow;
