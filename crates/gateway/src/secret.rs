@@ -89,16 +89,6 @@ impl SecretHash {
     pub fn of(secret: &str) -> SecretHash {
         Digest::of(secret).hash()
     }
-
-    /// Constant-time equality with a stored hash string.
-    pub fn ct_eq_str(&self, stored: &str) -> bool {
-        self.0.len() == stored.len() && bool::from(self.0.as_bytes().ct_eq(stored.as_bytes()))
-    }
-
-    /// Constant-time equality, for the final check after a map lookup.
-    pub fn ct_eq(&self, other: &SecretHash) -> bool {
-        self.0.len() == other.0.len() && bool::from(self.0.as_bytes().ct_eq(other.0.as_bytes()))
-    }
 }
 
 impl std::fmt::Debug for SecretHash {
@@ -247,7 +237,7 @@ mod tests {
             SecretHash::of("abc").0,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert!(SecretHash::of("abc").ct_eq(&SecretHash::of("abc")));
-        assert!(!SecretHash::of("abc").ct_eq(&SecretHash::of("abd")));
+        assert!(Digest::of("abc").ct_eq(&Digest::of("abc")));
+        assert!(!Digest::of("abc").ct_eq(&Digest::of("abd")));
     }
 }
