@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Gateway overhead on loopback, measured in one run so the ratios are fair:
 #   direct  — wrk → a fast upstream (nginx returning a fixed Confluence-like JSON answer)
-#   nginx   — wrk → nginx as a plain reverse proxy → upstream
+#   nginx   — wrk → nginx as a plain reverse proxy → upstream (access log off: the goal's row)
+#   nginx_log — the same nginx proxying with its default access log (one line written per
+#             request, unbuffered), the nearest nginx comes to the gateway's audit log
 #   bare    — wrk → hyper alone (crates/gateway/examples/bare_proxy.rs: the gateway's HTTP stack,
 #             no checks, no audit) → upstream; the gateway's own cost is its difference to this
 #   cfl     — wrk → cfl serve (bound token, 5 restriction rules, audit log on, SQLite,
@@ -44,7 +46,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-UP=18191 PROXY=18192 PROXY_TLS=18194
+UP=18191 PROXY=18192 PROXY_TLS=18194 PROXY_LOG=18195
 mkdir "$work/up"
 upstream_nginx_conf "$work/up" "$UP" > "$work/up/nginx.conf"
 nginx -c "$work/up/nginx.conf" -p "$work/up" & pids+=($!)
@@ -63,6 +65,11 @@ http {
   upstream confluence { server 127.0.0.1:$UP; keepalive 64; }
   server {
     listen 127.0.0.1:$PROXY;
+    location / { proxy_pass http://confluence; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+  server {
+    listen 127.0.0.1:$PROXY_LOG;
+    access_log $work/access.log;
     location / { proxy_pass http://confluence; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
   server {
@@ -85,7 +92,7 @@ start_gateway() { # name store [durability] → base URL (HTTPS when TLS is set)
   for _ in $(seq 100); do grep -q base_url "$work/$1.out" 2>/dev/null && break; sleep 0.1; done
   python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["base_url"])' "$work/$1.out"
 }
-NAMES=${NAMES:-"direct nginx bare cfl cfl_full cfl_pg nginx_tls cfl_tls"}
+NAMES=${NAMES:-"direct nginx nginx_log bare cfl cfl_full cfl_pg nginx_tls cfl_tls"}
 for name in $NAMES; do
   case $name in
     bare)
@@ -165,6 +172,7 @@ for r in $(seq "$ROUNDS"); do
     case $name in
       direct) url="http://127.0.0.1:$UP";;
       nginx) url="http://127.0.0.1:$PROXY"; gpid=$NGINX_WORKER;;
+      nginx_log) url="http://127.0.0.1:$PROXY_LOG"; gpid=$NGINX_WORKER;;
       bare) url="http://127.0.0.1:18193"; gpid=$(cat "$work/bare.pid");;
       cfl) url="$GW"; gpid=$(cat "$work/cfl.pid");;
       cfl_full) url="$GW_FULL"; gpid=$(cat "$work/cfl_full.pid");;
@@ -193,6 +201,7 @@ m = st.median
 label = {
     "direct": "direct to upstream",
     "nginx": "nginx reverse proxy",
+    "nginx_log": "nginx reverse proxy, access log on",
     "bare": "hyper alone (no checks, no audit)",
     "cfl": "cfl serve, SQLite, durability=process",
     "cfl_full": "cfl serve, SQLite, durability=power-loss",
@@ -219,6 +228,7 @@ r, p = lambda k: m(d[k][0]), lambda k: m(d[k][1])
 lines = [
     ("direct", None, lambda: f"upstream (nginx answering) CPU per request: {up:.0f} µs"),
     ("cfl", "nginx", lambda: f"cfl / nginx throughput (process): {r('cfl')/r('nginx'):.2f}   (goal >= 0.85)"),
+    ("cfl", "nginx_log", lambda: f"cfl / nginx with its access log throughput (process): {r('cfl')/r('nginx_log'):.2f}"),
     ("cfl_full", "nginx", lambda: f"cfl / nginx throughput (power-loss): {r('cfl_full')/r('nginx'):.2f}"),
     ("cfl_tls", "nginx_tls", lambda: f"cfl / nginx throughput over HTTPS (process): {r('cfl_tls')/r('nginx_tls'):.2f}"),
     ("cfl", "direct", lambda: f"cfl p99 added over direct (process): {p('cfl')-p('direct'):.3f} ms   (goal < 0.5 ms)"),
