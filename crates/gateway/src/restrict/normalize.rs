@@ -77,6 +77,43 @@ pub fn normalize(target: &str) -> Result<Target, PathError> {
         return Err(PathError::NotAbsolute);
     }
 
+    // Most paths are canonical already, and a check for that is a tenth of the work of
+    // rebuilding one (the `a_canonical_path_is_its_own_normal_form` property keeps them equal).
+    let path = if is_canonical(raw_path) {
+        raw_path.to_string()
+    } else {
+        canonical_path(raw_path)?
+    };
+
+    let query = match raw_query {
+        None | Some("") => None,
+        Some(q) => {
+            check_query(q)?;
+            Some(q.to_string())
+        }
+    };
+    Ok(Target { path, query })
+}
+
+/// Whether an absolute path is its own normal form: printable ASCII without `%`, `\` or `;`,
+/// and no empty (`//`), `.` or `..` segment (only the last may be empty: a trailing slash).
+fn is_canonical(path: &str) -> bool {
+    let allowed = |&b: &u8| (0x21..0x7f).contains(&b) && !matches!(b, b'%' | b'\\' | b';');
+    if !path.as_bytes().iter().all(allowed) {
+        return false;
+    }
+    let mut segments = path[1..].split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        if (segment.is_empty() && !last) || segment == "." || segment == ".." {
+            return false;
+        }
+    }
+    true
+}
+
+/// The normal form of an absolute path (see the module's documentation).
+fn canonical_path(raw_path: &str) -> Result<String, PathError> {
     let mut segments: Vec<Cow<'_, str>> = Vec::new();
     let ends_with_slash = raw_path.len() > 1 && raw_path.ends_with('/');
     for raw in raw_path.split('/') {
@@ -101,15 +138,7 @@ pub fn normalize(target: &str) -> Result<Target, PathError> {
     if path.is_empty() || (ends_with_slash && !segments.is_empty()) {
         path.push('/');
     }
-
-    let query = match raw_query {
-        None | Some("") => None,
-        Some(q) => {
-            check_query(q)?;
-            Some(q.to_string())
-        }
-    };
-    Ok(Target { path, query })
+    Ok(path)
 }
 
 fn is_unreserved(b: u8) -> bool {
@@ -271,6 +300,44 @@ mod tests {
         ];
         for (input, err) in refused {
             assert_eq!(p(input), Err(err), "{input}");
+        }
+    }
+
+    #[test]
+    fn the_short_way_takes_only_canonical_paths() {
+        for path in [
+            "/",
+            "/rest/api/user/current",
+            "/rest/api/space/",
+            "/a.b/~c_d-e",
+        ] {
+            assert!(is_canonical(path), "{path}");
+        }
+        for path in [
+            "//", "/a//b", "/a/./b", "/a/../b", "/a/.", "/a/..", "/.", "/a;x=1", "/a%41", "/a\\b",
+            "/a b", "/a\tb", "/é",
+        ] {
+            assert!(!is_canonical(path), "{path}");
+        }
+    }
+
+    proptest::proptest! {
+        /// What the short way in `normalize` keeps as it is, the long way would not change.
+        #[test]
+        fn a_canonical_path_is_its_own_normal_form(
+            segments in proptest::collection::vec(
+                proptest::prop_oneof!["", r"\.", r"\.\.", "[a-z]{1,3}", "[a-z.~_-]{1,3}", r"[a-z;%/\\ ]{1,3}"],
+                0..6,
+            ),
+            trailing: bool,
+        ) {
+            let mut path = format!("/{}", segments.join("/"));
+            if trailing {
+                path.push('/');
+            }
+            if is_canonical(&path) {
+                proptest::prop_assert_eq!(canonical_path(&path), Ok(path.clone()));
+            }
         }
     }
 
