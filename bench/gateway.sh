@@ -160,12 +160,19 @@ run() { # name url proxy_pid → "rps p99_ms errors upstream_us_per_req proxy_us
 # thousand req/s on every path), where the p99 shows what the proxy adds rather than the queue
 # that any saturated closed-loop benchmark builds up.
 echo 'function delay() return 2 end' > "$work/pace.lua"
-paced() { # url → "rps p99_ms"
+# The proxy's CPU per request is measured here too: on this VM, at this pace, every process
+# spends several times the CPU per request it spends when saturated (idle vCPUs halt; caches go
+# cold between requests), and the latency a proxy adds follows its CPU at this pace.
+paced() { # url proxy_pid → "rps p99_ms proxy_us_per_req"
+  local g0=0 g1=0 rps p99 errs n
+  [ -n "$2" ] && g0=$(cpu_ticks "$2")
   wrk -t1 -c8 -d"$DURATION" --latency -s "$work/pace.lua" -H "$AUTH" "$1$PATH_" > "$work/paced.wrk"
-  wrk_figures "$work/paced.wrk" | cut -d' ' -f1,2
+  [ -n "$2" ] && g1=$(cpu_ticks "$2")
+  read -r rps p99 errs n < <(wrk_figures "$work/paced.wrk")
+  echo "$rps $p99 $(( (g1 - g0) * 1000000 / $(getconf CLK_TCK) / n ))"
 }
 
-declare -A RPS P99 NCPU GCPU PRPS PP99 SPLIT
+declare -A RPS P99 NCPU GCPU PRPS PP99 PCPU SPLIT
 for r in $(seq "$ROUNDS"); do
   for name in $NAMES; do
     gpid=""
@@ -182,21 +189,21 @@ for r in $(seq "$ROUNDS"); do
     esac
     read -r rps p99 errs ncpu gcpu split < <(run "$name" "$url" "$gpid")
     [ "$errs" = 0 ] || { echo "$name: $errs non-2xx responses"; exit 1; }
-    read -r prps pp99 < <(paced "$url")
+    read -r prps pp99 pcpu < <(paced "$url" "$gpid")
     RPS[$name]+="$rps "; P99[$name]+="$p99 "; NCPU[$name]+="$ncpu "; GCPU[$name]+="$gcpu "
-    PRPS[$name]+="$prps "; PP99[$name]+="$pp99 "; SPLIT[$name]+="$split "
-    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: upstream ${ncpu%.*} µs, proxy ${gcpu%.*} µs ($split); paced: $prps req/s, p99 $pp99 ms" >&2
+    PRPS[$name]+="$prps "; PP99[$name]+="$pp99 "; PCPU[$name]+="$pcpu "; SPLIT[$name]+="$split "
+    echo "round $r $name: $rps req/s, p99 $p99 ms, CPU/request: upstream ${ncpu%.*} µs, proxy ${gcpu%.*} µs ($split); paced: $prps req/s, p99 $pp99 ms, proxy $pcpu µs" >&2
   done
 done
 
 args=()
 for name in $NAMES; do
-  args+=("$name" "${RPS[$name]}" "${P99[$name]}" "${NCPU[$name]}" "${GCPU[$name]}" "${PRPS[$name]}" "${PP99[$name]}")
+  args+=("$name" "${RPS[$name]}" "${P99[$name]}" "${NCPU[$name]}" "${GCPU[$name]}" "${PRPS[$name]}" "${PP99[$name]}" "${PCPU[$name]}")
 done
 python3 - "${args[@]}" <<'PY'
 import statistics as st, sys
 a = sys.argv[1:]
-d = {a[i]: [[float(x) for x in a[i + k].split()] for k in range(1, 7)] for i in range(0, len(a), 7)}
+d = {a[i]: [[float(x) for x in a[i + k].split()] for k in range(1, 8)] for i in range(0, len(a), 8)}
 m = st.median
 label = {
     "direct": "direct to upstream",
@@ -212,16 +219,17 @@ label = {
 up = m(d["direct"][2]) if "direct" in d else 0  # the upstream's own CPU per request
 print("| path | req/s (median) | p99 ms (median) | proxy CPU µs/request |")
 print("|---|---|---|---|")
-for k, (rps, p99, ncpu, gcpu, _, _) in d.items():
+for k, (rps, p99, ncpu, gcpu, _, _, _) in d.items():
     cpu = "-" if k == "direct" else f"{m(gcpu):.0f}"
     print(f"| {label[k]} | {m(rps):.0f} | {m(p99):.3f} | {cpu} |")
 print()
 print("At a fixed pace (8 connections, 2 ms between a connection's requests):")
 print()
-print("| path | req/s (median) | p99 ms (median) |")
-print("|---|---|---|")
-for k, (_, _, _, _, prps, pp99) in d.items():
-    print(f"| {label[k]} | {m(prps):.0f} | {m(pp99):.3f} |")
+print("| path | req/s (median) | p99 ms (median) | proxy CPU µs/request |")
+print("|---|---|---|---|")
+for k, (_, _, _, _, prps, pp99, pcpu) in d.items():
+    cpu = "-" if k == "direct" else f"{m(pcpu):.0f}"
+    print(f"| {label[k]} | {m(prps):.0f} | {m(pp99):.3f} | {cpu} |")
 print()
 pp = lambda k: m(d[k][5])
 r, p = lambda k: m(d[k][0]), lambda k: m(d[k][1])
