@@ -303,6 +303,32 @@ mod tests {
         );
     }
 
+    /// Names a second `Connection` line lists (in any case, with spaces) go like the first's,
+    /// with every fixed hop-by-hop header.
+    #[test]
+    fn names_listed_by_any_connection_line_go_however_many_there_are() {
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("connection", "close"),
+            ("te", "trailers"),
+            ("upgrade", "h2c"),
+            ("proxy-connection", "keep-alive"),
+            ("keep-alive", "timeout=5"),
+            ("trailer", "x-checksum"),
+            ("accept", "application/json"),
+            ("x-early-hint", "1"),
+            ("x-late-hint", "2"),
+            ("connection", "X-Late-Hint , x-early-hint"),
+        ] {
+            h.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        strip_hop_by_hop(&mut h, |_| false);
+        assert_eq!(names(&h), ["accept"], "{h:?}");
+    }
+
     #[test]
     fn an_upstream_answer_loses_its_cookies_and_hop_by_hop_headers() {
         let mut h = HeaderMap::new();
