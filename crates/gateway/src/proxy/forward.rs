@@ -266,6 +266,18 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    /// A header map with these lines, in this order (a name may repeat).
+    fn headers<const N: usize>(lines: [(&'static str, &'static str); N]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in lines {
+            h.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        h
+    }
+
     fn names(headers: &HeaderMap) -> Vec<&str> {
         let mut n: Vec<&str> = headers.keys().map(|k| k.as_str()).collect();
         n.sort_unstable();
@@ -274,8 +286,7 @@ mod tests {
 
     #[test]
     fn hop_by_hop_listed_and_client_only_headers_are_dropped_and_the_rest_kept() {
-        let mut h = HeaderMap::new();
-        for (name, value) in [
+        let mut h = headers([
             ("connection", "keep-alive, X-Session-Hint"),
             ("keep-alive", "timeout=5"),
             ("x-session-hint", "abc"),
@@ -289,12 +300,7 @@ mod tests {
             ("accept", "application/json"),
             ("content-type", "application/json"),
             ("x-atlassian-token", "no-check"),
-        ] {
-            h.append(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
-        }
+        ]);
         strip_hop_by_hop(&mut h, |name| CLIENT_ONLY.contains(name));
         assert_eq!(
             names(&h),
@@ -307,8 +313,7 @@ mod tests {
     /// with every fixed hop-by-hop header.
     #[test]
     fn names_listed_by_any_connection_line_go_however_many_there_are() {
-        let mut h = HeaderMap::new();
-        for (name, value) in [
+        let mut h = headers([
             ("connection", "close"),
             ("te", "trailers"),
             ("upgrade", "h2c"),
@@ -319,12 +324,7 @@ mod tests {
             ("x-early-hint", "1"),
             ("x-late-hint", "2"),
             ("connection", "X-Late-Hint , x-early-hint"),
-        ] {
-            h.append(
-                HeaderName::from_static(name),
-                HeaderValue::from_static(value),
-            );
-        }
+        ]);
         strip_hop_by_hop(&mut h, |_| false);
         assert_eq!(names(&h), ["accept"], "{h:?}");
     }
