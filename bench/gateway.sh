@@ -160,9 +160,9 @@ run() { # name url proxy_pid → "rps p99_ms errors upstream_us_per_req proxy_us
 # thousand req/s on every path), where the p99 shows what the proxy adds rather than the queue
 # that any saturated closed-loop benchmark builds up.
 echo 'function delay() return 2 end' > "$work/pace.lua"
-# The proxy's CPU per request is measured here too: on this VM, at this pace, every process
-# spends several times the CPU per request it spends when saturated (idle vCPUs halt; caches go
-# cold between requests), and the latency a proxy adds follows its CPU at this pace.
+# The proxy's CPU per request is measured here too: on this VM, at this pace, every proxy spends
+# more CPU per request than when saturated (1.4-1.8 times in BENCHMARKS.md's run; idle vCPUs halt
+# between requests and caches go cold), and the latency a proxy adds follows its CPU here.
 paced() { # url proxy_pid → "rps p99_ms proxy_us_per_req"
   local g0=0 g1=0 rps p99 errs n
   [ -n "$2" ] && g0=$(cpu_ticks "$2")
