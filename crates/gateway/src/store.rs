@@ -323,11 +323,7 @@ impl Store {
         };
         // Upgrades can rebuild a table (migration 6 does, at a few seconds per million audit
         // records): say so, rather than start silently slow.
-        let latest = MIGRATIONS
-            .iter()
-            .map(|m| m.0)
-            .filter(|v| *v <= version)
-            .max();
+        let latest = migrator.iter().map(|m| m.version).max();
         if let (Some(from), Some(to)) = (schema_version(&pool).await, latest) {
             if from < to {
                 tracing::info!(from, to, store = %redact_url(&url), "upgrading the store's schema");
