@@ -736,11 +736,23 @@ fn redact_query(url: &Url) -> String {
     u.to_string()
 }
 
-/// Confluence's error text from a JSON body (`message`, `errorMessages`), if any.
+/// Confluence's error text from a JSON body (v1 `message`, `errorMessages`; v2 `errors[].title`
+/// and `detail`), if any.
 pub fn error_message(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
         return Some(m.to_string());
+    }
+    if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
+        let text: Vec<&str> = errors
+            .iter()
+            .flat_map(|e| [e["title"].as_str(), e["detail"].as_str()])
+            .flatten()
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !text.is_empty() {
+            return Some(text.join("; "));
+        }
     }
     v.get("errorMessages")
         .and_then(|m| m.as_array())
