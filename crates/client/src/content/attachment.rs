@@ -228,10 +228,11 @@ impl Content<'_> {
         Ok((target, bytes))
     }
 
-    /// Streams `url` into `target` through a temporary file in the same directory.
+    /// Streams `url` into `target` through a temporary file in the same directory, following
+    /// redirects (another host gets no credential).
     pub async fn download_to(&self, url: &str, target: &Path) -> anyhow::Result<u64> {
         use std::io::Write;
-        let mut resp = match self.client.send_for_stream("GET", url, &[]).await? {
+        let mut resp = match self.client.send_for_download(url, true).await? {
             Streamed::Ok(r) => r,
             Streamed::Read(r) => return Err(self.error(&r).into()),
         };
@@ -240,8 +241,13 @@ impl Content<'_> {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".cfl-download-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".cfl-download-");
+        // A downloaded file is an ordinary file: 0666 less the umask (as `cfl export` writes),
+        // not the 0600 of a temporary file.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder
             .tempfile_in(&dir)
             .with_context(|| format!("cannot write in {}", dir.display()))?;
         let mut written: u64 = 0;
