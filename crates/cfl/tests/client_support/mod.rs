@@ -120,6 +120,30 @@ impl Cli {
         cmd
     }
 
+    /// Runs `cfl ARGS` under `umask MASK` (through `sh`), with this installation's environment.
+    pub fn run_with_umask(&self, mask: &str, args: &[&str]) -> Out {
+        let plain = self.command(args);
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(format!("umask {mask}; exec \"$@\""))
+            .arg("sh")
+            .arg(CFL)
+            .args(args)
+            .stdin(Stdio::null());
+        for (k, v) in plain.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        let o = sh.output().expect("spawn sh");
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
     /// Logs in with file storage; panics with the output when it fails.
     pub fn login(&self, profile: &str, args: &[&str], secret: &str) -> Out {
         let mut all = vec!["auth", "login", "--insecure-storage", "--profile", profile];
