@@ -925,6 +925,11 @@ fn cloud_folders_in_page_children_page_get_and_create() {
             ("Rotate tokens".into(), "page".into()),
         ]
     );
+    for k in inside.as_array().unwrap() {
+        let page = k["type"] == "page";
+        assert_eq!(k["version"], if page { 1 } else { 0 }, "{k}");
+        assert_eq!(k["lastModified"].is_string(), page, "{k}");
+    }
     let table = ok(&cli, &["page", "children", &runbooks_id], None);
     let header = table.lines().next().unwrap();
     assert!(header.contains("TYPE"), "{table}");
