@@ -13,6 +13,7 @@ pub mod attachment;
 pub mod label;
 pub mod page;
 pub mod pageref;
+pub mod pat;
 pub mod search;
 pub mod space;
 pub mod tree;
