@@ -74,6 +74,11 @@ pub struct SimConfig {
     /// as on today's Cloud), for testing clients written before the removal.
     #[serde(default)]
     pub legacy_v1: bool,
+    /// Cloud only: attachment downloads answer 302 to this simulator under its other loopback
+    /// name (`127.0.0.1` <-> `localhost`), a stand-in media host that refuses requests carrying
+    /// an `Authorization` header (400), so tests prove a client keeps the credential to its host.
+    #[serde(default)]
+    pub media_redirect: bool,
 }
 
 fn yes() -> bool {
@@ -464,6 +469,9 @@ impl SimConfig {
         }
         if self.flavor == Flavor::Cloud && !self.context_path.is_empty() {
             return invalid("context_path applies to flavor = \"dc\" only".into());
+        }
+        if self.flavor == Flavor::Dc && self.media_redirect {
+            return invalid("media_redirect applies to flavor = \"cloud\" only".into());
         }
         if self.flavor == Flavor::Dc && self.legacy_v1 {
             return invalid(
