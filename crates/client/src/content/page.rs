@@ -274,17 +274,35 @@ impl Content<'_> {
         }
     }
 
-    /// Moves a page under a new parent (same space): an update that only changes the parent
-    /// (v1 `ancestors`, v2 `parentId`), which Data Center and Cloud both accept.
+    /// Moves a page under a new parent (a page, or on Cloud a folder) as its last child. Data
+    /// Center: an update that only changes the ancestors (a new version). Cloud: v1's move
+    /// (`PUT /rest/api/content/{id}/move/append/{parent}`, which v2 lacks; the version stays).
     pub async fn move_page(&self, id: &str, parent_id: &str) -> anyhow::Result<PageDetail> {
-        self.update_page(
-            id,
-            &PageChange {
-                parent_id: Some(parent_id.to_string()),
-                ..PageChange::default()
-            },
-        )
-        .await
+        match self.api {
+            Api::V1 => {
+                self.update_page(
+                    id,
+                    &PageChange {
+                        parent_id: Some(parent_id.to_string()),
+                        ..PageChange::default()
+                    },
+                )
+                .await
+            }
+            Api::CloudV2 => {
+                self.call(
+                    "PUT",
+                    &format!(
+                        "/rest/api/content/{}/move/append/{}",
+                        segment(id),
+                        segment(parent_id)
+                    ),
+                    None,
+                )
+                .await?;
+                self.page(id, false).await
+            }
+        }
     }
 
     /// Moves a page to the trash (its children move up to its parent).
