@@ -375,4 +375,45 @@ mod tests {
         assert_eq!(v["body"]["storage"]["value"], "<p>x</p>");
         assert_eq!(v["ancestors"][0]["id"], "9");
     }
+
+    #[test]
+    fn a_v2_update_always_sends_status_title_and_body() {
+        let cur = PageDetail {
+            page: Page {
+                id: "7".into(),
+                kind: "page".into(),
+                status: "current".into(),
+                title: "Old".into(),
+                space_key: "DEV".into(),
+                version: 4,
+                last_modified: None,
+                url: String::new(),
+            },
+            parent_id: Some("1".into()),
+            parent_type: Some("folder".into()),
+            body: Some("<p>kept</p>".into()),
+        };
+        let v = update_body_v2(&cur, &PageChange::default());
+        assert_eq!(v["version"]["number"], 5);
+        assert_eq!(v["status"], "current");
+        assert_eq!(v["title"], "Old");
+        assert_eq!(
+            v["body"]["value"], "<p>kept</p>",
+            "v2 needs the body every time"
+        );
+        assert_eq!(v["body"]["representation"], "storage");
+        assert!(v.get("parentId").is_none());
+        let v = update_body_v2(
+            &cur,
+            &PageChange {
+                body: Some("<p>new</p>".into()),
+                parent_id: Some("9".into()),
+                base_version: Some(2),
+                ..PageChange::default()
+            },
+        );
+        assert_eq!(v["body"]["value"], "<p>new</p>");
+        assert_eq!(v["version"]["number"], 3);
+        assert_eq!(v["parentId"], "9");
+    }
 }
