@@ -143,14 +143,17 @@ fn attachment_bytes_from_another_host_get_no_credential() {
                     "downloadLink": "/download/attachments/42/a.txt?version=1&api=v2"
                 }]}),
             )
-        } else if t.starts_with("/wiki/download/attachments/42/a.txt") {
-            // Same-site hop first, then off to the media host.
+        } else if t == "/wiki/rest/api/content/42/child/attachment/att7/download" {
+            // v1's download endpoint: a same-site hop first, then off to the media host.
             (
                 302,
-                vec![("Location".into(), "/wiki/files/42/a.txt".into())],
+                vec![(
+                    "Location".into(),
+                    "/wiki/download/attachments/42/a.txt?version=1&api=v2".into(),
+                )],
                 vec![],
             )
-        } else if t == "/wiki/files/42/a.txt" {
+        } else if t.starts_with("/wiki/download/attachments/42/a.txt") {
             (
                 302,
                 vec![(
