@@ -5,10 +5,8 @@
 //! from the profile's deployment ([`Api`]): Data Center speaks v1 (`/rest/api/…`); Cloud speaks
 //! v2 (`/api/v2/…`) wherever v2 has the operation, and v1 only where Atlassian offers no v2
 //! (CQL search, label add/remove, attachment upload and download, page move, the current user),
-//! because
-//! Cloud answers most v1 content
-//! paths with `410 Gone`. Paths are relative to the profile's API base (Cloud `SITE/wiki`,
-//! scoped `…/ex/confluence/ID/wiki`, DC `BASE`). The types here are the stable, documented
+//! because Cloud answers most v1 content paths with `410 Gone`. Paths are relative to the
+//! profile's API base (Cloud `SITE/wiki`, scoped `…/ex/confluence/ID/wiki`, DC `BASE`). The types here are the stable, documented
 //! `--json` shapes of the commands, not the server's JSON.
 
 pub mod attachment;
