@@ -495,6 +495,16 @@ async fn walk_v1(w: &mut Walker, api: Api, space_id: u64, home: u64, with_att: u
         Body::File("c.txt"),
     )
     .await;
+    if api == Api::CloudV1 {
+        // Page move is Cloud's (DC 9.3 has no such route) and one of the v1 operations it kept.
+        w.call(
+            api,
+            "put",
+            &format!("/content/{id}/move/append/{home}"),
+            Body::None,
+        )
+        .await;
+    }
     w.call(api, "delete", &format!("/content/{id}"), Body::None)
         .await;
 }
@@ -578,7 +588,7 @@ async fn legacy_cloud_v1_routes_conform() {
         w.checked,
         w.problems.join("\n")
     );
-    assert!(w.checked >= 19);
+    assert!(w.checked >= 20);
     assert_eq!(w.gone, 0);
 }
 
@@ -768,7 +778,7 @@ async fn cloud_routes_conform_to_the_cloud_specs() {
         w.checked,
         w.problems.join("\n")
     );
-    assert!(w.checked >= 37, "{}", w.checked);
+    assert!(w.checked >= 38, "{}", w.checked);
 }
 
 #[test]
