@@ -519,6 +519,17 @@ mod tests {
     }
 
     #[test]
+    fn cloud_only_switches_are_refused_on_dc() {
+        for key in ["legacy_v1", "media_redirect"] {
+            let c = SimConfig::parse(&format!("flavor = \"dc\"\n{key} = true")).unwrap();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("cloud"), "{err}");
+            let c = SimConfig::parse(&format!("flavor = \"cloud\"\n{key} = true")).unwrap();
+            assert!(c.validate().is_ok());
+        }
+    }
+
+    #[test]
     fn duplicate_user_is_rejected() {
         let c = SimConfig::parse(
             r#"flavor = "dc"
