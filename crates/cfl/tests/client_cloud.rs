@@ -222,3 +222,31 @@ fn an_unreachable_server_says_which_and_what_to_check() {
         out.stderr
     );
 }
+
+#[test]
+fn api_paginate_follows_a_link_header_without_links_in_the_body() {
+    let site = Loopback::start(|req, _| {
+        if req.target.contains("cursor=") {
+            answer_json(200, &[], &json!({"results": [{"id": "2"}]}))
+        } else {
+            answer_json(
+                200,
+                &[(
+                    "Link",
+                    "</wiki/api/v2/pages?cursor=next1&limit=1>; rel=\"next\"",
+                )],
+                &json!({"results": [{"id": "1"}]}),
+            )
+        }
+    });
+    let out = cloud_env_cli(&site.base_url).run(
+        &["api", "--paginate", "--slurp", "/api/v2/pages?limit=1"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let pages = json(&out.stdout);
+    assert_eq!(pages[0]["results"][0]["id"], "1");
+    assert_eq!(pages[1]["results"][0]["id"], "2");
+    let seen = site.seen();
+    assert_eq!(seen[1].target, "/wiki/api/v2/pages?cursor=next1&limit=1");
+}
