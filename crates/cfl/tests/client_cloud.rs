@@ -124,6 +124,20 @@ fn a_removed_endpoint_is_explained_not_dumped() {
         );
         assert!(!out.all().contains("GoneException"), "{}", out.all());
     }
+    // On Data Center there is no v2 to point to.
+    let dc = Cli::new()
+        .with_env("CONFLUENCE_URL", &site.base_url)
+        .with_env("CONFLUENCE_DEPLOYMENT", "dc")
+        .with_env("CONFLUENCE_PAT", DC_PAT);
+    let out = dc.run(&["api", "/rest/api/space"], None);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("GET /rest/api/space no longer exists on this Confluence")
+            && !out.stderr.contains("/api/v2"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
