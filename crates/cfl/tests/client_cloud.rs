@@ -264,3 +264,37 @@ fn api_paginate_follows_a_link_header_without_links_in_the_body() {
     let seen = site.seen();
     assert_eq!(seen[1].target, "/wiki/api/v2/pages?cursor=next1&limit=1");
 }
+
+#[test]
+fn a_blog_post_is_found_by_page_get_on_cloud() {
+    let site = Loopback::start(|req, _| {
+        let t = req.target.as_str();
+        if t.starts_with("/wiki/api/v2/pages/77") {
+            answer_json(
+                404,
+                &[],
+                &json!({"errors": [{"status": 404, "title": "Not Found"}]}),
+            )
+        } else if t.starts_with("/wiki/api/v2/blogposts/77") {
+            answer_json(
+                200,
+                &[],
+                &json!({"id": "77", "status": "current", "title": "Release news",
+                        "spaceId": "5", "version": {"number": 3, "createdAt": "2026-01-02T03:04:05Z"},
+                        "body": {"storage": {"representation": "storage", "value": "<p>news</p>"}},
+                        "_links": {"webui": "/spaces/DEV/blog/2026/01/02/77"}}),
+            )
+        } else if t.starts_with("/wiki/api/v2/spaces/5") {
+            answer_json(200, &[], &json!({"id": "5", "key": "DEV", "name": "Dev"}))
+        } else {
+            answer_json(404, &[], &json!({"message": "not here"}))
+        }
+    });
+    let out = cloud_env_cli(&site.base_url).run(&["page", "get", "77", "--json"], None);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let v = json(&out.stdout);
+    assert_eq!(v["type"], "blogpost");
+    assert_eq!(v["spaceKey"], "DEV");
+    assert_eq!(v["version"], 3);
+    assert_eq!(v["body"], "<p>news</p>");
+}

@@ -169,10 +169,23 @@ impl Content<'_> {
                 } else {
                     ""
                 };
-                let v = self
+                match self
                     .get_json(&format!("{V2}/pages/{}{format}", segment(id)))
-                    .await?;
-                self.detail_from_v2(&v).await
+                    .await
+                {
+                    Ok(v) => self.detail_from_v2(&v).await,
+                    // v2 keeps blog posts apart; a search hit may be one.
+                    Err(e) if super::tree::is_status(&e, 404) => {
+                        let v = self
+                            .get_json(&format!("{V2}/blogposts/{}{format}", segment(id)))
+                            .await
+                            .map_err(|_| e)?;
+                        let mut d = self.detail_from_v2(&v).await?;
+                        d.page.kind = "blogpost".into();
+                        Ok(d)
+                    }
+                    Err(e) => Err(e),
+                }
             }
         }
     }

@@ -275,7 +275,7 @@ impl Content<'_> {
 }
 
 /// Whether `e` is a [`ContentError`] with HTTP status `status`.
-fn is_status(e: &anyhow::Error, status: u16) -> bool {
+pub(super) fn is_status(e: &anyhow::Error, status: u16) -> bool {
     e.downcast_ref::<ContentError>()
         .and_then(ContentError::status)
         == Some(status)
