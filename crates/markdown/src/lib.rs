@@ -7,6 +7,9 @@
 //! - [`to_markdown`]: storage → Markdown. Page links (`<ac:link><ri:page …>`) go through a
 //!   caller-given resolver; elements Markdown cannot express (other macros) are kept as raw HTML
 //!   so a later publish restores them.
+//! - Both directions map panels ↔ GitHub alerts (`> [!NOTE]` …), task lists ↔ `- [ ]` / `- [x]`
+//!   and the expand macro ↔ `<details><summary>`; the mapping is documented on `md::panel_alert`
+//!   and in the README's conversion table.
 //! - [`to_html`]: storage → HTML for `cfl export --format html`.
 //! - [`front_matter`]: the small `key: value` header cfl writes on exported Markdown.
 

@@ -1,6 +1,7 @@
 //! Storage format → Markdown. Blocks are rendered to strings and joined by blank lines; inline
 //! content is collapsed like HTML collapses whitespace, and Markdown's special characters in text
-//! are escaped so the Markdown parses back to the same text. What Markdown cannot express (macros
+//! are escaped so the Markdown parses back to the same text. Panels become GitHub alerts, task
+//! lists `- [ ]` items, the expand macro `<details>`. What Markdown cannot express (macros
 //! other than `code`, unknown `ac:` elements) is kept verbatim inside a `<!-- confluence … -->`
 //! comment, which [`crate::to_storage`] turns back into the original storage.
 
@@ -10,6 +11,8 @@ use crate::{encode_target, Links, PageRef};
 /// The marker of a comment that carries storage format through Markdown.
 pub(crate) const KEEP_OPEN: &str = "<!-- confluence ";
 pub(crate) const KEEP_CLOSE: &str = " -->";
+/// The marker of a comment that carries a panel macro's opening tag and parameters.
+pub(crate) const PANEL_OPEN: &str = "<!-- confluence-panel ";
 
 /// Converts storage format to Markdown (ends with one newline, or is empty).
 pub fn to_markdown(storage: &str, links: &Links) -> String {
@@ -143,20 +146,7 @@ impl Renderer<'_, '_> {
             }
             "ul" | "ol" => one(self.list(e)),
             "pre" => vec![code_block("", &text_of(&e.children))],
-            "blockquote" => {
-                let inner = self.blocks(&e.children).join("\n\n");
-                one(inner
-                    .split('\n')
-                    .map(|l| {
-                        if l.is_empty() {
-                            ">".to_string()
-                        } else {
-                            format!("> {l}")
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n"))
-            }
+            "blockquote" => one(quote(&self.blocks(&e.children).join("\n\n"))),
             "table" => one(self.table(e)),
             // `***`, not `---`: directly under a paragraph line (a tight list item) `---` would
             // turn that line into a setext heading.
@@ -169,10 +159,95 @@ impl Renderer<'_, '_> {
                     .unwrap_or_default();
                 vec![code_block(&lang, &body)]
             }
-            "ac:structured-macro" | "ac:macro" | "ac:task-list" => vec![keep(e)],
+            "ac:structured-macro" if panel_alert(e).is_some() => one(self.panel(e)),
+            "ac:structured-macro"
+                if e.attr("ac:name") == Some("expand") && expand_title(e).is_some() =>
+            {
+                one(self.expand(e))
+            }
+            "ac:task-list" => one(self.task_list(e)),
+            "ac:structured-macro" | "ac:macro" => vec![keep(e)],
             // Layout containers: their content, without the layout.
             _ => self.blocks(&e.children),
         }
+    }
+
+    /// A panel macro as a GitHub alert; see [`panel_alert`] for the mapping.
+    fn panel(&self, e: &Element) -> String {
+        let (kind, opening) = panel_alert(e).unwrap_or(("NOTE", None));
+        let mut blocks = vec![format!("[!{kind}]")];
+        if let Some(opening) = opening {
+            blocks[0].push('\n');
+            blocks[0].push_str(&opening);
+            // The title stays visible as a bold first line; publish drops it again.
+            if let Some(t) = e.parameter("title").filter(|t| !t.trim().is_empty()) {
+                let mut s = String::new();
+                escape_text(&collapse(t.trim()), &mut s);
+                blocks.push(format!("**{s}**"));
+            }
+        }
+        if let Some(b) = e.child("ac:rich-text-body") {
+            blocks.extend(self.blocks(&b.children));
+        }
+        // The marker line sits right above the first block, as GitHub's examples write it.
+        let first = blocks.remove(0);
+        let rest = blocks.join("\n\n");
+        quote(&if rest.is_empty() {
+            first
+        } else {
+            format!("{first}\n{rest}")
+        })
+    }
+
+    /// The expand macro as `<details>`; its body stays Markdown.
+    fn expand(&self, e: &Element) -> String {
+        let mut out = String::from("<details>\n<summary>");
+        crate::escape_text(&collapse(&expand_title(e).unwrap_or_default()), &mut out);
+        out.push_str("</summary>\n\n");
+        if let Some(b) = e.child("ac:rich-text-body") {
+            let body = self.blocks(&b.children).join("\n\n");
+            if !body.is_empty() {
+                out.push_str(&body);
+                out.push_str("\n\n");
+            }
+        }
+        out.push_str("</details>");
+        out
+    }
+
+    /// `ac:task-list` as `- [ ]` / `- [x]` items; a nested task list (inside a task body, or
+    /// right after a task) is indented under its task.
+    fn task_list(&self, e: &Element) -> String {
+        let mut items: Vec<String> = Vec::new();
+        for c in &e.children {
+            let Node::Element(el) = c else { continue };
+            match el.name.as_str() {
+                "ac:task" => {
+                    let done = el
+                        .child("ac:task-status")
+                        .is_some_and(|s| text_of(&s.children).trim() == "complete");
+                    let body = el
+                        .child("ac:task-body")
+                        .map(|b| self.blocks(&b.children).join("\n"))
+                        .unwrap_or_default();
+                    let marker = if done { "- [x] " } else { "- [ ] " };
+                    items.push(format!("{marker}{}", indent_rest(&body, "  ")));
+                }
+                "ac:task-list" => {
+                    let nested = self.task_list(el);
+                    match items.last_mut() {
+                        Some(last) if !nested.is_empty() => {
+                            last.push_str("\n  ");
+                            last.push_str(&indent_rest(&nested, "  "));
+                        }
+                        _ if !nested.is_empty() => items.push(nested),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        items.join("\n")
     }
 
     fn list(&self, e: &Element) -> String {
@@ -385,6 +460,99 @@ impl Renderer<'_, '_> {
         }
         out.push(')');
     }
+}
+
+/// Every line quoted with `> `.
+fn quote(inner: &str) -> String {
+    if inner.is_empty() {
+        return String::new();
+    }
+    inner
+        .split('\n')
+        .map(|l| {
+            if l.is_empty() {
+                ">".to_string()
+            } else {
+                format!("> {l}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Macro attributes Confluence regenerates on save: not worth keeping through Markdown.
+fn regenerated(attr: &str) -> bool {
+    matches!(attr, "ac:name" | "ac:schema-version" | "ac:macro-id")
+}
+
+/// The GitHub alert a panel macro becomes, and (when the alert alone would not restore it) the
+/// macro's opening tag and parameters, kept in a `<!-- confluence-panel … -->` comment.
+///
+/// info ↔ `[!NOTE]`, tip ↔ `[!TIP]`, note ↔ `[!WARNING]`, warning ↔ `[!CAUTION]`, and
+/// `[!IMPORTANT]` ↔ note titled "Important". Titled panels and `panel` carry the comment.
+pub(crate) fn panel_alert(e: &Element) -> Option<(&'static str, Option<String>)> {
+    let name = e.attr("ac:name")?;
+    let kind = match name {
+        "info" | "panel" => "NOTE",
+        "tip" => "TIP",
+        "note" => "WARNING",
+        "warning" => "CAUTION",
+        _ => return None,
+    };
+    // Only parameters and a rich-text body (or nothing) fit an alert.
+    let mut params = Vec::new();
+    for c in &e.children {
+        match c {
+            Node::Element(p) if p.name == "ac:parameter" => {
+                params.push((p.attr("ac:name").unwrap_or(""), text_of(&p.children)))
+            }
+            Node::Element(b) if b.name == "ac:rich-text-body" => {}
+            Node::Text(t) if t.trim().is_empty() => {}
+            _ => return None,
+        }
+    }
+    if name == "note" && params.len() == 1 && params[0].0 == "title" && params[0].1 == "Important" {
+        return Some(("IMPORTANT", None));
+    }
+    if name != "panel" && params.is_empty() {
+        return Some((kind, None));
+    }
+    let mut opening = String::from(PANEL_OPEN);
+    opening.push_str("<ac:structured-macro");
+    for (k, v) in e
+        .attrs
+        .iter()
+        .filter(|(k, _)| !regenerated(k) || k == "ac:name")
+    {
+        opening.push_str(&format!(" {k}=\"{}\"", crate::escape_attr(v)));
+    }
+    opening.push('>');
+    for c in &e.children {
+        if let Node::Element(p) = c {
+            if p.name == "ac:parameter" {
+                dom::serialize(std::slice::from_ref(c), &mut opening);
+            }
+        }
+    }
+    let body = &opening[PANEL_OPEN.len()..];
+    let body = body.replace("-->", "--&gt;");
+    Some((kind, Some(format!("{PANEL_OPEN}{body}{KEEP_CLOSE}"))))
+}
+
+/// The expand macro's title, when the macro fits `<details>` (a title, a rich-text body).
+fn expand_title(e: &Element) -> Option<String> {
+    let mut title = String::new();
+    for c in &e.children {
+        match c {
+            Node::Element(p) if p.name == "ac:parameter" && p.attr("ac:name") == Some("title") => {
+                title = text_of(&p.children)
+            }
+            Node::Element(b) if b.name == "ac:rich-text-body" => {}
+            Node::Text(t) if t.trim().is_empty() => {}
+            _ => return None,
+        }
+    }
+    Some(title)
 }
 
 fn link(out: &mut String, text: &str, target: &str, title: Option<&str>) {

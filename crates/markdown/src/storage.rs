@@ -1,6 +1,8 @@
 //! Markdown → Confluence storage format, one pass over pulldown-cmark's events.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{
+    BlockQuoteKind, CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd,
+};
 
 use crate::{decode_target, escape_attr, escape_text};
 
@@ -41,14 +43,78 @@ enum Pending {
     },
 }
 
+/// A list being written: task lists are only known at their first item's marker.
+struct List {
+    /// Where the list's opening tag starts in the output.
+    open_at: usize,
+    ordered: bool,
+    task: bool,
+    items: usize,
+    /// Where the current item's `<li>` starts, and whether it became a task.
+    item_at: usize,
+    item_task: bool,
+}
+
+/// A GitHub alert just opened: its default opening may still be replaced by a kept one.
+struct Alert {
+    open_at: usize,
+    /// Events seen inside it so far (the kept opening must come first).
+    seen: usize,
+}
+
 /// Converts Markdown to storage format.
 pub fn to_storage(markdown: &str) -> Storage {
     let mut out = String::with_capacity(markdown.len() * 2);
     let mut images: Vec<String> = Vec::new();
     let mut pending: Option<Pending> = None;
     let mut in_table_head = false;
-    let parser = Parser::new_ext(markdown, Options::ENABLE_TABLES);
+    let mut lists: Vec<List> = Vec::new();
+    let mut tasks = 0usize;
+    let mut alert: Option<Alert> = None;
+    // A kept panel title shown as a bold first paragraph: (where it starts, its storage).
+    let mut title_para: Option<(usize, String)> = None;
+    let mut details: Vec<usize> = Vec::new();
+    let mut html_block: Option<String> = None;
+    let options = Options::ENABLE_TABLES | Options::ENABLE_GFM | Options::ENABLE_TASKLISTS;
+    let parser = Parser::new_ext(markdown, options);
     for ev in parser {
+        if let Some(block) = &mut html_block {
+            match &ev {
+                Event::Html(h) => {
+                    block.push_str(h);
+                    continue;
+                }
+                Event::End(TagEnd::HtmlBlock) => {
+                    let block = html_block.take().unwrap_or_default();
+                    if let Some(kept) = panel_opening(&block) {
+                        if let Some(a) = alert.take() {
+                            out.truncate(a.open_at);
+                            out.push_str(&kept.xml);
+                            out.push_str("<ac:rich-text-body>");
+                            title_para = kept.title.map(|t| {
+                                let mut s = String::from("<p><strong>");
+                                escape_text(t.trim(), &mut s);
+                                s.push_str("</strong></p>");
+                                (out.len(), s)
+                            });
+                        }
+                    } else {
+                        for line in block.split_inclusive('\n') {
+                            html(line, &mut out, &mut details);
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        // A kept panel opening counts only as the alert's first block.
+        if let Some(a) = &mut alert {
+            a.seen += 1;
+            if a.seen > 1 {
+                alert = None;
+            }
+        }
         // Images and code blocks collect their text first.
         match (&mut pending, &ev) {
             (Some(Pending::Image { alt, .. }), Event::Text(t) | Event::Code(t)) => {
@@ -79,7 +145,15 @@ pub fn to_storage(markdown: &str) -> Storage {
             Event::Start(tag) => match tag {
                 Tag::Paragraph => out.push_str("<p>"),
                 Tag::Heading { level, .. } => out.push_str(&format!("<h{}>", level_num(level))),
-                Tag::BlockQuote(_) => out.push_str("<blockquote>"),
+                Tag::BlockQuote(None) => out.push_str("<blockquote>"),
+                Tag::BlockQuote(Some(kind)) => {
+                    alert = Some(Alert {
+                        open_at: out.len(),
+                        seen: 0,
+                    });
+                    out.push_str(alert_opening(kind));
+                    out.push_str("<ac:rich-text-body>");
+                }
                 Tag::CodeBlock(kind) => {
                     let lang = match kind {
                         CodeBlockKind::Fenced(info) => {
@@ -92,10 +166,29 @@ pub fn to_storage(markdown: &str) -> Storage {
                         text: String::new(),
                     });
                 }
-                Tag::List(Some(1)) => out.push_str("<ol>"),
-                Tag::List(Some(n)) => out.push_str(&format!("<ol start=\"{n}\">")),
-                Tag::List(None) => out.push_str("<ul>"),
-                Tag::Item => out.push_str("<li>"),
+                Tag::List(start) => {
+                    lists.push(List {
+                        open_at: out.len(),
+                        ordered: start.is_some(),
+                        task: false,
+                        items: 0,
+                        item_at: 0,
+                        item_task: false,
+                    });
+                    match start {
+                        Some(1) => out.push_str("<ol>"),
+                        Some(n) => out.push_str(&format!("<ol start=\"{n}\">")),
+                        None => out.push_str("<ul>"),
+                    }
+                }
+                Tag::Item => {
+                    if let Some(l) = lists.last_mut() {
+                        l.items += 1;
+                        l.item_at = out.len();
+                        l.item_task = false;
+                    }
+                    out.push_str("<li>");
+                }
                 Tag::Table(_) => out.push_str("<table><tbody>"),
                 Tag::TableHead => {
                     in_table_head = true;
@@ -124,16 +217,41 @@ pub fn to_storage(markdown: &str) -> Storage {
                         alt: String::new(),
                     });
                 }
-                Tag::HtmlBlock => {}
+                Tag::HtmlBlock => html_block = Some(String::new()),
                 _ => {}
             },
             Event::End(tag) => match tag {
-                TagEnd::Paragraph => out.push_str("</p>"),
+                TagEnd::Paragraph => {
+                    out.push_str("</p>");
+                    if let Some((at, expected)) = title_para.take() {
+                        if out.get(at..) == Some(expected.as_str()) {
+                            out.truncate(at);
+                        }
+                    }
+                }
                 TagEnd::Heading(level) => out.push_str(&format!("</h{}>", level_num(level))),
-                TagEnd::BlockQuote(_) => out.push_str("</blockquote>"),
-                TagEnd::List(true) => out.push_str("</ol>"),
-                TagEnd::List(false) => out.push_str("</ul>"),
-                TagEnd::Item => out.push_str("</li>"),
+                TagEnd::BlockQuote(None) => out.push_str("</blockquote>"),
+                TagEnd::BlockQuote(Some(_)) => {
+                    alert = None;
+                    out.push_str("</ac:rich-text-body></ac:structured-macro>");
+                }
+                TagEnd::List(_) => match lists.pop() {
+                    Some(l) if l.task => out.push_str("</ac:task-list>"),
+                    Some(l) if l.ordered => out.push_str("</ol>"),
+                    _ => out.push_str("</ul>"),
+                },
+                TagEnd::Item => match lists.last_mut() {
+                    Some(l) if l.task => {
+                        if !l.item_task {
+                            // An item without a marker in a task list: an open task.
+                            let at = l.item_at;
+                            tasks += 1;
+                            out.replace_range(at..at + "<li>".len(), &task_opening(tasks, false));
+                        }
+                        out.push_str("</ac:task-body></ac:task>");
+                    }
+                    _ => out.push_str("</li>"),
+                },
                 TagEnd::Table => out.push_str("</tbody></table>"),
                 TagEnd::TableHead => {
                     in_table_head = false;
@@ -154,14 +272,139 @@ pub fn to_storage(markdown: &str) -> Storage {
                 out.push_str("</code>");
             }
             // Raw HTML passes through as written; storage an export kept in a comment comes back.
-            Event::Html(h) | Event::InlineHtml(h) => raw_html(&h, &mut out),
+            Event::Html(h) | Event::InlineHtml(h) => html(&h, &mut out, &mut details),
             Event::SoftBreak => out.push(' '),
             Event::HardBreak => out.push_str("<br />"),
+            Event::TaskListMarker(done) => match lists.last_mut() {
+                // An unordered list whose first item is a task is a task list.
+                Some(l) if !l.ordered && (l.task || l.items == 1) => {
+                    if !l.task {
+                        l.task = true;
+                        let at = l.open_at;
+                        out.replace_range(at..at + "<ul>".len(), "<ac:task-list>");
+                        l.item_at += "<ac:task-list>".len() - "<ul>".len();
+                    }
+                    l.item_task = true;
+                    let at = l.item_at;
+                    tasks += 1;
+                    out.replace_range(at..at + "<li>".len(), &task_opening(tasks, done));
+                }
+                _ => out.push_str(if done { "[x] " } else { "[ ] " }),
+            },
             Event::Rule => out.push_str("<hr />"),
             _ => {}
         }
     }
+    // An unclosed `<details>` still closes its macro.
+    for _ in details.drain(..) {
+        out.push_str(EXPAND_CLOSE);
+    }
     Storage { body: out, images }
+}
+
+const EXPAND_OPEN: &str = "<ac:structured-macro ac:name=\"expand\">";
+const EXPAND_BODY: &str = "<ac:rich-text-body>";
+const EXPAND_CLOSE: &str = "</ac:rich-text-body></ac:structured-macro>";
+
+/// The panel macro a GitHub alert becomes by default (see `md::panel_alert` for the mapping).
+fn alert_opening(kind: BlockQuoteKind) -> &'static str {
+    match kind {
+        BlockQuoteKind::Note => "<ac:structured-macro ac:name=\"info\">",
+        BlockQuoteKind::Tip => "<ac:structured-macro ac:name=\"tip\">",
+        BlockQuoteKind::Important => {
+            "<ac:structured-macro ac:name=\"note\"><ac:parameter ac:name=\"title\">Important</ac:parameter>"
+        }
+        BlockQuoteKind::Warning => "<ac:structured-macro ac:name=\"note\">",
+        BlockQuoteKind::Caution => "<ac:structured-macro ac:name=\"warning\">",
+    }
+}
+
+fn task_opening(id: usize, done: bool) -> String {
+    let status = if done { "complete" } else { "incomplete" };
+    format!("<ac:task><ac:task-id>{id}</ac:task-id><ac:task-status>{status}</ac:task-status><ac:task-body>")
+}
+
+/// A panel's kept opening (`<!-- confluence-panel … -->`) and the title it names.
+struct KeptPanel {
+    xml: String,
+    title: Option<String>,
+}
+
+fn panel_opening(block: &str) -> Option<KeptPanel> {
+    let open = crate::md::PANEL_OPEN;
+    let inner = block
+        .trim()
+        .strip_prefix(open)?
+        .strip_suffix(crate::md::KEEP_CLOSE.trim_start())?
+        .trim_end();
+    if !inner.starts_with("<ac:structured-macro") {
+        return None;
+    }
+    let nodes = crate::dom::parse(&format!("{inner}</ac:structured-macro>"));
+    let title = nodes.iter().find_map(|n| match n {
+        crate::dom::Node::Element(e) => e.parameter("title"),
+        _ => None,
+    });
+    Some(KeptPanel {
+        xml: inner.to_string(),
+        title: title.filter(|t| !t.trim().is_empty()),
+    })
+}
+
+/// Raw HTML: `<details>` / `<summary>` / `</details>` become the expand macro, the rest goes
+/// through [`raw_html`].
+fn html(h: &str, out: &mut String, details: &mut Vec<usize>) {
+    let mut rest = h;
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let next = ["<details", "<summary", "</details>"]
+            .iter()
+            .filter_map(|t| lower.find(t).map(|i| (i, *t)))
+            .filter(|(i, t)| {
+                // `<details>` / `<details open>`, not `<detailsx>`.
+                let after = lower[i + t.len()..].chars().next();
+                *t == "</details>" || matches!(after, Some('>' | ' ' | '\t' | '\n'))
+            })
+            .min();
+        let Some((i, tag)) = next else { break };
+        raw_html(&rest[..i], out);
+        let after = &rest[i..];
+        let Some(gt) = after.find('>') else { break };
+        match tag {
+            "<details" => {
+                details.push(out.len());
+                out.push_str(EXPAND_OPEN);
+                out.push_str(EXPAND_BODY);
+                rest = &after[gt + 1..];
+            }
+            "<summary" => {
+                let body = &after[gt + 1..];
+                let end = body.to_ascii_lowercase().find("</summary>");
+                let (title, next) = match end {
+                    Some(e) => (&body[..e], &body[e + "</summary>".len()..]),
+                    None => (body, ""),
+                };
+                // The title goes before the body as a parameter, as text.
+                let plain = crate::dom::text_of(&crate::dom::parse(title));
+                if let Some(&at) = details.last().filter(|_| !plain.trim().is_empty()) {
+                    let mut param = String::from("<ac:parameter ac:name=\"title\">");
+                    escape_text(plain.trim(), &mut param);
+                    param.push_str("</ac:parameter>");
+                    if out[at..].starts_with(&format!("{EXPAND_OPEN}{EXPAND_BODY}")) {
+                        out.insert_str(at + EXPAND_OPEN.len(), &param);
+                    }
+                }
+                rest = next;
+            }
+            _ => {
+                if details.pop().is_some() {
+                    out.push_str(EXPAND_CLOSE);
+                }
+                rest = &after[gt + 1..];
+            }
+        }
+    }
+    raw_html(rest, out);
 }
 
 /// Raw HTML: `<!-- confluence X -->` becomes X, other comments are dropped, the rest is kept.
@@ -240,6 +483,26 @@ mod tests {
             "<ac:image ac:alt=\"a chart\"><ri:attachment ri:filename=\"chart 1.png\" /></ac:image>"
         ));
         assert!(s.body.contains("<ri:url ri:value=\"https://x/y.png\" />"));
+    }
+
+    #[test]
+    fn raw_details_never_reach_storage() {
+        // Unclosed, with attributes, and a stray close: always balanced expand macros.
+        let s = to_storage("<details open>\n<summary>A <b>bold</b> title</summary>\n\nbody\n");
+        assert_eq!(
+            s.body,
+            "<ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">A bold title</ac:parameter><ac:rich-text-body><p>body</p></ac:rich-text-body></ac:structured-macro>"
+        );
+        let s = to_storage("text\n\n</details>\n");
+        assert_eq!(s.body, "<p>text</p>");
+    }
+
+    #[test]
+    fn tasks_only_in_bullet_lists() {
+        let s = to_storage("1. [ ] first\n2. [x] second\n");
+        assert_eq!(s.body, "<ol><li>[ ] first</li><li>[x] second</li></ol>");
+        let back = crate::to_markdown(&s.body, &Default::default());
+        assert_eq!(back, "1. \\[ \\] first\n2. \\[x\\] second\n");
     }
 
     #[test]
