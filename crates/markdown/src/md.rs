@@ -218,6 +218,12 @@ impl Renderer<'_, '_> {
     /// `ac:task-list` as `- [ ]` / `- [x]` items; a nested task list (inside a task body, or
     /// right after a task) is indented under its task.
     fn task_list(&self, e: &Element) -> String {
+        // Loose, like a list, when a task body holds paragraphs.
+        let loose = e.children.iter().any(|c| {
+            matches!(c, Node::Element(t) if t.name == "ac:task"
+                && t.child("ac:task-body").is_some_and(|b| b.child("p").is_some()))
+        });
+        let sep = if loose { "\n\n" } else { "\n" };
         let mut items: Vec<String> = Vec::new();
         for c in &e.children {
             let Node::Element(el) = c else { continue };
@@ -228,7 +234,7 @@ impl Renderer<'_, '_> {
                         .is_some_and(|s| text_of(&s.children).trim() == "complete");
                     let body = el
                         .child("ac:task-body")
-                        .map(|b| self.blocks(&b.children).join("\n"))
+                        .map(|b| self.blocks(&b.children).join(sep))
                         .unwrap_or_default();
                     let marker = if done { "- [x] " } else { "- [ ] " };
                     items.push(format!("{marker}{}", indent_rest(&body, "  ")));
@@ -237,7 +243,8 @@ impl Renderer<'_, '_> {
                     let nested = self.task_list(el);
                     match items.last_mut() {
                         Some(last) if !nested.is_empty() => {
-                            last.push_str("\n  ");
+                            last.push_str(sep);
+                            last.push_str("  ");
                             last.push_str(&indent_rest(&nested, "  "));
                         }
                         _ if !nested.is_empty() => items.push(nested),
@@ -247,7 +254,7 @@ impl Renderer<'_, '_> {
                 _ => {}
             }
         }
-        items.join("\n")
+        items.join(sep)
     }
 
     fn list(&self, e: &Element) -> String {

@@ -43,16 +43,43 @@ enum Pending {
     },
 }
 
-/// A list being written: task lists are only known at their first item's marker.
+/// A list being written.
 struct List {
-    /// Where the list's opening tag starts in the output.
-    open_at: usize,
-    ordered: bool,
+    /// Every item starts with `[ ]` / `[x]`: an `ac:task-list`.
     task: bool,
-    items: usize,
-    /// Where the current item's `<li>` starts, and whether it became a task.
+    /// Where the current item's `<li>` starts (replaced by the task's opening at its marker).
     item_at: usize,
-    item_task: bool,
+}
+
+/// The event indexes of bullet lists whose every item has a task marker.
+fn task_lists(events: &[Event]) -> Vec<usize> {
+    // (start index, items, items with a marker) per open list.
+    let mut open: Vec<(usize, usize, usize, bool)> = Vec::new();
+    let mut found = Vec::new();
+    for (i, ev) in events.iter().enumerate() {
+        match ev {
+            Event::Start(Tag::List(start)) => open.push((i, 0, 0, start.is_none())),
+            Event::Start(Tag::Item) => {
+                if let Some(l) = open.last_mut() {
+                    l.1 += 1;
+                }
+            }
+            Event::TaskListMarker(_) => {
+                if let Some(l) = open.last_mut() {
+                    l.2 += 1;
+                }
+            }
+            Event::End(TagEnd::List(_)) => {
+                if let Some((at, items, marked, bullet)) = open.pop() {
+                    if bullet && items > 0 && items == marked {
+                        found.push(at);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 /// A GitHub alert just opened: its default opening may still be replaced by a kept one.
@@ -76,8 +103,9 @@ pub fn to_storage(markdown: &str) -> Storage {
     let mut details: Vec<usize> = Vec::new();
     let mut html_block: Option<String> = None;
     let options = Options::ENABLE_TABLES | Options::ENABLE_GFM | Options::ENABLE_TASKLISTS;
-    let parser = Parser::new_ext(markdown, options);
-    for ev in parser {
+    let events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+    let task_lists = task_lists(&events);
+    for (index, ev) in events.into_iter().enumerate() {
         if let Some(block) = &mut html_block {
             match &ev {
                 Event::Html(h) => {
@@ -167,15 +195,10 @@ pub fn to_storage(markdown: &str) -> Storage {
                     });
                 }
                 Tag::List(start) => {
-                    lists.push(List {
-                        open_at: out.len(),
-                        ordered: start.is_some(),
-                        task: false,
-                        items: 0,
-                        item_at: 0,
-                        item_task: false,
-                    });
+                    let task = task_lists.contains(&index);
+                    lists.push(List { task, item_at: 0 });
                     match start {
+                        _ if task => out.push_str("<ac:task-list>"),
                         Some(1) => out.push_str("<ol>"),
                         Some(n) => out.push_str(&format!("<ol start=\"{n}\">")),
                         None => out.push_str("<ul>"),
@@ -183,9 +206,7 @@ pub fn to_storage(markdown: &str) -> Storage {
                 }
                 Tag::Item => {
                     if let Some(l) = lists.last_mut() {
-                        l.items += 1;
                         l.item_at = out.len();
-                        l.item_task = false;
                     }
                     out.push_str("<li>");
                 }
@@ -235,21 +256,13 @@ pub fn to_storage(markdown: &str) -> Storage {
                     alert = None;
                     out.push_str("</ac:rich-text-body></ac:structured-macro>");
                 }
-                TagEnd::List(_) => match lists.pop() {
+                TagEnd::List(ordered) => match lists.pop() {
                     Some(l) if l.task => out.push_str("</ac:task-list>"),
-                    Some(l) if l.ordered => out.push_str("</ol>"),
+                    _ if ordered => out.push_str("</ol>"),
                     _ => out.push_str("</ul>"),
                 },
-                TagEnd::Item => match lists.last_mut() {
-                    Some(l) if l.task => {
-                        if !l.item_task {
-                            // An item without a marker in a task list: an open task.
-                            let at = l.item_at;
-                            tasks += 1;
-                            out.replace_range(at..at + "<li>".len(), &task_opening(tasks, false));
-                        }
-                        out.push_str("</ac:task-body></ac:task>");
-                    }
+                TagEnd::Item => match lists.last() {
+                    Some(l) if l.task => out.push_str("</ac:task-body></ac:task>"),
                     _ => out.push_str("</li>"),
                 },
                 TagEnd::Table => out.push_str("</tbody></table>"),
@@ -275,20 +288,14 @@ pub fn to_storage(markdown: &str) -> Storage {
             Event::Html(h) | Event::InlineHtml(h) => html(&h, &mut out, &mut details),
             Event::SoftBreak => out.push(' '),
             Event::HardBreak => out.push_str("<br />"),
-            Event::TaskListMarker(done) => match lists.last_mut() {
-                // An unordered list whose first item is a task is a task list.
-                Some(l) if !l.ordered && (l.task || l.items == 1) => {
-                    if !l.task {
-                        l.task = true;
-                        let at = l.open_at;
-                        out.replace_range(at..at + "<ul>".len(), "<ac:task-list>");
-                        l.item_at += "<ac:task-list>".len() - "<ul>".len();
-                    }
-                    l.item_task = true;
+            Event::TaskListMarker(done) => match lists.last() {
+                // The item's `<li>` becomes the task's opening (a loose item's `<p>` follows it).
+                Some(l) if l.task && out[l.item_at..].starts_with("<li>") => {
                     let at = l.item_at;
                     tasks += 1;
                     out.replace_range(at..at + "<li>".len(), &task_opening(tasks, done));
                 }
+                // A marker in a list that is not all tasks stays text.
                 _ => out.push_str(if done { "[x] " } else { "[ ] " }),
             },
             Event::Rule => out.push_str("<hr />"),
@@ -386,9 +393,11 @@ fn html(h: &str, out: &mut String, details: &mut Vec<usize>) {
                 };
                 // The title goes before the body as a parameter, as text.
                 let plain = crate::dom::text_of(&crate::dom::parse(title));
+                // Collapsed like HTML shows it (and like export writes it back).
+                let plain = plain.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
                 if let Some(&at) = details.last().filter(|_| !plain.trim().is_empty()) {
                     let mut param = String::from("<ac:parameter ac:name=\"title\">");
-                    escape_text(plain.trim(), &mut param);
+                    escape_text(&plain, &mut param);
                     param.push_str("</ac:parameter>");
                     if out[at..].starts_with(&format!("{EXPAND_OPEN}{EXPAND_BODY}")) {
                         out.insert_str(at + EXPAND_OPEN.len(), &param);

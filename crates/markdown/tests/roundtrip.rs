@@ -1,5 +1,6 @@
 //! Property: any Markdown document built from the constructs cfl supports (headings, paragraphs
-//! with emphasis, code and links, nested lists, fenced code, tables, images) is stable after one
+//! with emphasis, code and links, nested lists, fenced code, tables, images, GitHub alerts, task
+//! lists, `<details>`) is stable after one
 //! normalisation pass: md → storage → md' → storage' gives storage' == storage and md'' == md'.
 
 use cfl_markdown::{to_markdown, to_storage, Links};
@@ -53,6 +54,19 @@ fn block() -> impl Strategy<Value = String> {
             t
         }),
         1 => inline().prop_map(|t| format!("> {t}")),
+        1 => ("(NOTE|TIP|IMPORTANT|WARNING|CAUTION)", inline(), inline())
+            .prop_map(|(k, a, b)| format!("> [!{k}]\n> {a}\n>\n> - {b}")),
+        1 => prop::collection::vec((any::<bool>(), inline()), 1..4).prop_map(|items| {
+            items
+                .iter()
+                .map(|(done, t)| format!("- [{}] {t}", if *done { "x" } else { " " }))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
+        1 => ("[a-zA-Z &<]{0,12}", inline()).prop_map(|(title, body)| {
+            let title = title.replace('&', "&amp;").replace('<', "&lt;");
+            format!("<details>\n<summary>{title}</summary>\n\n{body}\n\n</details>")
+        }),
     ];
     leaf
 }
