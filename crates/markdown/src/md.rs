@@ -79,7 +79,8 @@ fn fence_for(body: &str, ch: char) -> String {
 }
 
 fn code_block(lang: &str, body: &str) -> String {
-    let fence = fence_for(body, '`');
+    // A backtick fence's info string cannot hold a backtick; a tilde fence's can.
+    let fence = fence_for(body, if lang.contains('`') { '~' } else { '`' });
     let body = body.strip_suffix('\n').unwrap_or(body);
     format!("{fence}{}\n{body}\n{fence}", lang.trim())
 }
@@ -627,11 +628,30 @@ fn collapse(s: &str) -> String {
     out
 }
 
-/// Escapes characters that Markdown would read as markup.
+/// Escapes characters that Markdown would read as markup, and only those: `snake_case`,
+/// `a < b` and `1.2.0` stay as written. Neighbours outside `s` are unknown, so a character at
+/// either end is escaped whenever it could matter.
 fn escape_text(s: &str, out: &mut String) {
     let chars: Vec<char> = s.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|p| chars.get(p));
+        let next = chars.get(i + 1);
         match c {
+            // Between letters or digits `_` can neither open nor close emphasis.
+            '_' if prev.is_some_and(|p| p.is_alphanumeric())
+                && next.is_some_and(|n| n.is_alphanumeric()) =>
+            {
+                out.push(c)
+            }
+            // A backslash escapes only ASCII punctuation (or makes a hard break at a line end).
+            '\\' if next.is_some_and(|n| !n.is_ascii_punctuation() && *n != '\n') => out.push(c),
+            // `<` starts a tag or an autolink only before a letter, `/`, `!` or `?`.
+            '<' if next
+                .is_some_and(|n| !(n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))) =>
+            {
+                out.push(c)
+            }
+            // `]` too: inside a link's text it would end the text.
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' => {
                 out.push('\\');
                 out.push(c);
@@ -647,21 +667,44 @@ fn escape_text(s: &str, out: &mut String) {
     }
 }
 
-/// A line that starts like a heading, list item, quote or rule gets a backslash.
+/// A line that would start a heading, list item, quote, fence or rule gets a backslash; other
+/// lines (`-flag`, `#tag`, `1.2.0`) stay as written.
 fn escape_line_starts(p: &str) -> String {
     p.split('\n')
         .map(|line| {
-            let first = line.chars().next();
-            match first {
-                Some('#' | '-' | '+' | '>' | '=' | '~') => format!("\\{line}"),
-                Some(d) if d.is_ascii_digit() => {
-                    let digits = line.chars().take_while(char::is_ascii_digit).count();
-                    match line[digits..].chars().next() {
-                        Some('.' | ')') => format!("{}\\{}", &line[..digits], &line[digits..]),
-                        _ => line.to_string(),
-                    }
+            let body = line.trim_start_matches(' ');
+            let lead = &line[..line.len() - body.len()];
+            // What follows a marker must be a space, a tab or the line's end.
+            let ends_marker = |rest: &str| rest.is_empty() || rest.starts_with([' ', '\t']);
+            let escape = match body.chars().next() {
+                Some('>') => true,
+                Some('#') => {
+                    let hashes = body.chars().take_while(|&c| c == '#').count();
+                    hashes <= 6 && ends_marker(&body[hashes..])
                 }
-                _ => line.to_string(),
+                Some(c @ ('-' | '+' | '*')) => {
+                    ends_marker(&body[1..])
+                        || (c != '+' && body.chars().all(|x| x == c || x == ' ' || x == '\t'))
+                }
+                Some('=') => body.trim_end().chars().all(|c| c == '='),
+                Some(c @ ('~' | '`')) => body.starts_with(&String::from(c).repeat(3)),
+                Some(d) if d.is_ascii_digit() => {
+                    let digits = body.chars().take_while(char::is_ascii_digit).count();
+                    digits <= 9
+                        && body[digits..].starts_with(['.', ')'])
+                        && ends_marker(&body[digits + 1..])
+                }
+                _ => false,
+            };
+            if !escape {
+                return line.to_string();
+            }
+            match body.chars().next() {
+                Some(d) if d.is_ascii_digit() => {
+                    let digits = body.chars().take_while(char::is_ascii_digit).count();
+                    format!("{lead}{}\\{}", &body[..digits], &body[digits..])
+                }
+                _ => format!("{lead}\\{body}"),
             }
         })
         .collect::<Vec<_>>()

@@ -102,6 +102,7 @@ pub fn to_storage(markdown: &str) -> Storage {
     let mut title_para: Option<(usize, String)> = None;
     let mut details: Vec<usize> = Vec::new();
     let mut html_block: Option<String> = None;
+    let mut marker_space = false;
     let options = Options::ENABLE_TABLES | Options::ENABLE_GFM | Options::ENABLE_TASKLISTS;
     let events: Vec<Event> = Parser::new_ext(markdown, options).collect();
     let task_lists = task_lists(&events);
@@ -135,6 +136,10 @@ pub fn to_storage(markdown: &str) -> Storage {
                 }
                 _ => {}
             }
+        }
+        // The space after a literal task marker, when anything follows it in the item.
+        if std::mem::take(&mut marker_space) && !matches!(ev, Event::End(_)) {
+            out.push(' ');
         }
         // A kept panel opening counts only as the alert's first block.
         if let Some(a) = &mut alert {
@@ -296,7 +301,10 @@ pub fn to_storage(markdown: &str) -> Storage {
                     out.replace_range(at..at + "<li>".len(), &task_opening(tasks, done));
                 }
                 // A marker in a list that is not all tasks stays text.
-                _ => out.push_str(if done { "[x] " } else { "[ ] " }),
+                _ => {
+                    out.push_str(if done { "[x]" } else { "[ ]" });
+                    marker_space = true;
+                }
             },
             Event::Rule => out.push_str("<hr />"),
             _ => {}
@@ -474,7 +482,8 @@ fn code_macro(out: &mut String, lang: &str, text: &str) {
         out.push_str("</ac:parameter>");
     }
     // A CDATA section cannot hold "]]>": split it across two sections.
-    let body = text.strip_suffix('\n').unwrap_or(text);
+    // Trailing blank lines carry nothing (and an unclosed fence in a list item collects them).
+    let body = text.trim_end_matches('\n');
     out.push_str("<ac:plain-text-body><![CDATA[");
     out.push_str(&body.replace("]]>", "]]]]><![CDATA[>"));
     out.push_str("]]></ac:plain-text-body></ac:structured-macro>");

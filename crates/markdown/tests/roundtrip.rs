@@ -20,6 +20,20 @@ fn word() -> impl Strategy<Value = String> {
         Just("-".to_string()),
         Just("`tick`".to_string()),
         Just("ünïcödé".to_string()),
+        Just("1.2.0".to_string()),
+        Just("snake_case_name".to_string()),
+        Just("a<b".to_string()),
+        Just("<".to_string()),
+        Just("-flag".to_string()),
+        Just("+1".to_string()),
+        Just("#tag".to_string()),
+        Just("C:\\dir\\file".to_string()),
+        Just("_lead".to_string()),
+        Just("trail_".to_string()),
+        Just("===".to_string()),
+        Just("~~~".to_string()),
+        Just("[x] y".to_string()),
+        Just("[!NOTE]".to_string()),
     ]
 }
 
