@@ -91,6 +91,45 @@ struct Alert {
 
 /// Converts Markdown to storage format.
 pub fn to_storage(markdown: &str) -> Storage {
+    convert(markdown, None)
+}
+
+/// Like [`to_storage`] for a page titled `title`: a leading `# Title` heading equal to it is
+/// dropped, since Confluence shows the title above the body already.
+pub fn to_storage_titled(markdown: &str, title: &str) -> Storage {
+    convert(markdown, Some(title))
+}
+
+/// How many leading events form a level-1 heading whose text is `title`.
+fn title_heading_len(events: &[Event], title: &str) -> usize {
+    if !matches!(
+        events.first(),
+        Some(Event::Start(Tag::Heading {
+            level: HeadingLevel::H1,
+            ..
+        }))
+    ) {
+        return 0;
+    }
+    let mut text = String::new();
+    for (i, ev) in events.iter().enumerate().skip(1) {
+        match ev {
+            Event::Text(t) | Event::Code(t) => text.push_str(t),
+            Event::End(TagEnd::Heading(_)) => {
+                return if text.trim() == title.trim() {
+                    i + 1
+                } else {
+                    0
+                };
+            }
+            Event::Start(_) | Event::End(_) => {}
+            _ => return 0,
+        }
+    }
+    0
+}
+
+fn convert(markdown: &str, title: Option<&str>) -> Storage {
     let mut out = String::with_capacity(markdown.len() * 2);
     let mut images: Vec<String> = Vec::new();
     let mut pending: Option<Pending> = None;
@@ -104,7 +143,10 @@ pub fn to_storage(markdown: &str) -> Storage {
     let mut html_block: Option<String> = None;
     let mut marker_space = false;
     let options = Options::ENABLE_TABLES | Options::ENABLE_GFM | Options::ENABLE_TASKLISTS;
-    let events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+    let mut events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+    if let Some(title) = title {
+        events.drain(..title_heading_len(&events, title));
+    }
     let task_lists = task_lists(&events);
     for (index, ev) in events.into_iter().enumerate() {
         if let Some(block) = &mut html_block {
@@ -501,6 +543,21 @@ mod tests {
             "<ac:image ac:alt=\"a chart\"><ri:attachment ri:filename=\"chart 1.png\" /></ac:image>"
         ));
         assert!(s.body.contains("<ri:url ri:value=\"https://x/y.png\" />"));
+    }
+
+    #[test]
+    fn title_heading_is_not_repeated() {
+        let md = "# Release *1.2*\n\nBody.\n\n# Release 1.2\n";
+        assert_eq!(
+            to_storage_titled(md, "Release 1.2").body,
+            "<p>Body.</p><h1>Release 1.2</h1>"
+        );
+        // Another title, or not the first block: kept.
+        assert!(to_storage_titled(md, "Other").body.starts_with("<h1>"));
+        assert_eq!(
+            to_storage_titled("Intro\n\n# T\n", "T").body,
+            "<p>Intro</p><h1>T</h1>"
+        );
     }
 
     #[test]
