@@ -16,6 +16,7 @@
 mod dom;
 mod front;
 mod html;
+mod inline;
 mod md;
 mod storage;
 

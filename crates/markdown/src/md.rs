@@ -6,7 +6,7 @@
 //! comment, which [`crate::to_storage`] turns back into the original storage.
 
 use crate::dom::{self, text_of, Element, Node};
-use crate::{encode_target, Links, PageRef};
+use crate::{encode_target, inline, Links, PageRef};
 
 /// The marker of a comment that carries storage format through Markdown.
 pub(crate) const KEEP_OPEN: &str = "<!-- confluence ";
@@ -161,6 +161,9 @@ impl Renderer<'_, '_> {
                 vec![code_block(&lang, &body)]
             }
             "ac:structured-macro" if panel_alert(e).is_some() => one(self.panel(e)),
+            "ac:structured-macro" if inline::status_markdown(e).is_some() => {
+                one(self.paragraph(std::slice::from_ref(&Node::Element(e.clone()))))
+            }
             "ac:structured-macro"
                 if e.attr("ac:name") == Some("expand") && expand_title(e).is_some() =>
             {
@@ -390,12 +393,23 @@ impl Renderer<'_, '_> {
             "span" | "ac:inline-comment-marker" | "font" | "small" | "big" => {
                 out.push_str(&self.inline(&e.children, flat))
             }
-            "ac:emoticon" => {
-                let fallback = e
-                    .attr("ac:emoji-fallback")
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!(":{}:", e.attr("ac:name").unwrap_or("")));
-                escape_text(&fallback, out);
+            // A Confluence emoticon as `:name:`; others (Cloud emoji) as their character.
+            "ac:emoticon" => match inline::emoticon_markdown(e) {
+                Some(name) => out.push_str(&format!(":{name}:")),
+                None => {
+                    let fallback = e
+                        .attr("ac:emoji-fallback")
+                        .map(str::to_string)
+                        .unwrap_or_else(|| format!(":{}:", e.attr("ac:name").unwrap_or("")));
+                    escape_text(&fallback, out);
+                }
+            },
+            "ac:structured-macro" if inline::status_markdown(e).is_some() => {
+                if let Some((title, target)) = inline::status_markdown(e) {
+                    let mut text = String::new();
+                    escape_text(&collapse(&title), &mut text);
+                    link(out, &text, &target, None);
+                }
             }
             // Block elements inside inline context (e.g. a <p> in a table cell via blocks).
             name if is_block(e) && !name.starts_with("ac:") => out.push_str(
@@ -408,6 +422,13 @@ impl Renderer<'_, '_> {
     }
 
     fn page_link(&self, e: &Element, flat: bool, out: &mut String) {
+        if let Some((text, target)) = inline::mention_markdown(e) {
+            let mut t = String::new();
+            escape_text(&collapse(&text), &mut t);
+            out.push('@');
+            link(out, &t, &encode_target(&target), None);
+            return;
+        }
         let body_text = e
             .child("ac:plain-text-link-body")
             .map(|b| {
@@ -650,6 +671,12 @@ fn escape_text(s: &str, out: &mut String) {
                 .is_some_and(|n| !(n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'))) =>
             {
                 out.push(c)
+            }
+            // `:smile:` in text would become an emoticon.
+            ':' if inline::emoticon_at(&chars[i..].iter().take(16).collect::<String>())
+                .is_some() =>
+            {
+                out.push_str("\\:")
             }
             // `]` too: inside a link's text it would end the text.
             '\\' | '`' | '*' | '_' | '[' | ']' | '<' => {

@@ -4,7 +4,7 @@ use pulldown_cmark::{
     BlockQuoteKind, CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd,
 };
 
-use crate::{decode_target, escape_attr, escape_text};
+use crate::{decode_target, escape_attr, escape_text, inline};
 
 /// The storage-format body plus the local images it references (paths as written in the
 /// Markdown, decoded), which the caller uploads as attachments of the page.
@@ -39,6 +39,11 @@ enum Pending {
     },
     Code {
         lang: String,
+        text: String,
+    },
+    /// A `status:` or `user:` link: its text is collected until its end.
+    Inline {
+        dest: String,
         text: String,
     },
 }
@@ -143,9 +148,15 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
     let mut html_block: Option<String> = None;
     let mut marker_space = false;
     let options = Options::ENABLE_TABLES | Options::ENABLE_GFM | Options::ENABLE_TASKLISTS;
-    let mut events: Vec<Event> = Parser::new_ext(markdown, options).collect();
+    // Where each event starts in the source: text right after a backslash escape begins there.
+    let (mut events, mut starts): (Vec<Event>, Vec<usize>) = Parser::new_ext(markdown, options)
+        .into_offset_iter()
+        .map(|(ev, range)| (ev, range.start))
+        .unzip();
     if let Some(title) = title {
-        events.drain(..title_heading_len(&events, title));
+        let skip = title_heading_len(&events, title);
+        events.drain(..skip);
+        starts.drain(..skip);
     }
     let task_lists = task_lists(&events);
     for (index, ev) in events.into_iter().enumerate() {
@@ -203,6 +214,25 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                 continue;
             }
             (Some(Pending::Image { .. }), _) => continue,
+            (Some(Pending::Inline { text, .. }), Event::Text(t) | Event::Code(t)) => {
+                text.push_str(t);
+                continue;
+            }
+            (Some(Pending::Inline { .. }), Event::End(TagEnd::Link)) => {
+                if let Some(Pending::Inline { dest, text }) = pending.take() {
+                    if dest.starts_with(inline::STATUS_SCHEME) {
+                        inline::status_storage(&text, &dest, &mut out);
+                    } else {
+                        // The `@` written before a mention is part of its Markdown form.
+                        if out.ends_with('@') {
+                            out.pop();
+                        }
+                        inline::mention_storage(&text, &dest, &mut out);
+                    }
+                }
+                continue;
+            }
+            (Some(Pending::Inline { .. }), _) => continue,
             (Some(Pending::Code { text, .. }), Event::Text(t)) => {
                 text.push_str(t);
                 continue;
@@ -267,6 +297,15 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                 Tag::Emphasis => out.push_str("<em>"),
                 Tag::Strong => out.push_str("<strong>"),
                 Tag::Strikethrough => out.push_str("<s>"),
+                Tag::Link { dest_url, .. }
+                    if dest_url.starts_with(inline::STATUS_SCHEME)
+                        || dest_url.starts_with(inline::USER_SCHEME) =>
+                {
+                    pending = Some(Pending::Inline {
+                        dest: dest_url.to_string(),
+                        text: String::new(),
+                    });
+                }
                 Tag::Link {
                     dest_url, title, ..
                 } => {
@@ -325,7 +364,13 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                 TagEnd::Link => out.push_str("</a>"),
                 _ => {}
             },
-            Event::Text(t) => escape_text(&t, &mut out),
+            Event::Text(t) => {
+                // An odd run of backslashes right before it: the first character was escaped.
+                let before = markdown.get(..starts[index]).unwrap_or("");
+                let slashes = before.len() - before.trim_end_matches('\\').len();
+                let escaped = slashes % 2 == 1;
+                inline::text_to_storage(&t, escaped, &mut out)
+            }
             Event::Code(t) => {
                 out.push_str("<code>");
                 escape_text(&t, &mut out);

@@ -1,6 +1,6 @@
 //! Property: any Markdown document built from the constructs cfl supports (headings, paragraphs
 //! with emphasis, code and links, nested lists, fenced code, tables, images, GitHub alerts, task
-//! lists, `<details>`) is stable after one
+//! lists, `<details>`, status, mentions, emoticons) is stable after one
 //! normalisation pass: md → storage → md' → storage' gives storage' == storage and md'' == md'.
 
 use cfl_markdown::{to_markdown, to_storage, Links};
@@ -45,6 +45,13 @@ fn inline() -> impl Strategy<Value = String> {
         1 => "[a-z ]{1,6}".prop_map(|w| format!("`{}`", w.trim().replace(' ', "_"))),
         1 => "[a-z]{1,6}".prop_map(|w| format!("[{w}](https://example.com/{w})")),
         1 => "[a-z]{1,6}".prop_map(|w| format!("![{w}]({w}.png)")),
+        1 => ("[A-Z]{1,6}", "(|green|red;subtle)").prop_map(|(w, c)| format!("[{w}](status:{c})")),
+        1 => ("[a-z]{1,6}", "(|Jane Doe)").prop_map(|(u, t)| {
+            let t = if t.is_empty() { u.clone() } else { t };
+            format!("@[{t}](user:username:{u})")
+        }),
+        1 => Just(":tick:".to_string()),
+        1 => Just("\\:smile:".to_string()),
     ];
     prop::collection::vec(piece, 1..6).prop_map(|v| v.join(" "))
 }
