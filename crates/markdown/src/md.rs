@@ -170,10 +170,40 @@ impl Renderer<'_, '_> {
                 one(self.expand(e))
             }
             "ac:task-list" => one(self.task_list(e)),
-            "ac:structured-macro" | "ac:macro" => vec![keep(e)],
+            "ac:structured-macro" if rich_body_only(e) => self.kept_with_body(e),
+            "ac:structured-macro" | "ac:macro" => {
+                vec![format!("{}\n*{}*", keep(e), escape_md(&placeholder(e)))]
+            }
             // Layout containers: their content, without the layout.
             _ => self.blocks(&e.children),
         }
+    }
+
+    /// A macro with no Markdown form but a rich-text body: its body stays visible Markdown
+    /// between two comments that keep the macro's opening and closing storage.
+    fn kept_with_body(&self, e: &Element) -> Vec<String> {
+        let mut opening = String::new();
+        let mut shell = e.clone();
+        shell
+            .children
+            .retain(|c| matches!(c, Node::Element(p) if p.name == "ac:parameter"));
+        dom::serialize(std::slice::from_ref(&Node::Element(shell)), &mut opening);
+        // The shell serialises as `<…>params</ac:structured-macro>` (or `<… />`): reopen it.
+        let opening = match opening.strip_suffix(" />") {
+            Some(o) => format!("{o}>"),
+            None => opening[..opening.len() - "</ac:structured-macro>".len()].to_string(),
+        };
+        let mut out = vec![format!(
+            "{KEEP_OPEN}{}<ac:rich-text-body>{KEEP_CLOSE}",
+            opening.replace("-->", "--&gt;")
+        )];
+        if let Some(b) = e.child("ac:rich-text-body") {
+            out.extend(self.blocks(&b.children));
+        }
+        out.push(format!(
+            "{KEEP_OPEN}</ac:rich-text-body></ac:structured-macro>{KEEP_CLOSE}"
+        ));
+        out
     }
 
     /// A panel macro as a GitHub alert; see [`panel_alert`] for the mapping.
@@ -327,7 +357,8 @@ impl Renderer<'_, '_> {
                     let blocks = self.blocks(&td.children);
                     blocks
                         .iter()
-                        .map(|b| b.replace('\n', "<br />"))
+                        // A hard break (`\` + newline) and a line end are both `<br />` in a cell.
+                        .map(|b| b.replace("\\\n", "<br />").replace('\n', "<br />"))
                         .collect::<Vec<_>>()
                         .join("<br />")
                         .replace('|', "\\|")
@@ -507,6 +538,37 @@ fn quote(inner: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A macro whose children are parameters and one rich-text body.
+fn rich_body_only(e: &Element) -> bool {
+    e.child("ac:rich-text-body").is_some()
+        && e.children.iter().all(|c| match c {
+            Node::Element(p) => p.name == "ac:parameter" || p.name == "ac:rich-text-body",
+            Node::Text(t) => t.trim().is_empty(),
+            Node::CData(_) => false,
+        })
+}
+
+/// The visible line shown under a macro kept for the round trip (publish drops it again).
+pub(crate) fn placeholder(e: &Element) -> String {
+    let name = e.attr("ac:name").unwrap_or("macro");
+    let mut s = format!("Confluence macro: {name}");
+    for p in ["key", "jqlQuery", "title"] {
+        if let Some(v) = e.parameter(p).filter(|v| !v.trim().is_empty()) {
+            s.push(' ');
+            s.push_str(&collapse(v.trim()));
+            break;
+        }
+    }
+    s
+}
+
+/// Text escaped for Markdown, as one string.
+fn escape_md(s: &str) -> String {
+    let mut out = String::new();
+    escape_text(s, &mut out);
+    out
 }
 
 /// Macro attributes Confluence regenerates on save: not worth keeping through Markdown.

@@ -184,6 +184,13 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                         for line in block.split_inclusive('\n') {
                             html(line, &mut out, &mut details);
                         }
+                        // A kept macro's visible placeholder line follows it: not content.
+                        if let Some(text) = kept_placeholder(&block) {
+                            let mut s = String::from("<p><em>");
+                            escape_text(&text, &mut s);
+                            s.push_str("</em></p>");
+                            title_para = Some((out.len(), s));
+                        }
                     }
                     continue;
                 }
@@ -451,6 +458,26 @@ fn panel_opening(block: &str) -> Option<KeptPanel> {
         xml: inner.to_string(),
         title: title.filter(|t| !t.trim().is_empty()),
     })
+}
+
+/// The placeholder line export writes under a kept macro (a block holding just its comment).
+fn kept_placeholder(block: &str) -> Option<String> {
+    let inner = block
+        .trim()
+        .strip_prefix(crate::md::KEEP_OPEN)?
+        .strip_suffix(crate::md::KEEP_CLOSE.trim_start())?
+        .trim();
+    if inner.contains("<!--") {
+        return None;
+    }
+    match crate::dom::parse(inner).as_slice() {
+        [crate::dom::Node::Element(e)]
+            if matches!(e.name.as_str(), "ac:structured-macro" | "ac:macro") =>
+        {
+            Some(crate::md::placeholder(e))
+        }
+        _ => None,
+    }
 }
 
 /// Raw HTML: `<details>` / `<summary>` / `</details>` become the expand macro, the rest goes

@@ -1,6 +1,7 @@
 //! Conversion cases as data: `cases/NAME.md` must convert to `cases/NAME.xml` (storage), and
 //! `cases/NAME.in.xml` (storage) to `cases/NAME.out.md`. Each Markdown case also round-trips:
-//! after one normalisation pass (md → storage → md), converting again changes nothing.
+//! after one normalisation pass (md → storage → md), converting again changes nothing; and each
+//! storage case is a fixed point of export → publish → export.
 //! `BLESS=1 cargo test -p cfl-markdown --test cases` rewrites the expected files (review the diff).
 
 use std::path::{Path, PathBuf};
@@ -70,6 +71,13 @@ fn storage_to_markdown_cases() {
             let xml = std::fs::read_to_string(&path).unwrap();
             let md = to_markdown(&xml, &Links::default());
             check(&dir().join(format!("{stem}.out.md")), &md, &mut failures);
+            // Export → publish → export is a fixed point: the same Markdown, byte for byte.
+            let again = to_markdown(&to_storage(&md).body, &Links::default());
+            if again != md {
+                failures.push(format!(
+                    "{name}: export → publish → export changed the Markdown:\n--- first\n{md}\n--- again\n{again}"
+                ));
+            }
         }
     }
     assert!(n >= 3, "only {n} cases found");
