@@ -22,7 +22,7 @@ mod storage;
 
 pub use front::{front_matter, with_front_matter, FrontMatter};
 pub use html::to_html;
-pub use md::to_markdown;
+pub use md::{to_markdown, to_markdown_reported};
 pub use storage::{file_name, is_local, to_storage, to_storage_titled, Storage};
 
 /// A link to another page, as storage format names it.

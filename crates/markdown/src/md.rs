@@ -5,6 +5,9 @@
 //! other than `code`, unknown `ac:` elements) is kept verbatim inside a `<!-- confluence … -->`
 //! comment, which [`crate::to_storage`] turns back into the original storage.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use crate::dom::{self, text_of, Element, Node};
 use crate::{encode_target, inline, Links, PageRef};
 
@@ -16,19 +19,41 @@ pub(crate) const PANEL_OPEN: &str = "<!-- confluence-panel ";
 
 /// Converts storage format to Markdown (ends with one newline, or is empty).
 pub fn to_markdown(storage: &str, links: &Links) -> String {
+    to_markdown_reported(storage, links).0
+}
+
+/// Like [`to_markdown`], plus what the Markdown only approximates: one line per kind of loss,
+/// with a count (e.g. `macro "toc" (2): kept for the round trip, shown as a placeholder line`),
+/// sorted. Empty when the Markdown says everything the page does.
+pub fn to_markdown_reported(storage: &str, links: &Links) -> (String, Vec<String>) {
     let nodes = dom::parse(storage);
-    let r = Renderer { links };
+    let r = Renderer {
+        links,
+        losses: RefCell::default(),
+    };
     let out = r.blocks(&nodes).join("\n\n");
     let out = out.trim_matches('\n');
-    if out.is_empty() {
+    let md = if out.is_empty() {
         String::new()
     } else {
         format!("{out}\n")
-    }
+    };
+    let losses = r
+        .losses
+        .into_inner()
+        .into_iter()
+        .map(|(what, n)| match what.split_once(": ") {
+            Some((head, tail)) if n > 1 => format!("{head} ({n}): {tail}"),
+            _ => what,
+        })
+        .collect();
+    (md, losses)
 }
 
 struct Renderer<'a, 'b> {
     links: &'a Links<'b>,
+    /// What was approximated, by description, with a count.
+    losses: RefCell<BTreeMap<String, usize>>,
 }
 
 fn is_block(e: &Element) -> bool {
@@ -172,16 +197,44 @@ impl Renderer<'_, '_> {
             "ac:task-list" => one(self.task_list(e)),
             "ac:structured-macro" if rich_body_only(e) => self.kept_with_body(e),
             "ac:structured-macro" | "ac:macro" => {
+                self.lost(format!(
+                    "{}: kept for the round trip, shown as a placeholder line",
+                    describe(e)
+                ));
                 vec![format!("{}\n*{}*", keep(e), escape_md(&placeholder(e)))]
             }
             // Layout containers: their content, without the layout.
-            _ => self.blocks(&e.children),
+            _ => {
+                if e.name == "ac:layout" {
+                    self.lost("page layout: columns flattened, content kept in order".into());
+                } else if e.name.starts_with("ac:") && !e.name.starts_with("ac:layout-") {
+                    self.lost(format!("element <{}>: only its content kept", e.name));
+                }
+                self.blocks(&e.children)
+            }
         }
+    }
+
+    fn lost(&self, what: String) {
+        *self.losses.borrow_mut().entry(what).or_default() += 1;
+    }
+
+    /// Storage kept in a hidden comment, with nothing visible in its place.
+    fn kept_hidden(&self, e: &Element) -> String {
+        self.lost(format!(
+            "{}: kept for the round trip in a hidden comment, not visible",
+            describe(e)
+        ));
+        keep(e)
     }
 
     /// A macro with no Markdown form but a rich-text body: its body stays visible Markdown
     /// between two comments that keep the macro's opening and closing storage.
     fn kept_with_body(&self, e: &Element) -> Vec<String> {
+        self.lost(format!(
+            "{}: kept for the round trip around its visible body",
+            describe(e)
+        ));
         let mut opening = String::new();
         let mut shell = e.clone();
         shell
@@ -422,6 +475,9 @@ impl Renderer<'_, '_> {
             }
             // Markers and spans carry no text of their own.
             "span" | "ac:inline-comment-marker" | "font" | "small" | "big" => {
+                if e.attr("style").is_some() || e.name == "font" {
+                    self.lost("text styling (colour, size): dropped".into());
+                }
                 out.push_str(&self.inline(&e.children, flat))
             }
             // A Confluence emoticon as `:name:`; others (Cloud emoji) as their character.
@@ -432,6 +488,7 @@ impl Renderer<'_, '_> {
                         .attr("ac:emoji-fallback")
                         .map(str::to_string)
                         .unwrap_or_else(|| format!(":{}:", e.attr("ac:name").unwrap_or("")));
+                    self.lost("emoji: written as its character".into());
                     escape_text(&fallback, out);
                 }
             },
@@ -448,7 +505,7 @@ impl Renderer<'_, '_> {
                     .blocks(std::slice::from_ref(&Node::Element(e.clone())))
                     .join(" "),
             ),
-            _ => out.push_str(&keep(e)),
+            _ => out.push_str(&self.kept_hidden(e)),
         }
     }
 
@@ -488,7 +545,7 @@ impl Renderer<'_, '_> {
         } else if let Some(a) = anchor {
             (String::new(), a.to_string())
         } else {
-            out.push_str(&keep(e));
+            out.push_str(&self.kept_hidden(e));
             return;
         };
         let target = match anchor {
@@ -509,7 +566,7 @@ impl Renderer<'_, '_> {
         } else if let Some(u) = e.child("ri:url") {
             encode_target(u.attr("ri:value").unwrap_or(""))
         } else {
-            out.push_str(&keep(e));
+            out.push_str(&self.kept_hidden(e));
             return;
         };
         let mut alt = String::new();
@@ -538,6 +595,14 @@ fn quote(inner: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// How a loss names an element: `macro "toc"` or `element <ac:foo>`.
+fn describe(e: &Element) -> String {
+    match e.attr("ac:name") {
+        Some(n) if e.name.ends_with("macro") => format!("macro \"{n}\""),
+        _ => format!("element <{}>", e.name),
+    }
 }
 
 /// A macro whose children are parameters and one rich-text body.

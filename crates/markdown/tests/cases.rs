@@ -1,12 +1,13 @@
 //! Conversion cases as data: `cases/NAME.md` must convert to `cases/NAME.xml` (storage), and
-//! `cases/NAME.in.xml` (storage) to `cases/NAME.out.md`. Each Markdown case also round-trips:
+//! `cases/NAME.in.xml` (storage) to `cases/NAME.out.md`, with the loss report in
+//! `cases/NAME.losses`. Each Markdown case also round-trips:
 //! after one normalisation pass (md → storage → md), converting again changes nothing; and each
 //! storage case is a fixed point of export → publish → export.
 //! `BLESS=1 cargo test -p cfl-markdown --test cases` rewrites the expected files (review the diff).
 
 use std::path::{Path, PathBuf};
 
-use cfl_markdown::{to_markdown, to_storage, Links};
+use cfl_markdown::{to_markdown, to_markdown_reported, to_storage, Links};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases")
@@ -69,8 +70,15 @@ fn storage_to_markdown_cases() {
         if let Some(stem) = name.strip_suffix(".in.xml") {
             n += 1;
             let xml = std::fs::read_to_string(&path).unwrap();
-            let md = to_markdown(&xml, &Links::default());
+            let (md, losses) = to_markdown_reported(&xml, &Links::default());
+            assert_eq!(md, to_markdown(&xml, &Links::default()));
             check(&dir().join(format!("{stem}.out.md")), &md, &mut failures);
+            let report: String = losses.iter().map(|l| format!("{l}\n")).collect();
+            check(
+                &dir().join(format!("{stem}.losses")),
+                &report,
+                &mut failures,
+            );
             // Export → publish → export is a fixed point: the same Markdown, byte for byte.
             let again = to_markdown(&to_storage(&md).body, &Links::default());
             if again != md {
