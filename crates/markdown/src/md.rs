@@ -398,6 +398,21 @@ impl Renderer<'_, '_> {
         }
         let mut trs = Vec::new();
         collect(e, &mut trs);
+        // Column alignment, as the first row's cells (or their first paragraph) set it.
+        let aligns: Vec<&'static str> = trs
+            .first()
+            .map(|tr| {
+                tr.children
+                    .iter()
+                    .filter_map(|c| match c {
+                        Node::Element(td) if td.name == "td" || td.name == "th" => {
+                            Some(cell_align(td))
+                        }
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         for tr in trs {
             let cells = tr
                 .children
@@ -433,7 +448,16 @@ impl Renderer<'_, '_> {
             s
         };
         let mut out = vec![line(&rows[0])];
-        out.push(format!("|{}", " --- |".repeat(cols)));
+        let mut rule = String::from("|");
+        for i in 0..cols {
+            rule.push_str(match aligns.get(i).copied().unwrap_or("") {
+                "left" => " :--- |",
+                "center" => " :---: |",
+                "right" => " ---: |",
+                _ => " --- |",
+            });
+        }
+        out.push(rule);
         for r in &rows[1..] {
             out.push(line(r));
         }
@@ -595,6 +619,27 @@ fn quote(inner: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A table cell's `text-align` (on the cell, or on its first paragraph as Cloud writes it).
+fn cell_align(td: &Element) -> &'static str {
+    let style = td
+        .attr("style")
+        .or_else(|| td.child("p").and_then(|p| p.attr("style")))
+        .unwrap_or("");
+    for decl in style.split(';') {
+        if let Some((k, v)) = decl.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("text-align") {
+                return match v.trim().to_ascii_lowercase().as_str() {
+                    "left" => "left",
+                    "center" => "center",
+                    "right" => "right",
+                    _ => "",
+                };
+            }
+        }
+    }
+    ""
 }
 
 /// How a loss names an element: `macro "toc"` or `element <ac:foo>`.

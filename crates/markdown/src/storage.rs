@@ -1,7 +1,7 @@
 //! Markdown → Confluence storage format, one pass over pulldown-cmark's events.
 
 use pulldown_cmark::{
-    BlockQuoteKind, CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd,
+    Alignment, BlockQuoteKind, CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd,
 };
 
 use crate::{decode_target, escape_attr, escape_text, inline};
@@ -147,6 +147,9 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
     let mut details: Vec<usize> = Vec::new();
     let mut html_block: Option<String> = None;
     let mut marker_space = false;
+    // The current table's column alignments, and the cell's column.
+    let mut columns: Vec<Alignment> = Vec::new();
+    let mut column = 0usize;
     let options = Options::ENABLE_TABLES | Options::ENABLE_GFM | Options::ENABLE_TASKLISTS;
     // Where each event starts in the source: text right after a backslash escape begins there.
     let (mut events, mut starts): (Vec<Event>, Vec<usize>) = Parser::new_ext(markdown, options)
@@ -294,13 +297,33 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                     }
                     out.push_str("<li>");
                 }
-                Tag::Table(_) => out.push_str("<table><tbody>"),
+                Tag::Table(aligns) => {
+                    columns = aligns;
+                    out.push_str("<table><tbody>");
+                }
                 Tag::TableHead => {
+                    column = 0;
                     in_table_head = true;
                     out.push_str("<tr>");
                 }
-                Tag::TableRow => out.push_str("<tr>"),
-                Tag::TableCell => out.push_str(if in_table_head { "<th>" } else { "<td>" }),
+                Tag::TableRow => {
+                    column = 0;
+                    out.push_str("<tr>");
+                }
+                Tag::TableCell => {
+                    out.push_str(if in_table_head { "<th" } else { "<td" });
+                    let align = match columns.get(column) {
+                        Some(Alignment::Left) => "left",
+                        Some(Alignment::Center) => "center",
+                        Some(Alignment::Right) => "right",
+                        _ => "",
+                    };
+                    if !align.is_empty() {
+                        out.push_str(&format!(" style=\"text-align: {align};\""));
+                    }
+                    out.push('>');
+                    column += 1;
+                }
                 Tag::Emphasis => out.push_str("<em>"),
                 Tag::Strong => out.push_str("<strong>"),
                 Tag::Strikethrough => out.push_str("<s>"),

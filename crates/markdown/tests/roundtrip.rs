@@ -68,7 +68,7 @@ fn block() -> impl Strategy<Value = String> {
         }),
         1 => (inline(), inline()).prop_map(|(a, b)| format!("- {a}\n  - {b}")),
         1 => prop::collection::vec(("[a-z]{1,5}", "[a-z]{1,5}"), 1..4).prop_map(|rows| {
-            let mut t = String::from("| h1 | h2 |\n| --- | --- |");
+            let mut t = String::from("| h1 | h2 |\n| :---: | ---: |");
             for (a, b) in rows {
                 t.push_str(&format!("\n| {a} | {b} |"));
             }
