@@ -13,6 +13,7 @@
 //! - [`to_html`]: storage → HTML for `cfl export --format html`.
 //! - [`front_matter`]: the small `key: value` header cfl writes on exported Markdown.
 
+mod anchor;
 mod dom;
 mod front;
 mod html;

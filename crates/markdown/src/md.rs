@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use crate::anchor::Headings;
 use crate::dom::{self, text_of, Element, Node};
 use crate::{encode_target, inline, Links, PageRef};
 
@@ -27,9 +28,12 @@ pub fn to_markdown(storage: &str, links: &Links) -> String {
 /// sorted. Empty when the Markdown says everything the page does.
 pub fn to_markdown_reported(storage: &str, links: &Links) -> (String, Vec<String>) {
     let nodes = dom::parse(storage);
+    let mut texts = Vec::new();
+    heading_texts(&nodes, &mut texts);
     let r = Renderer {
         links,
         losses: RefCell::default(),
+        headings: Headings::new(texts.iter().map(String::as_str)),
     };
     let out = r.blocks(&nodes).join("\n\n");
     let out = out.trim_matches('\n');
@@ -54,6 +58,21 @@ struct Renderer<'a, 'b> {
     links: &'a Links<'b>,
     /// What was approximated, by description, with a count.
     losses: RefCell<BTreeMap<String, usize>>,
+    /// The page's headings, for links to them.
+    headings: Headings,
+}
+
+/// The text of every heading below these nodes, in document order, as Markdown will show it.
+fn heading_texts(nodes: &[Node], out: &mut Vec<String>) {
+    for n in nodes {
+        if let Node::Element(e) = n {
+            if matches!(e.name.as_str(), "h1" | "h2" | "h3" | "h4" | "h5" | "h6") {
+                out.push(collapse(&text_of(&e.children)).trim().to_string());
+            } else {
+                heading_texts(&e.children, out);
+            }
+        }
+    }
 }
 
 fn is_block(e: &Element) -> bool {
@@ -567,6 +586,12 @@ impl Renderer<'_, '_> {
             let v = u.attr("ri:value").unwrap_or("").to_string();
             (encode_target(&v), v)
         } else if let Some(a) = anchor {
+            // A heading on this page: its GitHub slug, which Markdown viewers link.
+            if let Some(slug) = self.headings.slug(a) {
+                let text = body_text.unwrap_or_else(|| escape_md(a));
+                link(out, &text, &format!("#{slug}"), None);
+                return;
+            }
             (String::new(), a.to_string())
         } else {
             out.push_str(&self.kept_hidden(e));

@@ -56,6 +56,25 @@ struct List {
     item_at: usize,
 }
 
+/// The text of every heading, in order (for `#slug` links).
+fn heading_texts(events: &[Event]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current: Option<String> = None;
+    for ev in events {
+        match ev {
+            Event::Start(Tag::Heading { .. }) => current = Some(String::new()),
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(c) = &mut current {
+                    c.push_str(t);
+                }
+            }
+            Event::End(TagEnd::Heading(_)) => out.extend(current.take()),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The event indexes of bullet lists whose every item has a task marker.
 fn task_lists(events: &[Event]) -> Vec<usize> {
     // (start index, items, items with a marker) per open list.
@@ -162,6 +181,8 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
         starts.drain(..skip);
     }
     let task_lists = task_lists(&events);
+    let heading_texts = heading_texts(&events);
+    let headings = crate::anchor::Headings::new(heading_texts.iter().map(String::as_str));
     for (index, ev) in events.into_iter().enumerate() {
         if let Some(block) = &mut html_block {
             match &ev {
@@ -183,6 +204,21 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                                 (out.len(), s)
                             });
                         }
+                    } else if let Some((kept, rest)) = kept_then_text(&block) {
+                        // `<!-- confluence X -->text`: a paragraph that starts with a kept
+                        // inline element (CommonMark reads the line as an HTML block).
+                        out.push_str("<p>");
+                        raw_html(kept, &mut out);
+                        let rest = convert(rest, None).body;
+                        let inner = rest
+                            .strip_prefix("<p>")
+                            .and_then(|r| r.strip_suffix("</p>"))
+                            .filter(|r| !r.contains("<p>"));
+                        match inner {
+                            Some(inner) => out.push_str(inner),
+                            None => out.push_str(&rest),
+                        }
+                        out.push_str("</p>");
                     } else {
                         for line in block.split_inclusive('\n') {
                             html(line, &mut out, &mut details);
@@ -230,7 +266,15 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
             }
             (Some(Pending::Inline { .. }), Event::End(TagEnd::Link)) => {
                 if let Some(Pending::Inline { dest, text }) = pending.take() {
-                    if dest.starts_with(inline::STATUS_SCHEME) {
+                    if let Some(fragment) = dest.strip_prefix('#') {
+                        let fragment = decode_target(fragment);
+                        let anchor = headings.text(&fragment).unwrap_or(&fragment);
+                        out.push_str(&format!(
+                            "<ac:link ac:anchor=\"{}\"><ac:plain-text-link-body><![CDATA[{}]]></ac:plain-text-link-body></ac:link>",
+                            escape_attr(anchor),
+                            text.replace("]]>", "]]]]><![CDATA[>")
+                        ));
+                    } else if dest.starts_with(inline::STATUS_SCHEME) {
                         inline::status_storage(&text, &dest, &mut out);
                     } else {
                         // The `@` written before a mention is part of its Markdown form.
@@ -329,7 +373,8 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                 Tag::Strikethrough => out.push_str("<s>"),
                 Tag::Link { dest_url, .. }
                     if dest_url.starts_with(inline::STATUS_SCHEME)
-                        || dest_url.starts_with(inline::USER_SCHEME) =>
+                        || dest_url.starts_with(inline::USER_SCHEME)
+                        || (dest_url.starts_with('#') && dest_url.len() > 1) =>
                 {
                     pending = Some(Pending::Inline {
                         dest: dest_url.to_string(),
@@ -481,6 +526,20 @@ fn panel_opening(block: &str) -> Option<KeptPanel> {
         xml: inner.to_string(),
         title: title.filter(|t| !t.trim().is_empty()),
     })
+}
+
+/// A one-line HTML block made of kept comments followed by text: (the comments, the text).
+fn kept_then_text(block: &str) -> Option<(&str, &str)> {
+    let line = block.trim_end_matches('\n');
+    if line.contains('\n') || !line.starts_with(crate::md::KEEP_OPEN) {
+        return None;
+    }
+    let mut end = 0;
+    while line[end..].starts_with(crate::md::KEEP_OPEN) {
+        end += line[end..].find("-->")? + 3;
+    }
+    let rest = &line[end..];
+    (!rest.trim().is_empty()).then_some((&line[..end], rest))
 }
 
 /// The placeholder line export writes under a kept macro (a block holding just its comment).

@@ -51,6 +51,7 @@ fn inline() -> impl Strategy<Value = String> {
             format!("@[{t}](user:username:{u})")
         }),
         1 => Just(":tick:".to_string()),
+        1 => "[a-z]{1,6}".prop_map(|w| format!("[to {w}](#{w})")),
         1 => Just("\\:smile:".to_string()),
     ];
     prop::collection::vec(piece, 1..6).prop_map(|v| v.join(" "))
