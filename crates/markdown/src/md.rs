@@ -192,7 +192,13 @@ impl Renderer<'_, '_> {
             "ul" | "ol" => one(self.list(e)),
             "pre" => vec![code_block("", &text_of(&e.children))],
             "blockquote" => one(quote(&self.blocks(&e.children).join("\n\n"))),
-            "table" => one(self.table(e)),
+            "table" => match table_as_html(e) {
+                Some(html) => {
+                    self.lost("table with lists or several blocks in a cell: kept as HTML".into());
+                    vec![html]
+                }
+                None => one(self.table(e)),
+            },
             // `***`, not `---`: directly under a paragraph line (a tight list item) `---` would
             // turn that line into a setext heading.
             "hr" => vec!["***".into()],
@@ -644,6 +650,44 @@ fn quote(inner: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A table a pipe table cannot hold (a cell with a list, a code block, a macro or several
+/// paragraphs), as its own storage: HTML viewers show it and publish passes it back unchanged.
+/// `None` when it fits a pipe table, or when its text holds a blank line (which would end the
+/// Markdown HTML block).
+fn table_as_html(e: &Element) -> Option<String> {
+    fn cells<'x>(e: &'x Element, out: &mut Vec<&'x Element>) {
+        for c in &e.children {
+            if let Node::Element(el) = c {
+                match el.name.as_str() {
+                    "td" | "th" => out.push(el),
+                    "tr" | "thead" | "tbody" | "tfoot" => cells(el, out),
+                    _ => {}
+                }
+            }
+        }
+    }
+    let mut all = Vec::new();
+    cells(e, &mut all);
+    let complex = all.iter().any(|td| {
+        let blocks: Vec<&Element> = td
+            .children
+            .iter()
+            .filter_map(|c| match c {
+                Node::Element(b) if is_block(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        blocks.len() > 1 || blocks.iter().any(|b| b.name != "p")
+    });
+    if !complex {
+        return None;
+    }
+    let mut s = String::new();
+    dom::serialize(std::slice::from_ref(&Node::Element(e.clone())), &mut s);
+    let blank_line = s.split('\n').skip(1).any(|l| l.trim().is_empty());
+    (!blank_line && !s.contains(KEEP_OPEN)).then_some(s)
 }
 
 /// A table cell's `text-align` (on the cell, or on its first paragraph as Cloud writes it).
