@@ -226,7 +226,10 @@ impl Renderer<'_, '_> {
                     "{}: kept for the round trip, shown as a placeholder line",
                     describe(e)
                 ));
-                vec![format!("{}\n*{}*", keep(e), escape_md(&placeholder(e)))]
+                match placeholder(e) {
+                    Some(p) => vec![format!("{}\n*{}*", keep(e), escape_md(&p))],
+                    None => vec![keep(e)],
+                }
             }
             // Layout containers: their content, without the layout.
             _ => {
@@ -554,6 +557,18 @@ impl Renderer<'_, '_> {
                     .blocks(std::slice::from_ref(&Node::Element(e.clone())))
                     .join(" "),
             ),
+            // A macro inline: kept, plus a visible placeholder publish drops again.
+            "ac:structured-macro" | "ac:macro" if placeholder(e).is_some() => {
+                self.lost(format!(
+                    "{}: kept for the round trip, shown as a placeholder",
+                    describe(e)
+                ));
+                out.push_str(&keep(e));
+                out.push_str(&format!(
+                    "*{}*",
+                    escape_md(&placeholder(e).unwrap_or_default())
+                ));
+            }
             _ => out.push_str(&self.kept_hidden(e)),
         }
     }
@@ -730,8 +745,12 @@ fn rich_body_only(e: &Element) -> bool {
 }
 
 /// The visible line shown under a macro kept for the round trip (publish drops it again).
-pub(crate) fn placeholder(e: &Element) -> String {
+/// `None` for macros Confluence shows nothing for either (an anchor).
+pub(crate) fn placeholder(e: &Element) -> Option<String> {
     let name = e.attr("ac:name").unwrap_or("macro");
+    if name == "anchor" {
+        return None;
+    }
     let mut s = format!("Confluence macro: {name}");
     for p in ["key", "jqlQuery", "title"] {
         if let Some(v) = e.parameter(p).filter(|v| !v.trim().is_empty()) {
@@ -740,7 +759,7 @@ pub(crate) fn placeholder(e: &Element) -> String {
             break;
         }
     }
-    s
+    Some(s)
 }
 
 /// Text escaped for Markdown, as one string.

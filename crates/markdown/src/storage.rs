@@ -166,6 +166,7 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
     let mut details: Vec<usize> = Vec::new();
     let mut html_block: Option<String> = None;
     let mut marker_space = false;
+    let mut inline_placeholder: Option<(usize, String)> = None;
     // The current table's column alignments, and the cell's column.
     let mut columns: Vec<Alignment> = Vec::new();
     let mut column = 0usize;
@@ -239,6 +240,16 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
         // The space after a literal task marker, when anything follows it in the item.
         if std::mem::take(&mut marker_space) && !matches!(ev, Event::End(_)) {
             out.push(' ');
+        }
+        // The placeholder must follow its kept macro at once.
+        if !matches!(
+            ev,
+            Event::Start(Tag::Emphasis)
+                | Event::End(TagEnd::Emphasis)
+                | Event::Text(_)
+                | Event::InlineHtml(_)
+        ) {
+            inline_placeholder = None;
         }
         // A kept panel opening counts only as the alert's first block.
         if let Some(a) = &mut alert {
@@ -433,7 +444,14 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                 }
                 TagEnd::TableRow => out.push_str("</tr>"),
                 TagEnd::TableCell => out.push_str(if in_table_head { "</th>" } else { "</td>" }),
-                TagEnd::Emphasis => out.push_str("</em>"),
+                TagEnd::Emphasis => {
+                    out.push_str("</em>");
+                    if let Some((at, expected)) = inline_placeholder.take() {
+                        if out.get(at..) == Some(expected.as_str()) {
+                            out.truncate(at);
+                        }
+                    }
+                }
                 TagEnd::Strong => out.push_str("</strong>"),
                 TagEnd::Strikethrough => out.push_str("</s>"),
                 TagEnd::Link => out.push_str("</a>"),
@@ -452,7 +470,17 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                 out.push_str("</code>");
             }
             // Raw HTML passes through as written; storage an export kept in a comment comes back.
-            Event::Html(h) | Event::InlineHtml(h) => html(&h, &mut out, &mut details),
+            Event::Html(h) => html(&h, &mut out, &mut details),
+            Event::InlineHtml(h) => {
+                html(&h, &mut out, &mut details);
+                // An inline kept macro's placeholder (`*…*`) follows it: not content.
+                inline_placeholder = kept_placeholder(&h).map(|text| {
+                    let mut s = String::from("<em>");
+                    escape_text(&text, &mut s);
+                    s.push_str("</em>");
+                    (out.len(), s)
+                });
+            }
             Event::SoftBreak => out.push(' '),
             Event::HardBreak => out.push_str("<br />"),
             Event::TaskListMarker(done) => match lists.last() {
@@ -556,7 +584,7 @@ fn kept_placeholder(block: &str) -> Option<String> {
         [crate::dom::Node::Element(e)]
             if matches!(e.name.as_str(), "ac:structured-macro" | "ac:macro") =>
         {
-            Some(crate::md::placeholder(e))
+            crate::md::placeholder(e)
         }
         _ => None,
     }
