@@ -1,6 +1,7 @@
 //! Storage format → a standalone HTML page (`cfl export --format html`): the code macro becomes
 //! `<pre><code>`, attachment images `<img>` beside the page, page links go through the resolver,
-//! rich-text macros (info, note, panel, expand …) become a `<div>` holding their body, and other
+//! rich-text macros (info, note, panel …) become a `<div>` holding their body, expand a
+//! `<details>`, task lists checkboxes, status a `<span class="status …">`, mentions `@name`; other
 //! Confluence-only elements are left out.
 
 use crate::dom::{self, text_of, Element, Node};
@@ -44,6 +45,63 @@ fn element(e: &Element, links: &Links, out: &mut String) {
             }
             escape_text(&body, out);
             out.push_str("</code></pre>");
+        }
+        "ac:structured-macro" if e.attr("ac:name") == Some("status") => {
+            let colour = e
+                .parameter("colour")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            out.push_str(&format!(
+                "<span class=\"status status-{}\">",
+                escape_attr(&colour)
+            ));
+            escape_text(&e.parameter("title").unwrap_or_default(), out);
+            out.push_str("</span>");
+        }
+        "ac:structured-macro" if e.attr("ac:name") == Some("expand") => {
+            out.push_str("<details><summary>");
+            escape_text(&e.parameter("title").unwrap_or_default(), out);
+            out.push_str("</summary>");
+            if let Some(b) = e.child("ac:rich-text-body") {
+                render(&b.children, links, out);
+            }
+            out.push_str("</details>");
+        }
+        "ac:task-list" => {
+            out.push_str("<ul class=\"tasks\">");
+            render(&e.children, links, out);
+            out.push_str("</ul>");
+        }
+        "ac:task" => {
+            let done = e
+                .child("ac:task-status")
+                .is_some_and(|s| text_of(&s.children).trim() == "complete");
+            out.push_str(if done {
+                "<li><input type=\"checkbox\" disabled checked /> "
+            } else {
+                "<li><input type=\"checkbox\" disabled /> "
+            });
+            if let Some(b) = e.child("ac:task-body") {
+                render(&b.children, links, out);
+            }
+            out.push_str("</li>");
+        }
+        "ac:link" if e.child("ri:user").is_some() => {
+            let user = e.child("ri:user");
+            let name = e
+                .child("ac:plain-text-link-body")
+                .map(|b| text_of(&b.children))
+                .or_else(|| {
+                    user.and_then(|u| {
+                        ["ri:username", "ri:userkey", "ri:account-id"]
+                            .iter()
+                            .find_map(|k| u.attr(k).map(str::to_string))
+                    })
+                })
+                .unwrap_or_default();
+            out.push_str("<span class=\"mention\">@");
+            escape_text(&name, out);
+            out.push_str("</span>");
         }
         "ac:structured-macro" => {
             if let Some(b) = e.child("ac:rich-text-body") {
@@ -92,11 +150,10 @@ fn element(e: &Element, links: &Links, out: &mut String) {
             }
             out.push_str("</a>");
         }
-        "ac:emoticon" => {
-            if let Some(f) = e.attr("ac:emoji-fallback") {
-                escape_text(f, out);
-            }
-        }
+        "ac:emoticon" => match e.attr("ac:emoji-fallback") {
+            Some(f) => escape_text(f, out),
+            None => escape_text(&format!(":{}:", e.attr("ac:name").unwrap_or("")), out),
+        },
         name if name.starts_with("ri:") || name == "ac:parameter" => {}
         // Layouts, markers and other containers: their content only.
         name if name.starts_with("ac:") => render(&e.children, links, out),
@@ -137,5 +194,22 @@ mod tests {
         assert!(h.contains("<pre><code class=\"language-rust\">a&lt;b</code></pre>"));
         assert!(h.contains("<img src=\"x%20y.png\""));
         assert!(!h.contains("toc"));
+    }
+
+    #[test]
+    fn tasks_status_expand_and_mentions() {
+        let h = to_html(
+            "<ac:task-list><ac:task><ac:task-id>1</ac:task-id><ac:task-status>complete</ac:task-status><ac:task-body>ship</ac:task-body></ac:task></ac:task-list><p><ac:structured-macro ac:name=\"status\"><ac:parameter ac:name=\"colour\">Green</ac:parameter><ac:parameter ac:name=\"title\">OK</ac:parameter></ac:structured-macro> <ac:link><ri:user ri:username=\"jsmith\" /></ac:link> <ac:emoticon ac:name=\"tick\" /></p><ac:structured-macro ac:name=\"expand\"><ac:parameter ac:name=\"title\">More</ac:parameter><ac:rich-text-body><p>hidden</p></ac:rich-text-body></ac:structured-macro>",
+            "T",
+            &Links::default(),
+        );
+        assert!(
+            h.contains("<li><input type=\"checkbox\" disabled checked /> ship</li>"),
+            "{h}"
+        );
+        assert!(h.contains("<span class=\"status status-green\">OK</span>"));
+        assert!(h.contains("<span class=\"mention\">@jsmith</span>"));
+        assert!(h.contains(":tick:"));
+        assert!(h.contains("<details><summary>More</summary><p>hidden</p></details>"));
     }
 }
