@@ -120,8 +120,11 @@ pub(crate) fn status_storage(title: &str, dest: &str, out: &mut String) {
     };
     out.push_str("<ac:structured-macro ac:name=\"status\">");
     if !colour.is_empty() {
-        let mut c = colour.to_string();
-        c[..1].make_ascii_uppercase();
+        let mut chars = colour.chars();
+        let c: String = chars
+            .next()
+            .map(|f| f.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
         out.push_str("<ac:parameter ac:name=\"colour\">");
         escape_text(&c, out);
         out.push_str("</ac:parameter>");

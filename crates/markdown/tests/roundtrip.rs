@@ -108,3 +108,44 @@ proptest! {
         prop_assert_eq!(s1.images, s2.images);
     }
 }
+
+/// Pieces of both syntaxes, to throw together at random.
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,12}",
+        Just("> [!NOTE]\n".to_string()),
+        Just("- [ ] ".to_string()),
+        Just("<details>".to_string()),
+        Just("<summary>".to_string()),
+        Just("</details>".to_string()),
+        Just("[x](status:ö)".to_string()),
+        Just("@[u](user:)".to_string()),
+        Just("[a](#)".to_string()),
+        Just(":tick:".to_string()),
+        Just("<!-- confluence ".to_string()),
+        Just("<!-- confluence-panel <ac:structured-macro".to_string()),
+        Just(" -->".to_string()),
+        Just("<ac:structured-macro ac:name=\"info\">".to_string()),
+        Just("<ac:rich-text-body>".to_string()),
+        Just("<ac:task-list><ac:task>".to_string()),
+        Just("<ac:link ac:anchor=\"\">".to_string()),
+        Just("<ri:user />".to_string()),
+        Just("<table><tr><td><ul><li>".to_string()),
+        Just("</p>".to_string()),
+        Just("\n\n".to_string()),
+        Just("| a |\n| :-: |\n".to_string()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+    /// Any input, however broken, converts both ways without panicking.
+    #[test]
+    fn no_panic_on_any_input(parts in prop::collection::vec(fragment(), 0..12)) {
+        let s = parts.concat();
+        let _ = to_storage(&s);
+        let _ = cfl_markdown::to_storage_titled(&s, "a");
+        let _ = cfl_markdown::to_markdown_reported(&s, &Links::default());
+        let _ = cfl_markdown::to_html(&s, "t", &Links::default());
+    }
+}
