@@ -15,6 +15,7 @@
 
 mod anchor;
 mod dom;
+mod footnote;
 mod front;
 mod html;
 mod inline;

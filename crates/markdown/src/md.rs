@@ -179,7 +179,18 @@ impl Renderer<'_, '_> {
     fn block(&self, e: &Element) -> Vec<String> {
         let one = |s: String| if s.is_empty() { vec![] } else { vec![s] };
         match e.name.as_str() {
-            "p" => one(self.paragraph(&e.children)),
+            "p" => match crate::footnote::definition(&e.children) {
+                Some((label, rest)) => {
+                    let text = self.inline(rest, false);
+                    let text = text.trim_matches([' ', '\n', '\t']);
+                    vec![if text.is_empty() {
+                        format!("[^{label}]:")
+                    } else {
+                        format!("[^{label}]: {text}")
+                    }]
+                }
+                None => one(self.paragraph(&e.children)),
+            },
             h @ ("h1" | "h2" | "h3" | "h4" | "h5" | "h6") => {
                 let level: usize = h[1..].parse().unwrap_or(1);
                 let text = self.inline(&e.children, true);
@@ -520,6 +531,10 @@ impl Renderer<'_, '_> {
             }
             "ac:link" => self.page_link(e, flat, out),
             "ac:image" => self.image(e, out),
+            "sup" if crate::footnote::reference_label(e).is_some() => {
+                let label = crate::footnote::reference_label(e).unwrap_or_default();
+                out.push_str(&format!("[^{label}]"));
+            }
             "u" | "sup" | "sub" | "s" | "del" | "ins" => {
                 out.push_str(&format!("<{}>", e.name));
                 out.push_str(&self.inline(&e.children, flat));

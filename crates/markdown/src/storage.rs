@@ -170,7 +170,12 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
     // The current table's column alignments, and the cell's column.
     let mut columns: Vec<Alignment> = Vec::new();
     let mut column = 0usize;
-    let options = Options::ENABLE_TABLES | Options::ENABLE_GFM | Options::ENABLE_TASKLISTS;
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_GFM
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES;
+    // A footnote definition just opened: its label goes before its first paragraph's text.
+    let mut footnote: Option<String> = None;
     // Where each event starts in the source: text right after a backslash escape begins there.
     let (mut events, mut starts): (Vec<Event>, Vec<usize>) = Parser::new_ext(markdown, options)
         .into_offset_iter()
@@ -240,6 +245,17 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
         // The space after a literal task marker, when anything follows it in the item.
         if std::mem::take(&mut marker_space) && !matches!(ev, Event::End(_)) {
             out.push(' ');
+        }
+        // A footnote definition that does not start with a paragraph: its label on its own.
+        if footnote.is_some()
+            && matches!(&ev, Event::Start(t) if !matches!(t, Tag::Paragraph))
+                | matches!(ev, Event::End(TagEnd::FootnoteDefinition))
+        {
+            if let Some(label) = footnote.take() {
+                out.push_str("<p>");
+                out.push_str(crate::footnote::definition_start(&label).trim_end());
+                out.push_str("</p>");
+            }
         }
         // The placeholder must follow its kept macro at once.
         if !matches!(
@@ -313,7 +329,13 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
         }
         match ev {
             Event::Start(tag) => match tag {
-                Tag::Paragraph => out.push_str("<p>"),
+                Tag::Paragraph => {
+                    out.push_str("<p>");
+                    if let Some(label) = footnote.take() {
+                        out.push_str(&crate::footnote::definition_start(&label));
+                    }
+                }
+                Tag::FootnoteDefinition(label) => footnote = Some(label.to_string()),
                 Tag::Heading { level, .. } => out.push_str(&format!("<h{}>", level_num(level))),
                 Tag::BlockQuote(None) => out.push_str("<blockquote>"),
                 Tag::BlockQuote(Some(kind)) => {
@@ -483,6 +505,9 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
             }
             Event::SoftBreak => out.push(' '),
             Event::HardBreak => out.push_str("<br />"),
+            Event::FootnoteReference(label) => {
+                out.push_str(&crate::footnote::reference(&label));
+            }
             Event::TaskListMarker(done) => match lists.last() {
                 // The item's `<li>` becomes the task's opening (a loose item's `<p>` follows it).
                 Some(l) if l.task && out[l.item_at..].starts_with("<li>") => {

@@ -76,6 +76,9 @@ fn block() -> impl Strategy<Value = String> {
             t
         }),
         1 => inline().prop_map(|t| format!("> {t}")),
+        // A definition that starts with a paragraph (other blocks leave the definition on export).
+        1 => (inline(), "[a-z]{1,6}", inline())
+            .prop_map(|(a, w, b)| format!("{a}[^n1]\n\n[^n1]: {w} {b}")),
         1 => ("(NOTE|TIP|IMPORTANT|WARNING|CAUTION)", inline(), inline())
             .prop_map(|(k, a, b)| format!("> [!{k}]\n> {a}\n>\n> - {b}")),
         1 => prop::collection::vec((any::<bool>(), inline()), 1..4).prop_map(|items| {
