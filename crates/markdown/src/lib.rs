@@ -7,9 +7,12 @@
 //! - [`to_markdown`]: storage → Markdown. Page links (`<ac:link><ri:page …>`) go through a
 //!   caller-given resolver; elements Markdown cannot express (other macros) are kept as raw HTML
 //!   so a later publish restores them.
-//! - Both directions map panels ↔ GitHub alerts (`> [!NOTE]` …), task lists ↔ `- [ ]` / `- [x]`
-//!   and the expand macro ↔ `<details><summary>`; the mapping is documented on `md::panel_alert`
-//!   and in the README's conversion table.
+//! - [`to_storage_titled`]: the same, dropping a leading `# Title` equal to the page title.
+//! - [`to_markdown_reported`]: storage → Markdown plus what the Markdown only approximates.
+//! - Both directions map panels ↔ GitHub alerts (`> [!NOTE]` …), task lists ↔ `- [ ]` / `- [x]`,
+//!   the expand macro ↔ `<details><summary>`, status, mentions and emoticons (`inline.rs`),
+//!   heading links ↔ `ac:anchor` (`anchor.rs`), footnotes (`footnote.rs`) and table alignment;
+//!   the README's conversion table lists every form.
 //! - [`to_html`]: storage → HTML for `cfl export --format html`.
 //! - [`front_matter`]: the small `key: value` header cfl writes on exported Markdown.
 
