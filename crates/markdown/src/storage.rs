@@ -677,7 +677,7 @@ fn html(h: &str, out: &mut String, details: &mut Vec<usize>) {
 fn raw_html(h: &str, out: &mut String) {
     let mut rest = h.trim_end_matches('\n');
     while let Some(i) = rest.find("<!--") {
-        out.push_str(&rest[..i]);
+        push_xhtml(&rest[..i], out);
         let after = &rest[i + 4..];
         let Some(end) = after.find("-->") else {
             // An unterminated comment: nothing of it reaches the page.
@@ -691,6 +691,31 @@ fn raw_html(h: &str, out: &mut String) {
             out.push_str(kept.strip_suffix(' ').unwrap_or(kept));
         }
         rest = &after[end + 3..];
+    }
+    push_xhtml(rest, out);
+}
+
+/// Raw HTML written by hand, with HTML's unclosed void tags closed (`<br>` → `<br />`):
+/// storage format is XHTML, and Confluence refuses a page whose body does not parse.
+fn push_xhtml(html: &str, out: &mut String) {
+    let mut rest = html;
+    while let Some(i) = rest.find('<') {
+        out.push_str(&rest[..i]);
+        let tag = &rest[i..];
+        let Some(end) = tag.find('>') else { break };
+        let name: String = tag[1..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        let void = matches!(name.as_str(), "br" | "hr" | "img" | "col" | "wbr");
+        if void && !tag[..end].ends_with('/') {
+            out.push_str(tag[..end].trim_end());
+            out.push_str(" />");
+        } else {
+            out.push_str(&tag[..=end]);
+        }
+        rest = &tag[end + 1..];
     }
     out.push_str(rest);
 }
@@ -777,6 +802,12 @@ mod tests {
         );
         let s = to_storage("text\n\n</details>\n");
         assert_eq!(s.body, "<p>text</p>");
+    }
+
+    #[test]
+    fn hand_written_void_tags_are_closed() {
+        let s = to_storage("a<br>b<BR/>c\n\n<hr>\n");
+        assert_eq!(s.body, "<p>a<br />b<BR/>c</p><hr />");
     }
 
     #[test]
