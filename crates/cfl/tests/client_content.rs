@@ -114,11 +114,12 @@ fn pages_round_trip(flavor: Flavor) {
         ],
     );
     let mut expected = PAGE_KEYS.to_vec();
-    expected.extend(["parentId", "body"]);
+    expected.extend(["parentId", "parentType", "body"]);
     assert_eq!(keys(&created), sorted(&expected), "{created}");
     assert_eq!(created["spaceKey"], "DEV");
     assert_eq!(created["version"], 1);
     assert_eq!(created["parentId"], home_id.as_str());
+    assert_eq!(created["parentType"], "page");
     let id = created["id"].as_str().unwrap().to_string();
     let url = created["url"].as_str().unwrap().to_string();
     match flavor {
@@ -333,19 +334,23 @@ fn conflict(flavor: Flavor) {
     );
     let id = created["id"].as_str().unwrap().to_string();
     // Someone else saves version 2 through the REST API while "we" edit version 1.
-    let put = r#"{"type":"page","title":"Shared notes","version":{"number":2},
-                  "body":{"storage":{"value":"<p>theirs</p>","representation":"storage"}}}"#;
+    let (path, put) = match flavor {
+        Flavor::Dc => (
+            format!("/rest/api/content/{id}"),
+            r#"{"type":"page","title":"Shared notes","version":{"number":2},
+                "body":{"storage":{"value":"<p>theirs</p>","representation":"storage"}}}"#,
+        ),
+        Flavor::Cloud => (
+            format!("/api/v2/pages/{id}"),
+            r#"{"id":"ID","status":"current","title":"Shared notes","version":{"number":2},
+                "body":{"value":"<p>theirs</p>","representation":"storage"}}"#,
+        ),
+    };
+    let put = put.replace("ID", &id);
     ok(
         &cli,
-        &[
-            "api",
-            "-X",
-            "PUT",
-            &format!("/rest/api/content/{id}"),
-            "--input",
-            "-",
-        ],
-        Some(put),
+        &["api", "-X", "PUT", &path, "--input", "-"],
+        Some(&put),
     );
     let out = cli.run(
         &[

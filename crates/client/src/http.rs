@@ -1,8 +1,10 @@
 //! The one HTTP layer every cfl command goes through: reqwest on rustls (ring), proxies from
 //! `HTTPS_PROXY`/`NO_PROXY`, an extra CA bundle and an mTLS client certificate, `User-Agent:
 //! cfl/VERSION`, `X-Atlassian-Token: no-check` on writes, bounded retries of 429/503 that honour
-//! `Retry-After` and `X-RateLimit-Reset`, 401s explained with the command that fixes them, and
-//! `--verbose` request/response logging with every secret redacted.
+//! `Retry-After`, Cloud's `Beta-Retry-After` and `X-RateLimit-Reset` (and a pause when Cloud says
+//! `X-RateLimit-NearLimit`), 401s explained with the command that fixes them, 410s explained as
+//! endpoints Atlassian removed, downloads that follow redirects without carrying the credential
+//! to another host, and `--verbose` request/response logging with every secret redacted.
 
 use std::path::PathBuf;
 use std::sync::Once;
@@ -109,6 +111,8 @@ pub struct Response {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub url: String,
+    /// The request's method (`GET`, …), for explanations that name the endpoint.
+    pub method: String,
 }
 
 impl Response {
@@ -133,7 +137,15 @@ pub struct Client {
     /// Renewable state (OAuth 2.0 bearer, cookie session, OAuth 1.0a key and token).
     live: crate::oauth::live::Live,
     consumer: std::sync::OnceLock<cfl_auth::oauth1::Consumer>,
+    /// No request before this instant: Cloud said `X-RateLimit-NearLimit: true`.
+    near_limit_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
+
+/// How long to pause before the next request when Cloud says the rate limit is near.
+pub const NEAR_LIMIT_PAUSE: Duration = Duration::from_millis(500);
+
+/// How many redirects a download follows.
+const MAX_REDIRECTS: usize = 5;
 
 impl Client {
     pub fn new(cred: Credential, opts: &ClientOptions) -> anyhow::Result<Client> {
@@ -144,6 +156,7 @@ impl Client {
             verbose: opts.verbose,
             retry: RetryPolicy::from_env(),
             consumer: std::sync::OnceLock::new(),
+            near_limit_until: std::sync::Mutex::new(None),
         })
     }
 
@@ -329,6 +342,9 @@ impl Client {
 
     /// A one-paragraph explanation of a failed response, with the fix for 401s.
     pub fn explain(&self, r: &Response) -> String {
+        if r.status == 410 {
+            return explain_gone(r);
+        }
         let message = error_message(&r.body);
         let mut s = format!("HTTP {} {}", r.status, r.reason);
         if let Some(m) = &message {
@@ -419,8 +435,9 @@ impl Client {
     }
 }
 
-/// What to do about a transport error the user can fix (an untrusted TLS certificate).
-fn transport_hint(e: &reqwest::Error) -> &'static str {
+/// What to do about a transport error the user can fix (an unreachable server, an untrusted TLS
+/// certificate, a refused upload).
+fn transport_hint(e: &reqwest::Error, url: &str) -> String {
     let mut text = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
@@ -430,15 +447,45 @@ fn transport_hint(e: &reqwest::Error) -> &'static str {
     if text.contains("certificate") || text.contains("UnknownIssuer") {
         " (the server's TLS certificate is not trusted: if a private CA signed it, log in again \
          with --ca-bundle FILE (PEM); if it asks for a client certificate, --client-cert)"
+            .into()
     } else if text.contains("error writing a body") {
         // Servers stop reading a body they refuse (Tomcat swallows only 2 MiB of it), so the
         // answer that would say why is lost behind a broken pipe.
         " (the server closed the connection before it had received the whole request body: \
          the upload is probably larger than the site's attachment size limit, or a proxy in \
          between limits request sizes)"
+            .into()
+    } else if e.is_connect() || e.is_timeout() {
+        let origin = Url::parse(url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_else(|_| url.to_string());
+        format!(
+            " (cannot reach {origin}: check the site URL (`cfl auth status` shows the profile's), \
+             that the server is up and reachable from this machine (VPN, firewall), and the proxy \
+             settings HTTPS_PROXY / NO_PROXY)"
+        )
     } else {
-        ""
+        String::new()
     }
+}
+
+/// A `410 Gone`: Atlassian removed the endpoint (Cloud's REST v1 removals). Names the method and
+/// the path, never the raw body.
+fn explain_gone(r: &Response) -> String {
+    let path = Url::parse(&r.url)
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|_| r.url.clone());
+    let method = if r.method.is_empty() {
+        "GET"
+    } else {
+        r.method.as_str()
+    };
+    format!(
+        "HTTP 410 Gone: {method} {path} no longer exists: Atlassian has removed this endpoint \
+         (Confluence Cloud's REST v1 is being retired in favour of v2). If a cfl command sent it, \
+         upgrade cfl; with `cfl api`, use the v2 API instead, e.g. `cfl api /api/v2/spaces` or \
+         `cfl api /api/v2/pages/ID` (https://developer.atlassian.com/cloud/confluence/rest/v2/)."
+    )
 }
 
 /// A request body that is streamed rather than held in memory. It is made afresh for every
@@ -503,6 +550,93 @@ impl Client {
             .await
     }
 
+    /// A GET for a download, its successful body returned unread. Redirects are followed (at
+    /// most five): on the API base's origin with the credential, to any other host (Cloud sends
+    /// attachment bytes from its media store) without it, so a credential never leaves its site.
+    /// `retry`: whether this layer retries 429/503 (`false` when the caller paces itself).
+    pub async fn send_for_download(&self, url: &str, retry: bool) -> anyhow::Result<Streamed> {
+        let mut current = url.to_string();
+        let mut on_site = true;
+        for _ in 0..=MAX_REDIRECTS {
+            let answer = if on_site {
+                self.send_with("GET", &current, &[], RequestBody::Empty, true, retry)
+                    .await?
+            } else {
+                self.get_off_site(&current).await?
+            };
+            let r = match answer {
+                Streamed::Read(r) if (300..400).contains(&r.status) && r.status != 304 => r,
+                other => return Ok(other),
+            };
+            let location = r.header("location").with_context(|| {
+                format!(
+                    "GET {} answered {} without a Location to follow",
+                    self.redact(&current),
+                    r.status
+                )
+            })?;
+            let next = Url::parse(&current)
+                .and_then(|u| u.join(location))
+                .with_context(|| format!("the redirect to {location:?} is not a URL"))?;
+            if !matches!(next.scheme(), "http" | "https") {
+                anyhow::bail!("refusing to follow a redirect to {}", next.scheme());
+            }
+            // Once off the site, stay anonymous even if a later hop comes back.
+            on_site = on_site && next.origin() == self.cred.api_base.origin();
+            current = next.to_string();
+        }
+        anyhow::bail!(
+            "GET {}: more than {MAX_REDIRECTS} redirects; giving up",
+            self.redact(url)
+        )
+    }
+
+    /// A GET to another host than the site's: no credential, no cookie, only cfl's User-Agent.
+    async fn get_off_site(&self, url: &str) -> anyhow::Result<Streamed> {
+        let parsed = Url::parse(url).with_context(|| format!("bad URL {url:?}"))?;
+        if self.verbose {
+            eprintln!(
+                "> GET {} (another host: sent without the Confluence credential)",
+                redact_query(&parsed)
+            );
+        }
+        let resp = self
+            .http
+            .get(parsed.clone())
+            .header("User-Agent", USER_AGENT)
+            .send()
+            .await
+            .map_err(|e| {
+                let hint = transport_hint(&e, url);
+                anyhow::Error::new(e).context(format!("GET {} failed{hint}", redact_query(&parsed)))
+            })?;
+        let status = resp.status();
+        if self.verbose {
+            eprintln!(
+                "< {} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            );
+        }
+        if status.is_success() {
+            return Ok(Streamed::Ok(resp));
+        }
+        let headers = resp.headers().clone();
+        let body = resp
+            .bytes()
+            .await
+            .context("cannot read the response body")?
+            .to_vec();
+        Ok(Streamed::Read(Response {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            headers,
+            body,
+            url: redact_query(&parsed),
+            method: "GET".into(),
+        }))
+    }
+
     /// One GET that the HTTP layer never retries on 429/503 (the caller decides: `cfl export`'s
     /// limiter must see every 429). With `dest`, a 2xx body is streamed into that file (created or
     /// truncated) instead of memory, for attachment downloads; any other answer is returned with
@@ -528,6 +662,7 @@ impl Client {
             headers: resp.headers().clone(),
             body: Vec::new(),
             url: url.to_string(),
+            method: "GET".into(),
         };
         let mut f = std::fs::File::create(dest)
             .with_context(|| format!("cannot write {}", dest.display()))?;
@@ -610,10 +745,14 @@ impl Client {
             if self.verbose {
                 self.log_request(&req);
             }
+            self.pause_if_near_limit(retry).await;
             let resp = self.http.execute(req).await.map_err(|e| {
-                let hint = transport_hint(&e);
+                let hint = transport_hint(&e, url);
                 anyhow::Error::new(e).context(format!("{method} {} failed{hint}", self.redact(url)))
             })?;
+            if retry {
+                self.note_near_limit(resp.headers());
+            }
             let status = resp.status();
             if status.is_success() && leave_success_unread {
                 if self.verbose {
@@ -640,6 +779,7 @@ impl Client {
                 headers,
                 body,
                 url: url.to_string(),
+                method: m.as_str().to_string(),
             };
             if self.verbose {
                 self.log_response(&r);
@@ -670,9 +810,13 @@ impl Client {
         r: &Response,
         attempt: u32,
     ) -> anyhow::Result<Duration> {
+        let reason = r
+            .header("ratelimit-reason")
+            .map(|v| format!(" (RateLimit-Reason: {v})"))
+            .unwrap_or_default();
         if attempt >= self.retry.max_retries {
             anyhow::bail!(
-                "{method} {} answered {} {} {} time(s); giving up after {} retries. {}",
+                "{method} {} answered {} {}{reason} {} time(s); giving up after {} retries. {}",
                 self.redact(url),
                 r.status,
                 r.reason,
@@ -689,7 +833,7 @@ impl Client {
         );
         if delay > self.retry.max_wait {
             anyhow::bail!(
-                "{method} {} answered {}: the server asks to wait {}s, more than the {}s cfl waits \
+                "{method} {} answered {}{reason}: the server asks to wait {}s, more than the {}s cfl waits \
                  (CFL_RETRY_MAX_WAIT); giving up — try again later",
                 self.redact(url),
                 r.status,
@@ -707,6 +851,49 @@ impl Client {
         }
         Ok(delay)
     }
+}
+
+// Cloud's early warning: `X-RateLimit-NearLimit: true` on any answer means the budget is almost
+// spent, so requests slow down before they meet 429s. Only for callers that leave rate limits to
+// this layer (`retry`); `cfl export` paces itself.
+impl Client {
+    fn note_near_limit(&self, headers: &HeaderMap) {
+        if !near_limit(headers) {
+            return;
+        }
+        if self.verbose {
+            eprintln!(
+                "* X-RateLimit-NearLimit: pausing {} ms before the next request",
+                NEAR_LIMIT_PAUSE.as_millis()
+            );
+        }
+        let mut until = self
+            .near_limit_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *until = Some(tokio::time::Instant::now() + NEAR_LIMIT_PAUSE);
+    }
+
+    async fn pause_if_near_limit(&self, retry: bool) {
+        if !retry {
+            return;
+        }
+        let until = *self
+            .near_limit_until
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = until {
+            tokio::time::sleep_until(t).await;
+        }
+    }
+}
+
+/// Whether an answer carries Cloud's `X-RateLimit-NearLimit: true`.
+pub fn near_limit(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-ratelimit-nearlimit")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
 /// A URL for logs: values of query parameters that look secret are replaced.
@@ -736,11 +923,23 @@ fn redact_query(url: &Url) -> String {
     u.to_string()
 }
 
-/// Confluence's error text from a JSON body (`message`, `errorMessages`), if any.
+/// Confluence's error text from a JSON body (v1 `message`, `errorMessages`; v2 `errors[].title`
+/// and `detail`), if any.
 pub fn error_message(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
         return Some(m.to_string());
+    }
+    if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
+        let text: Vec<&str> = errors
+            .iter()
+            .flat_map(|e| [e["title"].as_str(), e["detail"].as_str()])
+            .flatten()
+            .filter(|t| !t.is_empty())
+            .collect();
+        if !text.is_empty() {
+            return Some(text.join("; "));
+        }
     }
     v.get("errorMessages")
         .and_then(|m| m.as_array())
@@ -812,7 +1011,8 @@ pub fn explain_401(cred: &Credential, seraph: Option<&str>, message: Option<&str
 }
 
 /// How long to wait before retry number `attempt` (0-based): the server's `Retry-After`
-/// (seconds or HTTP date) or `X-RateLimit-Reset` (ISO 8601 or epoch seconds) when given, else
+/// (seconds or HTTP date), else Cloud's `Beta-Retry-After`, else `X-RateLimit-Reset` (ISO 8601
+/// or epoch seconds) when given, else
 /// exponential backoff (1s, 2s, 4s… capped at 30s). `jitter` in [0,1) spreads clients apart:
 /// up to +20% on a server-given time, 50–100% of the exponential one.
 pub fn retry_delay(headers: &HeaderMap, attempt: u32, now: SystemTime, jitter: f64) -> Duration {
@@ -821,6 +1021,12 @@ pub fn retry_delay(headers: &HeaderMap, attempt: u32, now: SystemTime, jitter: f
         .get("retry-after")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, now))
+        .or_else(|| {
+            headers
+                .get("beta-retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, now))
+        })
         .or_else(|| {
             headers
                 .get("x-ratelimit-reset")

@@ -42,7 +42,8 @@ pub enum PageCommand {
         space: Option<String>,
         #[arg(long)]
         title: String,
-        /// Parent page: id, URL or SPACE:Title (default: the space's home page).
+        /// Parent page: id, URL or SPACE:Title, on Cloud also a folder id (default: the space's
+        /// home page).
         #[arg(long)]
         parent: Option<String>,
         #[command(flatten)]
@@ -73,14 +74,15 @@ pub enum PageCommand {
         /// The page: id, URL or SPACE:Title.
         page: String,
     },
-    /// List a page's child pages.
+    /// List a page's children: pages, and on Cloud folders (a folder's id lists its contents).
     Children {
-        /// The page: id, URL or SPACE:Title.
+        /// The page: id, URL or SPACE:Title; on Cloud also a folder id.
         page: String,
         /// At most this many (0: all).
         #[arg(long, default_value_t = 100)]
         limit: usize,
-        /// Print JSON: [{"id","type","status","title","spaceKey","version","lastModified","url"}].
+        /// Print JSON: [{"id","type","status","title","spaceKey","version","lastModified","url"}];
+        /// `type` is `page` or `folder` (version 0).
         #[arg(long)]
         json: bool,
     },
@@ -146,15 +148,21 @@ pub fn page_table(pages: &[Page]) -> String {
         .map(|p| {
             vec![
                 p.id.clone(),
+                p.kind.clone(),
                 p.space_key.clone(),
                 p.title.clone(),
-                p.version.to_string(),
+                // Folders have no version, and Cloud's child lists do not say a page's.
+                if p.version == 0 {
+                    String::new()
+                } else {
+                    p.version.to_string()
+                },
                 p.last_modified.clone().unwrap_or_default(),
             ]
         })
         .collect();
     output::table(
-        &["ID", "SPACE", "TITLE", "VERSION", "MODIFIED"],
+        &["ID", "TYPE", "SPACE", "TITLE", "VERSION", "MODIFIED"],
         &rows,
         output::color_enabled(),
     )
@@ -168,7 +176,14 @@ fn detail_fields(p: &PageDetail) -> String {
             ("space", p.page.space_key.clone()),
             ("version", p.page.version.to_string()),
             ("modified", p.page.last_modified.clone().unwrap_or_default()),
-            ("parent", p.parent_id.clone().unwrap_or_default()),
+            (
+                "parent",
+                match (&p.parent_id, p.parent_type.as_deref()) {
+                    (Some(id), Some("folder")) => format!("{id} (folder)"),
+                    (Some(id), _) => id.clone(),
+                    (None, _) => String::new(),
+                },
+            ),
             ("status", p.page.status.clone()),
             ("url", p.page.url.clone()),
         ],
@@ -218,20 +233,25 @@ pub fn run(cmd: PageCommand, g: &Globals) -> anyhow::Result<ExitCode> {
                 json,
                 ..
             } => {
+                // A parent page, or on Cloud a folder; its space is the default.
                 let parent = match parent {
-                    Some(r) => Some(api.page(&api.resolve(&page_ref(&r)?).await?, false).await?),
+                    Some(r) => {
+                        let id = api.resolve(&page_ref(&r)?).await?;
+                        let space = api.container_space(&id).await?;
+                        Some((id, space))
+                    }
                     None => None,
                 };
                 let space = match (space, &parent) {
                     (Some(s), _) => s,
-                    (None, Some(p)) => p.page.space_key.clone(),
+                    (None, Some((_, s))) => s.clone(),
                     (None, None) => anyhow::bail!("which space? pass --space KEY or --parent PAGE"),
                 };
                 let p = api
                     .create_page(
                         &space,
                         &title,
-                        parent.as_ref().map(|p| p.page.id.as_str()),
+                        parent.as_ref().map(|(id, _)| id.as_str()),
                         body.as_deref().unwrap_or(""),
                     )
                     .await?;

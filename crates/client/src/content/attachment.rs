@@ -1,8 +1,10 @@
 //! Attachments: list, upload and download, streamed both ways so a large file never sits in
-//! memory. Uploads are multipart with a known length (a `Content-Length`, re-opened for each
-//! retry); a file whose name the page already has gets a new version through `…/{id}/data`,
-//! which Cloud and Data Center both offer. Downloads go to a temporary file beside the target,
-//! renamed into place only once every byte has arrived.
+//! memory. Listing is v1 on Data Center and v2 on Cloud (whose `downloadLink` says where the
+//! bytes are). Uploads are v1 on both (Cloud has no v2 upload): multipart with a known length
+//! (a `Content-Length`, re-opened for each retry); a file whose name the page already has gets
+//! a new version through `…/{id}/data`. Downloads follow redirects — to another host (Cloud's
+//! media store) without the Confluence credential — into a temporary file beside the target,
+//! renamed into place only once every byte has arrived, with the permissions the umask gives.
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +12,7 @@ use anyhow::Context;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{id_string, query, segment, Content, ContentError};
+use super::{id_string, query, segment, Api, Content, ContentError, V2};
 use crate::http::{StreamBody, Streamed};
 
 /// An attachment, as `cfl attachment list --json` prints it.
@@ -54,18 +56,56 @@ impl Content<'_> {
         }
     }
 
+    /// An attachment from a v2 attachment object.
+    fn attachment_from_v2(&self, v: &Value) -> Attachment {
+        let download = v["downloadLink"]
+            .as_str()
+            .or(v["_links"]["download"].as_str())
+            .unwrap_or("");
+        Attachment {
+            id: id_string(&v["id"]),
+            title: v["title"].as_str().unwrap_or("").to_string(),
+            media_type: v["mediaType"].as_str().unwrap_or("").to_string(),
+            file_size: v["fileSize"].as_u64().unwrap_or(0),
+            version: v["version"]["number"].as_u64().unwrap_or(0),
+            comment: v["comment"].as_str().unwrap_or("").to_string(),
+            download_url: if download.is_empty() {
+                String::new()
+            } else {
+                self.client.url(download).unwrap_or_default()
+            },
+        }
+    }
+
+    /// The page's attachments (with where to download each), up to `limit` (all when `None`).
     pub async fn attachments(
         &self,
         page_id: &str,
         limit: Option<usize>,
     ) -> anyhow::Result<Vec<Attachment>> {
-        let all = self
-            .collect(
-                &format!("/rest/api/content/{}/child/attachment", segment(page_id)),
-                limit,
-            )
-            .await?;
-        Ok(all.iter().map(|v| self.attachment_from(v)).collect())
+        match self.api {
+            Api::V1 => {
+                let all = self
+                    .collect(
+                        &format!(
+                            "/rest/api/content/{}/child/attachment?expand=version",
+                            segment(page_id)
+                        ),
+                        limit,
+                    )
+                    .await?;
+                Ok(all.iter().map(|v| self.attachment_from(v)).collect())
+            }
+            Api::CloudV2 => {
+                let all = self
+                    .collect(
+                        &format!("{V2}/pages/{}/attachments", segment(page_id)),
+                        limit,
+                    )
+                    .await?;
+                Ok(all.iter().map(|v| self.attachment_from_v2(v)).collect())
+            }
+        }
     }
 
     /// The page's attachment called `name`, if any.
@@ -74,17 +114,20 @@ impl Content<'_> {
         page_id: &str,
         name: &str,
     ) -> anyhow::Result<Option<Attachment>> {
+        let path = match self.api {
+            Api::V1 => format!("/rest/api/content/{}/child/attachment", segment(page_id)),
+            Api::CloudV2 => format!("{V2}/pages/{}/attachments", segment(page_id)),
+        };
         let v = self
-            .get_json(&format!(
-                "/rest/api/content/{}/child/attachment?{}",
-                segment(page_id),
-                query(&[("filename", name)])
-            ))
+            .get_json(&format!("{path}?{}", query(&[("filename", name)])))
             .await?;
-        Ok(v["results"]
+        let found = v["results"]
             .as_array()
-            .and_then(|a| a.iter().find(|x| x["title"].as_str() == Some(name)))
-            .map(|x| self.attachment_from(x)))
+            .and_then(|a| a.iter().find(|x| x["title"].as_str() == Some(name)));
+        Ok(found.map(|x| match self.api {
+            Api::V1 => self.attachment_from(x),
+            Api::CloudV2 => self.attachment_from_v2(x),
+        }))
     }
 
     /// Uploads `file` (as `name`, default its file name), streaming it from disk. A name the
@@ -185,10 +228,11 @@ impl Content<'_> {
         Ok((target, bytes))
     }
 
-    /// Streams `url` into `target` through a temporary file in the same directory.
+    /// Streams `url` into `target` through a temporary file in the same directory, following
+    /// redirects (another host gets no credential).
     pub async fn download_to(&self, url: &str, target: &Path) -> anyhow::Result<u64> {
         use std::io::Write;
-        let mut resp = match self.client.send_for_stream("GET", url, &[]).await? {
+        let mut resp = match self.client.send_for_download(url, true).await? {
             Streamed::Ok(r) => r,
             Streamed::Read(r) => return Err(self.error(&r).into()),
         };
@@ -197,8 +241,13 @@ impl Content<'_> {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".cfl-download-")
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".cfl-download-");
+        // A downloaded file is an ordinary file: 0666 less the umask (as `cfl export` writes),
+        // not the 0600 of a temporary file.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let mut tmp = builder
             .tempfile_in(&dir)
             .with_context(|| format!("cannot write in {}", dir.display()))?;
         let mut written: u64 = 0;

@@ -1,9 +1,10 @@
-//! Labels on a page: list, add (several at once), remove.
+//! Labels on a page: list (Cloud: v2), add (several at once) and remove (v1 on both: Cloud has
+//! no v2 for them).
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{id_string, segment, Content};
+use super::{id_string, segment, Api, Content, V2};
 
 /// A label, as `cfl label list --json` prints it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -42,12 +43,11 @@ pub fn check_label(name: &str) -> Result<(), String> {
 
 impl Content<'_> {
     pub async fn labels(&self, page_id: &str) -> anyhow::Result<Vec<Label>> {
-        let all = self
-            .collect(
-                &format!("/rest/api/content/{}/label", segment(page_id)),
-                None,
-            )
-            .await?;
+        let path = match self.api {
+            Api::V1 => format!("/rest/api/content/{}/label", segment(page_id)),
+            Api::CloudV2 => format!("{V2}/pages/{}/labels", segment(page_id)),
+        };
+        let all = self.collect(&path, None).await?;
         Ok(all.iter().map(label_from).collect())
     }
 

@@ -1,9 +1,13 @@
-//! A typed Confluence content API on top of [`crate::http::Client`]: spaces, pages, CQL search,
-//! attachments and labels, plus page references (`id`, URL, `SPACE:Title`).
+//! A typed Confluence content API on top of [`crate::http::Client`]: spaces, pages, folders, CQL
+//! search, attachments and labels, plus page references (`id`, URL, `SPACE:Title`).
 //!
-//! Every call goes through the v1 REST API (`/rest/api/...`), which Cloud and Data Center share;
-//! the profile's API base (Cloud `SITE/wiki`, DC `BASE`) makes the same path work on both. The
-//! types here are the stable, documented `--json` shapes of the commands, not the server's JSON.
+//! This module is the only code that knows REST paths. The API is chosen once per [`Content`]
+//! from the profile's deployment ([`Api`]): Data Center speaks v1 (`/rest/api/…`); Cloud speaks
+//! v2 (`/api/v2/…`) wherever v2 has the operation, and v1 only where Atlassian offers no v2
+//! (CQL search, label add/remove, attachment upload), because Cloud answers most v1 content
+//! paths with `410 Gone`. Paths are relative to the profile's API base (Cloud `SITE/wiki`,
+//! scoped `…/ex/confluence/ID/wiki`, DC `BASE`). The types here are the stable, documented
+//! `--json` shapes of the commands, not the server's JSON.
 
 pub mod attachment;
 pub mod label;
@@ -11,9 +15,14 @@ pub mod page;
 pub mod pageref;
 pub mod search;
 pub mod space;
+pub mod tree;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use serde_json::Value;
 
+use crate::deployment::Deployment;
 use crate::http::{Client, Response};
 use crate::paginate;
 
@@ -22,6 +31,7 @@ pub use label::Label;
 pub use page::{Page, PageDetail};
 pub use pageref::PageRef;
 pub use space::Space;
+pub use tree::{Folder, TreeNode};
 
 /// A failed call, with what the server said and how to fix it.
 #[derive(Debug, thiserror::Error)]
@@ -56,13 +66,45 @@ impl ContentError {
     }
 }
 
+/// Which REST API a [`Content`] speaks, chosen once from the deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// Data Center: v1 `/rest/api` for everything.
+    V1,
+    /// Cloud: v2 `/api/v2` wherever it exists, v1 for the rest.
+    CloudV2,
+}
+
+impl Api {
+    pub fn for_deployment(d: Deployment) -> Api {
+        if d.is_cloud() {
+            Api::CloudV2
+        } else {
+            Api::V1
+        }
+    }
+}
+
+/// Space keys and v2 space ids, both ways (Cloud v2 addresses spaces by id).
+#[derive(Default)]
+struct SpaceIds {
+    id_of: HashMap<String, String>,
+    key_of: HashMap<String, String>,
+}
+
 /// The content API of one site.
 pub struct Content<'a> {
     pub client: &'a Client,
+    api: Api,
+    spaces: Mutex<SpaceIds>,
 }
 
 /// v1 pages hold at most 100 results for content (the server clamps larger limits silently).
 const V1_PAGE: usize = 100;
+/// v2 lists hold at most 250 results.
+const V2_PAGE: usize = 250;
+/// Where v2 paths start, relative to the Cloud API base (`SITE/wiki`).
+pub const V2: &str = "/api/v2";
 
 /// Percent-encodes one path segment (a space key, a label, a file name).
 pub fn segment(s: &str) -> String {
@@ -81,8 +123,40 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 impl<'a> Content<'a> {
+    /// The content API for `client`'s site, speaking the API its deployment offers.
     pub fn new(client: &'a Client) -> Content<'a> {
-        Content { client }
+        Content::with_api(client, Api::for_deployment(client.cred.deployment))
+    }
+
+    pub fn with_api(client: &'a Client, api: Api) -> Content<'a> {
+        Content {
+            client,
+            api,
+            spaces: Mutex::new(SpaceIds::default()),
+        }
+    }
+
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    fn remember_space(&self, key: &str, id: &str) {
+        if key.is_empty() || id.is_empty() {
+            return;
+        }
+        let mut s = self.spaces.lock().unwrap_or_else(|e| e.into_inner());
+        s.id_of.insert(key.to_string(), id.to_string());
+        s.key_of.insert(id.to_string(), key.to_string());
+    }
+
+    fn known_space_id(&self, key: &str) -> Option<String> {
+        let s = self.spaces.lock().unwrap_or_else(|e| e.into_inner());
+        s.id_of.get(key).cloned()
+    }
+
+    fn known_space_key(&self, id: &str) -> Option<String> {
+        let s = self.spaces.lock().unwrap_or_else(|e| e.into_inner());
+        s.key_of.get(id).cloned()
     }
 
     /// The failure of `r` as a typed error.
@@ -120,10 +194,16 @@ impl<'a> Content<'a> {
         self.call("GET", path, None).await?.json()
     }
 
-    /// Follows v1 `_links.next` from `path` (which carries its own query) until `limit` results
-    /// (all when `None`) are collected.
+    /// Follows next links (`Link` header, else `_links.next`: v1 offsets and v2 cursors alike)
+    /// from `path` (which carries its own query) until `limit` results (all when `None`) are
+    /// collected, asking for as many per request as the API allows (v1 100, v2 250).
     pub async fn collect(&self, path: &str, limit: Option<usize>) -> anyhow::Result<Vec<Value>> {
-        let per_page = limit.unwrap_or(V1_PAGE).clamp(1, V1_PAGE).to_string();
+        let most = if path.starts_with(V2) {
+            V2_PAGE
+        } else {
+            V1_PAGE
+        };
+        let per_page = limit.unwrap_or(most).clamp(1, most).to_string();
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut url = self
             .client

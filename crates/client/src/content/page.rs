@@ -1,10 +1,11 @@
 //! Pages: get, create, update (the version number handled here; a 409 becomes
 //! [`ContentError::Conflict`]), delete (to the trash), children and move (a new parent).
+//! Data Center through v1 `/rest/api/content`, Cloud through v2 `/api/v2/pages`.
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{id_string, Content, ContentError};
+use super::{id_string, segment, Api, Content, ContentError, V2};
 
 /// A page in a list (`page children`, `search`), as `--json` prints it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -32,6 +33,9 @@ pub struct PageDetail {
     #[serde(flatten)]
     pub page: Page,
     pub parent_id: Option<String>,
+    /// What the parent is: `page`, or on Cloud also `folder`; absent when there is no parent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_type: Option<String>,
     /// The body in storage format; `null` when it was not fetched.
     pub body: Option<String>,
 }
@@ -47,7 +51,7 @@ pub struct PageChange {
     pub base_version: Option<u64>,
 }
 
-/// What an update sends: the next version number and every field the v1 API requires.
+/// What a v1 update sends: the next version number and every field the v1 API requires.
 pub fn update_body(current: &PageDetail, change: &PageChange) -> Value {
     let mut v = json!({
         "id": current.page.id,
@@ -64,9 +68,31 @@ pub fn update_body(current: &PageDetail, change: &PageChange) -> Value {
     v
 }
 
+/// What a v2 update sends: v2 requires the status, title and body every time, so `current`
+/// must have been read with its body when `change` brings none.
+pub fn update_body_v2(current: &PageDetail, change: &PageChange) -> Value {
+    let body = change
+        .body
+        .as_deref()
+        .or(current.body.as_deref())
+        .unwrap_or("");
+    let mut v = json!({
+        "id": current.page.id,
+        "status": "current",
+        "title": change.title.as_deref().unwrap_or(&current.page.title),
+        "body": {"representation": "storage", "value": body},
+        "version": {"number": change.base_version.unwrap_or(current.page.version) + 1},
+    });
+    if let Some(p) = &change.parent_id {
+        v["parentId"] = json!(p);
+    }
+    v
+}
+
 const DETAIL: &str = "space,version,ancestors";
 
 impl Content<'_> {
+    /// A page from a v1 content object.
     pub fn page_from(&self, v: &Value) -> Page {
         Page {
             id: id_string(&v["id"]),
@@ -80,32 +106,79 @@ impl Content<'_> {
         }
     }
 
+    /// A page from a v2 page object (which names its space by id: `space_key` says the key).
+    pub fn page_from_v2(&self, v: &Value, space_key: String) -> Page {
+        Page {
+            id: id_string(&v["id"]),
+            kind: v["type"].as_str().unwrap_or("page").to_string(),
+            status: v["status"].as_str().unwrap_or("").to_string(),
+            title: v["title"].as_str().unwrap_or("").to_string(),
+            space_key,
+            version: v["version"]["number"].as_u64().unwrap_or(0),
+            last_modified: v["version"]["createdAt"].as_str().map(str::to_string),
+            url: self.web_url(v),
+        }
+    }
+
     fn detail_from(&self, v: &Value) -> PageDetail {
+        let parent_id = v["ancestors"]
+            .as_array()
+            .and_then(|a| a.last())
+            .map(|a| id_string(&a["id"]));
         PageDetail {
             page: self.page_from(v),
-            parent_id: v["ancestors"]
-                .as_array()
-                .and_then(|a| a.last())
-                .map(|a| id_string(&a["id"])),
+            parent_type: parent_id.as_ref().map(|_| "page".to_string()),
+            parent_id,
             body: v["body"]["storage"]["value"].as_str().map(str::to_string),
         }
     }
 
-    pub async fn page(&self, id: &str, with_body: bool) -> anyhow::Result<PageDetail> {
-        let expand = if with_body {
-            format!("{DETAIL},body.storage")
-        } else {
-            DETAIL.to_string()
-        };
-        let v = self
-            .get_json(&format!(
-                "/rest/api/content/{}?expand={expand}",
-                super::segment(id)
-            ))
-            .await?;
-        Ok(self.detail_from(&v))
+    async fn detail_from_v2(&self, v: &Value) -> anyhow::Result<PageDetail> {
+        let space_key = self.space_key(&id_string(&v["spaceId"])).await?;
+        let parent_id = Some(id_string(&v["parentId"])).filter(|p| !p.is_empty());
+        Ok(PageDetail {
+            page: self.page_from_v2(v, space_key),
+            parent_type: parent_id
+                .as_ref()
+                .map(|_| v["parentType"].as_str().unwrap_or("page").to_string()),
+            parent_id,
+            body: v["body"]["storage"]["value"].as_str().map(str::to_string),
+        })
     }
 
+    /// A page by id, with its storage-format body when `with_body`.
+    pub async fn page(&self, id: &str, with_body: bool) -> anyhow::Result<PageDetail> {
+        match self.api {
+            Api::V1 => {
+                let expand = if with_body {
+                    format!("{DETAIL},body.storage")
+                } else {
+                    DETAIL.to_string()
+                };
+                let v = self
+                    .get_json(&format!(
+                        "/rest/api/content/{}?expand={expand}",
+                        segment(id)
+                    ))
+                    .await?;
+                Ok(self.detail_from(&v))
+            }
+            Api::CloudV2 => {
+                let format = if with_body {
+                    "?body-format=storage"
+                } else {
+                    ""
+                };
+                let v = self
+                    .get_json(&format!("{V2}/pages/{}{format}", segment(id)))
+                    .await?;
+                self.detail_from_v2(&v).await
+            }
+        }
+    }
+
+    /// Creates a page in `space` (a key), under `parent_id` (a page, or on Cloud a folder) or
+    /// at the top of the space.
     pub async fn create_page(
         &self,
         space: &str,
@@ -113,36 +186,67 @@ impl Content<'_> {
         parent_id: Option<&str>,
         body: &str,
     ) -> anyhow::Result<PageDetail> {
-        let mut req = json!({
-            "type": "page",
-            "title": title,
-            "space": {"key": space},
-            "body": {"storage": {"value": body, "representation": "storage"}},
-        });
-        if let Some(p) = parent_id {
-            req["ancestors"] = json!([{"id": p}]);
+        match self.api {
+            Api::V1 => {
+                let mut req = json!({
+                    "type": "page",
+                    "title": title,
+                    "space": {"key": space},
+                    "body": {"storage": {"value": body, "representation": "storage"}},
+                });
+                if let Some(p) = parent_id {
+                    req["ancestors"] = json!([{"id": p}]);
+                }
+                let v = self
+                    .call(
+                        "POST",
+                        &format!("/rest/api/content?expand={DETAIL}"),
+                        Some(&req),
+                    )
+                    .await?
+                    .json()?;
+                Ok(self.detail_from(&v))
+            }
+            Api::CloudV2 => {
+                let mut req = json!({
+                    "spaceId": self.space_id(space).await?,
+                    "status": "current",
+                    "title": title,
+                    "body": {"representation": "storage", "value": body},
+                });
+                if let Some(p) = parent_id {
+                    req["parentId"] = json!(p);
+                }
+                let v = self
+                    .call("POST", &format!("{V2}/pages"), Some(&req))
+                    .await?
+                    .json()?;
+                self.detail_from_v2(&v).await
+            }
         }
-        let v = self
-            .call(
-                "POST",
-                &format!("/rest/api/content?expand={DETAIL}"),
-                Some(&req),
-            )
-            .await?
-            .json()?;
-        Ok(self.detail_from(&v))
     }
 
     /// Reads the current version and saves `change` as the next one. A 409 means someone saved
     /// in between: reported as [`ContentError::Conflict`], never retried over their change.
     pub async fn update_page(&self, id: &str, change: &PageChange) -> anyhow::Result<PageDetail> {
-        let current = self.page(id, false).await?;
-        let req = update_body(&current, change);
+        let (path, req) = match self.api {
+            Api::V1 => {
+                let current = self.page(id, false).await?;
+                (
+                    format!("/rest/api/content/{}?expand={DETAIL}", segment(id)),
+                    update_body(&current, change),
+                )
+            }
+            Api::CloudV2 => {
+                let current = self.page(id, change.body.is_none()).await?;
+                (
+                    format!("{V2}/pages/{}", segment(id)),
+                    update_body_v2(&current, change),
+                )
+            }
+        };
         let sent = req["version"]["number"].as_u64().unwrap_or(0);
-        let url = self.client.url(&format!(
-            "/rest/api/content/{}?expand={DETAIL}",
-            super::segment(id)
-        ))?;
+        let url = self.client.url(&path)?;
         let r = self
             .client
             .send(
@@ -164,11 +268,14 @@ impl Content<'_> {
         if !r.is_success() {
             return Err(self.error(&r).into());
         }
-        Ok(self.detail_from(&r.json()?))
+        match self.api {
+            Api::V1 => Ok(self.detail_from(&r.json()?)),
+            Api::CloudV2 => self.detail_from_v2(&r.json()?).await,
+        }
     }
 
-    /// Moves a page under a new parent (same space): an update that only changes the ancestors,
-    /// which both Cloud and Data Center accept.
+    /// Moves a page under a new parent (same space): an update that only changes the parent
+    /// (v1 `ancestors`, v2 `parentId`), which Data Center and Cloud both accept.
     pub async fn move_page(&self, id: &str, parent_id: &str) -> anyhow::Result<PageDetail> {
         self.update_page(
             id,
@@ -182,26 +289,32 @@ impl Content<'_> {
 
     /// Moves a page to the trash (its children move up to its parent).
     pub async fn delete_page(&self, id: &str) -> anyhow::Result<()> {
-        self.call(
-            "DELETE",
-            &format!("/rest/api/content/{}", super::segment(id)),
-            None,
-        )
-        .await?;
+        let path = match self.api {
+            Api::V1 => format!("/rest/api/content/{}", segment(id)),
+            Api::CloudV2 => format!("{V2}/pages/{}", segment(id)),
+        };
+        self.call("DELETE", &path, None).await?;
         Ok(())
     }
 
+    /// The children of a page — on Cloud of a page or a folder, and folders among them (their
+    /// `type` is `folder`, their version 0).
     pub async fn children(&self, id: &str, limit: Option<usize>) -> anyhow::Result<Vec<Page>> {
-        let all = self
-            .collect(
-                &format!(
-                    "/rest/api/content/{}/child/page?expand=space,version",
-                    super::segment(id)
-                ),
-                limit,
-            )
-            .await?;
-        Ok(all.iter().map(|v| self.page_from(v)).collect())
+        match self.api {
+            Api::V1 => {
+                let all = self
+                    .collect(
+                        &format!(
+                            "/rest/api/content/{}/child/page?expand=space,version",
+                            segment(id)
+                        ),
+                        limit,
+                    )
+                    .await?;
+                Ok(all.iter().map(|v| self.page_from(v)).collect())
+            }
+            Api::CloudV2 => self.direct_children(id, limit).await,
+        }
     }
 }
 
@@ -223,6 +336,7 @@ mod tests {
                 url: String::new(),
             },
             parent_id: Some("1".into()),
+            parent_type: Some("page".into()),
             body: None,
         };
         let v = update_body(&cur, &PageChange::default());

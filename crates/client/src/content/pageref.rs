@@ -4,7 +4,7 @@
 
 use url::Url;
 
-use super::{query, Content, ContentError};
+use super::{query, segment, Api, Content, ContentError, V2};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageRef {
@@ -112,10 +112,17 @@ impl Content<'_> {
         match r {
             PageRef::Id(id) => Ok(id.clone()),
             PageRef::Title { space, title } => {
-                let path = format!(
-                    "/rest/api/content?{}",
-                    query(&[("spaceKey", space), ("title", title), ("type", "page")])
-                );
+                let path = match self.api {
+                    Api::V1 => format!(
+                        "/rest/api/content?{}",
+                        query(&[("spaceKey", space), ("title", title), ("type", "page")])
+                    ),
+                    Api::CloudV2 => format!(
+                        "{V2}/spaces/{}/pages?{}",
+                        segment(&self.space_id(space).await?),
+                        query(&[("title", title), ("status", "current")])
+                    ),
+                };
                 let v = self.get_json(&path).await?;
                 match v["results"].as_array().and_then(|a| a.first()) {
                     Some(p) => Ok(super::id_string(&p["id"])),

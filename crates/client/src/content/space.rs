@@ -1,9 +1,10 @@
-//! Spaces: list (paginated) and get by key.
+//! Spaces: list (paginated) and get by key. Cloud v2 addresses spaces by id, so this file also
+//! maps keys to ids and back (`?keys=KEY`, `/spaces/{id}`), remembered within the [`Content`].
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{id_string, segment, Content};
+use super::{id_string, query, segment, Api, Content, ContentError, V2};
 
 /// A space, as `cfl space list|get --json` prints it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -26,15 +27,17 @@ impl Content<'_> {
         let homepage = v["homepage"]["id"]
             .as_str()
             .map(str::to_string)
+            // v2 names it `homepageId`.
+            .or_else(|| v["homepageId"].as_str().map(str::to_string))
             .or_else(|| {
-                // Unexpanded: `_expandable.homepage` is `/rest/api/content/ID`.
+                // Unexpanded v1: `_expandable.homepage` is `/rest/api/content/ID`.
                 v["_expandable"]["homepage"]
                     .as_str()
                     .and_then(|p| p.rsplit('/').next())
                     .filter(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
                     .map(str::to_string)
             });
-        Space {
+        let s = Space {
             id: id_string(&v["id"]),
             key: v["key"].as_str().unwrap_or("").to_string(),
             name: v["name"].as_str().unwrap_or("").to_string(),
@@ -42,19 +45,68 @@ impl Content<'_> {
             status: v["status"].as_str().unwrap_or("current").to_string(),
             homepage_id: homepage,
             url: self.web_url(v),
-        }
+        };
+        self.remember_space(&s.key, &s.id);
+        s
     }
 
     /// Spaces the caller can see, up to `limit` (all when `None`).
     pub async fn spaces(&self, limit: Option<usize>) -> anyhow::Result<Vec<Space>> {
-        let all = self.collect("/rest/api/space", limit).await?;
+        let path = match self.api {
+            Api::V1 => "/rest/api/space".to_string(),
+            Api::CloudV2 => format!("{V2}/spaces"),
+        };
+        let all = self.collect(&path, limit).await?;
         Ok(all.iter().map(|v| self.space_from(v)).collect())
     }
 
     pub async fn space(&self, key: &str) -> anyhow::Result<Space> {
+        match self.api {
+            Api::V1 => {
+                let v = self
+                    .get_json(&format!("/rest/api/space/{}?expand=homepage", segment(key)))
+                    .await?;
+                Ok(self.space_from(&v))
+            }
+            Api::CloudV2 => {
+                let v = self
+                    .get_json(&format!("{V2}/spaces?{}", query(&[("keys", key)])))
+                    .await?;
+                let found = v["results"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|s| s["key"].as_str() == Some(key)));
+                match found {
+                    Some(s) => Ok(self.space_from(s)),
+                    None => Err(ContentError::NotFound(format!(
+                        "there is no space {key:?} (or you cannot see it); space keys are case \
+                         sensitive: see `cfl space list`"
+                    ))
+                    .into()),
+                }
+            }
+        }
+    }
+
+    /// The v2 id of the space `key` (Cloud), looked up once per [`Content`].
+    pub async fn space_id(&self, key: &str) -> anyhow::Result<String> {
+        if let Some(id) = self.known_space_id(key) {
+            return Ok(id);
+        }
+        Ok(self.space(key).await?.id)
+    }
+
+    /// The key of the space with v2 id `id` (Cloud), looked up once per [`Content`]; empty when
+    /// the space cannot be read.
+    pub async fn space_key(&self, id: &str) -> anyhow::Result<String> {
+        if id.is_empty() {
+            return Ok(String::new());
+        }
+        if let Some(key) = self.known_space_key(id) {
+            return Ok(key);
+        }
         let v = self
-            .get_json(&format!("/rest/api/space/{}?expand=homepage", segment(key)))
+            .get_json(&format!("{V2}/spaces/{}", segment(id)))
             .await?;
-        Ok(self.space_from(&v))
+        Ok(self.space_from(&v).key)
     }
 }
