@@ -66,8 +66,9 @@ pub fn run(a: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         eprintln!("error: page {id}: {msg}");
     }
     eprintln!(
-        "summary pages={} exported={} unchanged={} attachments={} removed={} failed={} requests={} throttled={} retried={} slowdowns={} final_concurrency={} seconds={:.2}",
+        "summary pages={} folders={} exported={} unchanged={} attachments={} removed={} failed={} requests={} throttled={} retried={} slowdowns={} final_concurrency={} seconds={:.2}",
         s.pages,
+        s.folders,
         s.exported,
         s.unchanged,
         s.attachments,

@@ -10,10 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use anyhow::Context;
 use serde_json::Value;
 
 use super::limiter::{Limiter, Signal};
-use crate::http::{retry_delay, Response};
+use crate::http::{retry_delay, Response, Streamed};
 use crate::Client;
 
 /// Attempts of one request that was throttled (429/503) or broke off, before it counts as
@@ -62,7 +63,10 @@ impl Fetcher {
     ) -> anyhow::Result<Outcome> {
         let slot = self.limiter.acquire().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
-        let res = self.client.get_once(url, dest).await;
+        let res = match dest {
+            None => self.client.get_once(url, None).await,
+            Some(dest) => self.download_once(url, dest).await,
+        };
         drop(slot);
         let r = match res {
             Ok(r) => r,
@@ -91,6 +95,40 @@ impl Fetcher {
         }
         self.limiter.observe(sig);
         Ok(Outcome::Done(r))
+    }
+
+    /// One download through the HTTP layer's redirect-following GET (to another host, such as
+    /// Cloud's media store, without the credential), its body streamed into `dest`.
+    async fn download_once(&self, url: &str, dest: &Path) -> anyhow::Result<Response> {
+        use std::io::Write;
+        let mut resp = match self.client.send_for_download(url, false).await? {
+            Streamed::Ok(resp) => resp,
+            Streamed::Read(r) => return Ok(r),
+        };
+        let status = resp.status();
+        let r = Response {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            headers: resp.headers().clone(),
+            body: Vec::new(),
+            url: url.to_string(),
+            method: "GET".into(),
+        };
+        let expected = resp.content_length();
+        let mut f = std::fs::File::create(dest)
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+        let mut written = 0u64;
+        while let Some(chunk) = resp.chunk().await.context("the download broke off")? {
+            f.write_all(&chunk)
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+            written += chunk.len() as u64;
+        }
+        if expected.is_some_and(|n| n != written) {
+            anyhow::bail!("the download broke off after {written} bytes");
+        }
+        f.sync_data()
+            .with_context(|| format!("cannot write {}", dest.display()))?;
+        Ok(r)
     }
 
     /// A GET (a path under the API base, or an absolute URL on the site), retried while

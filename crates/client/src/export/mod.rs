@@ -25,8 +25,9 @@ use std::time::Instant;
 use anyhow::Context;
 
 use self::fetch::{Fetcher, Stats};
-use self::manifest::{Journal, Manifest};
+use self::manifest::{FolderEntry, Journal, Manifest};
 use self::page::Ctx;
+use crate::content::Api;
 use crate::Client;
 
 pub use self::manifest::{JOURNAL, MANIFEST};
@@ -104,6 +105,8 @@ pub trait Report {
 #[derive(Debug, Default)]
 pub struct Summary {
     pub pages: usize,
+    /// Cloud folders (directories).
+    pub folders: usize,
     pub exported: usize,
     pub unchanged: usize,
     pub attachments: usize,
@@ -131,12 +134,11 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
     let max = o.concurrency.max(1);
     let fetch = Fetcher::new(client, START_CONCURRENCY, max);
 
-    // What to export: a space, or a page and its descendants.
+    let api = Api::for_deployment(fetch.client.cred.deployment);
+
+    // What to export: a space, or a page (or Cloud folder) and its descendants.
     let (space, root) = if target.chars().all(|c| c.is_ascii_digit()) {
-        (
-            list::space_of_page(&fetch, &target).await?,
-            Some(target.clone()),
-        )
+        (list::space_of(&fetch, &target).await?, Some(target.clone()))
     } else {
         (target.clone(), None)
     };
@@ -158,19 +160,15 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
     }
     writer::sweep_temp_files(&out);
 
-    let mut pages = list::space_pages(&fetch, &space).await?;
+    let mut listed = list::space(&fetch, api, &space).await?;
     if let Some(r) = &root {
-        if !pages.iter().any(|p| &p.id == r) {
+        if !listed.iter().any(|p| &p.id == r) {
             anyhow::bail!("page {r} is not a current page of space {space}");
         }
     }
-    let placed = tree::layout(&pages, root.as_deref(), o.format.ext());
-    pages.retain(|p| placed.contains_key(&p.id));
-    for p in pages.iter_mut().filter(|p| !p.attachments_complete) {
-        p.attachments = list::attachments(&fetch, &p.id).await?;
-    }
-    // Attachments fetched late need their places too.
-    let placed = tree::layout(&pages, root.as_deref(), o.format.ext());
+    let placed = tree::layout(&listed, root.as_deref(), o.format.ext());
+    listed.retain(|p| placed.contains_key(&p.id));
+    let (folders, mut pages): (Vec<_>, Vec<_>) = listed.into_iter().partition(|p| p.folder);
 
     let mut manifest = match (&previous, o.force) {
         (Some(m), false) => m.clone(),
@@ -185,10 +183,15 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
     } else {
         old.clone()
     };
-    let (jobs, unchanged) = plan::jobs(&pages, &placed, &known, &out);
+    let (jobs, unchanged) = plan::jobs(&pages, &placed, &known, &out, api == Api::V1);
+    // The bodies the listing brought now travel with their jobs.
+    for p in &mut pages {
+        p.body = None;
+    }
 
     let ctx = Arc::new(Ctx {
         fetch,
+        api,
         out: out.clone(),
         format: o.format,
         space: space.clone(),
@@ -211,6 +214,7 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
     }
     let mut sum = Summary {
         pages: pages.len(),
+        folders: folders.len(),
         unchanged,
         ..Summary::default()
     };
@@ -258,6 +262,26 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
     }
     report.finished();
 
+    // Folders are directories, made even when empty; a folder gone from the tree goes once empty.
+    let old_folders = std::mem::take(&mut manifest.folders);
+    for f in &folders {
+        let dir = &placed[&f.id].dir;
+        std::fs::create_dir_all(out.join(dir))
+            .with_context(|| format!("cannot create {}", out.join(dir).display()))?;
+        manifest.folders.insert(
+            f.id.clone(),
+            FolderEntry {
+                title: f.title.clone(),
+                path: dir.clone(),
+            },
+        );
+    }
+    let stale_folders: Vec<&FolderEntry> = old_folders
+        .iter()
+        .filter(|(id, e)| manifest.folders.get(*id).map(|n| &n.path) != Some(&e.path))
+        .map(|(_, e)| e)
+        .collect();
+
     // Pages no longer in the tree: their files go.
     let live: HashSet<&String> = placed.keys().collect();
     let stale: Vec<String> = manifest
@@ -279,6 +303,9 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
                 path: &e.path,
             });
         }
+    }
+    for f in stale_folders {
+        writer::prune_dir(&out, &f.path);
     }
     manifest.target = target;
     manifest.format = o.format.name().to_string();

@@ -9,13 +9,15 @@ use cfl_markdown::{FrontMatter, Links, PageRef};
 
 use super::fetch::Fetcher;
 use super::manifest::{AttachmentEntry, PageEntry};
-use super::plan::Job;
-use super::tree::{Listed, Placed};
+use super::plan::{self, Job};
+use super::tree::{self, Listed, Placed};
 use super::{list, writer, Format};
+use crate::content::Api;
 
 /// Everything a page task needs, shared.
 pub struct Ctx {
     pub fetch: Fetcher,
+    pub api: Api,
     pub out: PathBuf,
     pub format: Format,
     pub space: String,
@@ -66,18 +68,35 @@ fn render(ctx: &Ctx, page: &Listed, placed: &Placed, version: u64, storage: &str
     }
 }
 
-pub async fn export_page(ctx: &Ctx, job: Job) -> anyhow::Result<Done> {
+pub async fn export_page(ctx: &Ctx, mut job: Job) -> anyhow::Result<Done> {
     let f = &ctx.fetch;
     let mut version = job.page.version;
     let mut title = job.page.title.clone();
     if job.fetch_body {
-        let b = list::body(f, &job.page.id).await?;
-        version = b.version.unwrap_or(version);
-        if let Some(t) = b.title {
-            title = t;
-        }
-        let text = render(ctx, &job.page, &job.placed, version, &b.storage);
+        // Cloud's listing brought the body; Data Center's did not.
+        let storage = match job.page.body.take() {
+            Some(b) => b,
+            None => {
+                let b = list::dc_body(f, &job.page.id).await?;
+                version = b.version.unwrap_or(version);
+                if let Some(t) = b.title {
+                    title = t;
+                }
+                b.storage
+            }
+        };
+        let text = render(ctx, &job.page, &job.placed, version, &storage);
         writer::write_atomic(&ctx.out.join(&job.placed.file), text.as_bytes())?;
+    }
+    if job.list_attachments {
+        let listed = list::attachments(f, ctx.api, &job.page.id).await?;
+        job.placed.attachments = tree::place_attachments(&job.placed, &listed);
+        job.downloads = plan::downloads(
+            &listed,
+            &job.placed.attachments,
+            job.previous.as_ref(),
+            &ctx.out,
+        );
     }
     let mut attachments: BTreeMap<String, AttachmentEntry> = BTreeMap::new();
     // Attachments already current keep their entries.
