@@ -16,6 +16,14 @@ struct Api {
     auth: String,
 }
 
+/// The example Cloud config with the removed v1 operations served again.
+fn legacy_cloud_toml() -> String {
+    read_example("sim-cloud.toml").replace(
+        "flavor = \"cloud\"\n",
+        "flavor = \"cloud\"\nlegacy_v1 = true\n",
+    )
+}
+
 impl Api {
     fn dc(extra: &str) -> Api {
         Api {
@@ -25,9 +33,11 @@ impl Api {
         }
     }
 
+    /// Cloud with `legacy_v1 = true`: these tests check the v1 shapes, most of which today's
+    /// Cloud has removed (see `cloud_removed_v1_answers_410` for the default).
     fn cloud(extra: &str) -> Api {
         Api {
-            sim: Sim::example("sim-cloud.toml", extra),
+            sim: Sim::start(&format!("{}\n{extra}", legacy_cloud_toml())),
             prefix: "/wiki",
             auth: basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
         }
@@ -302,8 +312,7 @@ async fn dc_v1_pagination_walks_to_the_end() {
 
 #[tokio::test]
 async fn cloud_v1_pagination_walks_to_the_end() {
-    let toml =
-        read_example("sim-cloud.toml").replace("pages_per_space = 12", "pages_per_space = 30");
+    let toml = legacy_cloud_toml().replace("pages_per_space = 12", "pages_per_space = 30");
     let api = Api {
         sim: Sim::start(&toml),
         prefix: "/wiki",
@@ -589,7 +598,7 @@ async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
         .ends_with("/confluence"));
     assert_eq!(body["_links"]["next"], "/rest/api/content?start=1&limit=1");
 
-    let cloud = Sim::example("sim-cloud.toml", "");
+    let cloud = Sim::start(&legacy_cloud_toml());
     let gw = cloud.startup["gateway_base"].as_str().unwrap().to_string();
     let r = http()
         .get(format!("{gw}/rest/api/content?limit=1"))
@@ -614,4 +623,130 @@ async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+const GONE: &str = r#"{"statusCode":410,"message":"com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed.","reason":"Gone"}"#;
+
+/// GET with Alice's classic token; returns status, content type and body text.
+async fn raw_get(url: String) -> (u16, String, String) {
+    let r = http()
+        .get(url)
+        .header(
+            "authorization",
+            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, ct, r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn cloud_removed_v1_answers_410_on_the_site_and_the_api_gateway() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    let gw = sim.startup["gateway_base"].as_str().unwrap().to_string();
+    let site = sim.startup["api_base"].as_str().unwrap().to_string();
+    let page = {
+        let db_page = raw_get(format!("{site}/api/v2/pages?limit=1")).await.2;
+        let v: Value = serde_json::from_str(&db_page).unwrap();
+        v["results"][0]["id"].as_str().unwrap().to_string()
+    };
+    for base in [&site, &gw] {
+        for path in [
+            "/rest/api/content".to_string(),
+            "/rest/api/space".to_string(),
+            "/rest/api/space/DEV".to_string(),
+            format!("/rest/api/content/{page}"),
+            format!("/rest/api/content/{page}/child/page"),
+            format!("/rest/api/content/{page}/child/attachment"),
+            format!("/rest/api/content/{page}/label"),
+            "/rest/api/content/1/no/such/thing".to_string(),
+        ] {
+            let (status, ct, body) = raw_get(format!("{base}{path}")).await;
+            assert_eq!(status, 410, "{base}{path}: {body}");
+            assert_eq!(ct, "application/json", "{path}");
+            assert_eq!(body, GONE, "{path}");
+        }
+        // Still in Atlassian's v1 description: served.
+        for path in [
+            "/rest/api/content/search?cql=space%3DDEV".to_string(),
+            "/rest/api/search?cql=space%3DDEV".to_string(),
+            "/rest/api/user/current".to_string(),
+        ] {
+            let (status, _, body) = raw_get(format!("{base}{path}")).await;
+            assert_eq!(status, 200, "{base}{path}: {body}");
+        }
+    }
+    // A removed method on a kept path is gone too; label add on the same path is not.
+    let r = http()
+        .post(format!("{site}/rest/api/content"))
+        .header(
+            "authorization",
+            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+        )
+        .json(&json!({"type": "page", "title": "x", "space": {"key": "DEV"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 410);
+    let r = http()
+        .post(format!("{site}/rest/api/content/{page}/label"))
+        .header(
+            "authorization",
+            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+        )
+        .json(&json!([{"prefix": "global", "name": "kept"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The request log records the 410s, so a test can assert no request hit a removed endpoint.
+    let log: Value = http()
+        .get(sim.url("/__sim/requests?status=410"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gone = log["requests"].as_array().unwrap();
+    assert_eq!(gone.len(), 17, "{log}");
+    assert!(gone.iter().all(|r| r["status"] == 410));
+    assert!(gone.iter().any(|r| r["path"]
+        == format!(
+            "/ex/confluence/{}/wiki/rest/api/space",
+            sim.startup["cloud_id"].as_str().unwrap()
+        )));
+}
+
+#[tokio::test]
+async fn legacy_v1_serves_the_removed_operations_again() {
+    let sim = Sim::start(&legacy_cloud_toml());
+    let site = sim.startup["api_base"].as_str().unwrap().to_string();
+    let (status, _, body) = raw_get(format!("{site}/rest/api/space")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = raw_get(format!("{site}/rest/api/content?limit=1")).await;
+    assert_eq!(status, 200, "{body}");
+    let log: Value = http()
+        .get(sim.url("/__sim/requests?status=410"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["requests"], json!([]));
+}
+
+#[tokio::test]
+async fn dc_serves_all_of_v1() {
+    let api = Api::dc("");
+    assert_eq!(api.get("/rest/api/space").await.0, 200);
+    assert_eq!(api.get("/rest/api/content?limit=1").await.0, 200);
 }

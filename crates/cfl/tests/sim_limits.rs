@@ -74,7 +74,7 @@ async fn cloud_rate_limit_429_headers_and_recovery_on_the_clock() {
     let c = http();
     let auth = basic("alice@example.com", "ATATT3xFfGF0-classic-alice");
     let get = || {
-        c.get(sim.url("/wiki/rest/api/space"))
+        c.get(sim.url("/wiki/api/v2/spaces"))
             .header("authorization", &auth)
             .send()
     };

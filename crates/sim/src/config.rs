@@ -70,6 +70,10 @@ pub struct SimConfig {
     /// the simulator is a test tool, never exposed beyond loopback.
     #[serde(default = "yes")]
     pub control_api: bool,
+    /// Cloud only: serve the REST v1 operations Atlassian removed (they answer 410 by default,
+    /// as on today's Cloud), for testing clients written before the removal.
+    #[serde(default)]
+    pub legacy_v1: bool,
 }
 
 fn yes() -> bool {
@@ -460,6 +464,12 @@ impl SimConfig {
         }
         if self.flavor == Flavor::Cloud && !self.context_path.is_empty() {
             return invalid("context_path applies to flavor = \"dc\" only".into());
+        }
+        if self.flavor == Flavor::Dc && self.legacy_v1 {
+            return invalid(
+                "legacy_v1 applies to flavor = \"cloud\" only (Data Center serves all of REST v1)"
+                    .into(),
+            );
         }
         Ok(())
     }

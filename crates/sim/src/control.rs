@@ -9,7 +9,8 @@
 //!   Answers the armed faults. `GET /__sim/faults` shows them, `DELETE /__sim/faults` clears (204).
 //! - `POST /__sim/clock` `{"advance_seconds": N}` — moves the simulator clock forward (token expiry,
 //!   rate-limit refill). Answers `{"now": ISO, "now_ms": N}`.
-//! - `GET /__sim/requests[?limit=N]` — the most recent requests, oldest first: `method`, `path`,
+//! - `GET /__sim/requests[?limit=N][&status=S]` — the most recent requests (only those answered
+//!   with status S, e.g. 410 for removed Cloud v1 endpoints), oldest first: `method`, `path`,
 //!   `query` (credential-like values redacted), `user` and `auth_method` as the auth layer decided
 //!   them, `status`, `at`. No headers or secrets are recorded. `DELETE /__sim/requests` clears.
 //! - `GET /__sim/state` — counts: users, spaces, pages, trashed, attachments, pats, requests.
@@ -97,14 +98,23 @@ async fn clock(State(state): State<Shared>, body: axum::body::Bytes) -> Response
 }
 
 #[derive(Deserialize)]
-struct Limit {
+struct RequestFilter {
     limit: Option<usize>,
+    /// Only requests answered with this status (e.g. 410: who called a removed endpoint).
+    status: Option<u16>,
 }
 
-async fn requests(State(state): State<Shared>, Query(l): Query<Limit>) -> Json<Value> {
+async fn requests(State(state): State<Shared>, Query(f): Query<RequestFilter>) -> Json<Value> {
     let log = state.limits.recent();
-    let n = l.limit.unwrap_or(log.len()).min(log.len());
-    let items: Vec<_> = log.iter().skip(log.len() - n).cloned().collect();
+    let matching: Vec<_> = log
+        .iter()
+        .filter(|r| f.status.is_none_or(|s| r.status == s))
+        .collect();
+    let n = f.limit.unwrap_or(matching.len()).min(matching.len());
+    let items: Vec<_> = matching[matching.len() - n..]
+        .iter()
+        .map(|r| (*r).clone())
+        .collect();
     Json(json!({"requests": items}))
 }
 

@@ -19,11 +19,21 @@ fn api_routes(state: &Shared, base: ApiBase) -> Router<Shared> {
         .nest("/rest/api", content::v1_routes())
         .merge(content::download_routes());
     match state.flavor() {
-        Flavor::Cloud => r = r.nest("/api/v2", content::v2_routes()),
+        // The fallback answers unrouted v1 paths 410 when the Cloud v1 spec lacks them.
+        Flavor::Cloud => {
+            r = r
+                .nest("/api/v2", content::v2_routes())
+                .fallback(content::gone::v1_fallback)
+        }
         Flavor::Dc => r = r.nest("/rest/pat/latest", pat::routes()),
     }
-    // Layers run outside-in: auth decides who is calling, then the limiter meters that caller.
+    // Layers run outside-in: auth decides who is calling, the limiter meters that caller, then
+    // Cloud's removed v1 operations answer 410 (a no-op on DC).
     r.layer(middleware::from_fn_with_state(
+        state.clone(),
+        content::gone::removed_v1,
+    ))
+    .layer(middleware::from_fn_with_state(
         state.clone(),
         limits::rate_limit,
     ))

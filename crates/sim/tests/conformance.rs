@@ -5,9 +5,10 @@
 //!
 //! The specs are copied from Atlassian's published documents into `tests/specs/` (structure only).
 //! Known gaps, asserted below so the list can't go stale:
-//! - Atlassian's Cloud v1 document no longer lists the deprecated v1 content/space endpoints the
-//!   sim (and Cloud itself) still serves, e.g. `GET /wiki/rest/api/content/{id}`. For those the
-//!   Cloud response is validated against the DC 9.3 schema of the same route (same v1 shapes).
+//! - Atlassian's Cloud v1 document no longer lists the v1 content/space endpoints Cloud removed,
+//!   e.g. `GET /wiki/rest/api/content/{id}`. By default the sim answers them 410 Gone (checked
+//!   here); with `legacy_v1 = true` it serves them, and those responses are validated against the
+//!   DC 9.3 schema of the same route (same v1 shapes).
 //! - The attachment download (`/download/attachments/...`) is not a REST route and not in any spec.
 //! - Where spec and `CONFLUENCE-FACTS.md` disagree (e.g. pagination caps), the sim follows the facts.
 
@@ -121,6 +122,7 @@ const STATUS_QUIRKS: &[(&str, &str, u16, &str)] =
 /// Validates one response; returns a description of the problem, if any.
 fn check(
     specs: &Specs,
+    legacy_v1: bool,
     api: Api,
     method: &str,
     rel: &str,
@@ -143,14 +145,15 @@ fn check(
             match_template(&specs.dc, dc_path.split('?').next().unwrap(), method)
         })
         .flatten();
-    let known_gap = dc_tpl.is_some_and(|t| CLOUD_V1_NOT_IN_SPEC.contains(&(method, t)));
+    let known_gap =
+        legacy_v1 && dc_tpl.is_some_and(|t| CLOUD_V1_NOT_IN_SPEC.contains(&(method, t)));
     if !has_method(spec, tpl) {
         if !known_gap {
             return Err(format!("{method} {bare} is not in the spec"));
         }
         spec = &specs.dc;
         tpl = dc_tpl;
-    } else if known_gap {
+    } else if dc_tpl.is_some_and(|t| CLOUD_V1_NOT_IN_SPEC.contains(&(method, t))) {
         return Err(format!(
             "{method} {bare} is listed as missing from the Cloud v1 spec but is there: \
              update CLOUD_V1_NOT_IN_SPEC"
@@ -234,6 +237,11 @@ struct Walker {
     auth: String,
     problems: Vec<String>,
     checked: usize,
+    /// The sim runs with `legacy_v1 = true`: Cloud v1 routes missing from the Cloud spec are
+    /// served and checked against the DC schema. Without it they must answer 410 Gone.
+    legacy_v1: bool,
+    /// Cloud v1 calls answered 410 (each checked to be absent from the Cloud v1 spec).
+    gone: usize,
 }
 
 impl Walker {
@@ -264,6 +272,19 @@ impl Walker {
         let r = rb.send().await.unwrap();
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
+        if status == 410 && api == Api::CloudV1 && !self.legacy_v1 {
+            let bare = spec_path(api, rel.split('?').next().unwrap());
+            if match_template(&self.specs.cloud_v1, &bare, method).is_some() {
+                self.problems.push(format!(
+                    "{method} {bare} is in the Cloud v1 spec but answered 410"
+                ));
+            } else if text != cfl_sim::content::gone::GONE_BODY {
+                self.problems
+                    .push(format!("{method} {bare}: 410 with the wrong body {text}"));
+            }
+            self.gone += 1;
+            return Value::Null;
+        }
         if !(200..300).contains(&status) {
             self.problems
                 .push(format!("{api:?} {method} {rel}: HTTP {status}: {text}"));
@@ -274,7 +295,15 @@ impl Walker {
         } else {
             serde_json::from_str(&text).ok()
         };
-        if let Err(p) = check(&self.specs, api, method, rel, status, json.as_ref()) {
+        if let Err(p) = check(
+            &self.specs,
+            self.legacy_v1,
+            api,
+            method,
+            rel,
+            status,
+            json.as_ref(),
+        ) {
             self.problems.push(format!("{api:?}: {p}"));
         }
         self.checked += 1;
@@ -283,7 +312,7 @@ impl Walker {
 }
 
 /// Walks every v1 route; `api` picks the prefix and the spec.
-async fn walk_v1(w: &mut Walker, api: Api, home: u64, with_att: u64) {
+async fn walk_v1(w: &mut Walker, api: Api, space_id: u64, home: u64, with_att: u64) {
     w.call(api, "get", "/space?limit=1", Body::None).await;
     w.call(api, "get", "/space/DEV", Body::None).await;
     w.call(api, "get", "/content?spaceKey=DEV&limit=5", Body::None)
@@ -324,6 +353,20 @@ async fn walk_v1(w: &mut Walker, api: Api, home: u64, with_att: u64) {
         .call(api, "post", "/content", Body::Json(json!({"type": "page", "title": "Conformance", "space": {"key": "DEV"},
             "ancestors": [{"id": home.to_string()}], "body": {"storage": {"value": "<p>c</p>", "representation": "storage"}}})))
         .await;
+    let created = if created.is_null() && api == Api::CloudV1 {
+        // POST /content is gone on today's Cloud: make the page the v2 way.
+        w.call(
+            Api::CloudV2,
+            "post",
+            "/pages",
+            Body::Json(json!({"spaceId": space_id.to_string(),
+            "title": "Conformance", "parentId": home.to_string(),
+            "body": {"representation": "storage", "value": "<p>c</p>"}})),
+        )
+        .await
+    } else {
+        created
+    };
     let id = created["id"].as_str().unwrap_or("0").to_string();
     w.call(
         api,
@@ -426,8 +469,10 @@ async fn dc_routes_conform_to_the_dc_spec() {
         auth: basic("admin", "pw"),
         problems: vec![],
         checked: 0,
+        legacy_v1: false,
+        gone: 0,
     };
-    walk_v1(&mut w, Api::DcV1, home, with_att).await;
+    walk_v1(&mut w, Api::DcV1, 0, home, with_att).await;
     assert!(
         w.problems.is_empty(),
         "{} of {} responses do not conform:\n{}",
@@ -438,19 +483,83 @@ async fn dc_routes_conform_to_the_dc_spec() {
     assert!(w.checked >= 18);
 }
 
-#[tokio::test]
-async fn cloud_routes_conform_to_the_cloud_specs() {
-    let sim = boot(USERS_CLOUD).await;
-    let (space_id, home, with_att) = seeded_ids(&sim);
-    let mut w = Walker {
+fn cloud_walker(sim: &RunningSim, legacy_v1: bool) -> Walker {
+    Walker {
         specs: specs(),
         client: http(),
         base: sim.base_url.clone(),
         auth: basic("alice@example.com", "tok"),
         problems: vec![],
         checked: 0,
-    };
-    walk_v1(&mut w, Api::CloudV1, home, with_att).await;
+        legacy_v1,
+        gone: 0,
+    }
+}
+
+/// With `legacy_v1 = true` the removed v1 routes are served again, in the v1 shapes (DC schema).
+#[tokio::test]
+async fn legacy_cloud_v1_routes_conform() {
+    let sim = boot(&format!("legacy_v1 = true\n{USERS_CLOUD}")).await;
+    let (space_id, home, with_att) = seeded_ids(&sim);
+    let mut w = cloud_walker(&sim, true);
+    walk_v1(&mut w, Api::CloudV1, space_id, home, with_att).await;
+    assert!(
+        w.problems.is_empty(),
+        "{} of {} responses do not conform:\n{}",
+        w.problems.len(),
+        w.checked,
+        w.problems.join("\n")
+    );
+    assert!(w.checked >= 19);
+    assert_eq!(w.gone, 0);
+}
+
+/// The sim's table of Cloud v1 operations (what is not in it answers 410) is exactly the spec's.
+#[test]
+fn the_cloud_v1_table_is_the_cloud_v1_spec() {
+    use std::collections::BTreeSet;
+    let spec = load_spec("confluence-cloud-v1.openapi.json");
+    let from_spec: BTreeSet<(String, String)> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(p, ops)| Some((p.strip_prefix("/wiki")?, ops)))
+        .filter(|(p, _)| p.starts_with("/rest/api/"))
+        .flat_map(|(p, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .filter(|m| ["get", "put", "post", "delete", "patch", "head"].contains(&m.as_str()))
+                .map(move |m| (m.to_uppercase(), p.to_string()))
+        })
+        .collect();
+    let table: BTreeSet<(String, String)> = cfl_sim::content::gone::CLOUD_V1_OPERATIONS
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        table.difference(&from_spec).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "in the sim's table but not in the spec"
+    );
+    assert_eq!(
+        from_spec.difference(&table).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "in the spec but not in the sim's table"
+    );
+}
+
+/// Today's Cloud: every v1 route the sim serves is in the Cloud v1 spec (the walk's other v1
+/// calls answer 410 with the Gone body), and every v2 body validates against the v2 spec.
+#[tokio::test]
+async fn cloud_routes_conform_to_the_cloud_specs() {
+    let sim = boot(USERS_CLOUD).await;
+    let (space_id, home, with_att) = seeded_ids(&sim);
+    let mut w = cloud_walker(&sim, false);
+    walk_v1(&mut w, Api::CloudV1, space_id, home, with_att).await;
+    // GET/POST /content, GET/PUT/DELETE /content/{id}, /space, /space/{key}, child/page,
+    // child/attachment and label lists.
+    assert_eq!(w.gone, 10, "{:?}", w.problems);
     let v2 = Api::CloudV2;
     w.call(v2, "get", "/spaces?limit=1", Body::None).await;
     w.call(v2, "get", &format!("/spaces/{space_id}"), Body::None)
@@ -510,7 +619,7 @@ async fn cloud_routes_conform_to_the_cloud_specs() {
         w.checked,
         w.problems.join("\n")
     );
-    assert!(w.checked >= 31);
+    assert!(w.checked >= 22);
 }
 
 #[test]
@@ -542,13 +651,30 @@ fn nullable_translation_and_template_matching() {
 fn a_wrong_shape_is_reported() {
     let specs = specs();
     let wrong = json!({"id": 5, "title": "t"});
-    let err = check(&specs, Api::CloudV2, "get", "/pages/1", 200, Some(&wrong)).unwrap_err();
+    let err = check(
+        &specs,
+        false,
+        Api::CloudV2,
+        "get",
+        "/pages/1",
+        200,
+        Some(&wrong),
+    )
+    .unwrap_err();
     assert!(err.contains("/id"), "{err}");
-    let err = check(&specs, Api::DcV1, "get", "/no/such/route", 200, None).unwrap_err();
+    let err = check(&specs, false, Api::DcV1, "get", "/no/such/route", 200, None).unwrap_err();
     assert!(err.contains("not in the spec"), "{err}");
     let right = json!({"id": "5", "title": "t", "status": "current"});
     assert_eq!(
-        check(&specs, Api::CloudV2, "get", "/pages/1", 200, Some(&right)),
+        check(
+            &specs,
+            false,
+            Api::CloudV2,
+            "get",
+            "/pages/1",
+            200,
+            Some(&right)
+        ),
         Ok(())
     );
 }

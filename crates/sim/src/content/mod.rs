@@ -9,6 +9,7 @@
 
 pub mod attachment;
 pub mod cql;
+pub mod gone;
 pub mod json;
 pub mod label;
 pub mod page;
