@@ -40,7 +40,7 @@ pub struct ExportArgs {
     /// fetches only what changed since.
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
-    #[arg(long, short = 'f', value_enum, default_value = "markdown")]
+    #[arg(long, value_enum, default_value = "markdown")]
     pub format: Format,
     /// Most requests in flight at once. cfl starts at 8 (or this, if lower), adds slots while
     /// the server keeps up and halves them when it throttles.
