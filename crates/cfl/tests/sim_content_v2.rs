@@ -68,9 +68,9 @@ async fn cursor_pagination_walks_to_the_end_with_link_headers() {
         // The next link is relative to the host, like Cloud's (`/wiki/api/v2/...`).
         next = in_body;
     }
-    // 2 spaces x (30 pages + home page)
-    assert_eq!(ids.len(), 62);
-    assert_eq!(pages, 9);
+    // 2 spaces x (30 pages + home page), plus the 3 pages seeded in DEV's folders
+    assert_eq!(ids.len(), 65);
+    assert_eq!(pages, 10);
     let mut uniq = ids.clone();
     uniq.sort();
     uniq.dedup();
@@ -80,7 +80,7 @@ async fn cursor_pagination_walks_to_the_end_with_link_headers() {
     assert_eq!(s, 200);
     assert_eq!(first["results"].as_array().unwrap().len(), 25);
     let (_, _, big) = get(&sim, "/wiki/api/v2/pages?limit=1000").await;
-    assert_eq!(big["results"].as_array().unwrap().len(), 62);
+    assert_eq!(big["results"].as_array().unwrap().len(), 65);
     let (s, _, err) = get(&sim, "/wiki/api/v2/pages?cursor=not-a-cursor").await;
     assert_eq!(s, 400);
     assert_eq!(err["errors"][0]["status"], 400);
@@ -104,7 +104,8 @@ async fn v2_spaces_pages_crud_children_labels_attachments() {
         &format!("/wiki/api/v2/spaces/{space_id}/pages?limit=250"),
     )
     .await;
-    assert_eq!(in_space["results"].as_array().unwrap().len(), 13);
+    // 12 seeded pages, the home page and the 3 pages in the seeded folders.
+    assert_eq!(in_space["results"].as_array().unwrap().len(), 16);
 
     let (s, created) = send(
         &sim,
@@ -229,4 +230,265 @@ async fn v2_spaces_pages_crud_children_labels_attachments() {
     let (s, _, gone) = get(&sim, &format!("/wiki/api/v2/pages/{id}")).await;
     assert_eq!(s, 404);
     assert_eq!(gone["errors"][0]["status"], 404);
+}
+
+async fn delete(sim: &Sim, path: &str) -> u16 {
+    http()
+        .delete(sim.url(path))
+        .header("authorization", auth())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn find<'a>(list: &'a Value, title: &str) -> &'a Value {
+    list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["title"] == title)
+        .unwrap_or_else(|| panic!("no {title:?} in {list}"))
+}
+
+fn id_of(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn folders_nest_and_direct_children_mix_pages_and_folders() {
+    let sim = start(12);
+    let (_, _, spaces) = get(&sim, "/wiki/api/v2/spaces?keys=DEV").await;
+    let space_id = id_of(&spaces["results"][0]);
+    let home = spaces["results"][0]["homepageId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The seeded tree: DEV Home > Runbooks (folder) > {2 pages, Archive (folder) > Old runbook}.
+    let (s, _, direct) = get(&sim, &format!("/wiki/api/v2/pages/{home}/direct-children")).await;
+    assert_eq!(s, 200);
+    let runbooks = id_of(find(&direct, "Runbooks"));
+    assert_eq!(find(&direct, "Runbooks")["type"], "folder");
+    assert!(direct["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "page"));
+    let (_, _, children) = get(&sim, &format!("/wiki/api/v2/pages/{home}/children")).await;
+    assert!(children["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["title"] != "Runbooks"));
+    let (s, _, folder) = get(&sim, &format!("/wiki/api/v2/folders/{runbooks}")).await;
+    assert_eq!(s, 200, "{folder}");
+    assert_eq!(folder["type"], "folder");
+    assert_eq!(folder["parentId"], home.as_str());
+    assert_eq!(folder["parentType"], "page");
+    assert_eq!(folder["spaceId"], space_id.as_str());
+    let (_, _, inside) = get(
+        &sim,
+        &format!("/wiki/api/v2/folders/{runbooks}/direct-children"),
+    )
+    .await;
+    let kinds: Vec<(&str, &str)> = inside["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["title"].as_str().unwrap(), c["type"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("Restart the gateway", "page"),
+            ("Rotate tokens", "page"),
+            ("Archive", "folder")
+        ]
+    );
+    let archive = id_of(find(&inside, "Archive"));
+    let (_, _, deeper) = get(
+        &sim,
+        &format!("/wiki/api/v2/folders/{archive}/direct-children"),
+    )
+    .await;
+    let old = id_of(find(&deeper, "Old runbook"));
+    let (_, _, old_page) = get(&sim, &format!("/wiki/api/v2/pages/{old}")).await;
+    assert_eq!(old_page["parentId"], archive.as_str());
+    assert_eq!(old_page["parentType"], "folder");
+
+    // Ancestors, top-down; `limit` keeps the nearest.
+    let (s, _, anc) = get(&sim, &format!("/wiki/api/v2/pages/{old}/ancestors")).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        anc["results"],
+        json!([{"id": home, "type": "page"}, {"id": runbooks, "type": "folder"},
+               {"id": archive, "type": "folder"}])
+    );
+    let (_, _, near) = get(&sim, &format!("/wiki/api/v2/pages/{old}/ancestors?limit=1")).await;
+    assert_eq!(near["results"], json!([{"id": archive, "type": "folder"}]));
+    let (_, _, fanc) = get(&sim, &format!("/wiki/api/v2/folders/{archive}/ancestors")).await;
+    assert_eq!(
+        fanc["results"],
+        json!([{"id": home, "type": "page"}, {"id": runbooks, "type": "folder"}])
+    );
+
+    // Pages and folders are different things.
+    assert_eq!(
+        get(&sim, &format!("/wiki/api/v2/pages/{runbooks}")).await.0,
+        404
+    );
+    assert_eq!(
+        get(&sim, &format!("/wiki/api/v2/folders/{old}")).await.0,
+        404
+    );
+
+    // Create: a folder at the space root, one nested in it, a page in the nested one.
+    let (s, top) = send(
+        &sim,
+        reqwest::Method::POST,
+        "/wiki/api/v2/folders",
+        json!({"spaceId": space_id, "title": "Top folder"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{top}");
+    assert!(top.get("parentId").is_none(), "{top}");
+    let top = id_of(&top);
+    let (s, nested) = send(
+        &sim,
+        reqwest::Method::POST,
+        "/wiki/api/v2/folders",
+        json!({"spaceId": space_id, "title": "Nested", "parentId": top}),
+    )
+    .await;
+    assert_eq!(s, 200, "{nested}");
+    assert_eq!(nested["parentType"], "folder");
+    let nested = id_of(&nested);
+    let (s, page) = send(
+        &sim,
+        reqwest::Method::POST,
+        "/wiki/api/v2/pages",
+        json!({"spaceId": space_id, "title": "In a folder", "parentId": nested,
+               "body": {"representation": "storage", "value": "<p>f</p>"}}),
+    )
+    .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(
+        (page["parentId"].as_str(), page["parentType"].as_str()),
+        (Some(nested.as_str()), Some("folder"))
+    );
+    let page = id_of(&page);
+    // Moving a page into a folder by update.
+    let (s, moved) = send(
+        &sim,
+        reqwest::Method::PUT,
+        &format!("/wiki/api/v2/pages/{old}"),
+        json!({"id": old, "status": "current", "title": "Old runbook", "parentId": top,
+               "version": {"number": 2}}),
+    )
+    .await;
+    assert_eq!(s, 200, "{moved}");
+    assert_eq!(moved["parentType"], "folder");
+    assert_eq!(moved["parentId"], top.as_str());
+    // Deleting a folder: its children move up to its parent.
+    assert_eq!(
+        delete(&sim, &format!("/wiki/api/v2/folders/{nested}")).await,
+        204
+    );
+    assert_eq!(
+        get(&sim, &format!("/wiki/api/v2/folders/{nested}")).await.0,
+        404
+    );
+    let (_, _, after) = get(&sim, &format!("/wiki/api/v2/pages/{page}")).await;
+    assert_eq!(after["parentId"], top.as_str());
+    assert_eq!(
+        delete(&sim, &format!("/wiki/api/v2/folders/{page}")).await,
+        404
+    );
+    let (s, bad) = send(
+        &sim,
+        reqwest::Method::POST,
+        "/wiki/api/v2/folders",
+        json!({"title": "no space"}),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert_eq!(bad["errors"][0]["status"], 400);
+}
+
+#[tokio::test]
+async fn seeded_attachments_in_folders_have_cloud_download_links() {
+    let sim = start(12);
+    let (_, _, pages) = get(&sim, "/wiki/api/v2/pages?title=Rotate%20tokens").await;
+    let page = id_of(&pages["results"][0]);
+    let (s, _, atts) = get(
+        &sim,
+        &format!("/wiki/api/v2/pages/{page}/attachments?filename=rotation.png"),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let att = &atts["results"][0];
+    assert_eq!(att["mediaType"], "image/png");
+    assert_eq!(att["fileSize"], 264);
+    assert_eq!(att["version"]["number"], 1);
+    let link = att["downloadLink"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!(
+            "/download/attachments/{page}/rotation.png?version=1&modificationDate="
+        )) && link.ends_with("&cacheVersion=1&api=v2"),
+        "{link}"
+    );
+    let bytes = http()
+        .get(sim.url(&format!("/wiki{link}")))
+        .header("authorization", auth())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert_eq!(bytes.len(), 264);
+    let (_, _, none) = get(
+        &sim,
+        &format!("/wiki/api/v2/pages/{page}/attachments?filename=nope.png"),
+    )
+    .await;
+    assert_eq!(none["results"], json!([]));
+}
+
+#[tokio::test]
+async fn limit_is_clamped_to_250_and_next_links_keep_the_api_gateway_base() {
+    let sim = start(130);
+    let (s, link, big) = get(&sim, "/wiki/api/v2/pages?limit=1000").await;
+    assert_eq!(s, 200);
+    // 2 x 131 + 3 pages exist; one page holds at most 250.
+    assert_eq!(big["results"].as_array().unwrap().len(), 250);
+    let next = big["_links"]["next"].as_str().unwrap();
+    assert!(
+        next.starts_with("/wiki/api/v2/pages?limit=1000&cursor="),
+        "{next}"
+    );
+    assert_eq!(link.unwrap(), format!("<{next}>; rel=\"next\""));
+    let (_, _, rest) = get(&sim, next).await;
+    assert_eq!(rest["results"].as_array().unwrap().len(), 15);
+    assert!(rest["_links"].get("next").is_none());
+
+    let cloud_id = sim.startup["cloud_id"].as_str().unwrap();
+    let gw = format!("/ex/confluence/{cloud_id}/wiki/api/v2/spaces?limit=1");
+    let (s, link, spaces) = get(&sim, &gw).await;
+    assert_eq!(s, 200);
+    let next = spaces["_links"]["next"].as_str().unwrap();
+    assert!(
+        next.starts_with(&format!(
+            "/ex/confluence/{cloud_id}/wiki/api/v2/spaces?limit=1&cursor="
+        )),
+        "{next}"
+    );
+    assert_eq!(link.unwrap(), format!("<{next}>; rel=\"next\""));
+    assert!(spaces["_links"]["base"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/ex/confluence/{cloud_id}/wiki")));
 }

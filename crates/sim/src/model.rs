@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::config::{SeedConfig, SimConfig, UserConfig};
+use crate::config::{Flavor, SeedConfig, SimConfig, UserConfig};
 
 pub type ContentId = u64;
 
@@ -68,7 +68,8 @@ pub struct Space {
 #[derive(Debug, Clone)]
 pub struct Content {
     pub id: ContentId,
-    /// "page" or "blogpost".
+    /// "page", "blogpost" or (Cloud) "folder". A page's or folder's parent may be a page or a
+    /// folder; folders have no body.
     pub kind: String,
     pub status: String,
     pub title: String,
@@ -158,6 +159,9 @@ impl Db {
             }
         }
         seed(&mut db, &config.seed, now_ms);
+        if config.flavor == Flavor::Cloud {
+            seed_folders(&mut db, now_ms);
+        }
         db
     }
 
@@ -187,7 +191,12 @@ impl Db {
         self.users.iter().find(|u| u.key == key)
     }
 
-    /// Pages of a space in tree order (parents before children, siblings by position).
+    /// The kind of a content id (`page`, `folder`, ...), for v2's `parentType`.
+    pub fn kind_of(&self, id: ContentId) -> Option<&str> {
+        self.content.get(&id).map(|c| c.kind.as_str())
+    }
+
+    /// Direct children of any kind (pages and folders), siblings by position.
     pub fn children_of(&self, parent: ContentId) -> Vec<&Content> {
         let mut v: Vec<&Content> = self
             .content
@@ -343,6 +352,99 @@ fn seed(db: &mut Db, seed: &SeedConfig, now_ms: i64) {
                 );
             }
         }
+    }
+}
+
+/// Cloud's content tree also holds folders: in the first space, a folder under the home page
+/// with two pages and a nested folder holding one more page; three of those pages carry an
+/// attachment (one binary). Allocated after the generated pages so their ids stay as they were.
+fn seed_folders(db: &mut Db, now_ms: i64) {
+    let Some(space) = db.spaces.values().next().cloned() else {
+        return;
+    };
+    let author = db
+        .users
+        .first()
+        .map(|u| u.name.clone())
+        .unwrap_or_else(|| "admin".into());
+    let add = |db: &mut Db, kind: &str, title: &str, parent: Option<ContentId>, body: &str| {
+        let id = db.alloc_id();
+        let position = parent.map(|p| db.children_of(p).len() as i64).unwrap_or(0);
+        db.content.insert(
+            id,
+            Content {
+                id,
+                kind: kind.into(),
+                status: "current".into(),
+                title: title.into(),
+                space_key: space.key.clone(),
+                parent_id: parent,
+                body_storage: body.into(),
+                version: 1,
+                created_at: now_ms,
+                updated_at: now_ms,
+                author: author.clone(),
+                last_modifier: author.clone(),
+                labels: vec![],
+                position,
+            },
+        );
+        id
+    };
+    let folder = add(db, "folder", "Runbooks", space.homepage_id, "");
+    let restart = add(
+        db,
+        "page",
+        "Restart the gateway",
+        Some(folder),
+        "<p>Restart with <code>systemctl restart cfl</code>.</p>",
+    );
+    let rotate = add(
+        db,
+        "page",
+        "Rotate tokens",
+        Some(folder),
+        "<p>Rotate every 90 days.</p>",
+    );
+    let archive = add(db, "folder", "Archive", Some(folder), "");
+    let old = add(
+        db,
+        "page",
+        "Old runbook",
+        Some(archive),
+        "<p>Kept for reference.</p>",
+    );
+    // A tiny PNG signature plus bytes that are not UTF-8, so binary handling is exercised.
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n"
+        .iter()
+        .copied()
+        .chain((0u8..=255).rev())
+        .collect();
+    for (page, name, media, data) in [
+        (
+            restart,
+            "restart.sh",
+            "text/x-sh",
+            b"systemctl restart cfl\n".to_vec(),
+        ),
+        (rotate, "rotation.png", "image/png", png),
+        (old, "old notes.txt", "text/plain", b"superseded\n".to_vec()),
+    ] {
+        let id = db.alloc_id();
+        db.attachments.insert(
+            id,
+            Attachment {
+                id,
+                container_id: page,
+                title: name.into(),
+                media_type: media.into(),
+                comment: String::new(),
+                data: Bytes::from(data),
+                version: 1,
+                created_at: now_ms,
+                author: author.clone(),
+            },
+        );
     }
 }
 

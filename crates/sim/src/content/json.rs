@@ -198,6 +198,7 @@ pub fn content_json(state: &Shared, db: &Db, c: &Content, ex: &Expand, ctx: &Ctx
             let kids: Vec<Value> = db
                 .children_of(id)
                 .into_iter()
+                .filter(|k| k.kind == "page")
                 .map(|k| content_json(state, db, k, &Expand::default(), ctx))
                 .collect();
             let n = kids.len();

@@ -76,6 +76,9 @@ pub struct NewPage {
     pub parent: Option<ContentId>,
     pub body: String,
     pub kind: String,
+    /// No parent given: at the space root (v2 `root-level=true`, folders) rather than under the
+    /// space home page, where Confluence puts a page without ancestors.
+    pub root_level: bool,
 }
 
 pub fn create_page(
@@ -117,6 +120,7 @@ pub fn create_page(
             }
             Some(pid)
         }
+        None if p.root_level => None,
         // Confluence puts a page without ancestors under the space home page.
         None => space.homepage_id,
     };
@@ -347,6 +351,7 @@ async fn create(
             parent,
             body: storage_body(&body).unwrap_or_default(),
             kind,
+            root_level: false,
         },
         &user,
         now,
@@ -431,6 +436,7 @@ async fn child_pages(
     let all: Vec<Value> = db
         .children_of(id)
         .into_iter()
+        .filter(|c| c.kind == "page")
         .map(|c| content_json(&state, &db, c, &ex, &ctx))
         .collect();
     Ok(Json(page.envelope(all, &ctx, None)))

@@ -1,5 +1,7 @@
 //! Cloud REST v2 (`/wiki/api/v2`): spaces, pages (CRUD with `body-format=storage`), children,
-//! labels and attachments, with cursor pagination ([`V2Page`]) and v2 error bodies.
+//! labels and attachments, with cursor pagination ([`V2Page`]) and v2 error bodies. Folders are
+//! in [`folder`], the tree endpoints pages and folders share (`direct-children`, `ancestors`)
+//! in [`tree`].
 //!
 //! The write rules are v1's ([`super::page`]): unique titles per space, version current+1 (else 409),
 //! parent changes move the page. Only the `storage` body format is served; others get a clear 400.
@@ -20,6 +22,9 @@ use super::page::{
 use super::pagination::{V2Page, V2_DEFAULT_LIMIT};
 use super::space::{q, query_pairs};
 use super::{require_writer, Ctx, P1};
+
+pub mod folder;
+pub mod tree;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{Attachment, Content, ContentId, Db, Space};
@@ -37,22 +42,28 @@ pub fn routes() -> Router<Shared> {
         .route("/pages", get(pages).post(create))
         .route("/pages/{id}", get(page).put(update).delete(delete))
         .route("/pages/{id}/children", get(children))
+        .route(
+            "/pages/{id}/direct-children",
+            get(tree::page_direct_children),
+        )
+        .route("/pages/{id}/ancestors", get(tree::page_ancestors))
         .route("/pages/{id}/labels", get(labels))
         .route("/pages/{id}/attachments", get(page_attachments))
         .route("/attachments/{id}", get(attachment))
+        .merge(folder::routes())
 }
 
-fn account_id(db: &Db, name: &str) -> String {
+pub(crate) fn account_id(db: &Db, name: &str) -> String {
     db.user_by_name(name)
         .map(|u| u.account_id.clone())
         .unwrap_or_else(|| name.to_string())
 }
 
-fn bad_param(m: impl Into<String>) -> ApiError {
+pub(crate) fn bad_param(m: impl Into<String>) -> ApiError {
     ApiError::bad_request(S, m).with_code("INVALID_REQUEST_PARAMETER")
 }
 
-fn numeric_id(raw: &str) -> ApiResult<u64> {
+pub(crate) fn numeric_id(raw: &str) -> ApiResult<u64> {
     raw.trim_start_matches("att")
         .parse()
         .map_err(|_| bad_param(format!("Invalid id: {raw:?}")))
@@ -86,7 +97,7 @@ fn space_v2(db: &Db, s: &Space) -> Value {
     v
 }
 
-fn space_id_of(db: &Db, key: &str) -> String {
+pub(crate) fn space_id_of(db: &Db, key: &str) -> String {
     db.spaces
         .get(key)
         .map(|s| s.id.to_string())
@@ -118,18 +129,37 @@ fn page_v2(db: &Db, c: &Content, with_body: bool) -> Value {
             "tinyui": format!("/x/{}", c.id),
         },
     });
-    if let Some(p) = c.parent_id {
-        v["parentId"] = p.to_string().into();
-        v["parentType"] = "page".into();
-    }
+    set_parent(db, c, &mut v);
     if with_body {
         v["body"] = json!({"storage": {"representation": "storage", "value": c.body_storage}});
     }
     v
 }
 
+/// `parentId` and `parentType` (`page` or `folder`); absent at the space root.
+pub(crate) fn set_parent(db: &Db, c: &Content, v: &mut Value) {
+    if let Some(p) = c.parent_id {
+        v["parentId"] = p.to_string().into();
+        v["parentType"] = db.kind_of(p).unwrap_or("page").into();
+    }
+}
+
+/// The current page (not a folder or blog post) with this id, else v2's 404.
+pub(crate) fn live_page(db: &Db, id: ContentId) -> ApiResult<&Content> {
+    live(db, id, S)
+        .ok()
+        .filter(|c| c.kind == "page")
+        .ok_or_else(|| not_found(S, &id.to_string()))
+}
+
+/// Cloud's v2 `downloadLink`, relative to `/wiki`.
+pub fn download_link(a: &Attachment) -> String {
+    format!("{}&cacheVersion=1", download_path(a))
+        .replace("&api=v2&cacheVersion=1", "&cacheVersion=1&api=v2")
+}
+
 fn attachment_v2(db: &Db, a: &Attachment) -> Value {
-    let download = download_path(a);
+    let download = download_link(a);
     json!({
         "id": format!("att{}", a.id),
         "status": "current",
@@ -157,12 +187,12 @@ fn attachment_v2(db: &Db, a: &Attachment) -> Value {
     })
 }
 
-fn single(mut v: Value, ctx: &Ctx) -> Json<Value> {
+pub(crate) fn single(mut v: Value, ctx: &Ctx) -> Json<Value> {
     v["_links"]["base"] = ctx.base.clone().into();
     Json(v)
 }
 
-fn paging(pairs: &[(String, String)], default: usize) -> ApiResult<V2Page> {
+pub(crate) fn paging(pairs: &[(String, String)], default: usize) -> ApiResult<V2Page> {
     V2Page::parse(q(pairs, "cursor"), q(pairs, "limit"), default)
 }
 
@@ -283,7 +313,7 @@ async fn space_pages(
     Ok(pg.respond(all, &ctx))
 }
 
-fn page_id(raw: &str) -> ApiResult<ContentId> {
+pub(crate) fn page_id(raw: &str) -> ApiResult<ContentId> {
     raw.parse()
         .map_err(|_| bad_param(format!("Invalid page id: {raw:?}")))
 }
@@ -298,7 +328,7 @@ async fn page(
     let with_body = body_format(&pairs)?;
     let id = page_id(&id)?;
     let db = state.db();
-    let c = live(&db, id, S)?;
+    let c = live_page(&db, id)?;
     Ok(single(page_v2(&db, c, with_body), &ctx))
 }
 
@@ -314,7 +344,7 @@ fn storage_value(body: &Value) -> ApiResult<Option<String>> {
     }
 }
 
-fn opt_id(v: &Value, field: &str) -> ApiResult<Option<ContentId>> {
+pub(crate) fn opt_id(v: &Value, field: &str) -> ApiResult<Option<ContentId>> {
     match v.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => s
@@ -334,9 +364,11 @@ async fn create(
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
+    RawQuery(raw): RawQuery,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     let user = require_writer(&caller, &headers, S)?.to_string();
+    let root_level = q(&query_pairs(&raw), "root-level") == Some("true");
     let body = json_body(&body, S)?;
     let space_id = opt_id(&body, "spaceId")?.ok_or_else(|| bad_param("spaceId is required"))?;
     let title = body["title"].as_str().unwrap_or("").to_string();
@@ -358,6 +390,7 @@ async fn create(
             parent,
             body: value,
             kind: "page".into(),
+            root_level,
         },
         &user,
         now,
@@ -391,6 +424,7 @@ async fn update(
     };
     let now = state.clock.now_ms();
     let mut db = state.db();
+    live_page(&db, id)?;
     update_page(&mut db, id, upd, &user, now, S)?;
     Ok(single(page_v2(&db, &db.content[&id], true), &ctx))
 }
@@ -403,7 +437,9 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     require_writer(&caller, &headers, S)?;
     let id = page_id(&id)?;
-    trash_page(&mut state.db(), id, S)?;
+    let mut db = state.db();
+    live_page(&db, id)?;
+    trash_page(&mut db, id, S)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -417,10 +453,11 @@ async fn children(
     let pg = paging(&pairs, V2_DEFAULT_LIMIT)?;
     let id = page_id(&id)?;
     let db = state.db();
-    live(&db, id, S)?;
+    live_page(&db, id)?;
     let all: Vec<Value> = db
         .children_of(id)
         .into_iter()
+        .filter(|c| c.kind == "page")
         .map(|c| {
             json!({
                 "id": c.id.to_string(),
@@ -445,7 +482,7 @@ async fn labels(
     let id = page_id(&id)?;
     let prefix = q(&pairs, "prefix");
     let db = state.db();
-    let c = live(&db, id, S)?;
+    let c = live_page(&db, id)?;
     let all: Vec<Value> = c
         .labels
         .iter()
@@ -467,7 +504,7 @@ async fn page_attachments(
     let filename = q(&pairs, "filename");
     let media = q(&pairs, "mediaType");
     let db = state.db();
-    live(&db, id, S)?;
+    live_page(&db, id)?;
     let all: Vec<Value> = attachments_of(&db, id)
         .into_iter()
         .filter(|a| filename.is_none_or(|f| a.title == f))
