@@ -246,7 +246,8 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
         ],
     );
     let pages = page_lines(&first.stdout);
-    assert_eq!(pages.len(), 14, "{}", first.all());
+    // 12 seeded pages, the home page, the linker and the three pages in the seeded folders.
+    assert_eq!(pages.len(), 17, "{}", first.all());
     let linker = std::fs::read_to_string(html_dir.join("DEV Home/Linker/index.html")).unwrap();
     assert!(
         linker.contains("<a href=\"../index.html\">DEV Home</a>"),
@@ -319,6 +320,151 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
     let clash = cli.run(&["export", "DEV", "--out", st_dir.to_str().unwrap()], None);
     assert_eq!(clash.code, 1);
     assert!(clash.stderr.contains("--force"), "{}", clash.stderr);
+    assert_no_gone(&sim);
+}
+
+/// The Cloud seed's folder tree under the home page: `Runbooks` (a folder) holds two pages and
+/// the folder `Archive`, which holds one more; three of those pages carry an attachment.
+#[test]
+fn cloud_export_lays_folders_out_as_directories_and_publishes_back_byte_identically() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    let cli = Cli::new();
+    cli.login_cloud("cloud", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = out_dir.to_str().unwrap();
+    let first = export(&cli, &["DEV", "--out", out]);
+    let s = summary(&first.stderr);
+    assert_eq!((s["folders"].as_str(), s["failed"].as_str()), ("2", "0"));
+
+    // A folder is a directory without an index file; its pages and folders are inside.
+    let runbooks = out_dir.join("DEV Home/Runbooks");
+    assert!(runbooks.is_dir(), "{}", first.stdout);
+    assert!(!runbooks.join("index.md").exists());
+    let restart = runbooks.join("Restart the gateway/index.md");
+    let text = std::fs::read_to_string(&restart).unwrap();
+    assert!(
+        text.contains("Restart with `systemctl restart cfl`."),
+        "{text}"
+    );
+    assert!(runbooks.join("Archive/Old runbook/index.md").is_file());
+    assert!(!runbooks.join("Archive/index.md").exists());
+    // Attachments from v2 (downloadLink), binary bytes intact.
+    assert_eq!(
+        std::fs::read(runbooks.join("Restart the gateway/restart.sh")).unwrap(),
+        b"systemctl restart cfl\n"
+    );
+    let png = std::fs::read(runbooks.join("Rotate tokens/rotation.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() == 8 + 256);
+    assert_eq!(
+        std::fs::read(runbooks.join("Archive/Old runbook/old notes.txt")).unwrap(),
+        b"superseded\n"
+    );
+    // The manifest records the folders.
+    let m = manifest(&out_dir);
+    let mut folders: Vec<&str> = m["folders"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["DEV Home/Runbooks", "DEV Home/Runbooks/Archive"]);
+    let (folder_id, _) = m["folders"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, f)| f["title"] == "Runbooks")
+        .unwrap();
+
+    // An exported page publishes back byte-identically: no new version, and the next export
+    // finds nothing to fetch and leaves the file as it was.
+    let rotate = runbooks.join("Rotate tokens/index.md");
+    let before = std::fs::read(&rotate).unwrap();
+    let rotate_id = m["pages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, e)| e["title"] == "Rotate tokens")
+        .map(|(k, _)| k.clone())
+        .unwrap();
+    let storage = |id: &str| {
+        let got = cli.run(
+            &["api", &format!("/api/v2/pages/{id}?body-format=storage")],
+            None,
+        );
+        assert_eq!(got.code, 0, "{}", got.all());
+        let v = json(&got.stdout);
+        (
+            v["body"]["storage"]["value"].as_str().unwrap().to_string(),
+            v["version"]["number"].as_u64().unwrap(),
+        )
+    };
+    let stored = storage(&rotate_id);
+    for file in [&rotate, &restart] {
+        let back = cli.run(&["publish", file.to_str().unwrap()], None);
+        assert_eq!(back.code, 0, "{}", back.all());
+        assert!(back.stdout.starts_with("unchanged\t"), "{}", back.all());
+    }
+    assert_eq!(storage(&rotate_id), stored);
+    clear_requests(&sim);
+    let again = export(&cli, &["DEV", "--out", out]);
+    assert!(again.stdout.trim().is_empty(), "{}", again.stdout);
+    assert_eq!(std::fs::read(&rotate).unwrap(), before);
+
+    // publish --parent takes a folder, by title and by id.
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let note = src.join("note.md");
+    std::fs::write(&note, "# Archived note\n\nOld news.\n").unwrap();
+    let by_title = cli.run(
+        &[
+            "publish",
+            note.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--parent",
+            "Archive",
+        ],
+        None,
+    );
+    assert!(
+        by_title.stdout.starts_with("created\t"),
+        "{}",
+        by_title.all()
+    );
+    std::fs::write(&note, "# Filed note\n\nNew news.\n").unwrap();
+    let by_id = cli.run(
+        &[
+            "publish",
+            note.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--parent",
+            folder_id,
+        ],
+        None,
+    );
+    assert!(by_id.stdout.starts_with("created\t"), "{}", by_id.all());
+    let third = export(&cli, &["DEV", "--out", out]);
+    let mut written: Vec<String> = page_lines(&third.stdout)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "DEV Home/Runbooks/Archive/Archived note/index.md",
+            "DEV Home/Runbooks/Filed note/index.md"
+        ]
+    );
+
+    // A folder as the export's root.
+    let sub = dir.path().join("sub");
+    let tree = export(&cli, &[folder_id, "--out", sub.to_str().unwrap()]);
+    assert_eq!(page_lines(&tree.stdout).len(), 5, "{}", tree.stdout);
+    assert!(sub.join("Runbooks/Archive/Old runbook/index.md").is_file());
     assert_no_gone(&sim);
 }
 
