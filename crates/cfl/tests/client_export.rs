@@ -181,7 +181,19 @@ fn dc_space_export_mirrors_the_tree_and_later_runs_fetch_only_changes() {
     );
     assert_eq!(upd.code, 0, "{}", upd.all());
     clear_requests(&sim);
+    clear_requests(&sim);
     let third = export(&cli, &["DEV", "--out", out]);
+    // Bodies came with the listing: the new pages cost one attachment listing each.
+    let per_page: Vec<String> = sim_requests(&sim)
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .filter(|p| p.starts_with("/wiki/api/v2/pages/"))
+        .collect();
+    assert_eq!(per_page.len(), 2, "{per_page:?}");
+    assert!(
+        per_page.iter().all(|p| p.ends_with("/attachments")),
+        "{per_page:?}"
+    );
     assert_eq!(
         page_lines(&third.stdout),
         vec![(p2_id.clone(), p2_path.clone())]
@@ -411,6 +423,15 @@ fn cloud_export_lays_folders_out_as_directories_and_publishes_back_byte_identica
     let again = export(&cli, &["DEV", "--out", out]);
     assert!(again.stdout.trim().is_empty(), "{}", again.stdout);
     assert_eq!(std::fs::read(&rotate).unwrap(), before);
+    // Nothing changed: only the v2 listing (spaces, their pages, the folders above them).
+    let reqs = sim_requests(&sim);
+    assert!(
+        reqs.iter().all(|r| {
+            let p = r["path"].as_str().unwrap();
+            p.starts_with("/wiki/api/v2/spaces") || p.starts_with("/wiki/api/v2/folders/")
+        }),
+        "{reqs:?}"
+    );
 
     // publish --parent takes a folder, by title and by id.
     let src = dir.path().join("src");
@@ -446,7 +467,19 @@ fn cloud_export_lays_folders_out_as_directories_and_publishes_back_byte_identica
         None,
     );
     assert!(by_id.stdout.starts_with("created\t"), "{}", by_id.all());
+    clear_requests(&sim);
     let third = export(&cli, &["DEV", "--out", out]);
+    // Bodies came with the listing: the new pages cost one attachment listing each.
+    let per_page: Vec<String> = sim_requests(&sim)
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .filter(|p| p.starts_with("/wiki/api/v2/pages/"))
+        .collect();
+    assert_eq!(per_page.len(), 2, "{per_page:?}");
+    assert!(
+        per_page.iter().all(|p| p.ends_with("/attachments")),
+        "{per_page:?}"
+    );
     let mut written: Vec<String> = page_lines(&third.stdout)
         .into_iter()
         .map(|(_, p)| p)
