@@ -776,6 +776,20 @@ fn bad_input_gets_clear_errors_and_writes_nothing() {
         !dir.path().join("x").exists(),
         "nothing written for a bad key"
     );
+    // `-f` is `api`'s `--raw-field`; `export` spells its format out.
+    let short = cli.run(
+        &[
+            "export",
+            "DEV",
+            "--out",
+            dir.path().join("z").to_str().unwrap(),
+            "-f",
+            "html",
+        ],
+        None,
+    );
+    assert_eq!(short.code, 2, "{}", short.all());
+    assert!(short.stderr.contains("'-f'"), "{}", short.stderr);
     let no_page = cli.run(
         &[
             "export",
