@@ -863,4 +863,29 @@ fn bad_input_gets_clear_errors_and_writes_nothing() {
         None,
     );
     assert_eq!(ok.code, 0, "{}", ok.all());
+    // Only the storage format on stdout (pipeable); the chosen title on stderr.
+    assert_eq!(ok.stdout, "\n", "an empty body: {}", ok.all());
+    assert!(ok.stderr.contains("title\tOrphan"), "{}", ok.stderr);
+    std::fs::write(dir.path().join("pic.png"), b"png").unwrap();
+    std::fs::write(&md, "# Pictured\n\n![p](pic.png)\n").unwrap();
+    let pic = cli.run(
+        &[
+            "publish",
+            md.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--dry-run",
+        ],
+        None,
+    );
+    assert!(
+        pic.stdout.starts_with("<p><ac:image") && !pic.stdout.contains("attachment\t"),
+        "{}",
+        pic.all()
+    );
+    assert!(
+        pic.stderr.contains("attachment\tpic.png\t"),
+        "{}",
+        pic.stderr
+    );
 }
