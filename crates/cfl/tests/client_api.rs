@@ -152,11 +152,26 @@ fn env_only_credentials_work_on_both_flavours() {
         .with_env("CONFLUENCE_URL", &cloud.base_url)
         .with_env("CONFLUENCE_EMAIL", EMAIL)
         .with_env("CONFLUENCE_API_TOKEN", CLOUD_TOKEN);
-    let out = cli.run(&["api", "/rest/api/space"], None);
-    assert_eq!(out.code, 0, "{}", out.all());
-    assert!(json(&out.stdout)["results"]
-        .as_array()
-        .is_some_and(|a| !a.is_empty()));
+    // Cloud REST v2, as Atlassian's docs write the path and relative to the API base.
+    for path in ["/wiki/api/v2/spaces", "/api/v2/spaces"] {
+        let out = cli.run(&["api", path], None);
+        assert_eq!(out.code, 0, "{path}: {}", out.all());
+        assert!(json(&out.stdout)["results"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty()));
+    }
+    // A removed v1 path is explained: method, endpoint, what to do; not Atlassian's body.
+    let gone = cli.run(&["api", "/rest/api/space"], None);
+    assert_eq!(gone.code, 1, "{}", gone.all());
+    assert!(
+        gone.stderr
+            .contains("GET /wiki/rest/api/space no longer exists")
+            && gone.stderr.contains("Atlassian has removed this endpoint")
+            && gone.stderr.contains("cfl api /api/v2/spaces"),
+        "{}",
+        gone.stderr
+    );
+    assert!(!gone.all().contains("GoneException"), "{}", gone.all());
 
     // Scoped token with CONFLUENCE_URL pointing at the gateway path.
     let cloud_id = cloud.startup["cloud_id"]
@@ -173,6 +188,11 @@ fn env_only_credentials_work_on_both_flavours() {
     let out = cli.run(&["api", "/rest/api/user/current"], None);
     assert_eq!(out.code, 0, "{}", out.all());
     assert_eq!(json(&out.stdout)["email"], EMAIL);
+    let gone: Vec<_> = sim_requests(&cloud)
+        .into_iter()
+        .filter(|r| r["status"] == 410)
+        .collect();
+    assert_eq!(gone.len(), 1, "only the deliberate one: {gone:?}");
 }
 
 #[test]
@@ -237,12 +257,13 @@ fn paginate_prints_every_page_or_slurps_them() {
         ],
         SCOPED_TOKEN,
     );
+    // v2 cursors (Link header and `_links.next`) through the gateway base.
     let out = cli.run(
         &[
             "api",
             "-X",
             "GET",
-            "/rest/api/space",
+            "/api/v2/spaces",
             "-F",
             "limit=1",
             "--paginate",
@@ -251,12 +272,10 @@ fn paginate_prints_every_page_or_slurps_them() {
         None,
     );
     assert_eq!(out.code, 0, "{}", out.all());
-    assert_eq!(
-        json(&out.stdout).as_array().map(Vec::len),
-        Some(2),
-        "{}",
-        out.stdout
-    );
+    let pages = json(&out.stdout);
+    assert_eq!(pages.as_array().map(Vec::len), Some(2), "{}", out.stdout);
+    assert_ne!(pages[0]["results"][0]["key"], pages[1]["results"][0]["key"]);
+    assert_no_gone(&cloud);
 }
 
 #[test]

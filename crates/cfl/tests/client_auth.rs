@@ -12,8 +12,9 @@ fn dc() -> Sim {
     Sim::example("sim-dc.toml", "")
 }
 
-fn cloud() -> Sim {
-    Sim::example("sim-cloud.toml", "")
+/// A Cloud simulator (v1 content removed) that fails the test if any request met 410 Gone.
+fn cloud() -> NoGoneSim {
+    NoGoneSim(Sim::example("sim-cloud.toml", ""))
 }
 
 #[test]
@@ -580,16 +581,13 @@ fn no_command_prints_a_secret_except_auth_token() {
             ],
             None,
         );
-        run(
-            &[
-                "--verbose",
-                "--profile",
-                p,
-                "api",
-                "/rest/api/does-not-exist",
-            ],
-            None,
-        );
+        // An unknown endpoint (on Cloud a v2 path: an unknown v1 path is a removed one).
+        let missing = if p == "dc" {
+            "/rest/api/does-not-exist"
+        } else {
+            "/api/v2/does-not-exist"
+        };
+        run(&["--verbose", "--profile", p, "api", missing], None);
     }
     run(
         &[

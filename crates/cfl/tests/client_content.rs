@@ -16,13 +16,14 @@ enum Flavor {
     Cloud,
 }
 
-/// A simulator of `flavor` (with `extra` config) and a cli logged in to it as alice.
-fn setup(flavor: Flavor, extra: &str) -> (Sim, Cli) {
+/// A simulator of `flavor` (with `extra` config; Cloud with REST v1 content removed, as today)
+/// and a cli logged in to it as alice. The test fails if any request met 410 Gone.
+fn setup(flavor: Flavor, extra: &str) -> (NoGoneSim, Cli) {
     let cli = Cli::new();
-    let sim = match flavor {
+    let sim = NoGoneSim(match flavor {
         Flavor::Dc => Sim::example("sim-dc.toml", extra),
         Flavor::Cloud => Sim::example("sim-cloud.toml", extra),
-    };
+    });
     match flavor {
         Flavor::Dc => cli.login_dc_pat("site", &sim.base_url),
         Flavor::Cloud => cli.login_cloud("site", &sim.base_url),
@@ -419,14 +420,14 @@ fn rate_limited_commands_wait_and_succeed() {
         // Credentials from the environment: a login would spend the budget before the test.
         let (_sim, cli) = match flavor {
             Flavor::Dc => {
-                let sim = Sim::example("sim-dc.toml", limits);
+                let sim = NoGoneSim(Sim::example("sim-dc.toml", limits));
                 let cli = Cli::new()
                     .with_env("CONFLUENCE_URL", &sim.base_url)
                     .with_env("CONFLUENCE_PAT", DC_PAT);
                 (sim, cli)
             }
             Flavor::Cloud => {
-                let sim = Sim::example("sim-cloud.toml", limits);
+                let sim = NoGoneSim(Sim::example("sim-cloud.toml", limits));
                 let cli = Cli::new()
                     .with_env("CONFLUENCE_URL", &sim.base_url)
                     .with_env("CONFLUENCE_DEPLOYMENT", "cloud")
@@ -548,6 +549,24 @@ fn attachments(flavor: Flavor) {
         2,
         "no temp files left"
     );
+
+    // A download is an ordinary file: 0666 less the umask, as `cfl export` writes (not 0600).
+    let masked = dir.path().join("masked.txt");
+    let out = cli.run_with_umask(
+        "027",
+        &[
+            "attachment",
+            "download",
+            "DEV:DEV Home",
+            "notes.txt",
+            "-o",
+            masked.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&masked).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "mode {mode:o} under umask 027");
 
     // The same name again is a new version; -o FILE names the download.
     std::fs::write(&notes, "hello again\n").unwrap();
@@ -765,7 +784,7 @@ fn dc_context_path_and_cloud_scoped_gateway_bases_work_too() {
     assert_eq!(std::fs::read_to_string(&got).unwrap(), "context path\n");
 
     // Cloud through api.atlassian.com/ex/confluence/{cloudId} with a (read-only) scoped token.
-    let cloud = Sim::example("sim-cloud.toml", "");
+    let cloud = NoGoneSim(Sim::example("sim-cloud.toml", ""));
     let cli = Cli::new();
     cli.login(
         "scoped",
@@ -858,4 +877,116 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
         plain.contains("KEY") && !plain.contains('\x1b'),
         "{plain:?}"
     );
+}
+
+#[test]
+fn cloud_folders_in_page_children_page_get_and_create() {
+    // The Cloud seed: DEV Home > Runbooks (folder) > {Restart the gateway, Rotate tokens,
+    // Archive (folder) > Old runbook}.
+    let (_sim, cli) = setup(Flavor::Cloud, "");
+    let home_kids = ok_json(&cli, &["page", "children", "DEV:DEV Home", "--json"]);
+    let runbooks = home_kids
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["title"] == "Runbooks")
+        .unwrap_or_else(|| panic!("{home_kids}"));
+    assert_eq!(runbooks["type"], "folder");
+    assert_eq!(keys(runbooks), sorted(PAGE_KEYS), "the page list shape");
+    assert_eq!(runbooks["spaceKey"], "DEV");
+    let runbooks_id = runbooks["id"].as_str().unwrap().to_string();
+    assert!(
+        runbooks["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/wiki/spaces/DEV/folder/{runbooks_id}")),
+        "{runbooks}"
+    );
+
+    // A folder's children: pages and the nested folder, with a TYPE column in the table.
+    let inside = ok_json(&cli, &["page", "children", &runbooks_id, "--json"]);
+    let mut kinds: Vec<(String, String)> = inside
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| {
+            (
+                k["title"].as_str().unwrap().to_string(),
+                k["type"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("Archive".to_string(), "folder".to_string()),
+            ("Restart the gateway".into(), "page".into()),
+            ("Rotate tokens".into(), "page".into()),
+        ]
+    );
+    let table = ok(&cli, &["page", "children", &runbooks_id], None);
+    let header = table.lines().next().unwrap();
+    assert!(header.contains("TYPE"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("Archive") && l.contains("folder")),
+        "{table}"
+    );
+    let archive_id = inside
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["title"] == "Archive")
+        .and_then(|k| k["id"].as_str())
+        .unwrap()
+        .to_string();
+
+    // A page in a folder names its parent as a folder.
+    let old = ok_json(&cli, &["page", "get", "DEV:Old runbook", "--json"]);
+    assert_eq!(old["parentId"], archive_id.as_str());
+    assert_eq!(old["parentType"], "folder");
+    let fields = ok(&cli, &["page", "get", "DEV:Old runbook"], None);
+    assert!(
+        fields.contains(&format!("{archive_id} (folder)")),
+        "{fields}"
+    );
+
+    // Create into a folder (its space is the default), then move into another folder.
+    let made = ok_json(
+        &cli,
+        &[
+            "page",
+            "create",
+            "--parent",
+            &archive_id,
+            "--title",
+            "Older runbook",
+            "--body",
+            "<p>o</p>",
+            "--json",
+        ],
+    );
+    assert_eq!(made["spaceKey"], "DEV");
+    assert_eq!(made["parentId"], archive_id.as_str());
+    assert_eq!(made["parentType"], "folder");
+    let id = made["id"].as_str().unwrap();
+    let moved = ok_json(
+        &cli,
+        &["page", "move", id, "--parent", &runbooks_id, "--json"],
+    );
+    assert_eq!(moved["parentId"], runbooks_id.as_str());
+    assert_eq!(moved["parentType"], "folder");
+    assert_eq!(moved["version"], 2);
+    assert_eq!(
+        ok(&cli, &["page", "get", id, "--body"], None).trim(),
+        "<p>o</p>",
+        "a move keeps the body"
+    );
+
+    // A folder is not a page.
+    let not_page = cli.run(&["page", "get", &runbooks_id], None);
+    assert_eq!(not_page.code, 1, "{}", not_page.all());
+    assert!(not_page.stderr.contains("404"), "{}", not_page.stderr);
 }

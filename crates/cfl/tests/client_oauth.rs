@@ -39,8 +39,9 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn cloud_sim(redirect: &str) -> Sim {
-    Sim::start(&format!(
+/// A Cloud simulator (v1 content removed) that fails the test if any request met 410 Gone.
+fn cloud_sim(redirect: &str) -> NoGoneSim {
+    NoGoneSim(Sim::start(&format!(
         r#"flavor = "cloud"
 anonymous_access = true
 cloud_id = "{CLOUD_ID}"
@@ -74,7 +75,7 @@ scopes = ["read:confluence-user", "read:confluence-content.all"]
 spaces = 1
 pages_per_space = 1
 "#
-    ))
+    )))
 }
 
 fn dc_sim(extra: &str) -> Sim {

@@ -431,7 +431,14 @@ impl Client {
                 "<redacted>".into()
             };
         }
-        self.redact(v.to_str().unwrap_or("<binary>"))
+        let text = v.to_str().unwrap_or("<binary>");
+        // A redirect to a media host carries its own token in the query.
+        if n == "location" {
+            if let Ok(u) = Url::parse(text) {
+                return self.redact(&redact_query(&u));
+            }
+        }
+        self.redact(text)
     }
 }
 
@@ -1107,6 +1114,14 @@ mod tests {
         assert_eq!(retry_delay(&past, 0, now, 0.0), Duration::ZERO);
         let epoch = h(&[("x-ratelimit-reset", "1700000004")]);
         assert_eq!(retry_delay(&epoch, 0, now, 0.0), Duration::from_secs(4));
+        // Cloud's Beta-Retry-After when Retry-After is missing; Retry-After wins over both.
+        let beta = h(&[
+            ("beta-retry-after", "6"),
+            ("x-ratelimit-reset", "1700000009"),
+        ]);
+        assert_eq!(retry_delay(&beta, 0, now, 0.0), Duration::from_secs(6));
+        let both = h(&[("retry-after", "2"), ("beta-retry-after", "6")]);
+        assert_eq!(retry_delay(&both, 0, now, 0.0), Duration::from_secs(2));
         // Retry-After wins over X-RateLimit-Reset.
         let both = h(&[("retry-after", "1"), ("x-ratelimit-reset", "1700000009")]);
         assert_eq!(retry_delay(&both, 0, now, 0.0), Duration::from_secs(1));
@@ -1125,6 +1140,19 @@ mod tests {
             retry_delay(&h(&[("retry-after", "soon")]), 1, now, 1.0),
             Duration::from_secs(2)
         );
+    }
+
+    #[test]
+    fn error_text_comes_from_v1_and_v2_bodies() {
+        assert_eq!(
+            error_message(br#"{"message":"Current version is: 2"}"#).as_deref(),
+            Some("Current version is: 2")
+        );
+        let v2 = br#"{"errors":[{"status":409,"code":"CONFLICT","title":"Version conflict","detail":null}]}"#;
+        assert_eq!(error_message(v2).as_deref(), Some("Version conflict"));
+        assert_eq!(error_message(b"<html>"), None);
+        assert!(near_limit(&h(&[("x-ratelimit-nearlimit", "TRUE")])));
+        assert!(!near_limit(&h(&[("x-ratelimit-nearlimit", "false")])));
     }
 
     #[test]

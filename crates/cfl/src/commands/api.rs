@@ -1,6 +1,9 @@
 //! `cfl api PATH`: an authenticated request to the profile's REST base, like `gh api`. PATH is
 //! relative to the API base (Cloud `SITE/wiki`, scoped `GATEWAY/ex/confluence/ID/wiki`, DC base
-//! with its context path), so `cfl api /rest/api/space` works everywhere.
+//! with its context path): `cfl api /rest/api/space` on Data Center, `cfl api /api/v2/spaces` on
+//! Cloud. A path as Atlassian's docs write it (`/wiki/api/v2/…`, or DC's `/CONTEXT/rest/…`)
+//! lands on the same base. `--paginate` follows `Link` headers and `_links.next` (v1 offsets,
+//! v2 cursors).
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -18,7 +21,8 @@ const EXIT_AUTH: u8 = 4;
 
 #[derive(clap::Args)]
 pub struct ApiArgs {
-    /// Path relative to the API base, e.g. /rest/api/space or /api/v2/pages.
+    /// Path relative to the API base: e.g. /api/v2/spaces on Cloud (also written /wiki/api/v2/…),
+    /// /rest/api/space on Data Center.
     pub path: String,
     /// HTTP method (default GET, or POST when fields or --input are given).
     #[arg(short = 'X', long = "method")]
@@ -124,7 +128,11 @@ async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("header {h:?} is not 'Name: value'"))?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
-    let mut url = client.url(&a.path)?;
+    let mut url = if a.path.starts_with("http://") || a.path.starts_with("https://") {
+        client.url(&a.path)?
+    } else {
+        client.url(&paginate::resolve(client.api_base(), &a.path))?
+    };
     let mut body: Option<Vec<u8>> = None;
     if let Some(input) = &a.input {
         let mut bytes = Vec::new();
@@ -163,9 +171,12 @@ async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 print_response(&r, true, &mut out)?;
             }
             let mut err = std::io::stderr().lock();
-            err.write_all(&r.body)?;
-            if !r.body.ends_with(b"\n") {
-                writeln!(err)?;
+            // A 410's body is Atlassian's exception text; the explanation says what it means.
+            if r.status != 410 {
+                err.write_all(&r.body)?;
+                if !r.body.ends_with(b"\n") {
+                    writeln!(err)?;
+                }
             }
             writeln!(err, "error: {}", client.explain(&r))?;
             return Ok(ExitCode::from(if r.status == 401 { EXIT_AUTH } else { 1 }));
