@@ -88,7 +88,8 @@ for r in $(seq "$ROUNDS"); do
     run cloud 1 | tee -a "$WORK/seq" | sed "s/^/sequential round $r: /" >&2
   fi
 done
-V1=$(run dc "$CONCURRENCY" | tee /dev/stderr)
+V1=$(run dc "$CONCURRENCY")
+echo "v1 (Data Center) round: $V1" >&2
 GONE=$(curl -s "$CLOUD/__sim/requests?status=410" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')
 C=$(cut -d' ' -f1 "$WORK/conc" | median)
 S=$(cut -d' ' -f1 "$WORK/seq" | median)
