@@ -23,6 +23,7 @@ scoped_tokens = [
   {{ token = "scoped-user-classic", scopes = ["read:confluence-user"] }},
   {{ token = "scoped-user-granular", scopes = ["read:user:confluence"] }},
   {{ token = "scoped-pages-only", scopes = ["read:page:confluence", "write:page:confluence"] }},
+  {{ token = "scoped-tree", scopes = ["read:page:confluence", "read:folder:confluence", "read:hierarchical-content:confluence", "read:content.metadata:confluence"] }},
 ]
 
 [seed]
@@ -135,4 +136,50 @@ async fn unknown_bearer_is_401_even_with_anonymous_access() {
     )
     .await;
     assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn v2_tree_routes_need_their_granular_scopes() {
+    let sim = cloud(false);
+    let pages_only = basic("alice@example.com", "scoped-pages-only");
+    let tree = basic("alice@example.com", "scoped-tree");
+    // Find the seeded folder through the home page's direct children.
+    let home = {
+        let (_, pages) = get(gateway(&sim, "/api/v2/pages?limit=250"), Some(tree.clone())).await;
+        let pages = json(&pages);
+        pages["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p.get("parentId").is_none())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let direct = format!("/api/v2/pages/{home}/direct-children");
+    let (status, body) = get(gateway(&sim, &direct), Some(pages_only.clone())).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("scope does not match"), "{body}");
+    let (status, body) = get(gateway(&sim, &direct), Some(tree.clone())).await;
+    assert_eq!(status, 200, "{body}");
+    let listed = json(&body);
+    let folder = listed["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "folder")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let one = format!("/api/v2/folders/{folder}");
+    assert_eq!(
+        get(gateway(&sim, &one), Some(pages_only.clone())).await.0,
+        401
+    );
+    assert_eq!(get(gateway(&sim, &one), Some(tree.clone())).await.0, 200);
+    let anc = format!("/api/v2/folders/{folder}/ancestors");
+    assert_eq!(get(gateway(&sim, &anc), Some(pages_only)).await.0, 401);
+    assert_eq!(get(gateway(&sim, &anc), Some(tree)).await.0, 200);
 }

@@ -83,3 +83,24 @@ fn completions_and_man_page_are_generated() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("possible values"));
 }
+
+#[test]
+fn a_missing_config_is_one_clear_line_with_the_resolved_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(CFL)
+        .args(["sim", "--config", "nope.toml"])
+        .current_dir(dir.path())
+        .env_remove("CFL_SIM_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    let resolved = dir.path().canonicalize().unwrap().join("nope.toml");
+    assert!(
+        err.contains(&resolved.display().to_string())
+            || err.contains(&dir.path().join("nope.toml").display().to_string()),
+        "{err}"
+    );
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}

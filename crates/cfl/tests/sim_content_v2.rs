@@ -492,3 +492,150 @@ async fn limit_is_clamped_to_250_and_next_links_keep_the_api_gateway_base() {
         .unwrap()
         .ends_with(&format!("/ex/confluence/{cloud_id}/wiki")));
 }
+
+#[tokio::test]
+async fn media_redirect_sends_downloads_to_another_host_that_refuses_the_credential() {
+    let toml = read_example("sim-cloud.toml").replace(
+        "flavor = \"cloud\"\n",
+        "flavor = \"cloud\"\nmedia_redirect = true\n",
+    );
+    let sim = Sim::start(&toml);
+    let (_, _, pages) = get(&sim, "/wiki/api/v2/pages?title=Rotate%20tokens").await;
+    let page = id_of(&pages["results"][0]);
+    let (_, _, atts) = get(&sim, &format!("/wiki/api/v2/pages/{page}/attachments")).await;
+    let att = &atts["results"][0];
+    let link = att["downloadLink"].as_str().unwrap();
+    let r = http()
+        .get(sim.url(&format!("/wiki{link}")))
+        .header("authorization", auth())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let media = r.headers()["location"].to_str().unwrap().to_string();
+    let port = sim.startup["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        media.starts_with(&format!("http://localhost:{port}/__media/file/")),
+        "{media}"
+    );
+    // With the Confluence credential: refused, and the log shows it.
+    let r = http()
+        .get(&media)
+        .header("authorization", auth())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["message"].as_str().unwrap().contains("Authorization"),
+        "{body}"
+    );
+    // Without it: the bytes.
+    let r = http().get(&media).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.bytes().await.unwrap().len(), 264);
+    // A tampered token is refused.
+    let bad = media.replacen("token=", "token=0", 1);
+    assert_eq!(http().get(&bad).send().await.unwrap().status(), 401);
+    // A client following redirects the usual way (dropping the credential on a host change) works.
+    let follow = reqwest::Client::builder().no_proxy().build().unwrap();
+    let r = follow
+        .get(sim.url(&format!("/wiki{link}")))
+        .header("authorization", auth())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().len(), 264);
+    let log: Value = http()
+        .get(sim.url("/__sim/requests?status=400"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let refused = log["requests"].as_array().unwrap();
+    assert_eq!(refused.len(), 1, "{log}");
+    assert!(refused[0]["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("/__media/"));
+
+    // The v1 download (kept on Cloud) redirects to the download path, which goes on to the media host.
+    let att_id = att["id"].as_str().unwrap();
+    let r = http()
+        .get(sim.url(&format!(
+            "/wiki/rest/api/content/{page}/child/attachment/{att_id}/download"
+        )))
+        .header("authorization", auth())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let loc = r.headers()["location"].to_str().unwrap();
+    assert!(
+        loc.contains(&format!(
+            "/wiki/download/attachments/{page}/rotation.png?version=1"
+        )),
+        "{loc}"
+    );
+}
+
+#[tokio::test]
+async fn v1_page_move_is_kept_on_cloud() {
+    let sim = start(12);
+    let (_, _, pages) = get(&sim, "/wiki/api/v2/pages?title=Old%20runbook").await;
+    let old = id_of(&pages["results"][0]);
+    let (_, _, pages) = get(&sim, "/wiki/api/v2/pages?title=Restart%20the%20gateway").await;
+    let restart = id_of(&pages["results"][0]);
+    let runbooks = pages["results"][0]["parentId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mv = |pos: &str, target: &str| {
+        http()
+            .put(sim.url(&format!("/wiki/rest/api/content/{old}/move/{pos}/{target}")))
+            .header("authorization", auth())
+            .send()
+    };
+    let r = mv("before", &restart).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["pageId"], old.as_str());
+    let (_, _, inside) = get(
+        &sim,
+        &format!("/wiki/api/v2/folders/{runbooks}/direct-children"),
+    )
+    .await;
+    let titles: Vec<&str> = inside["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            "Old runbook",
+            "Restart the gateway",
+            "Rotate tokens",
+            "Archive"
+        ]
+    );
+    let r = mv("append", &restart).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (_, _, moved) = get(&sim, &format!("/wiki/api/v2/pages/{old}")).await;
+    assert_eq!(moved["parentId"], restart.as_str());
+    assert_eq!(moved["parentType"], "page");
+    assert_eq!(mv("sideways", &restart).await.unwrap().status(), 400);
+    assert_eq!(mv("append", &old).await.unwrap().status(), 400);
+}

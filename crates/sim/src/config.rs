@@ -74,6 +74,11 @@ pub struct SimConfig {
     /// as on today's Cloud), for testing clients written before the removal.
     #[serde(default)]
     pub legacy_v1: bool,
+    /// Cloud only: attachment downloads answer 302 to this simulator under its other loopback
+    /// name (`127.0.0.1` <-> `localhost`), a stand-in media host that refuses requests carrying
+    /// an `Authorization` header (400), so tests prove a client keeps the credential to its host.
+    #[serde(default)]
+    pub media_redirect: bool,
 }
 
 fn yes() -> bool {
@@ -343,10 +348,11 @@ impl Default for SeedConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read simulator config {path}: {source}")]
+    // `reason`, not `source`: the OS error is part of this one line, not a cause printed again.
+    #[error("cannot read simulator config {path}: {reason}")]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
     #[error("invalid simulator config {path}: {message}")]
     Parse { path: PathBuf, message: String },
@@ -357,13 +363,15 @@ pub enum ConfigError {
 impl SimConfig {
     /// Reads, parses and validates a config file; relative key paths resolve against its folder.
     pub fn load(path: &Path) -> Result<SimConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
+        // Errors name the absolute path: `nope.toml` alone doesn't say where it was looked for.
+        let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        let text = std::fs::read_to_string(path).map_err(|reason| ConfigError::Read {
+            path: shown.clone(),
+            reason,
         })?;
         let mut config = SimConfig::parse(&text).map_err(|e| match e {
             ConfigError::Parse { message, .. } => ConfigError::Parse {
-                path: path.to_path_buf(),
+                path: shown.clone(),
                 message,
             },
             other => other,
@@ -465,6 +473,9 @@ impl SimConfig {
         if self.flavor == Flavor::Cloud && !self.context_path.is_empty() {
             return invalid("context_path applies to flavor = \"dc\" only".into());
         }
+        if self.flavor == Flavor::Dc && self.media_redirect {
+            return invalid("media_redirect applies to flavor = \"cloud\" only".into());
+        }
         if self.flavor == Flavor::Dc && self.legacy_v1 {
             return invalid(
                 "legacy_v1 applies to flavor = \"cloud\" only (Data Center serves all of REST v1)"
@@ -492,6 +503,30 @@ mod tests {
     fn unknown_field_is_named_in_the_error() {
         let err = SimConfig::parse("flavor = \"dc\"\nanonymous = true").unwrap_err();
         assert!(err.to_string().contains("anonymous"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_is_one_line_with_the_absolute_path() {
+        let err = SimConfig::load(Path::new("no-such-sim-config.toml")).unwrap_err();
+        let text = err.to_string();
+        let cwd = std::env::current_dir().unwrap();
+        assert!(
+            text.contains(&cwd.join("no-such-sim-config.toml").display().to_string()),
+            "{text}"
+        );
+        assert_eq!(text.matches("os error").count(), 1, "{text}");
+        assert!(std::error::Error::source(&err).is_none());
+    }
+
+    #[test]
+    fn cloud_only_switches_are_refused_on_dc() {
+        for key in ["legacy_v1", "media_redirect"] {
+            let c = SimConfig::parse(&format!("flavor = \"dc\"\n{key} = true")).unwrap();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(key) && err.contains("cloud"), "{err}");
+            let c = SimConfig::parse(&format!("flavor = \"cloud\"\n{key} = true")).unwrap();
+            assert!(c.validate().is_ok());
+        }
     }
 
     #[test]

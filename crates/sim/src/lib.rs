@@ -35,6 +35,8 @@ pub struct SimState {
     pub clock: Clock,
     pub auth: auth::AuthStore,
     pub limits: limits::Limits,
+    /// Signs the media URLs `media_redirect` hands out; random per run.
+    pub media_key: [u8; 32],
 }
 
 pub type Shared = Arc<SimState>;
@@ -44,7 +46,10 @@ impl SimState {
         let clock = Clock::default();
         let db = model::Db::new(&config, clock.now_ms());
         let limits = limits::Limits::new(&config);
+        let mut media_key = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut media_key);
         Arc::new(SimState {
+            media_key,
             db: Mutex::new(db),
             auth: auth::AuthStore::default(),
             limits,

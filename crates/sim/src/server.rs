@@ -15,17 +15,23 @@ use crate::{auth, content, control, limits, oauth1, oauth2, pat, Shared, SimConf
 /// and rate-limit layers. `base` says which host the request came in on, since Cloud accepts
 /// different credentials on the site and on `api.atlassian.com`.
 fn api_routes(state: &Shared, base: ApiBase) -> Router<Shared> {
-    let mut r = Router::new()
-        .nest("/rest/api", content::v1_routes())
-        .merge(content::download_routes());
+    let mut r = Router::new().merge(content::download_routes());
     match state.flavor() {
         // The fallback answers unrouted v1 paths 410 when the Cloud v1 spec lacks them.
         Flavor::Cloud => {
             r = r
+                .nest(
+                    "/rest/api",
+                    content::v1_routes().merge(content::cloud_v1_routes()),
+                )
                 .nest("/api/v2", content::v2_routes())
                 .fallback(content::gone::v1_fallback)
         }
-        Flavor::Dc => r = r.nest("/rest/pat/latest", pat::routes()),
+        Flavor::Dc => {
+            r = r
+                .nest("/rest/api", content::v1_routes())
+                .nest("/rest/pat/latest", pat::routes())
+        }
     }
     // Layers run outside-in: auth decides who is calling, the limiter meters that caller, then
     // Cloud's removed v1 operations answer 410 (a no-op on DC).
@@ -52,7 +58,8 @@ pub fn router(state: Shared) -> Router {
                 api_routes(&state, ApiBase::ApiGateway),
             )
             .route("/_edge/tenant_info", get(auth::tenant_info))
-            .merge(oauth2::cloud_routes()),
+            .merge(oauth2::cloud_routes())
+            .merge(content::media::media_routes()),
         Flavor::Dc => {
             let inner = api_routes(&state, ApiBase::Site)
                 .merge(oauth1::routes())

@@ -86,6 +86,29 @@ const LABEL_WRITE: &[&str] = &["write:confluence-content", "write:label:confluen
 const BLOG_READ: &[&str] = &["read:confluence-content.all", "read:blogpost:confluence"];
 const BLOG_WRITE: &[&str] = &["write:confluence-content", "write:blogpost:confluence"];
 const BLOG_DELETE: &[&str] = &["write:confluence-content", "delete:blogpost:confluence"];
+// v2 routes whose granular scope is not their resource's (per the v2 spec's `security`).
+const HIERARCHY_READ: &[&str] = &[
+    "read:confluence-content.all",
+    "read:confluence-content.summary",
+    "read:hierarchical-content:confluence",
+];
+const METADATA_READ: &[&str] = &[
+    "read:confluence-content.all",
+    "read:confluence-content.summary",
+    "read:content.metadata:confluence",
+];
+const V2_PAGE_LABELS: &[&str] = &[
+    "read:confluence-content.all",
+    "read:page:confluence",
+    "read:label:confluence",
+];
+const FOLDER_READ: &[&str] = &[
+    "read:confluence-content.all",
+    "read:confluence-content.summary",
+    "read:folder:confluence",
+];
+const FOLDER_WRITE: &[&str] = &["write:confluence-content", "write:folder:confluence"];
+const FOLDER_DELETE: &[&str] = &["write:confluence-content", "delete:folder:confluence"];
 
 /// The scopes of which one is needed for `method path` on Cloud, where `path` is relative to
 /// `/wiki` (`/rest/api/...` or `/api/v2/...`). Unknown routes fall back to the content scopes.
@@ -101,6 +124,17 @@ pub fn cloud_required_scopes(method: &Method, path: &str) -> &'static [&'static 
     let has = |s: &str| rest.contains(&s);
     let first = rest.first().copied().unwrap_or("");
     let pick = |r: &'static [&'static str], w: &'static [&'static str]| if read { r } else { w };
+    let v2 = segs.starts_with(&["api", "v2"]);
+    if v2 {
+        match rest {
+            [_, _, "direct-children"] => return HIERARCHY_READ,
+            [_, _, "ancestors"] => return METADATA_READ,
+            ["pages", _, "labels"] => return V2_PAGE_LABELS,
+            ["folders", ..] if delete => return FOLDER_DELETE,
+            ["folders", ..] => return pick(FOLDER_READ, FOLDER_WRITE),
+            _ => {}
+        }
+    }
     if first == "user" || first == "users" {
         return USER_READ;
     }
@@ -176,6 +210,19 @@ mod tests {
         );
         assert_eq!(s(Method::DELETE, "/api/v2/pages/1"), CONTENT_DELETE);
         assert_eq!(s(Method::GET, "/api/v2/spaces"), SPACE_READ);
+        assert_eq!(s(Method::GET, "/api/v2/folders/1"), FOLDER_READ);
+        assert_eq!(s(Method::POST, "/api/v2/folders"), FOLDER_WRITE);
+        assert_eq!(s(Method::DELETE, "/api/v2/folders/1"), FOLDER_DELETE);
+        assert_eq!(
+            s(Method::GET, "/api/v2/folders/1/direct-children"),
+            HIERARCHY_READ
+        );
+        assert_eq!(s(Method::GET, "/api/v2/pages/1/ancestors"), METADATA_READ);
+        assert_eq!(s(Method::GET, "/api/v2/pages/1/labels"), V2_PAGE_LABELS);
+        assert_eq!(
+            s(Method::PUT, "/rest/api/content/1/move/append/2"),
+            CONTENT_WRITE
+        );
     }
 
     #[test]

@@ -340,6 +340,7 @@ struct DownloadQuery {
 
 async fn download(
     State(state): State<Shared>,
+    headers: HeaderMap,
     P2(page, name): P2,
     Query(dq): Query<DownloadQuery>,
 ) -> Result<Response, ApiError> {
@@ -352,6 +353,9 @@ async fn download(
             .find(|a| a.title == name)
             .filter(|a| dq.version.is_none_or(|v| v == a.version))
             .ok_or_else(|| ApiError::not_found(S, format!("Attachment {name} not found")))?;
+        if state.config.media_redirect {
+            return Ok(super::media::media_redirect(&state, &headers, a));
+        }
         (a.data.clone(), a.media_type.clone())
     };
     let len = data.len();

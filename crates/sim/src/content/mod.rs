@@ -12,6 +12,8 @@ pub mod cql;
 pub mod gone;
 pub mod json;
 pub mod label;
+pub mod media;
+pub mod moves;
 pub mod page;
 pub mod pagination;
 pub mod search;
@@ -36,6 +38,14 @@ pub fn v1_routes() -> Router<Shared> {
         .merge(attachment::routes())
         .merge(label::routes())
         .merge(search::routes())
+}
+
+/// v1 operations Cloud has and Data Center 9 does not: page move, the attachment download
+/// redirect.
+pub fn cloud_v1_routes() -> Router<Shared> {
+    Router::new()
+        .merge(moves::routes())
+        .merge(media::v1_routes())
 }
 
 pub fn v2_routes() -> Router<Shared> {
