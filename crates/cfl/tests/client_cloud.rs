@@ -124,6 +124,20 @@ fn a_removed_endpoint_is_explained_not_dumped() {
         );
         assert!(!out.all().contains("GoneException"), "{}", out.all());
     }
+    // On Data Center there is no v2 to point to.
+    let dc = Cli::new()
+        .with_env("CONFLUENCE_URL", &site.base_url)
+        .with_env("CONFLUENCE_DEPLOYMENT", "dc")
+        .with_env("CONFLUENCE_PAT", DC_PAT);
+    let out = dc.run(&["api", "/rest/api/space"], None);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("GET /rest/api/space no longer exists on this Confluence")
+            && !out.stderr.contains("/api/v2"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -143,14 +157,17 @@ fn attachment_bytes_from_another_host_get_no_credential() {
                     "downloadLink": "/download/attachments/42/a.txt?version=1&api=v2"
                 }]}),
             )
-        } else if t.starts_with("/wiki/download/attachments/42/a.txt") {
-            // Same-site hop first, then off to the media host.
+        } else if t == "/wiki/rest/api/content/42/child/attachment/att7/download" {
+            // v1's download endpoint: a same-site hop first, then off to the media host.
             (
                 302,
-                vec![("Location".into(), "/wiki/files/42/a.txt".into())],
+                vec![(
+                    "Location".into(),
+                    "/wiki/download/attachments/42/a.txt?version=1&api=v2".into(),
+                )],
                 vec![],
             )
-        } else if t == "/wiki/files/42/a.txt" {
+        } else if t.starts_with("/wiki/download/attachments/42/a.txt") {
             (
                 302,
                 vec![(
@@ -218,4 +235,66 @@ fn an_unreachable_server_says_which_and_what_to_check() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn api_paginate_follows_a_link_header_without_links_in_the_body() {
+    let site = Loopback::start(|req, _| {
+        if req.target.contains("cursor=") {
+            answer_json(200, &[], &json!({"results": [{"id": "2"}]}))
+        } else {
+            answer_json(
+                200,
+                &[(
+                    "Link",
+                    "</wiki/api/v2/pages?cursor=next1&limit=1>; rel=\"next\"",
+                )],
+                &json!({"results": [{"id": "1"}]}),
+            )
+        }
+    });
+    let out = cloud_env_cli(&site.base_url).run(
+        &["api", "--paginate", "--slurp", "/api/v2/pages?limit=1"],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let pages = json(&out.stdout);
+    assert_eq!(pages[0]["results"][0]["id"], "1");
+    assert_eq!(pages[1]["results"][0]["id"], "2");
+    let seen = site.seen();
+    assert_eq!(seen[1].target, "/wiki/api/v2/pages?cursor=next1&limit=1");
+}
+
+#[test]
+fn a_blog_post_is_found_by_page_get_on_cloud() {
+    let site = Loopback::start(|req, _| {
+        let t = req.target.as_str();
+        if t.starts_with("/wiki/api/v2/pages/77") {
+            answer_json(
+                404,
+                &[],
+                &json!({"errors": [{"status": 404, "title": "Not Found"}]}),
+            )
+        } else if t.starts_with("/wiki/api/v2/blogposts/77") {
+            answer_json(
+                200,
+                &[],
+                &json!({"id": "77", "status": "current", "title": "Release news",
+                        "spaceId": "5", "version": {"number": 3, "createdAt": "2026-01-02T03:04:05Z"},
+                        "body": {"storage": {"representation": "storage", "value": "<p>news</p>"}},
+                        "_links": {"webui": "/spaces/DEV/blog/2026/01/02/77"}}),
+            )
+        } else if t.starts_with("/wiki/api/v2/spaces/5") {
+            answer_json(200, &[], &json!({"id": "5", "key": "DEV", "name": "Dev"}))
+        } else {
+            answer_json(404, &[], &json!({"message": "not here"}))
+        }
+    });
+    let out = cloud_env_cli(&site.base_url).run(&["page", "get", "77", "--json"], None);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let v = json(&out.stdout);
+    assert_eq!(v["type"], "blogpost");
+    assert_eq!(v["spaceKey"], "DEV");
+    assert_eq!(v["version"], 3);
+    assert_eq!(v["body"], "<p>news</p>");
 }

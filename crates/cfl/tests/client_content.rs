@@ -196,7 +196,12 @@ fn pages_round_trip(flavor: Flavor) {
         &["page", "move", &child_id, "--parent", &home_id, "--json"],
     );
     assert_eq!(moved["parentId"], home_id.as_str());
-    assert_eq!(moved["version"], 2);
+    // Data Center moves by an update (a new version); Cloud's move keeps the version.
+    let expected_version = match flavor {
+        Flavor::Dc => 2,
+        Flavor::Cloud => 1,
+    };
+    assert_eq!(moved["version"], expected_version);
     assert_eq!(
         ok_json(&cli, &["page", "children", &id, "--json"]),
         Value::Array(vec![])
@@ -925,6 +930,11 @@ fn cloud_folders_in_page_children_page_get_and_create() {
             ("Rotate tokens".into(), "page".into()),
         ]
     );
+    for k in inside.as_array().unwrap() {
+        let page = k["type"] == "page";
+        assert_eq!(k["version"], if page { 1 } else { 0 }, "{k}");
+        assert_eq!(k["lastModified"].is_string(), page, "{k}");
+    }
     let table = ok(&cli, &["page", "children", &runbooks_id], None);
     let header = table.lines().next().unwrap();
     assert!(header.contains("TYPE"), "{table}");
@@ -978,7 +988,7 @@ fn cloud_folders_in_page_children_page_get_and_create() {
     );
     assert_eq!(moved["parentId"], runbooks_id.as_str());
     assert_eq!(moved["parentType"], "folder");
-    assert_eq!(moved["version"], 2);
+    assert_eq!(moved["version"], 1, "a move is not an edit");
     assert_eq!(
         ok(&cli, &["page", "get", id, "--body"], None).trim(),
         "<p>o</p>",
@@ -989,4 +999,53 @@ fn cloud_folders_in_page_children_page_get_and_create() {
     let not_page = cli.run(&["page", "get", &runbooks_id], None);
     assert_eq!(not_page.code, 1, "{}", not_page.all());
     assert!(not_page.stderr.contains("404"), "{}", not_page.stderr);
+}
+
+#[test]
+fn cloud_attachment_bytes_come_from_the_media_host_without_the_credential() {
+    // Downloads redirect to another host name of the simulator, which refuses (400) any
+    // request carrying an Authorization header.
+    let sim = NoGoneSim(Sim::start(
+        &read_example("sim-cloud.toml")
+            .replace("# media_redirect = false", "media_redirect = true"),
+    ));
+    let cli = Cli::new();
+    cli.login_cloud("site", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("report.txt");
+    std::fs::write(&f, "quarterly numbers\n").unwrap();
+    ok(
+        &cli,
+        &["attachment", "upload", "DEV:DEV Home", f.to_str().unwrap()],
+        None,
+    );
+    let got = dir.path().join("got.txt");
+    let out = cli.run(
+        &[
+            "--verbose",
+            "attachment",
+            "download",
+            "DEV:DEV Home",
+            "report.txt",
+            "-o",
+            got.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        std::fs::read_to_string(&got).unwrap(),
+        "quarterly numbers\n"
+    );
+    assert!(
+        out.stderr
+            .contains("(another host: sent without the Confluence credential)"),
+        "{}",
+        out.stderr
+    );
+    let log = sim_requests(&sim);
+    assert!(
+        log.iter().all(|r| r["status"] != 400),
+        "the media host refused a request: {log:?}"
+    );
 }

@@ -343,7 +343,7 @@ impl Client {
     /// A one-paragraph explanation of a failed response, with the fix for 401s.
     pub fn explain(&self, r: &Response) -> String {
         if r.status == 410 {
-            return explain_gone(r);
+            return explain_gone(r, self.cred.deployment);
         }
         let message = error_message(&r.body);
         let mut s = format!("HTTP {} {}", r.status, r.reason);
@@ -478,7 +478,7 @@ fn transport_hint(e: &reqwest::Error, url: &str) -> String {
 
 /// A `410 Gone`: Atlassian removed the endpoint (Cloud's REST v1 removals). Names the method and
 /// the path, never the raw body.
-fn explain_gone(r: &Response) -> String {
+fn explain_gone(r: &Response, deployment: Deployment) -> String {
     let path = Url::parse(&r.url)
         .map(|u| u.path().to_string())
         .unwrap_or_else(|_| r.url.clone());
@@ -487,6 +487,13 @@ fn explain_gone(r: &Response) -> String {
     } else {
         r.method.as_str()
     };
+    if !deployment.is_cloud() {
+        return format!(
+            "HTTP 410 Gone: {method} {path} no longer exists on this Confluence: Atlassian has \
+             removed this endpoint. If a cfl command sent it, upgrade cfl; with `cfl api`, see the \
+             REST API documentation of your Confluence version."
+        );
+    }
     format!(
         "HTTP 410 Gone: {method} {path} no longer exists: Atlassian has removed this endpoint \
          (Confluence Cloud's REST v1 is being retired in favour of v2). If a cfl command sent it, \

@@ -8,11 +8,12 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use cfl_client::config::{config_dir, Method};
+use cfl_client::content::Content;
 use cfl_client::credentials::{self, Credential};
 use cfl_client::http::Response;
 use cfl_client::{Client, Deployment};
 use clap::{Args, Subcommand};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::Globals;
 
@@ -135,8 +136,7 @@ async fn run_async(a: PatArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     match a.command {
         PatCommand::List { json } => {
             let client = client_for(g, None)?;
-            let url = client.url("/rest/pat/latest/tokens")?;
-            let r = client.send("GET", &url, &[], None).await?;
+            let r = Content::new(&client).pat_list().await?;
             if !r.is_success() {
                 return Err(refused(&client, &r, "listing tokens", None));
             }
@@ -180,19 +180,7 @@ async fn run_async(a: PatArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("--days must be at least 1 (omit it for a token that never expires, where allowed)");
             }
             let client = client_for(g, for_user.as_deref())?;
-            let url = client.url("/rest/pat/latest/tokens")?;
-            let mut body = json!({"name": name});
-            if let Some(d) = days {
-                body["expirationDuration"] = d.into();
-            }
-            let r = client
-                .send(
-                    "POST",
-                    &url,
-                    &[("Content-Type".into(), "application/json".into())],
-                    Some(serde_json::to_vec(&body)?),
-                )
-                .await?;
+            let r = Content::new(&client).pat_create(&name, days).await?;
             if !r.is_success() {
                 let what = match &for_user {
                     Some(u) => format!("creating a token for {u}"),
@@ -224,8 +212,7 @@ async fn run_async(a: PatArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         PatCommand::Revoke { id, for_user } => {
             let client = client_for(g, for_user.as_deref())?;
-            let url = client.url(&format!("/rest/pat/latest/tokens/{id}"))?;
-            let r = client.send("DELETE", &url, &[], None).await?;
+            let r = Content::new(&client).pat_revoke(&id.to_string()).await?;
             if !r.is_success() {
                 return Err(refused(
                     &client,

@@ -224,7 +224,17 @@ impl Content<'_> {
         } else {
             dest.to_path_buf()
         };
-        let bytes = self.download_to(&a.download_url, &target).await?;
+        // Cloud: v1's download endpoint, which Cloud keeps and which works through the API
+        // gateway too; it redirects to the bytes (perhaps on the media host).
+        let url = match self.api {
+            Api::V1 => a.download_url.clone(),
+            Api::CloudV2 => self.client.url(&format!(
+                "/rest/api/content/{}/child/attachment/{}/download",
+                segment(page_id),
+                segment(&a.id)
+            ))?,
+        };
+        let bytes = self.download_to(&url, &target).await?;
         Ok((target, bytes))
     }
 

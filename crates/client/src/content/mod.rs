@@ -4,9 +4,9 @@
 //! This module is the only code that knows REST paths. The API is chosen once per [`Content`]
 //! from the profile's deployment ([`Api`]): Data Center speaks v1 (`/rest/api/…`); Cloud speaks
 //! v2 (`/api/v2/…`) wherever v2 has the operation, and v1 only where Atlassian offers no v2
-//! (CQL search, label add/remove, attachment upload), because Cloud answers most v1 content
-//! paths with `410 Gone`. Paths are relative to the profile's API base (Cloud `SITE/wiki`,
-//! scoped `…/ex/confluence/ID/wiki`, DC `BASE`). The types here are the stable, documented
+//! (CQL search, label add/remove, attachment upload and download, page move, the current user),
+//! because Cloud answers most v1 content paths with `410 Gone`. Paths are relative to the
+//! profile's API base (Cloud `SITE/wiki`, scoped `…/ex/confluence/ID/wiki`, DC `BASE`). The types here are the stable, documented
 //! `--json` shapes of the commands, not the server's JSON.
 
 pub mod attachment;
@@ -14,6 +14,7 @@ pub mod bulk;
 pub mod label;
 pub mod page;
 pub mod pageref;
+pub mod pat;
 pub mod search;
 pub mod space;
 pub mod tree;

@@ -169,10 +169,23 @@ impl Content<'_> {
                 } else {
                     ""
                 };
-                let v = self
+                match self
                     .get_json(&format!("{V2}/pages/{}{format}", segment(id)))
-                    .await?;
-                self.detail_from_v2(&v).await
+                    .await
+                {
+                    Ok(v) => self.detail_from_v2(&v).await,
+                    // v2 keeps blog posts apart; a search hit may be one.
+                    Err(e) if super::tree::is_status(&e, 404) => {
+                        let v = self
+                            .get_json(&format!("{V2}/blogposts/{}{format}", segment(id)))
+                            .await
+                            .map_err(|_| e)?;
+                        let mut d = self.detail_from_v2(&v).await?;
+                        d.page.kind = "blogpost".into();
+                        Ok(d)
+                    }
+                    Err(e) => Err(e),
+                }
             }
         }
     }
@@ -274,17 +287,35 @@ impl Content<'_> {
         }
     }
 
-    /// Moves a page under a new parent (same space): an update that only changes the parent
-    /// (v1 `ancestors`, v2 `parentId`), which Data Center and Cloud both accept.
+    /// Moves a page under a new parent (a page, or on Cloud a folder) as its last child. Data
+    /// Center: an update that only changes the ancestors (a new version). Cloud: v1's move
+    /// (`PUT /rest/api/content/{id}/move/append/{parent}`, which v2 lacks; the version stays).
     pub async fn move_page(&self, id: &str, parent_id: &str) -> anyhow::Result<PageDetail> {
-        self.update_page(
-            id,
-            &PageChange {
-                parent_id: Some(parent_id.to_string()),
-                ..PageChange::default()
-            },
-        )
-        .await
+        match self.api {
+            Api::V1 => {
+                self.update_page(
+                    id,
+                    &PageChange {
+                        parent_id: Some(parent_id.to_string()),
+                        ..PageChange::default()
+                    },
+                )
+                .await
+            }
+            Api::CloudV2 => {
+                self.call(
+                    "PUT",
+                    &format!(
+                        "/rest/api/content/{}/move/append/{}",
+                        segment(id),
+                        segment(parent_id)
+                    ),
+                    None,
+                )
+                .await?;
+                self.page(id, false).await
+            }
+        }
     }
 
     /// Moves a page to the trash (its children move up to its parent).
@@ -356,5 +387,46 @@ mod tests {
         assert_eq!(v["version"]["number"], 3, "based on version 2");
         assert_eq!(v["body"]["storage"]["value"], "<p>x</p>");
         assert_eq!(v["ancestors"][0]["id"], "9");
+    }
+
+    #[test]
+    fn a_v2_update_always_sends_status_title_and_body() {
+        let cur = PageDetail {
+            page: Page {
+                id: "7".into(),
+                kind: "page".into(),
+                status: "current".into(),
+                title: "Old".into(),
+                space_key: "DEV".into(),
+                version: 4,
+                last_modified: None,
+                url: String::new(),
+            },
+            parent_id: Some("1".into()),
+            parent_type: Some("folder".into()),
+            body: Some("<p>kept</p>".into()),
+        };
+        let v = update_body_v2(&cur, &PageChange::default());
+        assert_eq!(v["version"]["number"], 5);
+        assert_eq!(v["status"], "current");
+        assert_eq!(v["title"], "Old");
+        assert_eq!(
+            v["body"]["value"], "<p>kept</p>",
+            "v2 needs the body every time"
+        );
+        assert_eq!(v["body"]["representation"], "storage");
+        assert!(v.get("parentId").is_none());
+        let v = update_body_v2(
+            &cur,
+            &PageChange {
+                body: Some("<p>new</p>".into()),
+                parent_id: Some("9".into()),
+                base_version: Some(2),
+                ..PageChange::default()
+            },
+        );
+        assert_eq!(v["body"]["value"], "<p>new</p>");
+        assert_eq!(v["version"]["number"], 3);
+        assert_eq!(v["parentId"], "9");
     }
 }
