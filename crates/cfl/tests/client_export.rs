@@ -327,7 +327,12 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
 /// the folder `Archive`, which holds one more; three of those pages carry an attachment.
 #[test]
 fn cloud_export_lays_folders_out_as_directories_and_publishes_back_byte_identically() {
-    let sim = Sim::example("sim-cloud.toml", "");
+    // Downloads redirect to another host name that refuses (400) any request carrying the
+    // Confluence credential, as Cloud's media store stands apart from the site.
+    let sim = Sim::start(
+        &read_example("sim-cloud.toml")
+            .replace("# media_redirect = false", "media_redirect = true"),
+    );
     let cli = Cli::new();
     cli.login_cloud("cloud", &sim.base_url);
     let dir = tempfile::tempdir().unwrap();
@@ -359,6 +364,18 @@ fn cloud_export_lays_folders_out_as_directories_and_publishes_back_byte_identica
     assert_eq!(
         std::fs::read(runbooks.join("Archive/Old runbook/old notes.txt")).unwrap(),
         b"superseded\n"
+    );
+    let redirected: Vec<Value> = sim_requests(&sim)
+        .into_iter()
+        .filter(|r| r["path"].as_str().unwrap().contains("download"))
+        .collect();
+    assert!(
+        redirected.iter().any(|r| r["status"] == 302),
+        "downloads were redirected: {redirected:?}"
+    );
+    assert!(
+        redirected.iter().all(|r| r["status"] != 400),
+        "the credential went to the media host: {redirected:?}"
     );
     // The manifest records the folders.
     let m = manifest(&out_dir);
