@@ -27,7 +27,8 @@ trap cleanup EXIT
 cargo build --release -q -p cfl
 CFL=$PWD/target/release/cfl
 
-# sim FLAVOR NAME: starts a simulator, prints its base URL.
+# sim FLAVOR NAME: starts a simulator (in this shell, so the trap can stop it); its base URL
+# goes to $WORK/NAME.url.
 sim() {
   local flavor=$1 name=$2
   cat > "$WORK/$name.toml" <<TOML
@@ -55,11 +56,13 @@ TOML
   "$CFL" sim --config "$WORK/$name.toml" --listen 127.0.0.1:0 > "$WORK/$name.out" 2> "$WORK/$name.err" &
   PIDS+=($!)
   for _ in $(seq 100); do [ -s "$WORK/$name.out" ] && break; sleep 0.1; done
-  head -1 "$WORK/$name.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["base_url"])'
+  head -1 "$WORK/$name.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["base_url"])' > "$WORK/$name.url"
 }
 
-CLOUD=$(sim cloud cloud)
-DC=$(sim dc dc)
+sim cloud cloud
+sim dc dc
+CLOUD=$(cat "$WORK/cloud.url")
+DC=$(cat "$WORK/dc.url")
 export CFL_CONFIG_DIR="$WORK/cfg" HOME="$WORK" NO_PROXY=127.0.0.1
 echo "ATATT3xFfGF0-classic-alice" | "$CFL" auth login --insecure-storage --profile cloud --site "$CLOUD" \
   --deployment cloud --method api-token --email alice@example.com --token-stdin >/dev/null 2>&1
