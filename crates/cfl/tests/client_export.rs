@@ -32,9 +32,13 @@ fn rt() -> tokio::runtime::Runtime {
 
 /// The simulator's request log since the last clear.
 fn sim_requests(sim: &Sim) -> Vec<Value> {
+    sim_log(sim, "/__sim/requests")
+}
+
+fn sim_log(sim: &Sim, path: &str) -> Vec<Value> {
     rt().block_on(async {
         let v: Value = http()
-            .get(sim.url("/__sim/requests"))
+            .get(sim.url(path))
             .send()
             .await
             .unwrap()
@@ -43,6 +47,12 @@ fn sim_requests(sim: &Sim) -> Vec<Value> {
             .unwrap();
         v["requests"].as_array().cloned().unwrap_or_default()
     })
+}
+
+/// Cloud answers removed v1 endpoints with 410 Gone: no request of a Cloud test may have met one.
+fn assert_no_gone(sim: &Sim) {
+    let gone: Vec<Value> = sim_log(sim, "/__sim/requests?status=410");
+    assert!(gone.is_empty(), "requests to removed endpoints: {gone:?}");
 }
 
 fn clear_requests(sim: &Sim) {
@@ -209,14 +219,18 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
     let cli = Cli::new();
     cli.login_cloud("cloud", &sim.base_url);
     // A page linking to the home page: the link must point at the exported file.
-    let linker = serde_json::json!({
-        "type": "page", "title": "Linker", "space": {"key": "DEV"},
-        "body": {"storage": {"representation": "storage",
-            "value": "<p>Back to <ac:link><ri:page ri:content-title=\"DEV Home\" /></ac:link>.</p>"}}
-    });
     let made = cli.run(
-        &["api", "/rest/api/content", "--input", "-"],
-        Some(&linker.to_string()),
+        &[
+            "page",
+            "create",
+            "--space",
+            "DEV",
+            "--title",
+            "Linker",
+            "--body",
+            "<p>Back to <ac:link><ri:page ri:content-title=\"DEV Home\" /></ac:link>.</p>",
+        ],
+        None,
     );
     assert_eq!(made.code, 0, "{}", made.all());
     let dir = tempfile::tempdir().unwrap();
@@ -232,7 +246,8 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
         ],
     );
     let pages = page_lines(&first.stdout);
-    assert_eq!(pages.len(), 14, "{}", first.all());
+    // 12 seeded pages, the home page, the linker and the three pages in the seeded folders.
+    assert_eq!(pages.len(), 17, "{}", first.all());
     let linker = std::fs::read_to_string(html_dir.join("DEV Home/Linker/index.html")).unwrap();
     assert!(
         linker.contains("<a href=\"../index.html\">DEV Home</a>"),
@@ -305,6 +320,190 @@ fn cloud_export_as_html_and_a_page_tree_as_storage() {
     let clash = cli.run(&["export", "DEV", "--out", st_dir.to_str().unwrap()], None);
     assert_eq!(clash.code, 1);
     assert!(clash.stderr.contains("--force"), "{}", clash.stderr);
+    assert_no_gone(&sim);
+}
+
+/// The Cloud seed's folder tree under the home page: `Runbooks` (a folder) holds two pages and
+/// the folder `Archive`, which holds one more; three of those pages carry an attachment.
+#[test]
+fn cloud_export_lays_folders_out_as_directories_and_publishes_back_byte_identically() {
+    // Downloads redirect to another host name that refuses (400) any request carrying the
+    // Confluence credential, as Cloud's media store stands apart from the site.
+    let sim = Sim::start(
+        &read_example("sim-cloud.toml")
+            .replace("# media_redirect = false", "media_redirect = true"),
+    );
+    let cli = Cli::new();
+    cli.login_cloud("cloud", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let out = out_dir.to_str().unwrap();
+    let first = export(&cli, &["DEV", "--out", out]);
+    let s = summary(&first.stderr);
+    assert_eq!((s["folders"].as_str(), s["failed"].as_str()), ("2", "0"));
+
+    // A folder is a directory without an index file; its pages and folders are inside.
+    let runbooks = out_dir.join("DEV Home/Runbooks");
+    assert!(runbooks.is_dir(), "{}", first.stdout);
+    assert!(!runbooks.join("index.md").exists());
+    let restart = runbooks.join("Restart the gateway/index.md");
+    let text = std::fs::read_to_string(&restart).unwrap();
+    assert!(
+        text.contains("Restart with `systemctl restart cfl`."),
+        "{text}"
+    );
+    assert!(runbooks.join("Archive/Old runbook/index.md").is_file());
+    assert!(!runbooks.join("Archive/index.md").exists());
+    // Attachments from v2 (downloadLink), binary bytes intact.
+    assert_eq!(
+        std::fs::read(runbooks.join("Restart the gateway/restart.sh")).unwrap(),
+        b"systemctl restart cfl\n"
+    );
+    let png = std::fs::read(runbooks.join("Rotate tokens/rotation.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() == 8 + 256);
+    assert_eq!(
+        std::fs::read(runbooks.join("Archive/Old runbook/old notes.txt")).unwrap(),
+        b"superseded\n"
+    );
+    let redirected: Vec<Value> = sim_requests(&sim)
+        .into_iter()
+        .filter(|r| r["path"].as_str().unwrap().contains("download"))
+        .collect();
+    assert!(
+        redirected.iter().any(|r| r["status"] == 302),
+        "downloads were redirected: {redirected:?}"
+    );
+    assert!(
+        redirected.iter().all(|r| r["status"] != 400),
+        "the credential went to the media host: {redirected:?}"
+    );
+    // The manifest records the folders.
+    let m = manifest(&out_dir);
+    let mut folders: Vec<&str> = m["folders"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    folders.sort();
+    assert_eq!(folders, ["DEV Home/Runbooks", "DEV Home/Runbooks/Archive"]);
+    let (folder_id, _) = m["folders"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, f)| f["title"] == "Runbooks")
+        .unwrap();
+
+    // An exported page publishes back byte-identically: no new version, and the next export
+    // finds nothing to fetch and leaves the file as it was.
+    let rotate = runbooks.join("Rotate tokens/index.md");
+    let before = std::fs::read(&rotate).unwrap();
+    let rotate_id = m["pages"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, e)| e["title"] == "Rotate tokens")
+        .map(|(k, _)| k.clone())
+        .unwrap();
+    let storage = |id: &str| {
+        let got = cli.run(
+            &["api", &format!("/api/v2/pages/{id}?body-format=storage")],
+            None,
+        );
+        assert_eq!(got.code, 0, "{}", got.all());
+        let v = json(&got.stdout);
+        (
+            v["body"]["storage"]["value"].as_str().unwrap().to_string(),
+            v["version"]["number"].as_u64().unwrap(),
+        )
+    };
+    let stored = storage(&rotate_id);
+    for file in [&rotate, &restart] {
+        let back = cli.run(&["publish", file.to_str().unwrap()], None);
+        assert_eq!(back.code, 0, "{}", back.all());
+        assert!(back.stdout.starts_with("unchanged\t"), "{}", back.all());
+    }
+    assert_eq!(storage(&rotate_id), stored);
+    clear_requests(&sim);
+    let again = export(&cli, &["DEV", "--out", out]);
+    assert!(again.stdout.trim().is_empty(), "{}", again.stdout);
+    assert_eq!(std::fs::read(&rotate).unwrap(), before);
+    // Nothing changed: only the v2 listing (spaces, their pages, the folders above them).
+    let reqs = sim_requests(&sim);
+    assert!(
+        reqs.iter().all(|r| {
+            let p = r["path"].as_str().unwrap();
+            p.starts_with("/wiki/api/v2/spaces") || p.starts_with("/wiki/api/v2/folders/")
+        }),
+        "{reqs:?}"
+    );
+
+    // publish --parent takes a folder, by title and by id.
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let note = src.join("note.md");
+    std::fs::write(&note, "# Archived note\n\nOld news.\n").unwrap();
+    let by_title = cli.run(
+        &[
+            "publish",
+            note.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--parent",
+            "Archive",
+        ],
+        None,
+    );
+    assert!(
+        by_title.stdout.starts_with("created\t"),
+        "{}",
+        by_title.all()
+    );
+    std::fs::write(&note, "# Filed note\n\nNew news.\n").unwrap();
+    let by_id = cli.run(
+        &[
+            "publish",
+            note.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--parent",
+            folder_id,
+        ],
+        None,
+    );
+    assert!(by_id.stdout.starts_with("created\t"), "{}", by_id.all());
+    clear_requests(&sim);
+    let third = export(&cli, &["DEV", "--out", out]);
+    // Bodies came with the listing: the new pages cost one attachment listing each.
+    let per_page: Vec<String> = sim_requests(&sim)
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .filter(|p| p.starts_with("/wiki/api/v2/pages/"))
+        .collect();
+    assert_eq!(per_page.len(), 2, "{per_page:?}");
+    assert!(
+        per_page.iter().all(|p| p.ends_with("/attachments")),
+        "{per_page:?}"
+    );
+    let mut written: Vec<String> = page_lines(&third.stdout)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "DEV Home/Runbooks/Archive/Archived note/index.md",
+            "DEV Home/Runbooks/Filed note/index.md"
+        ]
+    );
+
+    // A folder as the export's root.
+    let sub = dir.path().join("sub");
+    let tree = export(&cli, &[folder_id, "--out", sub.to_str().unwrap()]);
+    assert_eq!(page_lines(&tree.stdout).len(), 5, "{}", tree.stdout);
+    assert!(sub.join("Runbooks/Archive/Old runbook/index.md").is_file());
+    assert_no_gone(&sim);
 }
 
 #[test]
@@ -496,24 +695,50 @@ fn round_trip(sim: &Sim, cli: &Cli) {
     assert_eq!(body, ROUND_TRIP);
     assert_eq!(std::fs::read(page_dir.join("arch.png")).unwrap(), png);
 
-    // Publishing the export again updates the same page (title and space from its front matter).
+    // Publishing the export again finds the same page (title and space from its front matter)
+    // and, its storage format being byte for byte what Confluence holds, saves no new version.
     let again = cli.run(
         &["publish", page_dir.join("index.md").to_str().unwrap()],
         None,
     );
     assert_eq!(again.code, 0, "{}", again.all());
-    assert!(again.stdout.starts_with("updated\t"), "{}", again.stdout);
+    let id = publish.stdout.split('\t').nth(1).unwrap();
+    let version = publish.stdout.split('\t').nth(2).unwrap();
+    assert!(
+        again
+            .stdout
+            .starts_with(&format!("unchanged\t{id}\t{version}\t")),
+        "{}",
+        again.stdout
+    );
     assert!(
         again.stdout.contains("attachment\tarch.png\tunchanged"),
         "{}",
         again.stdout
     );
-    let id = publish.stdout.split('\t').nth(1).unwrap();
-    assert_eq!(again.stdout.split('\t').nth(1).unwrap(), id);
     let second = export(cli, &["DEV", "--out", out_dir.to_str().unwrap()]);
-    assert_eq!(page_lines(&second.stdout).len(), 1, "{}", second.stdout);
-    let exported2 = std::fs::read_to_string(page_dir.join("index.md")).unwrap();
-    assert_eq!(exported2.split_once("\n---\n\n").unwrap().1, ROUND_TRIP);
+    assert!(page_lines(&second.stdout).is_empty(), "{}", second.stdout);
+    assert_eq!(
+        std::fs::read_to_string(page_dir.join("index.md")).unwrap(),
+        exported
+    );
+
+    // An edit is saved as the next version and comes back with the next export.
+    let edited = exported.replace("Quoted text.", "Quoted text, edited.");
+    std::fs::write(page_dir.join("index.md"), &edited).unwrap();
+    let third = cli.run(
+        &["publish", page_dir.join("index.md").to_str().unwrap()],
+        None,
+    );
+    assert!(
+        third.stdout.starts_with(&format!("updated\t{id}\t")),
+        "{}",
+        third.all()
+    );
+    let after = export(cli, &["DEV", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(page_lines(&after.stdout).len(), 1, "{}", after.stdout);
+    let exported3 = std::fs::read_to_string(page_dir.join("index.md")).unwrap();
+    assert!(exported3.contains("> Quoted text, edited."), "{exported3}");
     let _ = sim;
 }
 
@@ -531,6 +756,7 @@ fn publish_then_export_round_trips_on_cloud() {
     let cli = Cli::new();
     cli.login_cloud("cloud", &sim.base_url);
     round_trip(&sim, &cli);
+    assert_no_gone(&sim);
 }
 
 #[test]
@@ -555,6 +781,20 @@ fn bad_input_gets_clear_errors_and_writes_nothing() {
         !dir.path().join("x").exists(),
         "nothing written for a bad key"
     );
+    // `-f` is `api`'s `--raw-field`; `export` spells its format out.
+    let short = cli.run(
+        &[
+            "export",
+            "DEV",
+            "--out",
+            dir.path().join("z").to_str().unwrap(),
+            "-f",
+            "html",
+        ],
+        None,
+    );
+    assert_eq!(short.code, 2, "{}", short.all());
+    assert!(short.stderr.contains("'-f'"), "{}", short.stderr);
     let no_page = cli.run(
         &[
             "export",
@@ -628,4 +868,29 @@ fn bad_input_gets_clear_errors_and_writes_nothing() {
         None,
     );
     assert_eq!(ok.code, 0, "{}", ok.all());
+    // Only the storage format on stdout (pipeable); the chosen title on stderr.
+    assert_eq!(ok.stdout, "\n", "an empty body: {}", ok.all());
+    assert!(ok.stderr.contains("title\tOrphan"), "{}", ok.stderr);
+    std::fs::write(dir.path().join("pic.png"), b"png").unwrap();
+    std::fs::write(&md, "# Pictured\n\n![p](pic.png)\n").unwrap();
+    let pic = cli.run(
+        &[
+            "publish",
+            md.to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--dry-run",
+        ],
+        None,
+    );
+    assert!(
+        pic.stdout.starts_with("<p><ac:image") && !pic.stdout.contains("attachment\t"),
+        "{}",
+        pic.all()
+    );
+    assert!(
+        pic.stderr.contains("attachment\tpic.png\t"),
+        "{}",
+        pic.stderr
+    );
 }

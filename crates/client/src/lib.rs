@@ -1,13 +1,14 @@
 //! cfl-client: everything the `cfl` commands need to talk to a Confluence site — profiles
 //! (`config`), where secrets live (`secrets`), which kind of Confluence a URL is (`deployment`),
 //! the resolved credential (`credentials`), the one HTTP layer (`http`), who we are (`identity`),
-//! following result pages (`paginate`), the typed content API (`content`) and the OAuth / cookie
-//! sign-in methods (`oauth`).
+//! following result pages (`paginate`), the typed content API (`content`), the export engine
+//! (`export`) and the OAuth / cookie sign-in methods (`oauth`).
 
 pub mod config;
 pub mod content;
 pub mod credentials;
 pub mod deployment;
+pub mod export;
 pub mod http;
 pub mod identity;
 pub mod oauth;

@@ -1,17 +1,19 @@
 //! `cfl publish FILE.md [--space KEY] [--parent ID|TITLE] [--title T]`: Markdown to a Confluence
-//! page. The title comes from the flag, the front matter (`title:`), the first `# heading`
-//! (which then leaves the body, as Confluence shows the title itself) or the file name; the space
-//! and parent from flags or front matter. A page with that title in the space is updated
-//! (version + 1), else created. Local images become attachments of the page (uploaded when new or
-//! their size changed). Everything is checked (front matter, images, parent) before any write.
+//! page, through the content layer (Data Center v1; Cloud v2, uploads v1). The title comes from
+//! the flag, the front matter (`title:`), the first `# heading` (which then leaves the body, as
+//! Confluence shows the title itself) or the file name; the space and parent (a page, or on Cloud
+//! a folder, by id or title) from flags or front matter. A page with that title in the space is
+//! updated (version + 1) when its storage format differs, else left alone (`unchanged`); no such
+//! page is created. Local images become attachments of the page (uploaded when new or their size
+//! changed). Everything is checked (front matter, images, parent) before any write.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use cfl_client::Client;
-use serde_json::{json, Value};
+use cfl_client::content::page::PageChange;
+use cfl_client::content::{Api, Content, ContentError, PageRef};
 
 use super::Globals;
 
@@ -22,13 +24,15 @@ pub struct PublishArgs {
     /// Space key (else `space:` from the front matter).
     #[arg(long)]
     pub space: Option<String>,
-    /// Parent page, by id or by title in the space (else `parent:` from the front matter).
+    /// Parent page (on Cloud also a folder), by id or by title in the space (else `parent:`
+    /// from the front matter).
     #[arg(long)]
     pub parent: Option<String>,
     /// Page title (else `title:`, the first `# heading`, or the file name).
     #[arg(long)]
     pub title: Option<String>,
-    /// Print the storage format and the images that would be uploaded; change nothing.
+    /// Print the storage format (stdout) and the title and images it would use (stderr);
+    /// change nothing.
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -47,40 +51,6 @@ fn leading_heading(body: &str) -> Option<(String, String)> {
     }
     let rest = trimmed[first.len()..].trim_start_matches(['\n', '\r']);
     Some((title.to_string(), rest.to_string()))
-}
-
-fn media_type(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "svg" => "image/svg+xml",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        _ => "application/octet-stream",
-    }
-}
-
-/// A multipart/form-data body with one `file` part.
-fn multipart(name: &str, data: &[u8]) -> (String, Vec<u8>) {
-    let boundary = format!("cfl-{:032x}", rand::random::<u128>());
-    let safe = name.replace(['"', '\r', '\n'], "_");
-    let mut body = Vec::with_capacity(data.len() + 256);
-    body.extend(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{safe}\"\r\nContent-Type: {}\r\n\r\n",
-            media_type(name)
-        )
-        .as_bytes(),
-    );
-    body.extend(data);
-    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn q(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
@@ -158,10 +128,11 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         );
     }
     if a.dry_run {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", storage.body)?;
+        // Only the storage format on stdout, so it can be piped; the rest on stderr.
+        writeln!(std::io::stdout().lock(), "{}", storage.body)?;
+        eprintln!("title\t{title}");
         for (name, path) in &images {
-            writeln!(out, "attachment\t{name}\t{}", path.display())?;
+            eprintln!("attachment\t{name}\t{}", path.display());
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -175,26 +146,40 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     ))
 }
 
-async fn json_ok(
-    client: &Client,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> anyhow::Result<Value> {
-    let url = client.url(path)?;
-    let headers = [("Content-Type".to_string(), "application/json".to_string())];
-    let r = client
-        .send(
-            method,
-            &url,
-            &headers,
-            body.map(|b| b.to_string().into_bytes()),
-        )
-        .await?;
-    if !r.is_success() {
-        anyhow::bail!("{method} {path}: {}", client.explain(&r));
+/// The id of the page titled `title` in `space`, if there is one.
+async fn page_titled(c: &Content<'_>, space: &str, title: &str) -> anyhow::Result<Option<String>> {
+    let r = PageRef::Title {
+        space: space.to_string(),
+        title: title.to_string(),
+    };
+    match c.resolve(&r).await {
+        Ok(id) => Ok(Some(id)),
+        Err(e) if matches!(e.downcast_ref(), Some(ContentError::NotFound(_))) => Ok(None),
+        Err(e) => Err(e),
     }
-    r.json()
+}
+
+/// The parent to publish under: an id as given, else a page — or on Cloud a folder — titled so.
+async fn parent_id(c: &Content<'_>, space: &str, parent: &str) -> anyhow::Result<String> {
+    if parent.chars().all(|ch| ch.is_ascii_digit()) {
+        return Ok(parent.to_string());
+    }
+    if let Some(id) = page_titled(c, space, parent).await? {
+        return Ok(id);
+    }
+    if c.api() == Api::CloudV2 {
+        // v2 has no folder lookup by title: the space's tree names them.
+        let tree = c.space_tree(space, false).await?;
+        if let Some(f) = tree.iter().find(|n| n.is_folder() && n.title == parent) {
+            return Ok(f.id.clone());
+        }
+    }
+    let what = if c.api() == Api::CloudV2 {
+        "page or folder"
+    } else {
+        "page"
+    };
+    anyhow::bail!("there is no {what} titled {parent:?} in space {space} to publish under")
 }
 
 async fn publish(
@@ -206,127 +191,51 @@ async fn publish(
     images: &[(String, PathBuf)],
 ) -> anyhow::Result<ExitCode> {
     let client = super::connect::client(g)?;
-
-    let find = |t: String| {
-        let client = &client;
-        async move {
-            let v = json_ok(
-                client,
-                "GET",
-                &format!(
-                    "/rest/api/content?spaceKey={}&title={}&type=page&expand=version",
-                    q(space),
-                    q(&t)
-                ),
-                None,
-            )
-            .await?;
-            Ok::<Option<Value>, anyhow::Error>(
-                v["results"].as_array().and_then(|r| r.first()).cloned(),
-            )
-        }
-    };
+    let c = Content::new(&client);
     let parent_id = match parent.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => Some(parent_id(&c, space, p).await?),
         None => None,
-        Some(p) if p.chars().all(|c| c.is_ascii_digit()) => Some(p.to_string()),
-        Some(p) => Some(
-            find(p.to_string())
-                .await?
-                .and_then(|v| v["id"].as_str().map(str::to_string))
-                .with_context(|| {
-                    format!("there is no page titled {p:?} in space {space} to publish under")
-                })?,
-        ),
     };
-    let existing = find(title.to_string()).await?;
-    let mut page = json!({
-        "type": "page",
-        "title": title,
-        "space": {"key": space},
-        "body": {"storage": {"value": storage, "representation": "storage"}},
-    });
-    if let Some(p) = &parent_id {
-        page["ancestors"] = json!([{"id": p}]);
-    }
-    let (verb, saved) = match existing {
-        Some(cur) => {
-            let id = cur["id"]
-                .as_str()
-                .context("the existing page has no id")?
-                .to_string();
-            let v = cur
-                .pointer("/version/number")
-                .and_then(Value::as_u64)
-                .unwrap_or(1);
-            page["id"] = json!(id);
-            page["version"] = json!({"number": v + 1});
-            (
-                "updated",
-                json_ok(
-                    &client,
-                    "PUT",
-                    &format!("/rest/api/content/{id}"),
-                    Some(page),
-                )
-                .await?,
-            )
+    let (verb, saved) = match page_titled(&c, space, title).await? {
+        Some(id) => {
+            let current = c.page(&id, true).await?;
+            let same_parent = parent_id.is_none() || parent_id == current.parent_id;
+            if current.body.as_deref() == Some(storage) && same_parent {
+                // Nothing to save: a new version would only add noise to the page history.
+                ("unchanged", current)
+            } else {
+                let change = PageChange {
+                    body: Some(storage.to_string()),
+                    parent_id: parent_id.clone(),
+                    base_version: Some(current.page.version),
+                    ..PageChange::default()
+                };
+                ("updated", c.update_page(&id, &change).await?)
+            }
         }
         None => (
             "created",
-            json_ok(&client, "POST", "/rest/api/content", Some(page)).await?,
+            c.create_page(space, title, parent_id.as_deref(), storage)
+                .await?,
         ),
     };
-    let id = saved["id"]
-        .as_str()
-        .context("Confluence answered no page id")?
-        .to_string();
-    let version = saved
-        .pointer("/version/number")
-        .and_then(Value::as_u64)
-        .unwrap_or(1);
+    let id = saved.page.id.clone();
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{verb}\t{id}\t{version}\t{title}")?;
+    writeln!(out, "{verb}\t{id}\t{}\t{title}", saved.page.version)?;
 
     for (name, path) in images {
-        let data =
-            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let listed = json_ok(
-            &client,
-            "GET",
-            &format!(
-                "/rest/api/content/{id}/child/attachment?filename={}",
-                q(name)
-            ),
-            None,
-        )
-        .await?;
-        let current = listed["results"]
-            .as_array()
-            .and_then(|r| r.first())
-            .cloned();
-        let target = match &current {
-            Some(att) => {
-                let size = att.pointer("/extensions/fileSize").and_then(Value::as_u64);
-                if size == Some(data.len() as u64) {
-                    writeln!(out, "attachment\t{name}\tunchanged")?;
-                    continue;
-                }
-                let aid = att["id"].as_str().context("attachment without id")?;
-                format!("/rest/api/content/{id}/child/attachment/{aid}/data")
+        let size = std::fs::metadata(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .len();
+        if let Some(att) = c.attachment_named(&id, name).await? {
+            if att.file_size == size {
+                writeln!(out, "attachment\t{name}\tunchanged")?;
+                continue;
             }
-            None => format!("/rest/api/content/{id}/child/attachment"),
-        };
-        let (ctype, body) = multipart(name, &data);
-        let url = client.url(&target)?;
-        let r = client
-            .send("POST", &url, &[("Content-Type".into(), ctype)], Some(body))
-            .await?;
-        if !r.is_success() {
-            anyhow::bail!(
-                "the page was {verb}, but uploading {name} failed: {}",
-                client.explain(&r)
-            );
         }
+        c.upload(&id, path, Some(name), None)
+            .await
+            .with_context(|| format!("the page was {verb}, but uploading {name} failed"))?;
         writeln!(out, "attachment\t{name}\tuploaded")?;
     }
     Ok(ExitCode::SUCCESS)
@@ -344,14 +253,5 @@ mod tests {
         );
         assert_eq!(leading_heading("Intro\n# Later\n"), None);
         assert_eq!(leading_heading("## Second level\n"), None);
-    }
-
-    #[test]
-    fn multipart_body_names_the_file() {
-        let (ct, body) = multipart("a\"b.png", b"PNG");
-        assert!(ct.starts_with("multipart/form-data; boundary=cfl-"));
-        let s = String::from_utf8_lossy(&body);
-        assert!(s.contains("filename=\"a_b.png\""));
-        assert!(s.contains("Content-Type: image/png"));
     }
 }

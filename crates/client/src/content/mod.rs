@@ -10,6 +10,7 @@
 //! `--json` shapes of the commands, not the server's JSON.
 
 pub mod attachment;
+pub mod bulk;
 pub mod label;
 pub mod page;
 pub mod pageref;

@@ -101,6 +101,18 @@ pub fn remove_and_prune(root: &Path, rel: &str) {
     }
 }
 
+/// Removes the directory `rel` and every directory above it that became empty (up to `root`),
+/// if it is empty: a folder gone from Confluence, whose pages went already.
+pub fn prune_dir(root: &Path, rel: &str) {
+    let mut dir = Some(root.join(rel));
+    while let Some(d) = dir {
+        if d == root || !d.starts_with(root) || std::fs::remove_dir(&d).is_err() {
+            break;
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

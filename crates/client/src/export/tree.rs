@@ -1,94 +1,40 @@
-//! The page tree: one listing of the space (`expand=version,ancestors,children.attachment`, 100
-//! pages a request, so ids, versions, parents and attachments all come without a request per
-//! page), then the layout on disk: a directory per page named after its title, holding
-//! `index.md` (or `.html`, `.xml`), its attachments and its child pages' directories.
+//! The layout on disk: a directory per page named after its title, holding `index.md` (or
+//! `.html`, `.xml`), its attachments and its child pages' directories. A Cloud folder is a
+//! directory alone (no index file: a folder has no body); its pages and folders go inside.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::Value;
-
 use super::writer::segment;
-
-#[derive(Debug, Clone)]
-pub struct ListedAttachment {
-    pub id: String,
-    pub title: String,
-    pub version: u64,
-    pub download: String,
-}
+pub use crate::content::bulk::BulkAttachment as ListedAttachment;
 
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub id: String,
     pub title: String,
+    /// 0 for a folder.
     pub version: u64,
-    /// Ancestor ids, root first.
+    /// Ancestor ids (pages and folders), root first.
     pub ancestors: Vec<String>,
     pub attachments: Vec<ListedAttachment>,
-    /// False when the embedded attachment list may be cut short (fetch the full list).
+    /// False when the attachment list is not known yet or may be cut short (fetch it).
     pub attachments_complete: bool,
-}
-
-fn id_of(v: &Value) -> Option<String> {
-    match &v["id"] {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-pub fn parse_attachment(a: &Value) -> Option<ListedAttachment> {
-    Some(ListedAttachment {
-        id: id_of(a)?,
-        title: a["title"].as_str()?.to_string(),
-        version: a
-            .pointer("/version/number")
-            .and_then(Value::as_u64)
-            .unwrap_or(1),
-        download: a
-            .pointer("/_links/download")
-            .and_then(Value::as_str)?
-            .to_string(),
-    })
-}
-
-/// One page of a content listing.
-pub fn parse_page(v: &Value) -> Option<Listed> {
-    let ancestors = v["ancestors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(id_of).collect())
-        .unwrap_or_default();
-    let att = v.pointer("/children/attachment");
-    let (attachments, complete) = match att {
-        Some(a) => {
-            let list: Vec<ListedAttachment> = a["results"]
-                .as_array()
-                .map(|r| r.iter().filter_map(parse_attachment).collect())
-                .unwrap_or_default();
-            let size = a["size"].as_u64().unwrap_or(list.len() as u64);
-            let limit = a["limit"].as_u64().unwrap_or(u64::MAX);
-            let more = a.pointer("/_links/next").is_some() || size >= limit;
-            (list, !more)
-        }
-        None => (vec![], false),
-    };
-    Some(Listed {
-        id: id_of(v)?,
-        title: v["title"].as_str()?.to_string(),
-        version: v.pointer("/version/number").and_then(Value::as_u64)?,
-        ancestors,
-        attachments,
-        attachments_complete: complete,
-    })
+    /// A Cloud folder: a directory, no file.
+    pub folder: bool,
+    /// The storage body, when the listing brought it (Cloud).
+    pub body: Option<String>,
 }
 
 /// Where one page and its attachments go, relative to the export directory.
 #[derive(Debug, Clone)]
 pub struct Placed {
     pub dir: String,
+    /// The page file; empty for a folder.
     pub file: String,
     /// Attachment id → file.
     pub attachments: BTreeMap<String, String>,
+    /// Names (lower case) in `dir` that attachments must not take: the page file, child
+    /// directories.
+    pub taken: HashSet<String>,
 }
 
 fn join(dir: &str, name: &str) -> String {
@@ -138,36 +84,49 @@ pub fn layout(pages: &[Listed], root: Option<&str>, ext: &str) -> BTreeMap<Strin
         out.insert(
             p.id.clone(),
             Placed {
-                file: join(&dir, &format!("index.{ext}")),
+                file: if p.folder {
+                    String::new()
+                } else {
+                    join(&dir, &format!("index.{ext}"))
+                },
                 dir,
                 attachments: BTreeMap::new(),
+                taken: HashSet::new(),
             },
         );
     }
     // Attachments beside their page, clear of the page file and child directories.
     for p in &order {
-        let dir = dirs[&p.id].clone();
-        let names = taken.entry(dir.clone()).or_default();
-        names.insert(format!("index.{ext}"));
-        let mut atts = p.attachments.clone();
-        atts.sort_by(|a, b| a.id.cmp(&b.id));
-        let placed: Vec<(String, String)> = atts
-            .iter()
-            .map(|a| {
-                let base = segment(&a.title, &format!("attachment-{}", a.id));
-                let mut name = base.clone();
-                if names.contains(&name.to_lowercase()) {
-                    name = format!("{}-{base}", a.id);
-                }
-                names.insert(name.to_lowercase());
-                (a.id.clone(), join(&dir, &name))
-            })
-            .collect();
-        if let Some(pl) = out.get_mut(&p.id) {
-            pl.attachments.extend(placed);
-        }
+        let Some(pl) = out.get_mut(&p.id) else {
+            continue;
+        };
+        pl.taken = taken.remove(&pl.dir).unwrap_or_default();
+        pl.taken.insert(format!("index.{ext}"));
+        pl.attachments = place_attachments(pl, &p.attachments);
     }
     out
+}
+
+/// Where a page's attachments go: beside the page file, clear of it and of the child
+/// directories; a name taken already gets the attachment id in front.
+pub fn place_attachments(
+    placed: &Placed,
+    attachments: &[ListedAttachment],
+) -> BTreeMap<String, String> {
+    let mut names = placed.taken.clone();
+    let mut atts: Vec<&ListedAttachment> = attachments.iter().collect();
+    atts.sort_by(|a, b| a.id.cmp(&b.id));
+    atts.iter()
+        .map(|a| {
+            let base = segment(&a.title, &format!("attachment-{}", a.id));
+            let mut name = base.clone();
+            if names.contains(&name.to_lowercase()) {
+                name = format!("{}-{base}", a.id);
+            }
+            names.insert(name.to_lowercase());
+            (a.id.clone(), join(&placed.dir, &name))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -182,6 +141,8 @@ mod tests {
             ancestors: anc.iter().map(|s| s.to_string()).collect(),
             attachments: vec![],
             attachments_complete: true,
+            folder: false,
+            body: None,
         }
     }
 
@@ -215,16 +176,26 @@ mod tests {
     }
 
     #[test]
-    fn parses_a_listed_page() {
-        let v = serde_json::json!({"id": "12", "title": "T", "version": {"number": 3},
-            "ancestors": [{"id": "1"}, {"id": "5"}],
-            "children": {"attachment": {"results": [{"id": "att7", "title": "a.png",
-                "version": {"number": 2}, "_links": {"download": "/download/attachments/12/a.png"}}],
-                "size": 1, "limit": 25}}});
-        let p = parse_page(&v).unwrap();
-        assert_eq!(p.ancestors, vec!["1", "5"]);
-        assert_eq!(p.attachments[0].version, 2);
-        assert!(p.attachments_complete);
-        assert!(parse_page(&serde_json::json!({"id": "1"})).is_none());
+    fn a_folder_is_a_directory_without_a_file_and_holds_pages_and_folders() {
+        let mut f = page("10", "Guides", &["1"]);
+        f.folder = true;
+        let mut inner = page("11", "Inner", &["1", "10"]);
+        inner.folder = true;
+        let pages = vec![
+            page("1", "Home", &[]),
+            f,
+            inner,
+            page("12", "Setup", &["1", "10"]),
+            page("13", "Deep", &["1", "10", "11"]),
+        ];
+        let l = layout(&pages, None, "md");
+        assert_eq!(l["10"].dir, "Home/Guides");
+        assert_eq!(l["10"].file, "");
+        assert_eq!(l["11"].dir, "Home/Guides/Inner");
+        assert_eq!(l["12"].file, "Home/Guides/Setup/index.md");
+        assert_eq!(l["13"].file, "Home/Guides/Inner/Deep/index.md");
+        // A folder as the root of a partial export.
+        let sub = layout(&pages, Some("10"), "md");
+        assert_eq!(sub["13"].file, "Guides/Inner/Deep/index.md");
     }
 }

@@ -1,5 +1,6 @@
 //! What an export directory holds: `DIR/.cfl-export.json` (the manifest: per page its id,
-//! version, title and file, and its attachments' ids, versions and files) and, while a run is in
+//! version, title and file, and its attachments' ids, versions and files; per Cloud folder its
+//! id, title and directory) and, while a run is in
 //! progress, `DIR/.cfl-export.journal`, one JSON line appended (and flushed) per finished page.
 //! A run starts from the manifest plus the journal, so an interrupted run resumes where it
 //! stopped; a finished run writes the manifest atomically and removes the journal.
@@ -31,6 +32,14 @@ pub struct PageEntry {
     pub attachments: BTreeMap<String, AttachmentEntry>,
 }
 
+/// A Cloud folder, laid out as a directory.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FolderEntry {
+    pub title: String,
+    /// The directory, relative to the export directory.
+    pub path: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub manifest_version: u32,
@@ -39,6 +48,9 @@ pub struct Manifest {
     pub format: String,
     pub site: String,
     pub pages: BTreeMap<String, PageEntry>,
+    /// Folders (Cloud), by id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub folders: BTreeMap<String, FolderEntry>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -56,6 +68,7 @@ impl Manifest {
             format: format.to_string(),
             site: site.to_string(),
             pages: BTreeMap::new(),
+            folders: BTreeMap::new(),
         }
     }
 
@@ -148,6 +161,7 @@ impl Journal {
         if !exists {
             let mut head = header.clone();
             head.pages.clear();
+            head.folders.clear();
             writeln!(file, "{}", serde_json::to_string(&head)?)?;
         }
         Ok(Journal { file, path })

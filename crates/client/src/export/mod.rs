@@ -1,0 +1,324 @@
+//! The export engine behind `cfl export`: a space or page tree to files that mirror the tree
+//! (`tree.rs`), attachments beside their page, written atomically (`writer.rs`), with a manifest
+//! and journal so a second run fetches only what changed and a killed run resumes
+//! (`manifest.rs`). The listing comes first (`list.rs`), then the plan (`plan.rs`), then one task
+//! per changed page (`page.rs`); requests run concurrently under an adaptive limit that backs
+//! off on 429s and low `X-RateLimit-Remaining` (`limiter.rs`, through `fetch.rs`).
+//!
+//! The caller says what to export ([`Options`]) and hears what happens through [`Report`]; the
+//! engine prints nothing.
+
+mod fetch;
+mod limiter;
+mod list;
+mod manifest;
+mod page;
+mod plan;
+mod tree;
+mod writer;
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+
+use self::fetch::{Fetcher, Stats};
+use self::manifest::{FolderEntry, Journal, Manifest};
+use self::page::Ctx;
+use crate::content::Api;
+use crate::Client;
+
+pub use self::manifest::{JOURNAL, MANIFEST};
+
+/// Requests in flight at the start (or `--concurrency`, if lower).
+const START_CONCURRENCY: usize = 8;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Html,
+    Storage,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Markdown => "markdown",
+            Format::Html => "html",
+            Format::Storage => "storage",
+        }
+    }
+    fn ext(self) -> &'static str {
+        match self {
+            Format::Markdown => "md",
+            Format::Html => "html",
+            Format::Storage => "xml",
+        }
+    }
+}
+
+/// What to export, where, how.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// A space key (DEV) or a page id (12345: that page and its descendants).
+    pub target: String,
+    pub out: PathBuf,
+    pub format: Format,
+    /// Most requests in flight at once.
+    pub concurrency: usize,
+    /// Fetch every page again, whatever the manifest says.
+    pub force: bool,
+}
+
+/// A file the run wrote or removed (paths relative to the output directory).
+#[derive(Debug)]
+pub enum Event<'a> {
+    Page {
+        id: &'a str,
+        version: u64,
+        path: &'a str,
+    },
+    Attachment {
+        id: &'a str,
+        version: u64,
+        path: &'a str,
+    },
+    Removed {
+        id: &'a str,
+        path: &'a str,
+    },
+}
+
+/// How a run is shown (a progress bar, lines); every method may do nothing.
+pub trait Report {
+    /// The number of pages that will be fetched.
+    fn planned(&mut self, _pages: usize) {}
+    fn event(&mut self, _event: &Event<'_>) {}
+    /// One page task finished; `in_flight` is the limiter's current window.
+    fn page_done(&mut self, _in_flight: usize) {}
+    fn finished(&mut self) {}
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub pages: usize,
+    /// Cloud folders (directories).
+    pub folders: usize,
+    pub exported: usize,
+    pub unchanged: usize,
+    pub attachments: usize,
+    pub removed: usize,
+    /// (page id, error) of each page that failed.
+    pub failures: Vec<(String, String)>,
+    /// A failure was a 401: the credential is the problem, not the pages.
+    pub auth_failed: bool,
+    pub requests: u64,
+    pub throttled: u64,
+    pub retried: u64,
+    pub slowdowns: u64,
+    pub final_concurrency: usize,
+    pub seconds: f64,
+}
+
+/// Runs one export. An error means nothing useful could be done (a bad target, an unreadable
+/// manifest); failed pages are listed in the summary and the rest are exported.
+pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let target = o.target.trim().to_string();
+    if target.is_empty() {
+        anyhow::bail!("give a space key (e.g. DEV) or a page id (e.g. 12345) to export");
+    }
+    let max = o.concurrency.max(1);
+    let fetch = Fetcher::new(client, START_CONCURRENCY, max);
+
+    let api = Api::for_deployment(fetch.client.cred.deployment);
+
+    // What to export: a space, or a page (or Cloud folder) and its descendants.
+    let (space, root) = if target.chars().all(|c| c.is_ascii_digit()) {
+        (list::space_of(&fetch, &target).await?, Some(target.clone()))
+    } else {
+        (target.clone(), None)
+    };
+
+    let out = o.out.clone();
+    let site = fetch.client.api_base().to_string();
+    let previous = Manifest::load(&out)?;
+    if let Some(m) = &previous {
+        if !o.force && (m.target != target || m.format != o.format.name()) {
+            anyhow::bail!(
+                "{} holds an export of {} as {}; export {} as {} into another directory, or pass --force to replace it",
+                out.display(),
+                m.target,
+                m.format,
+                target,
+                o.format.name()
+            );
+        }
+    }
+    writer::sweep_temp_files(&out);
+
+    let mut listed = list::space(&fetch, api, &space).await?;
+    if let Some(r) = &root {
+        if !listed.iter().any(|p| &p.id == r) {
+            anyhow::bail!("page {r} is not a current page of space {space}");
+        }
+    }
+    let placed = tree::layout(&listed, root.as_deref(), o.format.ext());
+    listed.retain(|p| placed.contains_key(&p.id));
+    let (folders, mut pages): (Vec<_>, Vec<_>) = listed.into_iter().partition(|p| p.folder);
+
+    let mut manifest = match (&previous, o.force) {
+        (Some(m), false) => m.clone(),
+        _ => Manifest::new(&target, o.format.name(), &site),
+    };
+    let old = previous.map(|m| m.pages).unwrap_or_default();
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create the output directory {}", out.display()))?;
+    let mut journal = Journal::open(&out, &manifest)?;
+    let known = if o.force {
+        BTreeMap::new()
+    } else {
+        old.clone()
+    };
+    let (jobs, unchanged) = plan::jobs(&pages, &placed, &known, &out, api == Api::V1);
+    // The bodies the listing brought now travel with their jobs.
+    for p in &mut pages {
+        p.body = None;
+    }
+
+    let ctx = Arc::new(Ctx {
+        fetch,
+        api,
+        out: out.clone(),
+        format: o.format,
+        space: space.clone(),
+        by_title: pages
+            .iter()
+            .filter_map(|p| {
+                placed
+                    .get(&p.id)
+                    .map(|pl| (p.title.to_lowercase(), pl.file.clone()))
+            })
+            .collect(),
+    });
+    report.planned(jobs.len());
+
+    let mut set = tokio::task::JoinSet::new();
+    for job in jobs {
+        let ctx = ctx.clone();
+        let id = job.page.id.clone();
+        set.spawn(async move { (id, page::export_page(&ctx, job).await) });
+    }
+    let mut sum = Summary {
+        pages: pages.len(),
+        folders: folders.len(),
+        unchanged,
+        ..Summary::default()
+    };
+    while let Some(joined) = set.join_next().await {
+        let (id, res) = joined.context("an export task panicked")?;
+        match res {
+            Ok(done) => {
+                // Files of the page's old place or of removed attachments go.
+                if let Some(prev) = old.get(&done.id) {
+                    if prev.path != done.entry.path {
+                        writer::remove_and_prune(&out, &prev.path);
+                    }
+                    for (aid, e) in &prev.attachments {
+                        if done.entry.attachments.get(aid).map(|n| &n.path) != Some(&e.path) {
+                            writer::remove_and_prune(&out, &e.path);
+                        }
+                    }
+                }
+                journal.record(&done.id, Some(&done.entry))?;
+                if done.wrote_page {
+                    sum.exported += 1;
+                    report.event(&Event::Page {
+                        id: &done.id,
+                        version: done.entry.version,
+                        path: &done.entry.path,
+                    });
+                }
+                for (aid, version, path) in &done.wrote {
+                    sum.attachments += 1;
+                    report.event(&Event::Attachment {
+                        id: aid,
+                        version: *version,
+                        path,
+                    });
+                }
+                manifest.pages.insert(done.id, done.entry);
+            }
+            Err(e) => {
+                let msg = format!("{e:#}");
+                sum.auth_failed |= msg.contains("HTTP 401");
+                sum.failures.push((id, msg));
+            }
+        }
+        report.page_done(ctx.fetch.limiter.snapshot().0);
+    }
+    report.finished();
+
+    // Folders are directories, made even when empty; a folder gone from the tree goes once empty.
+    let old_folders = std::mem::take(&mut manifest.folders);
+    for f in &folders {
+        let dir = &placed[&f.id].dir;
+        std::fs::create_dir_all(out.join(dir))
+            .with_context(|| format!("cannot create {}", out.join(dir).display()))?;
+        manifest.folders.insert(
+            f.id.clone(),
+            FolderEntry {
+                title: f.title.clone(),
+                path: dir.clone(),
+            },
+        );
+    }
+    let stale_folders: Vec<&FolderEntry> = old_folders
+        .iter()
+        .filter(|(id, e)| manifest.folders.get(*id).map(|n| &n.path) != Some(&e.path))
+        .map(|(_, e)| e)
+        .collect();
+
+    // Pages no longer in the tree: their files go.
+    let live: HashSet<&String> = placed.keys().collect();
+    let stale: Vec<String> = manifest
+        .pages
+        .keys()
+        .filter(|id| !live.contains(id))
+        .cloned()
+        .collect();
+    for id in stale {
+        if let Some(e) = manifest.pages.remove(&id) {
+            for att in e.attachments.values() {
+                writer::remove_and_prune(&out, &att.path);
+            }
+            writer::remove_and_prune(&out, &e.path);
+            journal.record(&id, None)?;
+            sum.removed += 1;
+            report.event(&Event::Removed {
+                id: &id,
+                path: &e.path,
+            });
+        }
+    }
+    for f in stale_folders {
+        writer::prune_dir(&out, &f.path);
+    }
+    manifest.target = target;
+    manifest.format = o.format.name().to_string();
+    manifest.site = site;
+    manifest.save(&out)?;
+
+    let st = &ctx.fetch.stats;
+    let (slots, decreases) = ctx.fetch.limiter.snapshot();
+    sum.requests = Stats::get(&st.requests);
+    sum.throttled = Stats::get(&st.throttled);
+    sum.retried = Stats::get(&st.retried);
+    sum.slowdowns = decreases;
+    sum.final_concurrency = slots;
+    sum.seconds = started.elapsed().as_secs_f64();
+    Ok(sum)
+}
