@@ -29,8 +29,12 @@ fn api_routes(state: &Shared, base: ApiBase) -> Router<Shared> {
         }
         Flavor::Dc => {
             r = r
-                .nest("/rest/api", content::v1_routes())
+                .nest(
+                    "/rest/api",
+                    content::v1_routes().merge(content::dc_v1_routes()),
+                )
                 .nest("/rest/pat/latest", pat::routes())
+                .fallback(content::gone::v1_fallback)
         }
     }
     // Layers run outside-in: auth decides who is calling, the limiter meters that caller, then
