@@ -509,6 +509,132 @@ async fn walk_v1(w: &mut Walker, api: Api, space_id: u64, home: u64, with_att: u
         .await;
 }
 
+/// The operations real clients (atlassian-python-api first) call beyond the daily ones: history,
+/// the tree views, comments, properties, restrictions, groups, users. On Cloud only those its v1
+/// spec still has (the rest answer 410 there and are walked by `walk_v1`'s 410 checks).
+async fn walk_v1_clients(w: &mut Walker, api: Api, home: u64, user_query: &str) {
+    let dc = api == Api::DcV1;
+    w.call(
+        api,
+        "get",
+        &format!("/content/{home}/descendant"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        api,
+        "get",
+        &format!("/content/{home}/descendant/page?limit=3&expand=version"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        api,
+        "get",
+        &format!("/content/{home}/restriction/byOperation"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        api,
+        "get",
+        &format!("/content/{home}/restriction/byOperation/read"),
+        Body::None,
+    )
+    .await;
+    w.call(api, "get", "/group?limit=10", Body::None).await;
+    w.call(api, "get", &format!("/user?{user_query}"), Body::None)
+        .await;
+    w.call(
+        api,
+        "get",
+        &format!("/user/memberof?{user_query}"),
+        Body::None,
+    )
+    .await;
+    if !dc {
+        return;
+    }
+    w.call(api, "get", "/server-information", Body::None).await;
+    w.call(api, "get", "/group/confluence-users", Body::None)
+        .await;
+    w.call(api, "get", "/group/confluence-users/member", Body::None)
+        .await;
+    w.call(api, "get", &format!("/content/{home}/history"), Body::None)
+        .await;
+    w.call(
+        api,
+        "get",
+        &format!("/content/{home}/child?expand=page,comment,attachment"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        api,
+        "post",
+        "/content",
+        Body::Json(
+            json!({"type": "comment", "container": {"id": home.to_string(), "type": "page"},
+            "body": {"storage": {"value": "<p>hi</p>", "representation": "storage"}}}),
+        ),
+    )
+    .await;
+    w.call(
+        api,
+        "get",
+        &format!("/content/{home}/child/comment?expand=body.storage&depth=all"),
+        Body::None,
+    )
+    .await;
+    w.call(api, "get", "/space/DEV/content", Body::None).await;
+    w.call(api, "get", "/space/DEV/content/page?limit=2", Body::None)
+        .await;
+    w.call(
+        api,
+        "get",
+        "/space/DEV?expand=homepage,description.plain",
+        Body::None,
+    )
+    .await;
+    for (owner, key) in [
+        (format!("/content/{home}"), "k1"),
+        ("/space/DEV".to_string(), "k2"),
+    ] {
+        w.call(
+            api,
+            "post",
+            &format!("{owner}/property"),
+            Body::Json(json!({"key": key, "value": {"a": 1}})),
+        )
+        .await;
+        w.call(api, "get", &format!("{owner}/property"), Body::None)
+            .await;
+        w.call(api, "get", &format!("{owner}/property/{key}"), Body::None)
+            .await;
+        w.call(
+            api,
+            "put",
+            &format!("{owner}/property/{key}"),
+            Body::Json(json!({"key": key, "value": {"a": 2}, "version": {"number": 2}})),
+        )
+        .await;
+        w.call(
+            api,
+            "post",
+            &format!("{owner}/property/{key}x"),
+            Body::Json(json!({"value": [1, 2]})),
+        )
+        .await;
+        w.call(
+            api,
+            "delete",
+            &format!("{owner}/property/{key}"),
+            Body::None,
+        )
+        .await;
+    }
+}
+
 fn seeded_ids(sim: &RunningSim) -> (u64, u64, u64) {
     let db = sim.state.db();
     let dev = &db.spaces["DEV"];
@@ -551,6 +677,7 @@ async fn dc_routes_conform_to_the_dc_spec() {
         gone: 0,
     };
     walk_v1(&mut w, Api::DcV1, 0, home, with_att).await;
+    walk_v1_clients(&mut w, Api::DcV1, home, "username=admin").await;
     assert!(
         w.problems.is_empty(),
         "{} of {} responses do not conform:\n{}",
@@ -635,6 +762,14 @@ async fn cloud_routes_conform_to_the_cloud_specs() {
     let (space_id, home, with_att) = seeded_ids(&sim);
     let mut w = cloud_walker(&sim, false);
     walk_v1(&mut w, Api::CloudV1, space_id, home, with_att).await;
+    let account_id = sim.state.db().users[0].account_id.clone();
+    walk_v1_clients(
+        &mut w,
+        Api::CloudV1,
+        home,
+        &format!("accountId={account_id}"),
+    )
+    .await;
     // GET/POST /content, GET/PUT/DELETE /content/{id}, /space, /space/{key}, child/page,
     // child/attachment and label lists.
     assert_eq!(w.gone, 10, "{:?}", w.problems);

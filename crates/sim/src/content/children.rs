@@ -36,7 +36,10 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/content/{id}/descendant", get(descendant_all))
         .route("/content/{id}/descendant/{type}", get(descendant_one))
-        .route("/content/{id}/restriction/byOperation", get(restrictions_all))
+        .route(
+            "/content/{id}/restriction/byOperation",
+            get(restrictions_all),
+        )
         .route(
             "/content/{id}/restriction/byOperation/{op}",
             get(restrictions_one),
@@ -71,38 +74,39 @@ struct Listing<'a> {
 impl Listing<'_> {
     fn of_type(&self, id: ContentId, kind: &str, deep: bool) -> ApiResult<Value> {
         let (state, db, ctx, ex) = (self.state, self.db, self.ctx, &self.ex);
-        let all: Vec<Value> = match kind {
-            "page" => {
-                let ids: Vec<ContentId> = if deep {
-                    descendant_pages(db, id)
-                } else {
-                    db.children_of(id)
-                        .into_iter()
-                        .filter(|c| c.kind == "page")
-                        .map(|c| c.id)
+        let all: Vec<Value> =
+            match kind {
+                "page" => {
+                    let ids: Vec<ContentId> = if deep {
+                        descendant_pages(db, id)
+                    } else {
+                        db.children_of(id)
+                            .into_iter()
+                            .filter(|c| c.kind == "page")
+                            .map(|c| c.id)
+                            .collect()
+                    };
+                    ids.iter()
+                        .map(|i| content_json(state, db, &db.content[i], ex, ctx))
                         .collect()
-                };
-                ids.iter()
-                    .map(|i| content_json(state, db, &db.content[i], ex, ctx))
-                    .collect()
-            }
-            "comment" => comments_of(db, id, deep)
-                .into_iter()
-                .map(|c| comment_json(state, db, c, ex, ctx))
-                .collect(),
-            "attachment" => db
-                .attachments
-                .values()
-                .filter(|a| a.container_id == id)
-                .map(|a| attachment_json(state, db, a, ctx))
-                .collect(),
-            other => {
-                return Err(ApiError::bad_request(
+                }
+                "comment" => comments_of(db, id, deep)
+                    .into_iter()
+                    .map(|c| comment_json(state, db, c, ex, ctx))
+                    .collect(),
+                "attachment" => db
+                    .attachments
+                    .values()
+                    .filter(|a| a.container_id == id)
+                    .map(|a| attachment_json(state, db, a, ctx))
+                    .collect(),
+                other => return Err(ApiError::bad_request(
                     S,
-                    format!("Unsupported content type {other:?}: use one of page, comment, attachment"),
-                ))
-            }
-        };
+                    format!(
+                        "Unsupported content type {other:?}: use one of page, comment, attachment"
+                    ),
+                )),
+            };
         Ok(self.page.envelope(all, ctx, None))
     }
 
@@ -114,7 +118,10 @@ impl Listing<'_> {
             if self.ex.has(t) {
                 out.insert(t.into(), self.of_type(id, t, deep)?);
             } else {
-                expandable.insert(t.into(), format!("/rest/api/content/{id}/{path}/{t}").into());
+                expandable.insert(
+                    t.into(),
+                    format!("/rest/api/content/{id}/{path}/{t}").into(),
+                );
             }
         }
         out.insert(
@@ -136,16 +143,19 @@ fn listing<'a>(
     let pairs = query_pairs(raw);
     let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
     // In `/child?expand=page.version`, `page` names the type and `version` the page's expand.
-    let ex = Expand::parse(q(&pairs, "expand").map(|e| {
-        e.split(',')
-            .map(|i| match i.trim().split_once('.') {
-                Some((t, rest)) if TYPES.contains(&t) => format!("{t},{rest}"),
-                _ => i.to_string(),
+    let ex = Expand::parse(
+        q(&pairs, "expand")
+            .map(|e| {
+                e.split(',')
+                    .map(|i| match i.trim().split_once('.') {
+                        Some((t, rest)) if TYPES.contains(&t) => format!("{t},{rest}"),
+                        _ => i.to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
             })
-            .collect::<Vec<_>>()
-            .join(",")
-    })
-    .as_deref());
+            .as_deref(),
+    );
     Ok(Listing {
         state,
         db,
@@ -164,7 +174,9 @@ async fn child_all(
     let id = parse_id(&id, S)?;
     let db = state.db();
     live(&db, id, S)?;
-    Ok(Json(listing(&state, &db, &ctx, &raw)?.by_type(id, false, "child")?))
+    Ok(Json(
+        listing(&state, &db, &ctx, &raw)?.by_type(id, false, "child")?,
+    ))
 }
 
 async fn child_comment(
@@ -193,9 +205,11 @@ async fn descendant_all(
     let id = parse_id(&id, S)?;
     let db = state.db();
     live(&db, id, S)?;
-    Ok(Json(
-        listing(&state, &db, &ctx, &raw)?.by_type(id, true, "descendant")?,
-    ))
+    Ok(Json(listing(&state, &db, &ctx, &raw)?.by_type(
+        id,
+        true,
+        "descendant",
+    )?))
 }
 
 async fn descendant_one(
@@ -207,7 +221,9 @@ async fn descendant_one(
     let id = parse_id(&id, S)?;
     let db = state.db();
     live(&db, id, S)?;
-    Ok(Json(listing(&state, &db, &ctx, &raw)?.of_type(id, &kind, true)?))
+    Ok(Json(
+        listing(&state, &db, &ctx, &raw)?.of_type(id, &kind, true)?,
+    ))
 }
 
 fn space_listing(

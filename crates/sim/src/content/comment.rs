@@ -93,7 +93,11 @@ pub fn create_v1(db: &mut Db, body: &Value, author: &str, now: i64) -> ApiResult
         .and_then(|a| a.last())
         .and_then(|a| id_of(&a["id"]));
     if let Some(p) = parent_comment {
-        if db.comments.get(&p).is_none_or(|c| c.container_id != container) {
+        if db
+            .comments
+            .get(&p)
+            .is_none_or(|c| c.container_id != container)
+        {
             return Err(not_found(S, &p.to_string()));
         }
     }

@@ -399,7 +399,9 @@ async fn one(
         q(&pairs, "status").is_some_and(|s| s.split(',').any(|s| s == "trashed" || s == "any"));
     let db = state.db();
     if let Some(cm) = db.comments.get(&id) {
-        return Ok(Json(super::comment::comment_json(&state, &db, cm, &ex, &ctx)));
+        return Ok(Json(super::comment::comment_json(
+            &state, &db, cm, &ex, &ctx,
+        )));
     }
     let c = db
         .content

@@ -60,7 +60,10 @@ impl V1Page {
         if limit.is_some_and(|l| l.trim().starts_with('-')) {
             return Err(ApiError::bad_request(
                 ErrorStyle::V1,
-                format!("limit must be 0 or more, got {:?}", limit.unwrap_or_default()),
+                format!(
+                    "limit must be 0 or more, got {:?}",
+                    limit.unwrap_or_default()
+                ),
             ));
         }
         let limit = num("limit", limit, V1_DEFAULT_LIMIT)?.min(max);

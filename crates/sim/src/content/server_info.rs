@@ -46,11 +46,19 @@ async fn server_information(State(state): State<Shared>, ctx: Ctx) -> Json<Value
     }))
 }
 
+/// A stable, UUID-shaped group id (Cloud addresses groups by id).
+pub fn group_id(name: &str) -> String {
+    format!(
+        "{:08x}-0000-4000-8000-000000000000",
+        super::json::label_id(name) as u32
+    )
+}
+
 pub fn group_json(name: &str, ctx: &Ctx) -> Value {
     json!({
         "type": "group",
         "name": name,
-        "id": format!("{:08x}-0000-4000-8000-000000000000", super::json::label_id(name) as u32),
+        "id": group_id(name),
         "_links": {"self": format!("{}/rest/api/group/{name}", ctx.base)},
     })
 }
