@@ -605,7 +605,7 @@ async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
         .get(format!("{gw}/rest/api/content?limit=1"))
         .header(
             "authorization",
-            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+            basic("alice@example.com", "ATATT3xFfGF0-scoped-alice-read"),
         )
         .send()
         .await
@@ -618,7 +618,7 @@ async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
         .get(format!("{gw}/api/v2/pages/{page}"))
         .header(
             "authorization",
-            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+            basic("alice@example.com", "ATATT3xFfGF0-scoped-alice-read"),
         )
         .send()
         .await
@@ -628,14 +628,17 @@ async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
 
 const GONE: &str = r#"{"statusCode":410,"message":"com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed.","reason":"Gone"}"#;
 
-/// GET with Alice's classic token; returns status, content type and body text.
+/// GET as Alice: her classic token on the site, her (read) scoped token on the API gateway,
+/// which refuses classic ones. Returns status, content type and body text.
 async fn raw_get(url: String) -> (u16, String, String) {
+    let token = if url.contains("/ex/confluence/") {
+        "ATATT3xFfGF0-scoped-alice-read"
+    } else {
+        "ATATT3xFfGF0-classic-alice"
+    };
     let r = http()
         .get(url)
-        .header(
-            "authorization",
-            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
-        )
+        .header("authorization", basic("alice@example.com", token))
         .send()
         .await
         .unwrap();

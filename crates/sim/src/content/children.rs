@@ -74,39 +74,40 @@ struct Listing<'a> {
 impl Listing<'_> {
     fn of_type(&self, id: ContentId, kind: &str, deep: bool) -> ApiResult<Value> {
         let (state, db, ctx, ex) = (self.state, self.db, self.ctx, &self.ex);
-        let all: Vec<Value> =
-            match kind {
-                "page" => {
-                    let ids: Vec<ContentId> = if deep {
-                        descendant_pages(db, id)
-                    } else {
-                        db.children_of(id)
-                            .into_iter()
-                            .filter(|c| c.kind == "page")
-                            .map(|c| c.id)
-                            .collect()
-                    };
-                    ids.iter()
-                        .map(|i| content_json(state, db, &db.content[i], ex, ctx))
+        let all: Vec<Value> = match kind {
+            "page" => {
+                let ids: Vec<ContentId> = if deep {
+                    descendant_pages(db, id)
+                } else {
+                    db.children_of(id)
+                        .into_iter()
+                        .filter(|c| c.kind == "page")
+                        .map(|c| c.id)
                         .collect()
-                }
-                "comment" => comments_of(db, id, deep)
-                    .into_iter()
-                    .map(|c| comment_json(state, db, c, ex, ctx))
-                    .collect(),
-                "attachment" => db
-                    .attachments
-                    .values()
-                    .filter(|a| a.container_id == id)
-                    .map(|a| attachment_json(state, db, a, ctx))
-                    .collect(),
-                other => return Err(ApiError::bad_request(
+                };
+                ids.iter()
+                    .map(|i| content_json(state, db, &db.content[i], ex, ctx))
+                    .collect()
+            }
+            "comment" => comments_of(db, id, deep)
+                .into_iter()
+                .map(|c| comment_json(state, db, c, ex, ctx))
+                .collect(),
+            "attachment" => db
+                .attachments
+                .values()
+                .filter(|a| a.container_id == id)
+                .map(|a| attachment_json(state, db, a, ctx))
+                .collect(),
+            other => {
+                return Err(ApiError::bad_request(
                     S,
                     format!(
                         "Unsupported content type {other:?}: use one of page, comment, attachment"
                     ),
-                )),
-            };
+                ))
+            }
+        };
         Ok(self.page.envelope(all, ctx, None))
     }
 
