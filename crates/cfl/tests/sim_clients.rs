@@ -424,3 +424,57 @@ async fn cloud_classic_token_is_401_on_the_api_gateway_and_fine_on_the_site() {
     .await;
     assert_eq!(s, 410);
 }
+
+#[tokio::test]
+async fn reset_restores_the_seed() {
+    let (sim, auth) = dc();
+    let state = || async {
+        http()
+            .get(sim.url("/__sim/state"))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let before = state().await;
+    let home = dc_home(&sim, &auth).await;
+    let (s, p) = call(
+        &sim,
+        &auth,
+        "POST",
+        "/rest/api/content",
+        Some(json!({
+        "type": "page", "title": "Scratch", "space": {"key": "DEV"}, "ancestors": [{"id": home}]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    let (s, _) = call(
+        &sim,
+        &auth,
+        "DELETE",
+        &format!("/rest/api/content/{home}"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    assert_ne!(state().await["trashed"], before["trashed"]);
+    let r = http().post(sim.url("/__sim/reset")).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let after = state().await;
+    assert_eq!(
+        (&after["pages"], &after["trashed"]),
+        (&before["pages"], &before["trashed"])
+    );
+    let (s, found) = call(
+        &sim,
+        &auth,
+        "GET",
+        "/rest/api/content?spaceKey=DEV&title=Scratch",
+        None,
+    )
+    .await;
+    assert_eq!((s, found["size"].as_u64()), (200, Some(0)));
+    assert_eq!(dc_home(&sim, &auth).await, home);
+}
