@@ -478,3 +478,141 @@ async fn reset_restores_the_seed() {
     assert_eq!((s, found["size"].as_u64()), (200, Some(0)));
     assert_eq!(dc_home(&sim, &auth).await, home);
 }
+
+#[tokio::test]
+async fn cloud_v2_versions_properties_and_footer_comments() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    let auth = basic("alice@example.com", CLASSIC);
+    let (_, spaces) = call(&sim, &auth, "GET", "/wiki/api/v2/spaces?keys=DEV", None).await;
+    let space_id = spaces["results"][0]["id"].as_str().unwrap().to_string();
+    let (s, page) = call(&sim, &auth, "POST", "/wiki/api/v2/pages", Some(json!({
+        "spaceId": space_id, "title": "V2 meta", "body": {"representation": "storage", "value": "<p>1</p>"}}))).await;
+    assert_eq!(s, 200, "{page}");
+    let id = page["id"].as_str().unwrap().to_string();
+    let (s, _) = call(
+        &sim,
+        &auth,
+        "PUT",
+        &format!("/wiki/api/v2/pages/{id}"),
+        Some(json!({
+        "id": id, "status": "current", "title": "V2 meta", "version": {"number": 2},
+        "body": {"representation": "storage", "value": "<p>2</p>"}})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (_, versions) = call(
+        &sim,
+        &auth,
+        "GET",
+        &format!("/wiki/api/v2/pages/{id}/versions"),
+        None,
+    )
+    .await;
+    let numbers: Vec<u64> = versions["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, [2, 1]);
+    let (_, v1) = call(
+        &sim,
+        &auth,
+        "GET",
+        &format!("/wiki/api/v2/pages/{id}/versions/1"),
+        None,
+    )
+    .await;
+    assert_eq!(v1["nextVersion"], 2);
+
+    let props = format!("/wiki/api/v2/pages/{id}/properties");
+    let (s, p) = call(
+        &sim,
+        &auth,
+        "POST",
+        &props,
+        Some(json!({"key": "k", "value": [1]})),
+    )
+    .await;
+    assert_eq!(s, 200, "{p}");
+    let pid = p["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        call(
+            &sim,
+            &auth,
+            "POST",
+            &props,
+            Some(json!({"key": "k", "value": 1}))
+        )
+        .await
+        .0,
+        409
+    );
+    let (s, stale) = call(
+        &sim,
+        &auth,
+        "PUT",
+        &format!("{props}/{pid}"),
+        Some(json!({"key": "k", "value": 2, "version": {"number": 1}})),
+    )
+    .await;
+    assert_eq!((s, stale["errors"][0]["status"].as_u64()), (409, Some(409)));
+    let (s, p) = call(
+        &sim,
+        &auth,
+        "PUT",
+        &format!("{props}/{pid}"),
+        Some(json!({"key": "k", "value": 2, "version": {"number": 2}})),
+    )
+    .await;
+    assert_eq!((s, p["value"].as_u64()), (200, Some(2)));
+    assert_eq!(
+        call(&sim, &auth, "DELETE", &format!("{props}/{pid}"), None)
+            .await
+            .0,
+        204
+    );
+    let (_, none) = call(&sim, &auth, "GET", &props, None).await;
+    assert_eq!(none["results"], json!([]));
+
+    let (s, c) = call(
+        &sim,
+        &auth,
+        "POST",
+        "/wiki/api/v2/footer-comments",
+        Some(json!({
+        "pageId": id, "body": {"representation": "storage", "value": "<p>nice</p>"}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{c}");
+    let (s, _) = call(&sim, &auth, "POST", "/wiki/api/v2/footer-comments", Some(json!({
+        "parentCommentId": c["id"], "body": {"representation": "storage", "value": "<p>reply</p>"}}))).await;
+    assert_eq!(s, 201);
+    let (_, list) = call(
+        &sim,
+        &auth,
+        "GET",
+        &format!("/wiki/api/v2/pages/{id}/footer-comments?body-format=storage"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        list["results"].as_array().unwrap().len(),
+        1,
+        "replies are not top-level: {list}"
+    );
+    assert_eq!(
+        list["results"][0]["body"]["storage"]["value"],
+        "<p>nice</p>"
+    );
+    let (s, _) = call(
+        &sim,
+        &auth,
+        "POST",
+        "/wiki/api/v2/footer-comments",
+        Some(json!({
+        "body": {"representation": "storage", "value": "<p>where?</p>"}})),
+    )
+    .await;
+    assert_eq!(s, 400);
+}

@@ -891,6 +891,72 @@ async fn cloud_routes_conform_to_the_cloud_specs() {
     .await;
     w.call(v2, "delete", &format!("/folders/{inner}"), Body::None)
         .await;
+    // Versions, properties, footer comments.
+    w.call(v2, "get", &format!("/pages/{leaf}/versions"), Body::None)
+        .await;
+    w.call(v2, "get", &format!("/pages/{leaf}/versions/1"), Body::None)
+        .await;
+    let prop = w
+        .call(
+            v2,
+            "post",
+            &format!("/pages/{leaf}/properties"),
+            Body::Json(json!({"key": "conf", "value": {"a": 1}})),
+        )
+        .await;
+    let prop_id = prop["id"].as_str().unwrap_or("0").to_string();
+    w.call(
+        v2,
+        "get",
+        &format!("/pages/{leaf}/properties?key=conf"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        v2,
+        "get",
+        &format!("/pages/{leaf}/properties/{prop_id}"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        v2,
+        "put",
+        &format!("/pages/{leaf}/properties/{prop_id}"),
+        Body::Json(json!({"key": "conf", "value": 2, "version": {"number": 2}})),
+    )
+    .await;
+    w.call(
+        v2,
+        "delete",
+        &format!("/pages/{leaf}/properties/{prop_id}"),
+        Body::None,
+    )
+    .await;
+    let comment = w
+        .call(
+            v2,
+            "post",
+            "/footer-comments",
+            Body::Json(json!({"pageId": leaf.to_string(),
+                "body": {"representation": "storage", "value": "<p>c</p>"}})),
+        )
+        .await;
+    let comment_id = comment["id"].as_str().unwrap_or("0").to_string();
+    w.call(
+        v2,
+        "get",
+        &format!("/footer-comments/{comment_id}?body-format=storage"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        v2,
+        "get",
+        &format!("/pages/{leaf}/footer-comments?body-format=storage"),
+        Body::None,
+    )
+    .await;
     // Errors.
     w.call_error("get", "/pages/999999999", None, 404).await;
     w.call_error("get", &format!("/folders/{leaf}"), None, 404)
@@ -998,6 +1064,16 @@ fn v2_routes_accept_the_granular_scopes_the_spec_names() {
         ("delete", "/folders/{id}"),
         ("get", "/folders/{id}/direct-children"),
         ("get", "/folders/{id}/ancestors"),
+        ("get", "/pages/{id}/versions"),
+        ("get", "/pages/{page-id}/versions/{version-number}"),
+        ("get", "/pages/{page-id}/properties"),
+        ("post", "/pages/{page-id}/properties"),
+        ("get", "/pages/{page-id}/properties/{property-id}"),
+        ("put", "/pages/{page-id}/properties/{property-id}"),
+        ("delete", "/pages/{page-id}/properties/{property-id}"),
+        ("get", "/pages/{id}/footer-comments"),
+        ("post", "/footer-comments"),
+        ("get", "/footer-comments/{comment-id}"),
     ];
     let mut problems = Vec::new();
     for (method, tpl) in served {
@@ -1011,7 +1087,24 @@ fn v2_routes_accept_the_granular_scopes_the_spec_names() {
             .filter_map(Value::as_str)
             .collect();
         assert!(!scopes.is_empty(), "{method} {tpl}: no scopes in the spec");
-        let concrete = format!("/api/v2{}", tpl.replace("{id}", "65537"));
+        // A write listing a read scope beside its write scope needs both; the sim checks the
+        // write one (a token with only the read scope must not write).
+        let scopes: Vec<&str> =
+            if *method != "get" && scopes.iter().any(|s| !s.starts_with("read:")) {
+                scopes
+                    .into_iter()
+                    .filter(|s| !s.starts_with("read:"))
+                    .collect()
+            } else {
+                scopes
+            };
+        let concrete = format!(
+            "/api/v2{}",
+            tpl.split('/')
+                .map(|seg| if seg.starts_with('{') { "65537" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/")
+        );
         let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let accepted = cfl_sim::auth::cloud_required_scopes(&m, &concrete);
         for s in scopes {
