@@ -68,6 +68,20 @@ def test_page_lifecycle_update_append_history_ancestors(confluence):
     assert not confluence.page_exists(key, title)
 
 
+def test_move_page_on_dc(dc_sim):
+    from conftest import DC_ADMIN, Confluence
+
+    confluence = Confluence(url=dc_sim.api_base, username=DC_ADMIN[0], password=DC_ADMIN[1])
+    key = a_space(confluence)
+    a = confluence.create_page(key, unique("Py move a"), "<p>a</p>")["id"]
+    b = confluence.create_page(key, unique("Py move b"), "<p>b</p>")["id"]
+    confluence.move_page(key, b, target_id=a, position="append")
+    assert confluence.get_page_ancestors(b)[-1]["id"] == a
+    assert [k["id"] for k in confluence.get_child_pages(a)] == [b]
+    confluence.move_page(key, b, position="topLevel")
+    assert confluence.get_page_ancestors(b) == []
+
+
 def test_stale_update_is_a_conflict(confluence):
     key = a_space(confluence)
     title = unique("Py stale")

@@ -34,6 +34,7 @@ fn api_routes(state: &Shared, base: ApiBase) -> Router<Shared> {
                     content::v1_routes().merge(content::dc_v1_routes()),
                 )
                 .nest("/rest/pat/latest", pat::routes())
+                .merge(content::moves::dc_action_routes())
                 .fallback(content::gone::v1_fallback)
         }
     }
