@@ -42,3 +42,9 @@ if ! python3 -c "import atlassian, pytest; from importlib.metadata import versio
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests-clients/requirements.txt \
     || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --break-system-packages -r tests-clients/requirements.txt
 fi
+
+# confluence.js for the Node client suite (tests-clients/node), pinned by its lock file.
+if [ ! -d tests-clients/node/node_modules/confluence.js ]; then
+  echo "setup: installing the Node client suite's dependencies (npm ci)"
+  (cd tests-clients/node && npm ci --silent --no-audit --no-fund)
+fi
