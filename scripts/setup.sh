@@ -37,7 +37,7 @@ if [ ! -d e2e/node_modules/playwright-core ]; then
 fi
 
 # Real Confluence clients the simulator is verified against (tests-clients/), pinned.
-if ! python3 -c "import atlassian, pytest; from importlib.metadata import version as v; assert v('atlassian-python-api') == '4.0.7'" >/dev/null 2>&1; then
+if ! python3 -c "import atlassian, pytest, confluence_markdown_exporter; from importlib.metadata import version as v; assert v('atlassian-python-api') == '4.0.7'" >/dev/null 2>&1; then
   echo "setup: installing the Python client suite's dependencies (tests-clients/requirements.txt)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests-clients/requirements.txt \
     || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --break-system-packages -r tests-clients/requirements.txt

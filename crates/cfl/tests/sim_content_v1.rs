@@ -151,8 +151,13 @@ async fn create_and_edit_pages(api: Api) {
         .await;
     assert_eq!(s, 200);
     assert_eq!(page["body"]["storage"]["value"], "<p>step one</p>");
-    assert_eq!(page["space"]["key"], "DEV");
+    // An explicit expand replaces the defaults: the space is a link clients read the key from.
+    assert!(page.get("space").is_none(), "{page}");
+    assert_eq!(page["_expandable"]["space"], "/rest/api/space/DEV");
     assert!(page["_expandable"].get("children").is_some());
+    let (_, defaults) = api.get(&format!("/rest/api/content/{id}")).await;
+    assert_eq!(defaults["space"]["key"], "DEV");
+    assert_eq!(defaults["version"]["number"], 1);
     assert!(page.get("children").is_none());
     let (_, plain) = api
         .get("/rest/api/content?spaceKey=DEV&title=Release%20checklist")

@@ -394,7 +394,13 @@ async fn one(
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
     let id = parse_id(&id, S)?;
-    let ex = Expand::parse(q(&pairs, "expand")).with(&["space", "history", "version"]);
+    // Without `expand` Confluence expands space, history and version; an explicit `expand`
+    // replaces those defaults (the rest stay under `_expandable`, where clients such as
+    // confluence-markdown-exporter read the space key from `_expandable.space`).
+    let ex = match q(&pairs, "expand") {
+        None => Expand::default().with(&["space", "history", "version"]),
+        Some(e) => Expand::parse(Some(e)),
+    };
     let want_trashed =
         q(&pairs, "status").is_some_and(|s| s.split(',').any(|s| s == "trashed" || s == "any"));
     let db = state.db();
