@@ -616,3 +616,84 @@ async fn cloud_v2_versions_properties_and_footer_comments() {
     .await;
     assert_eq!(s, 400);
 }
+
+#[tokio::test]
+async fn dc_movepage_action_moves_pages_like_the_web_ui() {
+    let (sim, auth) = dc();
+    let home = dc_home(&sim, &auth).await;
+    let mut ids = Vec::new();
+    for title in ["Move A", "Move B"] {
+        let (s, p) = call(
+            &sim,
+            &auth,
+            "POST",
+            "/rest/api/content",
+            Some(json!({
+            "type": "page", "title": title, "space": {"key": "DEV"}, "ancestors": [{"id": home}]})),
+        )
+        .await;
+        assert_eq!(s, 200, "{p}");
+        ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    let (a, b) = (&ids[0], &ids[1]);
+    let mv = |q: String| {
+        let sim = &sim;
+        let auth = auth.clone();
+        async move {
+            let r = http()
+                .post(sim.url(&format!("/pages/movepage.action?{q}")))
+                .header("authorization", auth)
+                .header("x-atlassian-token", "no-check")
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    };
+    assert_eq!(
+        mv(format!(
+            "spaceKey=DEV&pageId={b}&targetId={a}&position=append"
+        ))
+        .await,
+        200
+    );
+    let (_, page) = call(
+        &sim,
+        &auth,
+        "GET",
+        &format!("/rest/api/content/{b}?expand=ancestors"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        page["ancestors"].as_array().unwrap().last().unwrap()["id"].as_str(),
+        Some(a.as_str())
+    );
+    assert_eq!(
+        mv(format!("spaceKey=DEV&pageId={b}&position=topLevel")).await,
+        200
+    );
+    let (_, page) = call(
+        &sim,
+        &auth,
+        "GET",
+        &format!("/rest/api/content/{b}?expand=ancestors"),
+        None,
+    )
+    .await;
+    assert_eq!(page["ancestors"], json!([]));
+    assert_eq!(
+        mv(format!(
+            "spaceKey=DEV&pageId={b}&targetId={a}&position=sideways"
+        ))
+        .await,
+        400
+    );
+    assert_eq!(
+        mv(format!(
+            "spaceKey=DEV&pageId={a}&targetId={a}&position=append"
+        ))
+        .await,
+        400
+    );
+}
