@@ -561,6 +561,22 @@ async fn walk_v1_clients(w: &mut Walker, api: Api, home: u64, user_query: &str) 
     )
     .await;
     if !dc {
+        let groups = w.call(api, "get", "/group", Body::None).await;
+        let id = groups["results"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["name"] == "confluence-users"))
+            .and_then(|g| g["id"].as_str())
+            .unwrap_or("0")
+            .to_string();
+        w.call(api, "get", &format!("/group/by-id?id={id}"), Body::None)
+            .await;
+        w.call(
+            api,
+            "get",
+            &format!("/group/{id}/membersByGroupId"),
+            Body::None,
+        )
+        .await;
         return;
     }
     w.call(api, "get", "/server-information", Body::None).await;

@@ -62,6 +62,7 @@ pub fn cloud_v1_routes() -> Router<Shared> {
     Router::new()
         .merge(moves::routes())
         .merge(media::v1_routes())
+        .merge(server_info::cloud_routes())
 }
 
 pub fn v2_routes() -> Router<Shared> {

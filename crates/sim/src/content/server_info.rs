@@ -29,6 +29,37 @@ pub fn dc_routes() -> Router<Shared> {
         .route("/group/{name}/member", get(members))
 }
 
+/// Cloud addresses groups by id: `GET /group/by-id?id=` and `/group/{groupId}/membersByGroupId`.
+pub fn cloud_routes() -> Router<Shared> {
+    Router::new()
+        .route("/group/by-id", get(group_by_id))
+        .route("/group/{id}/membersByGroupId", get(members_by_id))
+}
+
+fn known_id(id: &str) -> ApiResult<&'static str> {
+    GROUPS
+        .iter()
+        .find(|g| group_id(g) == id)
+        .copied()
+        .ok_or_else(|| ApiError::not_found(S, format!("No group found with id : {id}")))
+}
+
+async fn group_by_id(ctx: Ctx, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(&raw);
+    let id = q(&pairs, "id").ok_or_else(|| ApiError::bad_request(S, "id is required"))?;
+    Ok(Json(group_json(known_id(id)?, &ctx)))
+}
+
+async fn members_by_id(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    P1(id): P1,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let group = known_id(&id)?;
+    list_members(&state, &ctx, group, &raw)
+}
+
 /// `/group` exists on DC and on Cloud (the Cloud v1 spec keeps it).
 pub fn routes() -> Router<Shared> {
     Router::new().route("/group", get(groups))
@@ -93,14 +124,23 @@ async fn members(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let group = known(&name)?;
-    let pairs = query_pairs(&raw);
+    list_members(&state, &ctx, group, &raw)
+}
+
+fn list_members(
+    state: &Shared,
+    ctx: &Ctx,
+    group: &str,
+    raw: &Option<String>,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(raw);
     let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), GROUP_MAX_LIMIT)?;
     let db = state.db();
     let all = db
         .users
         .iter()
         .filter(|u| in_group(u, group))
-        .map(|u| user_json(&state, u))
+        .map(|u| user_json(state, u))
         .collect();
-    Ok(Json(page.envelope(all, &ctx, None)))
+    Ok(Json(page.envelope(all, ctx, None)))
 }
