@@ -615,6 +615,52 @@ async fn cloud_v2_versions_properties_and_footer_comments() {
     )
     .await;
     assert_eq!(s, 400);
+
+    let inline = |sel: &str| {
+        json!({"pageId": id, "body": {"representation": "storage", "value": "<p>?</p>"},
+        "inlineCommentProperties": {"textSelection": sel, "textSelectionMatchCount": 1, "textSelectionMatchIndex": 0}})
+    };
+    let (s, ic) = call(
+        &sim,
+        &auth,
+        "POST",
+        "/wiki/api/v2/inline-comments",
+        Some(inline("2")),
+    )
+    .await;
+    assert_eq!(s, 201, "{ic}");
+    assert_eq!(ic["properties"]["inlineOriginalSelection"], "2");
+    let (s, _) = call(
+        &sim,
+        &auth,
+        "POST",
+        "/wiki/api/v2/inline-comments",
+        Some(inline("absent")),
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (_, inl) = call(
+        &sim,
+        &auth,
+        "GET",
+        &format!("/wiki/api/v2/pages/{id}/inline-comments"),
+        None,
+    )
+    .await;
+    assert_eq!(inl["results"].as_array().unwrap().len(), 1);
+    let (_, foot) = call(
+        &sim,
+        &auth,
+        "GET",
+        &format!("/wiki/api/v2/pages/{id}/footer-comments"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        foot["results"].as_array().unwrap().len(),
+        1,
+        "inline comments are not footer ones"
+    );
 }
 
 #[tokio::test]

@@ -108,6 +108,8 @@ pub struct Comment {
     pub body_storage: String,
     /// "footer" or "inline".
     pub location: String,
+    /// An inline comment's selected text (empty for footer comments).
+    pub selection: String,
     pub version: u32,
     pub created_at: i64,
     pub author: String,

@@ -844,6 +844,32 @@ async fn walk_v2(w: &mut Walker, space_id: u64, home: u64, with_att: u64) {
         Body::None,
     )
     .await;
+    let inline = w
+        .call(
+            v2,
+            "post",
+            "/inline-comments",
+            Body::Json(json!({"pageId": leaf.to_string(),
+                "body": {"representation": "storage", "value": "<p>i</p>"},
+                "inlineCommentProperties": {"textSelection": "l", "textSelectionMatchCount": 1,
+                    "textSelectionMatchIndex": 0}})),
+        )
+        .await;
+    let inline_id = inline["id"].as_str().unwrap_or("0").to_string();
+    w.call(
+        v2,
+        "get",
+        &format!("/inline-comments/{inline_id}?body-format=storage"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        v2,
+        "get",
+        &format!("/pages/{leaf}/inline-comments?body-format=storage"),
+        Body::None,
+    )
+    .await;
     // Errors.
     w.call_error("get", "/pages/999999999", None, 404).await;
     w.call_error("get", &format!("/folders/{leaf}"), None, 404)
@@ -1104,6 +1130,9 @@ fn v2_routes_accept_the_granular_scopes_the_spec_names() {
         ("get", "/pages/{id}/footer-comments"),
         ("post", "/footer-comments"),
         ("get", "/footer-comments/{comment-id}"),
+        ("get", "/pages/{id}/inline-comments"),
+        ("post", "/inline-comments"),
+        ("get", "/inline-comments/{comment-id}"),
     ];
     let mut problems = Vec::new();
     for (method, tpl) in served {

@@ -134,7 +134,8 @@ pub fn cloud_required_scopes(method: &Method, path: &str) -> &'static [&'static 
             ["pages", _, "labels"] => return V2_PAGE_LABELS,
             // Deleting a page property needs write:page, not delete:page (v2 spec `security`).
             ["pages", _, "properties", ..] => return pick(CONTENT_READ, CONTENT_WRITE),
-            ["pages", _, "footer-comments"] | ["footer-comments", ..] => {
+            ["pages", _, "footer-comments" | "inline-comments"]
+            | ["footer-comments" | "inline-comments", ..] => {
                 return pick(COMMENT_READ, COMMENT_WRITE)
             }
             ["folders", ..] if delete => return FOLDER_DELETE,

@@ -114,6 +114,7 @@ pub fn create_v1(db: &mut Db, body: &Value, author: &str, now: i64) -> ApiResult
             parent_comment,
             body_storage: text.to_string(),
             location: "footer".into(),
+            selection: String::new(),
             version: 1,
             created_at: now,
             author: author.to_string(),

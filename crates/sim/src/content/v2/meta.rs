@@ -1,7 +1,9 @@
 //! v2 page metadata: versions (`/pages/{id}/versions[/{n}]`), content properties
 //! (`/pages/{page-id}/properties[/{property-id}]`, addressed by id, 409 on a stale version) and
-//! footer comments (`/pages/{id}/footer-comments`, `POST /footer-comments`,
-//! `/footer-comments/{id}`). They share the v1 stores, so a property or comment written through
+//! footer and inline comments (`/pages/{id}/footer-comments`, `POST /footer-comments`,
+//! `/footer-comments/{id}`, and the same for `inline-comments`, whose create names the selected
+//! text in `inlineCommentProperties.textSelection`; the sim refuses a selection the page body
+//! does not contain, a simplification of Cloud's own check). They share the v1 stores, so a property or comment written through
 //! one API version is read back through the other.
 
 use axum::extract::{RawQuery, State};
@@ -35,9 +37,18 @@ pub fn routes() -> Router<Shared> {
             "/pages/{id}/properties/{pid}",
             get(property).put(update_property).delete(delete_property),
         )
-        .route("/pages/{id}/footer-comments", get(page_comments))
-        .route("/footer-comments", axum::routing::post(create_comment))
-        .route("/footer-comments/{id}", get(comment))
+        .route("/pages/{id}/footer-comments", get(page_footer_comments))
+        .route(
+            "/footer-comments",
+            axum::routing::post(create_footer_comment),
+        )
+        .route("/footer-comments/{id}", get(footer_comment))
+        .route("/pages/{id}/inline-comments", get(page_inline_comments))
+        .route(
+            "/inline-comments",
+            axum::routing::post(create_inline_comment),
+        )
+        .route("/inline-comments/{id}", get(inline_comment))
 }
 
 fn page_id(db: &Db, raw: &str) -> ApiResult<ContentId> {
@@ -252,17 +263,41 @@ fn comment_v2(db: &Db, c: &Comment, with_body: bool, ctx: &Ctx) -> Value {
     if let Some(p) = c.parent_comment {
         v["parentCommentId"] = p.to_string().into();
     }
+    if c.location == "inline" {
+        v["resolutionStatus"] = "open".into();
+        v["properties"] = json!({"inlineMarkerRef": format!("cfl-sim-{}", c.id),
+            "inlineOriginalSelection": c.selection});
+    }
     if with_body {
         v["body"] = json!({"storage": {"representation": "storage", "value": c.body_storage}});
     }
     v
 }
 
-async fn page_comments(
+async fn page_footer_comments(
     State(state): State<Shared>,
     ctx: Ctx,
     P1(id): P1,
     RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    page_comments(state, ctx, id, raw, "footer")
+}
+
+async fn page_inline_comments(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    P1(id): P1,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    page_comments(state, ctx, id, raw, "inline")
+}
+
+fn page_comments(
+    state: Shared,
+    ctx: Ctx,
+    id: String,
+    raw: Option<String>,
+    location: &str,
 ) -> ApiResult<Response> {
     let pairs = query_pairs(&raw);
     let page = V2Page::parse(q(&pairs, "cursor"), q(&pairs, "limit"), V2_DEFAULT_LIMIT)?;
@@ -272,17 +307,36 @@ async fn page_comments(
     // Top-level comments only; replies come from /footer-comments/{id}/children.
     let all = crate::content::comment::comments_of(&db, id, false)
         .into_iter()
-        .filter(|c| c.location == "footer")
+        .filter(|c| c.location == location)
         .map(|c| comment_v2(&db, c, with_body, &ctx))
         .collect();
     Ok(page.respond(all, &ctx))
 }
 
-async fn comment(
+async fn footer_comment(
     State(state): State<Shared>,
     ctx: Ctx,
     P1(id): P1,
     RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    one_comment(state, ctx, id, raw, "footer")
+}
+
+async fn inline_comment(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    P1(id): P1,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    one_comment(state, ctx, id, raw, "inline")
+}
+
+fn one_comment(
+    state: Shared,
+    ctx: Ctx,
+    id: String,
+    raw: Option<String>,
+    location: &str,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
     let with_body = super::body_format(&pairs)?;
@@ -291,16 +345,38 @@ async fn comment(
     let c = db
         .comments
         .get(&id)
+        .filter(|c| c.location == location)
         .ok_or_else(|| ApiError::not_found(S, "Not Found").with_code("NOT_FOUND"))?;
     Ok(Json(comment_v2(&db, c, with_body, &ctx)))
 }
 
-async fn create_comment(
+async fn create_footer_comment(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
     body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    create_comment(state, caller, headers, ctx, body, "footer")
+}
+
+async fn create_inline_comment(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    ctx: Ctx,
+    body: axum::body::Bytes,
+) -> ApiResult<Response> {
+    create_comment(state, caller, headers, ctx, body, "inline")
+}
+
+fn create_comment(
+    state: Shared,
+    caller: Caller,
+    headers: HeaderMap,
+    ctx: Ctx,
+    body: axum::body::Bytes,
+    location: &str,
 ) -> ApiResult<Response> {
     let user = require_writer(&caller, &headers, S)?.to_string();
     let body = json_body(&body, S)?;
@@ -318,7 +394,7 @@ async fn create_comment(
             .ok_or_else(|| ApiError::not_found(S, "Not Found").with_code("NOT_FOUND"))?,
         (None, None) => {
             return Err(bad_param(
-                "A footer comment needs pageId or parentCommentId (blog posts and attachments are not simulated)",
+                "A comment needs pageId or parentCommentId (blog posts and attachments are not simulated)",
             ))
         }
     };
@@ -336,13 +412,31 @@ async fn create_comment(
         .and_then(|v| v.as_str())
         .ok_or_else(|| bad_param("body.value is required"))?
         .to_string();
+    let selection = if location == "inline" && parent_comment.is_none() {
+        let sel = body
+            .pointer("/inlineCommentProperties/textSelection")
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                bad_param("An inline comment needs inlineCommentProperties.textSelection")
+            })?;
+        if !db.content[&container].body_storage.contains(sel) {
+            return Err(bad_param(format!(
+                "The page does not contain the selected text {sel:?}"
+            )));
+        }
+        sel.to_string()
+    } else {
+        String::new()
+    };
     let id = db.alloc_id();
     let c = Comment {
         id,
         container_id: container,
         parent_comment,
         body_storage: text,
-        location: "footer".into(),
+        location: location.into(),
+        selection,
         version: 1,
         created_at: state.clock.now_ms(),
         author: user,
