@@ -35,3 +35,16 @@ if [ ! -d e2e/node_modules/playwright-core ]; then
   echo "setup: installing the e2e test dependencies (npm ci)"
   (cd e2e && npm ci --silent --no-audit --no-fund)
 fi
+
+# Real Confluence clients the simulator is verified against (tests-clients/), pinned.
+if ! python3 -c "import atlassian, pytest, confluence_markdown_exporter; from importlib.metadata import version as v; assert v('atlassian-python-api') == '4.0.7'" >/dev/null 2>&1; then
+  echo "setup: installing the Python client suite's dependencies (tests-clients/requirements.txt)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests-clients/requirements.txt \
+    || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --break-system-packages -r tests-clients/requirements.txt
+fi
+
+# confluence.js for the Node client suite (tests-clients/node), pinned by its lock file.
+if [ ! -d tests-clients/node/node_modules/confluence.js ]; then
+  echo "setup: installing the Node client suite's dependencies (npm ci)"
+  (cd tests-clients/node && npm ci --silent --no-audit --no-fund)
+fi

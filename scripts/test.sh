@@ -17,3 +17,8 @@ fi
 # The web admin page in real headless Chromium (uses the cfl binary the tests above built).
 cargo build --quiet -p cfl
 (cd e2e && CFL_BIN="$PWD/../target/debug/cfl" node --test)
+# atlassian-python-api against `cfl sim` (DC Basic + PAT, Cloud). pytest exits 5 when it collected
+# no tests: that is a failure here too (set -e), not a pass.
+(cd tests-clients/python && CFL_BIN="$PWD/../../target/debug/cfl" python3 -m pytest -q -p no:cacheprovider)
+# confluence.js against `cfl sim` (DC with a PAT, Cloud).
+(cd tests-clients/node && CFL_BIN="$PWD/../../target/debug/cfl" node --test)

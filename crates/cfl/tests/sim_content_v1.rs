@@ -151,8 +151,13 @@ async fn create_and_edit_pages(api: Api) {
         .await;
     assert_eq!(s, 200);
     assert_eq!(page["body"]["storage"]["value"], "<p>step one</p>");
-    assert_eq!(page["space"]["key"], "DEV");
+    // An explicit expand replaces the defaults: the space is a link clients read the key from.
+    assert!(page.get("space").is_none(), "{page}");
+    assert_eq!(page["_expandable"]["space"], "/rest/api/space/DEV");
     assert!(page["_expandable"].get("children").is_some());
+    let (_, defaults) = api.get(&format!("/rest/api/content/{id}")).await;
+    assert_eq!(defaults["space"]["key"], "DEV");
+    assert_eq!(defaults["version"]["number"], 1);
     assert!(page.get("children").is_none());
     let (_, plain) = api
         .get("/rest/api/content?spaceKey=DEV&title=Release%20checklist")
@@ -605,7 +610,7 @@ async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
         .get(format!("{gw}/rest/api/content?limit=1"))
         .header(
             "authorization",
-            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+            basic("alice@example.com", "ATATT3xFfGF0-scoped-alice-read"),
         )
         .send()
         .await
@@ -618,7 +623,7 @@ async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
         .get(format!("{gw}/api/v2/pages/{page}"))
         .header(
             "authorization",
-            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+            basic("alice@example.com", "ATATT3xFfGF0-scoped-alice-read"),
         )
         .send()
         .await
@@ -628,14 +633,17 @@ async fn links_follow_the_dc_context_path_and_the_cloud_api_gateway() {
 
 const GONE: &str = r#"{"statusCode":410,"message":"com.atlassian.confluence.api.service.exceptions.GoneException: This deprecated endpoint has been removed.","reason":"Gone"}"#;
 
-/// GET with Alice's classic token; returns status, content type and body text.
+/// GET as Alice: her classic token on the site, her (read) scoped token on the API gateway,
+/// which refuses classic ones. Returns status, content type and body text.
 async fn raw_get(url: String) -> (u16, String, String) {
+    let token = if url.contains("/ex/confluence/") {
+        "ATATT3xFfGF0-scoped-alice-read"
+    } else {
+        "ATATT3xFfGF0-classic-alice"
+    };
     let r = http()
         .get(url)
-        .header(
-            "authorization",
-            basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
-        )
+        .header("authorization", basic("alice@example.com", token))
         .send()
         .await
         .unwrap();

@@ -14,6 +14,10 @@
 //!   `query` (credential-like values redacted), `user` and `auth_method` as the auth layer decided
 //!   them, `status`, `at`. No headers or secrets are recorded. `DELETE /__sim/requests` clears.
 //! - `GET /__sim/state` — counts: users, spaces, pages, trashed, attachments, pats, requests.
+//! - `POST /__sim/reset` — puts the world back as the config seeds it (spaces, pages, comments,
+//!   properties, attachments, labels, PATs), so tests sharing one sim start from the same state.
+//!   Faults, the request log, the clock and issued OAuth/session credentials are left alone
+//!   (`DELETE /__sim/faults`, `DELETE /__sim/requests` clear those). Answers 204.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -33,6 +37,7 @@ pub fn routes() -> Router<Shared> {
         .route("/clock", post(clock))
         .route("/requests", get(requests).delete(clear_requests))
         .route("/state", get(counts))
+        .route("/reset", post(reset))
 }
 
 fn bad(m: impl Into<String>) -> Response {
@@ -120,6 +125,12 @@ async fn requests(State(state): State<Shared>, Query(f): Query<RequestFilter>) -
 
 async fn clear_requests(State(state): State<Shared>) -> StatusCode {
     state.limits.recent().clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn reset(State(state): State<Shared>) -> StatusCode {
+    let fresh = crate::model::Db::new(&state.config, state.clock.now_ms());
+    *state.db() = fresh;
     StatusCode::NO_CONTENT
 }
 

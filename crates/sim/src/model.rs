@@ -98,6 +98,43 @@ pub struct Attachment {
     pub author: String,
 }
 
+/// A comment on a page or blog post (v1 `type: comment`; v2 footer or inline comment).
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: ContentId,
+    pub container_id: ContentId,
+    /// A reply's parent comment.
+    pub parent_comment: Option<ContentId>,
+    pub body_storage: String,
+    /// "footer" or "inline".
+    pub location: String,
+    /// An inline comment's selected text (empty for footer comments).
+    pub selection: String,
+    pub version: u32,
+    pub created_at: i64,
+    pub author: String,
+}
+
+/// A content or space property: a JSON value under a key, versioned like Confluence's.
+#[derive(Debug, Clone)]
+pub struct Property {
+    pub id: u64,
+    pub value: serde_json::Value,
+    pub version: u32,
+    pub updated_at: i64,
+    pub author: String,
+}
+
+/// A page version that has been replaced by an update, for history and version lists.
+#[derive(Debug, Clone)]
+pub struct OldVersion {
+    pub number: u32,
+    pub when: i64,
+    pub by: String,
+    pub title: String,
+    pub message: String,
+}
+
 /// A DC personal access token, stored hashed like the real one.
 #[derive(Debug, Clone)]
 pub struct Pat {
@@ -119,6 +156,13 @@ pub struct Db {
     pub content: BTreeMap<ContentId, Content>,
     pub attachments: BTreeMap<ContentId, Attachment>,
     pub pats: Vec<Pat>,
+    pub comments: BTreeMap<ContentId, Comment>,
+    /// Content properties by (content id, key).
+    pub properties: BTreeMap<(ContentId, String), Property>,
+    /// Space properties by (space key, key).
+    pub space_properties: BTreeMap<(String, String), Property>,
+    /// Replaced versions of each page, oldest first (the current one lives on the page).
+    pub old_versions: HashMap<ContentId, Vec<OldVersion>>,
     pub next_id: u64,
     pub next_pat_id: u64,
     /// Free-form per-feature state (sessions, OAuth grants, nonces) lives in the auth modules'

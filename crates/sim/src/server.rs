@@ -29,8 +29,13 @@ fn api_routes(state: &Shared, base: ApiBase) -> Router<Shared> {
         }
         Flavor::Dc => {
             r = r
-                .nest("/rest/api", content::v1_routes())
+                .nest(
+                    "/rest/api",
+                    content::v1_routes().merge(content::dc_v1_routes()),
+                )
                 .nest("/rest/pat/latest", pat::routes())
+                .merge(content::moves::dc_action_routes())
+                .fallback(content::gone::v1_fallback)
         }
     }
     // Layers run outside-in: auth decides who is calling, the limiter meters that caller, then

@@ -87,7 +87,12 @@ fn cloud_token(
             .map(|(_, s)| (u, s.clone()))
     });
     match (classic, scoped, base) {
-        (Some(u), _, _) => Ok(Caller::user(
+        // api.atlassian.com takes scoped tokens only; a classic (unscoped) token gets 401 there.
+        (Some(_), _, ApiBase::ApiGateway) => Err(ApiError::unauthorized(
+            style,
+            "Classic (unscoped) API tokens are not accepted at https://api.atlassian.com/ex/confluence/{cloudId}: use the site URL, or create an API token with scopes",
+        )),
+        (Some(u), _, ApiBase::Site) => Ok(Caller::user(
             &u.name,
             AuthMethod::ApiToken,
             format!("token:{}", u.name),

@@ -107,6 +107,8 @@ const FOLDER_READ: &[&str] = &[
     "read:confluence-content.summary",
     "read:folder:confluence",
 ];
+const COMMENT_READ: &[&str] = &["read:confluence-content.all", "read:comment:confluence"];
+const COMMENT_WRITE: &[&str] = &["write:confluence-content", "write:comment:confluence"];
 const FOLDER_WRITE: &[&str] = &["write:confluence-content", "write:folder:confluence"];
 const FOLDER_DELETE: &[&str] = &["write:confluence-content", "delete:folder:confluence"];
 
@@ -130,6 +132,12 @@ pub fn cloud_required_scopes(method: &Method, path: &str) -> &'static [&'static 
             [_, _, "direct-children"] => return HIERARCHY_READ,
             [_, _, "ancestors"] => return METADATA_READ,
             ["pages", _, "labels"] => return V2_PAGE_LABELS,
+            // Deleting a page property needs write:page, not delete:page (v2 spec `security`).
+            ["pages", _, "properties", ..] => return pick(CONTENT_READ, CONTENT_WRITE),
+            ["pages", _, "footer-comments" | "inline-comments"]
+            | ["footer-comments" | "inline-comments", ..] => {
+                return pick(COMMENT_READ, COMMENT_WRITE)
+            }
             ["folders", ..] if delete => return FOLDER_DELETE,
             ["folders", ..] => return pick(FOLDER_READ, FOLDER_WRITE),
             _ => {}

@@ -210,8 +210,22 @@ pub async fn v1_fallback(State(state): State<Shared>, req: Request) -> Response 
     {
         return gone();
     }
-    crate::error::ApiError::not_found(crate::auth::error_style(path), "No such REST resource")
-        .into_response()
+    // Confluence's REST layer (Jersey) names the URI it could not route, in the v1 error body.
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let uri = req
+        .extensions()
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| path.to_string());
+    crate::error::ApiError::not_found(
+        crate::auth::error_style(path),
+        format!("null for uri: http://{host}{uri}"),
+    )
+    .into_response()
 }
 
 #[cfg(test)]

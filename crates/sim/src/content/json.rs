@@ -1,8 +1,9 @@
 //! v1 JSON shapes of spaces, pages and attachments, with Confluence's `expand` / `_expandable`.
 //!
 //! Real Confluence returns only what was asked for in `expand` and lists the rest under
-//! `_expandable` (value: the link to fetch it). A single `GET /content/{id}` also expands
-//! `space`, `history` and `version` by default; lists expand nothing by default.
+//! `_expandable` (value: the link to fetch it). A single `GET /content/{id}` without `expand`
+//! expands `space`, `history` and `version`; an explicit `expand` replaces those defaults; lists
+//! expand nothing by default.
 
 use std::collections::HashSet;
 
@@ -281,6 +282,12 @@ pub fn download_path(a: &Attachment) -> String {
 }
 
 pub fn attachment_json(state: &Shared, db: &Db, a: &Attachment, ctx: &Ctx) -> Value {
+    // Clients read the space key from this link (confluence-markdown-exporter does).
+    let space = db
+        .content
+        .get(&a.container_id)
+        .map(|c| format!("/rest/api/space/{}", c.space_key))
+        .unwrap_or_default();
     json!({
         "id": format!("att{}", a.id),
         "type": "attachment",
@@ -300,6 +307,6 @@ pub fn attachment_json(state: &Shared, db: &Db, a: &Attachment, ctx: &Ctx) -> Va
             "download": download_path(a),
             "self": format!("{}/rest/api/content/att{}", ctx.base, a.id),
         },
-        "_expandable": {"container": format!("/rest/api/content/{}", a.container_id), "space": "", "history": "", "ancestors": "", "children": "", "descendants": "", "restrictions": "", "operations": ""},
+        "_expandable": {"container": format!("/rest/api/content/{}", a.container_id), "space": space, "history": "", "ancestors": "", "children": "", "descendants": "", "restrictions": "", "operations": ""},
     })
 }

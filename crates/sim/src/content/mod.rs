@@ -8,15 +8,20 @@
 #![allow(clippy::result_large_err)]
 
 pub mod attachment;
+pub mod children;
+pub mod comment;
 pub mod cql;
 pub mod gone;
+pub mod history;
 pub mod json;
 pub mod label;
 pub mod media;
 pub mod moves;
 pub mod page;
 pub mod pagination;
+pub mod property;
 pub mod search;
+pub mod server_info;
 pub mod space;
 pub mod user;
 pub mod v2;
@@ -38,6 +43,17 @@ pub fn v1_routes() -> Router<Shared> {
         .merge(attachment::routes())
         .merge(label::routes())
         .merge(search::routes())
+        .merge(history::routes())
+        .merge(children::routes())
+        .merge(children::dc_routes())
+        .merge(property::content_routes())
+        .merge(property::space_routes())
+        .merge(server_info::routes())
+}
+
+/// v1 operations only Data Center has (Cloud never had them, so not even `legacy_v1` serves them).
+pub fn dc_v1_routes() -> Router<Shared> {
+    server_info::dc_routes()
 }
 
 /// v1 operations Cloud has and Data Center 9 does not: page move, the attachment download
@@ -46,6 +62,7 @@ pub fn cloud_v1_routes() -> Router<Shared> {
     Router::new()
         .merge(moves::routes())
         .merge(media::v1_routes())
+        .merge(server_info::cloud_routes())
 }
 
 pub fn v2_routes() -> Router<Shared> {

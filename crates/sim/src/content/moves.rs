@@ -23,6 +23,64 @@ pub fn routes() -> Router<Shared> {
     Router::new().route("/content/{page}/move/{position}/{target}", put(move_page))
 }
 
+/// Data Center's web action `POST /pages/movepage.action?pageId=&targetId=&position=` (what
+/// atlassian-python-api's `move_page` calls; DC 9 has no REST move). Positions: `append`
+/// (last child of the target), `above` / `below` (sibling before / after it), `topLevel` (space
+/// root; no target). The real action's response body is not documented; the sim answers
+/// `{"pageId": …}` like the Cloud REST move.
+pub fn dc_action_routes() -> Router<Shared> {
+    Router::new().route("/pages/movepage.action", axum::routing::post(move_action))
+}
+
+async fn move_action(
+    State(state): State<Shared>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Json<Value>> {
+    require_writer(&caller, &headers, S)?;
+    let pairs = super::space::query_pairs(&raw);
+    let get = |k: &str| super::space::q(&pairs, k);
+    let page = parse_id(
+        get("pageId").ok_or_else(|| ApiError::bad_request(S, "pageId is required"))?,
+        S,
+    )?;
+    let position = get("position").unwrap_or("append");
+    let mut db = state.db();
+    if position == "topLevel" {
+        let p = live(&db, page, S)?.clone();
+        let roots = db
+            .content
+            .values()
+            .filter(|c| c.parent_id.is_none() && c.space_key == p.space_key && c.id != page)
+            .count();
+        if let Some(c) = db.content.get_mut(&page) {
+            c.parent_id = None;
+            c.position = roots as i64;
+        }
+        return Ok(Json(json!({"pageId": page.to_string()})));
+    }
+    let target = parse_id(
+        get("targetId").ok_or_else(|| {
+            ApiError::bad_request(S, "targetId is required unless position=topLevel")
+        })?,
+        S,
+    )?;
+    let position = match position {
+        "above" => "before",
+        "below" => "after",
+        "append" => "append",
+        other => {
+            return Err(ApiError::bad_request(
+                S,
+                format!("Invalid position {other:?}: use append, above, below or topLevel"),
+            ))
+        }
+    };
+    move_in_tree(&mut db, page, position, target)?;
+    Ok(Json(json!({"pageId": page.to_string()})))
+}
+
 /// The last three path parameters (the Cloud gateway's `cloudId` may come first).
 struct MovePath(String, String, String);
 

@@ -25,6 +25,8 @@ const S: ErrorStyle = ErrorStyle::V1;
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/content", get(list).post(create))
+        // atlassian-python-api's add_comment posts to `content/`; Confluence accepts the slash.
+        .route("/content/", axum::routing::post(create))
         .route("/content/{id}", get(one).put(update).delete(delete))
         .route("/content/{id}/child/page", get(child_pages))
 }
@@ -219,6 +221,16 @@ pub fn update_page(
     } else {
         cur.position
     };
+    db.old_versions
+        .entry(id)
+        .or_default()
+        .push(crate::model::OldVersion {
+            number: cur.version,
+            when: cur.updated_at,
+            by: cur.last_modifier.clone(),
+            title: cur.title.clone(),
+            message: String::new(),
+        });
     let c = db.content.get_mut(&id).expect("checked above");
     c.version = number;
     c.title = title;
@@ -325,6 +337,19 @@ async fn create(
     let user = require_writer(&caller, &headers, S)?.to_string();
     let body = json_body(&body, S)?;
     let kind = body["type"].as_str().unwrap_or("page").to_string();
+    if kind == "comment" {
+        let now = state.clock.now_ms();
+        let mut db = state.db();
+        let id = super::comment::create_v1(&mut db, &body, &user, now)?;
+        let ex = Expand::parse(Some("body.storage,version,container"));
+        return Ok(Json(super::comment::comment_json(
+            &state,
+            &db,
+            &db.comments[&id],
+            &ex,
+            &ctx,
+        )));
+    }
     if kind != "page" && kind != "blogpost" {
         return Err(ApiError::bad_request(
             S,
@@ -369,10 +394,21 @@ async fn one(
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
     let id = parse_id(&id, S)?;
-    let ex = Expand::parse(q(&pairs, "expand")).with(&["space", "history", "version"]);
+    // Without `expand` Confluence expands space, history and version; an explicit `expand`
+    // replaces those defaults (the rest stay under `_expandable`, where clients such as
+    // confluence-markdown-exporter read the space key from `_expandable.space`).
+    let ex = match q(&pairs, "expand") {
+        None => Expand::default().with(&["space", "history", "version"]),
+        Some(e) => Expand::parse(Some(e)),
+    };
     let want_trashed =
         q(&pairs, "status").is_some_and(|s| s.split(',').any(|s| s == "trashed" || s == "any"));
     let db = state.db();
+    if let Some(cm) = db.comments.get(&id) {
+        return Ok(Json(super::comment::comment_json(
+            &state, &db, cm, &ex, &ctx,
+        )));
+    }
     let c = db
         .content
         .get(&id)
@@ -417,7 +453,13 @@ async fn delete(
 ) -> ApiResult<StatusCode> {
     require_writer(&caller, &headers, S)?;
     let id = parse_id(&id, S)?;
-    trash_page(&mut state.db(), id, S)?;
+    let mut db = state.db();
+    if db.comments.remove(&id).is_some() {
+        // Replies go with their comment, as in Confluence.
+        db.comments.retain(|_, c| c.parent_comment != Some(id));
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    trash_page(&mut db, id, S)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

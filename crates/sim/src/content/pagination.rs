@@ -19,6 +19,8 @@ pub const V1_DEFAULT_LIMIT: usize = 25;
 pub const V1_MAX_LIMIT: usize = 100;
 /// v1 maximum for label lists.
 pub const V1_LABEL_MAX_LIMIT: usize = 200;
+/// Largest v1 `start` Confluence accepts.
+pub const V1_MAX_START: usize = 100_000;
 pub const V2_DEFAULT_LIMIT: usize = 25;
 pub const V2_MAX_LIMIT: usize = 250;
 
@@ -47,6 +49,23 @@ impl V1Page {
             }
         };
         let start = num("start", start, 0)?;
+        // Confluence refuses deep offsets rather than scanning that far (Cloud: "start
+        // parameter must be less than or equal to 100000"; unverified on DC, same value kept).
+        if start > V1_MAX_START {
+            return Err(ApiError::bad_request(
+                ErrorStyle::V1,
+                format!("start must be at most {V1_MAX_START}, got {start}: page with a CQL filter or the `next` link instead"),
+            ));
+        }
+        if limit.is_some_and(|l| l.trim().starts_with('-')) {
+            return Err(ApiError::bad_request(
+                ErrorStyle::V1,
+                format!(
+                    "limit must be 0 or more, got {:?}",
+                    limit.unwrap_or_default()
+                ),
+            ));
+        }
         let limit = num("limit", limit, V1_DEFAULT_LIMIT)?.min(max);
         Ok(V1Page { start, limit })
     }
@@ -218,5 +237,9 @@ mod tests {
         let p = V1Page::parse(None, Some("5000"), V1_MAX_LIMIT).unwrap();
         assert_eq!(p.limit, V1_MAX_LIMIT);
         assert!(V1Page::parse(Some("x"), None, 10).is_err());
+        assert!(V1Page::parse(None, Some("-1"), 10).is_err());
+        assert!(V1Page::parse(None, Some("ten"), 10).is_err());
+        assert!(V1Page::parse(Some("100001"), None, 10).is_err());
+        assert!(V1Page::parse(Some("100000"), None, 10).is_ok());
     }
 }

@@ -49,7 +49,7 @@ async fn member_of(
     }
     let results: Vec<Value> = groups
         .iter()
-        .map(|g| json!({"type": "group", "name": g, "_links": {"self": format!("/rest/api/group/{g}")}}))
+        .map(|g| json!({"type": "group", "name": g, "id": super::server_info::group_id(g), "_links": {"self": format!("/rest/api/group/{g}")}}))
         .collect();
     Ok(Json(json!({
         "results": results,

@@ -24,6 +24,7 @@ use super::space::{q, query_pairs};
 use super::{require_writer, Ctx, P1};
 
 pub mod folder;
+pub mod meta;
 pub mod tree;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -51,6 +52,7 @@ pub fn routes() -> Router<Shared> {
         .route("/pages/{id}/attachments", get(page_attachments))
         .route("/attachments/{id}", get(attachment))
         .merge(folder::routes())
+        .merge(meta::routes())
 }
 
 pub(crate) fn account_id(db: &Db, name: &str) -> String {
