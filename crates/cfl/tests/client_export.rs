@@ -894,3 +894,123 @@ fn bad_input_gets_clear_errors_and_writes_nothing() {
         pic.stderr
     );
 }
+
+/// The exported file of the page titled `title`, from a run's `page` lines.
+fn exported_path(out_dir: &Path, stdout: &str, title: &str) -> PathBuf {
+    let (_, rel) = page_lines(stdout)
+        .into_iter()
+        .find(|(_, p)| {
+            p.ends_with(&format!("{title}.md")) || p.ends_with(&format!("{title}/index.md"))
+        })
+        .unwrap_or_else(|| panic!("no page line for {title:?} in {stdout}"));
+    out_dir.join(rel)
+}
+
+#[test]
+fn a_front_matter_title_and_the_same_heading_publish_the_title_once() {
+    let sim = dc_with(2, "");
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &sim.base_url);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dup.md");
+    std::fs::write(
+        &file,
+        "---\ntitle: Title once\nspace: DEV\n---\n\n# Title once\n\nThe body.\n",
+    )
+    .unwrap();
+    let created = cli.run(&["publish", file.to_str().unwrap()], None);
+    assert_eq!(created.code, 0, "{}", created.all());
+    assert!(
+        created.stdout.starts_with("created\t"),
+        "{}",
+        created.stdout
+    );
+    let id = created.stdout.split('\t').nth(1).unwrap().to_string();
+    let version = created.stdout.split('\t').nth(2).unwrap().to_string();
+
+    let body = cli.run(&["page", "get", &id, "--body"], None);
+    assert_eq!(body.code, 0, "{}", body.all());
+    assert!(!body.stdout.contains("Title once"), "{}", body.stdout);
+    assert!(body.stdout.contains("<p>The body.</p>"), "{}", body.stdout);
+
+    // The same file again, and its export, publish as no new version.
+    let again = cli.run(&["publish", file.to_str().unwrap()], None);
+    assert!(
+        again
+            .stdout
+            .starts_with(&format!("unchanged\t{id}\t{version}\t")),
+        "{}",
+        again.all()
+    );
+    let out_dir = dir.path().join("out");
+    let run = export(&cli, &["DEV", "--out", out_dir.to_str().unwrap()]);
+    let exported = exported_path(&out_dir, &run.stdout, "Title once");
+    let back = cli.run(&["publish", exported.to_str().unwrap()], None);
+    assert!(
+        back.stdout
+            .starts_with(&format!("unchanged\t{id}\t{version}\t")),
+        "{}",
+        back.all()
+    );
+}
+
+#[test]
+fn export_reports_what_markdown_only_approximates_on_stderr() {
+    let sim = dc_with(2, "");
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &sim.base_url);
+    let created = cli.run(
+        &[
+            "page",
+            "create",
+            "--space",
+            "DEV",
+            "--title",
+            "Has a toc",
+            "--body",
+            "<p>Before.</p><ac:structured-macro ac:name=\"toc\" ac:schema-version=\"1\"><ac:parameter ac:name=\"maxLevel\">2</ac:parameter></ac:structured-macro><h2>Part</h2><p>After.</p>",
+        ],
+        None,
+    );
+    assert_eq!(created.code, 0, "{}", created.all());
+
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    let run = export(&cli, &["DEV", "--out", out_dir.to_str().unwrap()]);
+    let file = exported_path(&out_dir, &run.stdout, "Has a toc");
+    let rel = file.strip_prefix(&out_dir).unwrap().to_str().unwrap();
+    let reported: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("approximated: "))
+        .collect();
+    assert!(
+        reported
+            .iter()
+            .any(|l| l.starts_with(&format!("approximated: {rel}: macro \"toc\""))),
+        "{}",
+        run.stderr
+    );
+    // Only pages that lose something are named, each by a file the run wrote.
+    let written: Vec<String> = page_lines(&run.stdout)
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
+    for l in &reported {
+        assert!(
+            written
+                .iter()
+                .any(|p| l.starts_with(&format!("approximated: {p}: "))),
+            "{l} names no written page: {}",
+            run.stdout
+        );
+    }
+    // stdout stays the machine format.
+    for l in run.stdout.lines() {
+        let kind = l.split('\t').next().unwrap();
+        assert!(["page", "attachment", "removed"].contains(&kind), "{l}");
+    }
+    let md = std::fs::read_to_string(&file).unwrap();
+    assert!(md.contains("After."), "{md}");
+    let _ = sim;
+}

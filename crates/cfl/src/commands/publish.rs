@@ -1,7 +1,7 @@
 //! `cfl publish FILE.md [--space KEY] [--parent ID|TITLE] [--title T]`: Markdown to a Confluence
 //! page, through the content layer (Data Center v1; Cloud v2, uploads v1). The title comes from
-//! the flag, the front matter (`title:`), the first `# heading` (which then leaves the body, as
-//! Confluence shows the title itself) or the file name; the space and parent (a page, or on Cloud
+//! the flag, the front matter (`title:`), the first `# heading` or the file name; a leading
+//! `# heading` equal to the title leaves the body, as Confluence shows the title itself; the space and parent (a page, or on Cloud
 //! a folder, by id or title) from flags or front matter. A page with that title in the space is
 //! updated (version + 1) when its storage format differs, else left alone (`unchanged`); no such
 //! page is created. Local images become attachments of the page (uploaded when new or their size
@@ -99,7 +99,8 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| fm.get("parent").map(str::to_string));
 
-    let storage = cfl_markdown::to_storage(&body);
+    // A leading `# Title` equal to the title would show it twice (Confluence shows the title).
+    let storage = cfl_markdown::to_storage_titled(&body, &title);
     // Images are resolved against the file's directory and must all exist before any write.
     let base = a.file.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut images: Vec<(String, PathBuf)> = Vec::new();

@@ -31,7 +31,8 @@ pub struct Attachment {
 }
 
 impl Content<'_> {
-    fn attachment_from(&self, v: &Value) -> Attachment {
+    /// An attachment from a v1 attachment object.
+    pub(crate) fn attachment_from(&self, v: &Value) -> Attachment {
         let download = v["_links"]["download"].as_str().unwrap_or("");
         Attachment {
             id: id_string(&v["id"]),
@@ -57,7 +58,7 @@ impl Content<'_> {
     }
 
     /// An attachment from a v2 attachment object.
-    fn attachment_from_v2(&self, v: &Value) -> Attachment {
+    pub(crate) fn attachment_from_v2(&self, v: &Value) -> Attachment {
         let download = v["downloadLink"]
             .as_str()
             .or(v["_links"]["download"].as_str())

@@ -9,9 +9,9 @@
 
 use serde_json::Value;
 
-use super::{id_string, query, segment, Api, V2};
+use super::{id_string, query, segment, Api, Content, V2};
 
-/// A listed attachment: where its bytes are (relative to the API base, or absolute).
+/// A listed attachment: where its bytes are (an absolute URL on the API base).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkAttachment {
     pub id: String,
@@ -66,31 +66,27 @@ pub fn attachment_listing(api: Api, page_id: &str) -> String {
     }
 }
 
-/// One attachment of a listing (v1 `_links.download`, v2 `downloadLink`).
-pub fn attachment(api: Api, v: &Value) -> Option<BulkAttachment> {
-    let download = match api {
-        Api::V1 => v.pointer("/_links/download").and_then(Value::as_str),
-        Api::CloudV2 => v["downloadLink"]
-            .as_str()
-            .or(v.pointer("/_links/download").and_then(Value::as_str)),
-    }?;
-    let id = id_string(&v["id"]);
-    if id.is_empty() {
+/// One attachment of a listing (v1 `_links.download`, v2 `downloadLink`), read as the daily
+/// commands read it; `None` without an id, a title or a download link.
+pub fn attachment(c: &Content<'_>, v: &Value) -> Option<BulkAttachment> {
+    let a = match c.api() {
+        Api::V1 => c.attachment_from(v),
+        Api::CloudV2 => c.attachment_from_v2(v),
+    };
+    if a.id.is_empty() || a.title.is_empty() || a.download_url.is_empty() {
         return None;
     }
     Some(BulkAttachment {
-        id,
-        title: v["title"].as_str()?.to_string(),
-        version: v
-            .pointer("/version/number")
-            .and_then(Value::as_u64)
-            .unwrap_or(1),
-        download: download.to_string(),
+        id: a.id,
+        title: a.title,
+        // A listing without versions: every run sees the same one.
+        version: a.version.max(1),
+        download: a.download_url,
     })
 }
 
-/// One page of a Data Center listing.
-pub fn dc_page(v: &Value) -> Option<BulkPage> {
+/// One page of a Data Center listing (`c` reads its embedded attachments).
+pub fn dc_page(c: &Content<'_>, v: &Value) -> Option<BulkPage> {
     let ancestors = v["ancestors"]
         .as_array()
         .map(|a| a.iter().map(|x| id_string(&x["id"])).collect())
@@ -99,7 +95,7 @@ pub fn dc_page(v: &Value) -> Option<BulkPage> {
         Some(a) => {
             let list: Vec<BulkAttachment> = a["results"]
                 .as_array()
-                .map(|r| r.iter().filter_map(|x| attachment(Api::V1, x)).collect())
+                .map(|r| r.iter().filter_map(|x| attachment(c, x)).collect())
                 .unwrap_or_default();
             let size = a["size"].as_u64().unwrap_or(list.len() as u64);
             let limit = a["limit"].as_u64().unwrap_or(u64::MAX);
@@ -126,25 +122,53 @@ pub fn dc_page(v: &Value) -> Option<BulkPage> {
 mod tests {
     use super::*;
 
+    fn client() -> crate::Client {
+        let cred = crate::Credential::new(
+            crate::Method::Pat,
+            crate::Deployment::DataCenter,
+            "https://wiki.example.com/",
+            None,
+            "not-a-secret".into(),
+            crate::credentials::Source::Env,
+        )
+        .unwrap();
+        crate::Client::new(cred, &crate::ClientOptions::default()).unwrap()
+    }
+
     #[test]
     fn reads_a_dc_listing_and_v2_attachments() {
+        let client = client();
+        let v1 = Content::with_api(&client, Api::V1);
+        let v2 = Content::with_api(&client, Api::CloudV2);
         let v = serde_json::json!({"id": "12", "title": "T", "version": {"number": 3},
             "ancestors": [{"id": "1"}, {"id": 5}],
             "children": {"attachment": {"results": [{"id": "att7", "title": "a.png",
                 "version": {"number": 2}, "_links": {"download": "/download/attachments/12/a.png"}}],
                 "size": 1, "limit": 25}}});
-        let p = dc_page(&v).unwrap();
+        let p = dc_page(&v1, &v).unwrap();
         assert_eq!(p.ancestors, vec!["1", "5"]);
         assert_eq!(p.attachments[0].version, 2);
+        assert_eq!(
+            p.attachments[0].download,
+            "https://wiki.example.com/download/attachments/12/a.png"
+        );
         assert!(p.attachments_complete);
-        assert!(dc_page(&serde_json::json!({"id": "1"})).is_none());
+        assert!(dc_page(&v1, &serde_json::json!({"id": "1"})).is_none());
         let a = serde_json::json!({"id": "att9", "title": "b.txt", "version": {"number": 4},
             "downloadLink": "/download/attachments/12/b.txt?version=4"});
         assert_eq!(
-            attachment(Api::CloudV2, &a).unwrap().download,
-            "/download/attachments/12/b.txt?version=4"
+            attachment(&v2, &a).unwrap().download,
+            "https://wiki.example.com/download/attachments/12/b.txt?version=4"
         );
-        assert!(attachment(Api::V1, &a).is_none(), "v1 has no downloadLink");
+        assert!(attachment(&v1, &a).is_none(), "v1 has no downloadLink");
+        assert!(
+            attachment(
+                &v2,
+                &serde_json::json!({"title": "c.txt", "downloadLink": "/d"})
+            )
+            .is_none(),
+            "no id"
+        );
         assert_eq!(
             attachment_listing(Api::CloudV2, "12"),
             "/api/v2/pages/12/attachments?limit=250"

@@ -45,6 +45,7 @@ pub async fn space(f: &Fetcher, api: Api, space: &str) -> anyhow::Result<Vec<Lis
 
 async fn dc_space(f: &Fetcher, space: &str) -> anyhow::Result<Vec<Listed>> {
     let mut url = bulk::dc_space_listing(space);
+    let content = Content::with_api(&f.client, Api::V1);
     let mut pages = Vec::new();
     loop {
         let r = f.get(&url, None).await?;
@@ -56,7 +57,7 @@ async fn dc_space(f: &Fetcher, space: &str) -> anyhow::Result<Vec<Listed>> {
         }
         let v = r.json()?;
         for item in v["results"].as_array().into_iter().flatten() {
-            if let Some(p) = bulk::dc_page(item) {
+            if let Some(p) = bulk::dc_page(&content, item) {
                 pages.push(Listed {
                     id: p.id,
                     title: p.title,
@@ -138,6 +139,7 @@ fn is_not_found(e: &anyhow::Error) -> bool {
 /// A page's full attachment list.
 pub async fn attachments(f: &Fetcher, api: Api, id: &str) -> anyhow::Result<Vec<ListedAttachment>> {
     let mut url = bulk::attachment_listing(api, id);
+    let content = Content::with_api(&f.client, api);
     let mut out = Vec::new();
     loop {
         let r = f.get(&url, None).await?;
@@ -150,7 +152,7 @@ pub async fn attachments(f: &Fetcher, api: Api, id: &str) -> anyhow::Result<Vec<
                 .as_array()
                 .into_iter()
                 .flatten()
-                .filter_map(|a| bulk::attachment(api, a)),
+                .filter_map(|a| bulk::attachment(&content, a)),
         );
         match paginate::next_link(r.header("link"), &v) {
             Some(n) => url = paginate::resolve(f.client.api_base(), &n),

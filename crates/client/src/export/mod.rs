@@ -96,6 +96,9 @@ pub trait Report {
     /// The number of pages that will be fetched.
     fn planned(&mut self, _pages: usize) {}
     fn event(&mut self, _event: &Event<'_>) {}
+    /// The page file at `path` (relative to the output directory) only approximates its page:
+    /// one call per kind of loss (e.g. a macro Markdown has no form for).
+    fn approximated(&mut self, _path: &str, _loss: &str) {}
     /// One page task finished; `in_flight` is the limiter's current window.
     fn page_done(&mut self, _in_flight: usize) {}
     fn finished(&mut self) {}
@@ -241,6 +244,9 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
                         version: done.entry.version,
                         path: &done.entry.path,
                     });
+                }
+                for loss in &done.losses {
+                    report.approximated(&done.entry.path, loss);
                 }
                 for (aid, version, path) in &done.wrote {
                     sum.attachments += 1;

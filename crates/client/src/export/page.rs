@@ -32,9 +32,18 @@ pub struct Done {
     pub wrote_page: bool,
     /// (attachment id, version, path) of each attachment written.
     pub wrote: Vec<(String, u64, String)>,
+    /// What the written file only approximates (Markdown), one line per kind of loss.
+    pub losses: Vec<String>,
 }
 
-fn render(ctx: &Ctx, page: &Listed, placed: &Placed, version: u64, storage: &str) -> String {
+/// The page's file, and what it only approximates (Markdown has no form for some macros).
+fn render(
+    ctx: &Ctx,
+    page: &Listed,
+    placed: &Placed,
+    version: u64,
+    storage: &str,
+) -> (String, Vec<String>) {
     let resolve = |r: &PageRef| -> Option<String> {
         if r.space
             .as_deref()
@@ -55,15 +64,19 @@ fn render(ctx: &Ctx, page: &Listed, placed: &Placed, version: u64, storage: &str
         page: Some(&resolve),
     };
     match ctx.format {
-        Format::Storage => storage.to_string(),
-        Format::Html => cfl_markdown::to_html(storage, &page.title, &links),
+        Format::Storage => (storage.to_string(), Vec::new()),
+        Format::Html => (
+            cfl_markdown::to_html(storage, &page.title, &links),
+            Vec::new(),
+        ),
         Format::Markdown => {
             let mut fm = FrontMatter::default();
             fm.set("title", page.title.clone());
             fm.set("space", ctx.space.clone());
             fm.set("id", page.id.clone());
             fm.set("version", version.to_string());
-            cfl_markdown::with_front_matter(&fm, &cfl_markdown::to_markdown(storage, &links))
+            let (md, losses) = cfl_markdown::to_markdown_reported(storage, &links);
+            (cfl_markdown::with_front_matter(&fm, &md), losses)
         }
     }
 }
@@ -72,6 +85,7 @@ pub async fn export_page(ctx: &Ctx, mut job: Job) -> anyhow::Result<Done> {
     let f = &ctx.fetch;
     let mut version = job.page.version;
     let mut title = job.page.title.clone();
+    let mut losses = Vec::new();
     if job.fetch_body {
         // Cloud's listing brought the body; Data Center's did not.
         let storage = match job.page.body.take() {
@@ -85,7 +99,8 @@ pub async fn export_page(ctx: &Ctx, mut job: Job) -> anyhow::Result<Done> {
                 b.storage
             }
         };
-        let text = render(ctx, &job.page, &job.placed, version, &storage);
+        let text;
+        (text, losses) = render(ctx, &job.page, &job.placed, version, &storage);
         writer::write_atomic(&ctx.out.join(&job.placed.file), text.as_bytes())?;
     }
     if job.list_attachments {
@@ -145,5 +160,6 @@ pub async fn export_page(ctx: &Ctx, mut job: Job) -> anyhow::Result<Done> {
         },
         wrote_page: job.fetch_body,
         wrote,
+        losses,
     })
 }
