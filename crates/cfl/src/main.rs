@@ -164,7 +164,11 @@ mod tests {
         cmd.build();
         let mut found = Vec::new();
         without_help(&cmd, "cfl", &mut found);
-        assert!(found.is_empty(), "arguments without help text:\n{}", found.join("\n"));
+        assert!(
+            found.is_empty(),
+            "arguments without help text:\n{}",
+            found.join("\n")
+        );
     }
 
     #[test]

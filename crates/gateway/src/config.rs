@@ -440,7 +440,10 @@ mod tests {
         let base = std::path::absolute(dir.path()).unwrap();
         assert_eq!(
             c.store,
-            format!("sqlite:{}?cache=shared", base.join("data/gw.sqlite").display())
+            format!(
+                "sqlite:{}?cache=shared",
+                base.join("data/gw.sqlite").display()
+            )
         );
         let tls = c.tls.unwrap();
         assert_eq!(tls.cert_file, base.join("tls/c.pem"));
@@ -459,7 +462,11 @@ mod tests {
             c.store,
             format!("sqlite:{}", base.join("cfl-gateway.sqlite").display())
         );
-        for url in ["postgres://u@h/db", "sqlite::memory:", "sqlite:/abs/x.sqlite"] {
+        for url in [
+            "postgres://u@h/db",
+            "sqlite::memory:",
+            "sqlite:/abs/x.sqlite",
+        ] {
             assert_eq!(resolve_sqlite_url(url, &base), url);
         }
     }

@@ -60,8 +60,10 @@ fn browser_to_admin_page<B>(req: &hyper::Request<B>) -> Option<Response> {
     }
     let mut r = Response::new(Body::empty());
     *r.status_mut() = axum::http::StatusCode::FOUND;
-    r.headers_mut()
-        .insert(header::LOCATION, header::HeaderValue::from_static("/admin/"));
+    r.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_static("/admin/"),
+    );
     Some(r)
 }
 

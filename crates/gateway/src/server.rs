@@ -396,7 +396,12 @@ pub async fn new_admin_token(config: &GatewayConfig) -> anyhow::Result<String> {
     let secret = Secret::generate();
     let id = public_id();
     store
-        .insert_admin_token(&id, "recovery (cfl serve --new-admin-token)", &secret.hash().0, now)
+        .insert_admin_token(
+            &id,
+            "recovery (cfl serve --new-admin-token)",
+            &secret.hash().0,
+            now,
+        )
         .await?;
     let mut record = [local_admin_record(
         "admin_token.create",

@@ -244,7 +244,9 @@ async fn prepare_sqlite(
 /// other stores.
 pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
-    Some(std::path::PathBuf::from(path.split('?').next().unwrap_or(path)))
+    Some(std::path::PathBuf::from(
+        path.split('?').next().unwrap_or(path),
+    ))
 }
 
 /// Whether a SQLite path names a file (not `:memory:` or the empty, temporary database).

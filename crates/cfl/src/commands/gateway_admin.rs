@@ -28,7 +28,9 @@ pub struct Refused {
 impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (&self.code, &self.message) {
-            (Some(code), Some(msg)) => write!(f, "gateway answered {} ({code}): {msg}", self.status),
+            (Some(code), Some(msg)) => {
+                write!(f, "gateway answered {} ({code}): {msg}", self.status)
+            }
             _ => write!(f, "gateway answered {}", self.status),
         }
     }
