@@ -316,12 +316,26 @@ async fn reload_tls_on_sighup(tls: Arc<crate::tls::Tls>) {
 }
 
 /// The listening address was taken (or not allowed): nothing else was opened.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot listen on {addr}: {io}")]
+#[derive(Debug)]
 pub struct ListenError {
     pub addr: SocketAddr,
     pub io: std::io::Error,
 }
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot listen on {}: {}", self.addr, self.io)?;
+        if self.io.kind() == std::io::ErrorKind::AddrInUse {
+            write!(
+                f,
+                " (another program uses it: give another address with --listen, CFL_LISTEN or `listen` in the config)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ListenError {}
 
 /// What the config needs from outside the store, each read and parsed: proof that the gateway
 /// can serve with it, before the store is touched.

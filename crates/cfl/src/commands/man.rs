@@ -123,8 +123,14 @@ pub fn render(root: clap::Command, path: &[String]) -> anyhow::Result<Vec<u8>> {
         names.push(sub.get_name().to_string());
         cmd = sub;
     }
+    if cmd.get_version().is_none() {
+        // clap's own `help` command has none; every page ends with the version.
+        cmd = cmd.version(env!("CARGO_PKG_VERSION"));
+    }
     let title = names.join("-");
-    let man = clap_mangen::Man::new(cmd.clone()).title(title);
+    let man = clap_mangen::Man::new(cmd.clone())
+        .title(title)
+        .source(concat!("cfl ", env!("CARGO_PKG_VERSION")));
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
