@@ -153,3 +153,105 @@ test("create, use, test, audit and revoke a token through the page", async () =>
 
   assert.deepEqual(consoleErrors, [], "no script errors or CSP violations in the page");
 });
+
+async function adminApi(method, path, body) {
+  const r = await fetch(demo.gateway + path, {
+    method,
+    headers: { Authorization: "Bearer " + demo.admin_token, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(r.ok, `${method} ${path}: ${r.status}`);
+  return r.json();
+}
+
+async function signInFresh() {
+  await page.goto(demo.gateway + "/admin/");
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(demo.gateway + "/admin/");
+  await page.fill("#admin-token", demo.admin_token);
+  await page.click("#signin-form button[type=submit]");
+  await page.waitForSelector("#token-table tbody tr");
+}
+
+test("signed out, the navigation is hidden; a refused admin token signs out without a script error", async () => {
+  consoleErrors.length = 0;
+  await page.goto(demo.gateway + "/admin/");
+  await page.evaluate(() => sessionStorage.clear());
+  await page.goto(demo.gateway + "/admin/");
+  await page.waitForSelector("#signin:not([hidden])");
+  assert.equal(await page.$eval("#nav", (n) => getComputedStyle(n).display), "none", "no navigation before signing in");
+  assert.equal(await page.isVisible("#nav [data-view=audit]"), false);
+
+  // Signed in, then the admin token stops working (revoked, or another store): the next click
+  // signs out with a message instead of throwing.
+  await signInFresh();
+  assert.ok(await page.isVisible("#nav"), "the navigation shows once signed in");
+  await page.evaluate(() => sessionStorage.setItem("cfl-admin-token", "cfl_a-token-that-no-longer-works"));
+  await page.click("#nav [data-view=audit]");
+  await page.waitForSelector("#signin:not([hidden])");
+  assert.match(await page.textContent("#signin-error"), /refused/);
+  assert.equal(await page.$eval("#nav", (n) => getComputedStyle(n).display), "none");
+  // A page opened with a stale token lands on the sign-in form the same way.
+  await page.evaluate(() => sessionStorage.setItem("cfl-admin-token", "cfl_a-token-that-no-longer-works"));
+  await page.reload();
+  await page.waitForSelector("#signin-error:has-text('refused')");
+  assert.deepEqual(consoleErrors, [], "no uncaught errors");
+  await shot("7-signed-out");
+});
+
+test("the restriction tester defaults to an active token and says when one is revoked", async () => {
+  consoleErrors.length = 0;
+  // The oldest token (listed first) revoked, a newer one active.
+  await adminApi("DELETE", `/admin/v1/tokens/${demo.token_id}`);
+  const active = await adminApi("POST", "/admin/v1/tokens", { label: "e2e active", user: "alice", restrictions: ["[get].*/rest/api/.*"] });
+  await signInFresh();
+  await page.click("#nav [data-view=tester]");
+  await page.waitForSelector(`#tester-form [name=token] option[value="${active.token.id}"]`, { state: "attached" });
+  assert.equal(await page.$eval("#tester-form [name=token]", (s) => s.value), active.token.id, "an active token is the default");
+  assert.match(await page.textContent(`#tester-form [name=token] option[value="${demo.token_id}"]`), /revoked/);
+
+  // The revoked token's rules allow GET /rest/api/space, but the token is refused before them.
+  await page.selectOption("#tester-form [name=token]", demo.token_id);
+  await page.fill("#tester-form [name=path]", "/rest/api/space");
+  await page.click("#tester-form button[type=submit]");
+  await page.waitForSelector("#tester-result:has-text('revoked')");
+  const said = await page.textContent("#tester-result");
+  assert.match(said, /^DENY/, said);
+  assert.doesNotMatch(said, /^ALLOW/);
+  // The active one is allowed as before.
+  await page.selectOption("#tester-form [name=token]", active.token.id);
+  await page.click("#tester-form button[type=submit]");
+  await page.waitForSelector("#tester-result:has-text('ALLOW')");
+  assert.deepEqual(consoleErrors, []);
+  await shot("8-tester-revoked");
+});
+
+test("a restriction's regex error keeps its caret under the column it points at", async () => {
+  consoleErrors.length = 0;
+  await signInFresh();
+  await page.fill("#create-form [name=label]", "bad rule");
+  await page.fill("#create-form [name=user]", "alice");
+  await page.fill("#create-form [name=restrictions]", "[get]/rest/(api");
+  await page.click("#create-form button[type=submit]");
+  await page.waitForSelector("#create-error:has-text('^')");
+  const columns = await page.$eval("#create-error", (p) => {
+    const node = p.firstChild;
+    const lines = node.textContent.split("\n");
+    const caretLine = lines.findIndex((l) => l.trim() === "^");
+    const col = lines[caretLine].indexOf("^");
+    const offsetOf = (line) => lines.slice(0, line).reduce((n, l) => n + l.length + 1, 0);
+    const x = (offset) => {
+      const r = document.createRange();
+      r.setStart(node, offset);
+      r.setEnd(node, offset + 1);
+      const rect = r.getBoundingClientRect();
+      return { left: rect.left, top: rect.top };
+    };
+    return { caret: x(offsetOf(caretLine) + col), pointed: x(offsetOf(caretLine - 1) + col), col };
+  });
+  assert.ok(columns.col > 0, "the caret is indented to its column");
+  assert.ok(Math.abs(columns.caret.left - columns.pointed.left) < 1, `caret at x=${columns.caret.left}, its character at x=${columns.pointed.left}`);
+  assert.ok(columns.caret.top > columns.pointed.top, "the caret is on the line below");
+  assert.deepEqual(consoleErrors, []);
+  await shot("9-regex-error");
+});

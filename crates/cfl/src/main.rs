@@ -62,15 +62,17 @@ enum Command {
     Sim(commands::sim::SimArgs),
     /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
     Completion {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff): `cfl man | man -l -`.
-    Man,
+    /// Print a man page (roff): `cfl man | man -l -`, `cfl man auth` for a command's own page.
+    Man(commands::man::ManArgs),
 }
 
 /// Logs go to stderr: `CFL_LOG` sets the filter (default `info` for servers, `warn` otherwise,
 /// e.g. `CFL_LOG=cfl_gateway=debug`), `CFL_LOG_FORMAT=json` makes them one JSON object a line.
+/// Colours only on a terminal, and not with `NO_COLOR` (like tables, `output.rs`).
 fn init_logging(server: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if server { "info,sqlx=warn" } else { "warn" };
@@ -81,9 +83,10 @@ fn init_logging(server: bool) {
     if std::env::var("CFL_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
         builder.json().flatten_event(true).init();
     } else {
-        builder
-            .with_ansi(std::env::var_os("NO_COLOR").is_none())
-            .init();
+        use std::io::IsTerminal;
+        let colour = std::io::stderr().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        builder.with_ansi(colour).init();
     }
 }
 
@@ -119,12 +122,8 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "cfl", &mut out);
             print_bytes(&out)
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .map_err(anyhow::Error::from)
-                .and_then(|_| print_bytes(&out))
+        Command::Man(args) => {
+            commands::man::render(Cli::command(), &args.command).and_then(|out| print_bytes(&out))
         }
     };
     match result {
@@ -133,5 +132,47 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument of every command, as `cfl a b --flag` (or `cfl a b <ARG>`), that has no
+    /// help text.
+    fn without_help(cmd: &clap::Command, path: &str, found: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if builtin || arg.is_hide_set() || arg.get_help().is_some() {
+                continue;
+            }
+            let name = match arg.get_long() {
+                Some(long) => format!("--{long}"),
+                None => format!("<{}>", arg.get_id()),
+            };
+            found.push(format!("{path} {name}"));
+        }
+        for sub in cmd.get_subcommands() {
+            without_help(sub, &format!("{path} {}", sub.get_name()), found);
+        }
+    }
+
+    #[test]
+    fn every_argument_of_every_command_has_help() {
+        let mut cmd = Cli::command();
+        cmd.build();
+        let mut found = Vec::new();
+        without_help(&cmd, "cfl", &mut found);
+        assert!(
+            found.is_empty(),
+            "arguments without help text:\n{}",
+            found.join("\n")
+        );
+    }
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
     }
 }

@@ -19,7 +19,7 @@ pub struct GatewayConfig {
     /// thread, like a single nginx worker: the cheapest per request, for small machines.
     #[serde(default)]
     pub workers: usize,
-    /// `sqlite:PATH` (created on first start) or `postgres://...`.
+    /// `sqlite:PATH` (created on first start; relative to the config file) or `postgres://...`.
     #[serde(default = "default_store")]
     pub store: String,
     pub upstream: UpstreamConfig,
@@ -281,36 +281,55 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// A `sqlite:PATH` store URL with a relative PATH made relative to `base`; any other URL as is.
+fn resolve_sqlite_url(url: &str, base: &Path) -> String {
+    let Some(file) = crate::store::sqlite_path(url) else {
+        return url.to_string();
+    };
+    if !crate::store::is_file_path(&file) || file.is_absolute() {
+        return url.to_string();
+    }
+    let options = url.find('?').map(|i| &url[i..]).unwrap_or("");
+    format!("sqlite:{}{options}", base.join(file).display())
+}
+
 impl GatewayConfig {
+    /// Reads and validates the file. Every path in it (the SQLite store, key and certificate
+    /// files) is relative to the file's own directory, whatever the current directory is.
     pub fn load(path: &Path) -> Result<GatewayConfig, ConfigError> {
         let text =
             std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
         let mut config: GatewayConfig = toml::from_str(&text)
             .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        // Absolute, so errors and the start-up line show where a file really is.
+        let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        config.resolve_paths(&base);
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Makes every relative path in the config relative to `base` (the config file's directory).
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |f: &mut PathBuf| {
+            if f.is_relative() {
+                *f = base.join(&*f);
+            }
+        };
         if let IdentityConfig::Oauth1Impersonation {
             private_key_file, ..
         }
         | IdentityConfig::MintedPat {
             private_key_file, ..
-        } = &mut config.upstream.identity
+        } = &mut self.upstream.identity
         {
-            if private_key_file.is_relative() {
-                *private_key_file = path
-                    .parent()
-                    .unwrap_or(Path::new("."))
-                    .join(&*private_key_file);
-            }
+            resolve(private_key_file);
         }
-        if let Some(tls) = &mut config.tls {
-            let base = path.parent().unwrap_or(Path::new("."));
-            for f in [&mut tls.cert_file, &mut tls.key_file] {
-                if f.is_relative() {
-                    *f = base.join(&*f);
-                }
-            }
+        if let Some(tls) = &mut self.tls {
+            resolve(&mut tls.cert_file);
+            resolve(&mut tls.key_file);
         }
-        config.validate()?;
-        Ok(config)
+        self.store = resolve_sqlite_url(&self.store, base);
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -409,6 +428,47 @@ mod tests {
             err.contains("process") && err.contains("power-loss"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn every_relative_path_is_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gateway.toml");
+        let text = "store = \"sqlite:data/gw.sqlite?cache=shared\"\n[tls]\ncert_file = \"tls/c.pem\"\nkey_file = \"/etc/k.pem\"\n[upstream]\nurl = \"http://127.0.0.1:1\"\n[upstream.identity]\nmode = \"oauth1-impersonation\"\nconsumer_key = \"k\"\nprivate_key_file = \"keys/k.pem\"\n";
+        std::fs::write(&path, text).unwrap();
+        let c = GatewayConfig::load(&path).unwrap();
+        let base = std::path::absolute(dir.path()).unwrap();
+        assert_eq!(
+            c.store,
+            format!(
+                "sqlite:{}?cache=shared",
+                base.join("data/gw.sqlite").display()
+            )
+        );
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.cert_file, base.join("tls/c.pem"));
+        assert_eq!(tls.key_file, Path::new("/etc/k.pem"));
+        let IdentityConfig::Oauth1Impersonation {
+            private_key_file, ..
+        } = c.upstream.identity
+        else {
+            panic!("identity");
+        };
+        assert_eq!(private_key_file, base.join("keys/k.pem"));
+        // The default store too; other stores are left alone.
+        std::fs::write(&path, BASE).unwrap();
+        let c = GatewayConfig::load(&path).unwrap();
+        assert_eq!(
+            c.store,
+            format!("sqlite:{}", base.join("cfl-gateway.sqlite").display())
+        );
+        for url in [
+            "postgres://u@h/db",
+            "sqlite::memory:",
+            "sqlite:/abs/x.sqlite",
+        ] {
+            assert_eq!(resolve_sqlite_url(url, &base), url);
+        }
     }
 
     #[test]

@@ -38,12 +38,44 @@ fn is_gateway_path(path: &str) -> bool {
         || path.starts_with("/rest/extender/")
 }
 
+/// A browser opening the gateway's root (or fetching its icon) without credentials is sent to
+/// the admin page rather than met by a Basic-auth pop-up; API clients, which don't ask for
+/// HTML, keep the proxy's 401. Two length comparisons for any other request.
+fn browser_to_admin_page<B>(req: &hyper::Request<B>) -> Option<Response> {
+    use axum::http::{header, Method};
+    let path = req.uri().path();
+    let icon = path == "/favicon.ico";
+    if !(path == "/" || icon) {
+        return None;
+    }
+    let headers = req.headers();
+    if !matches!(*req.method(), Method::GET | Method::HEAD)
+        || headers.contains_key(header::AUTHORIZATION)
+    {
+        return None;
+    }
+    let accept = headers.get(header::ACCEPT)?.to_str().ok()?;
+    if !(accept.contains("text/html") || (icon && accept.contains("image/"))) {
+        return None;
+    }
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = axum::http::StatusCode::FOUND;
+    r.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_static("/admin/"),
+    );
+    Some(r)
+}
+
 async fn route(
     gw: Shared,
     app: Router,
     peer: Arc<Peer>,
     req: hyper::Request<Incoming>,
 ) -> Response {
+    if let Some(redirect) = browser_to_admin_page(&req) {
+        return redirect;
+    }
     let mut req = req.map(Body::new);
     if is_gateway_path(req.uri().path()) {
         req.extensions_mut().insert(ConnectInfo(peer.addr));
@@ -166,7 +198,44 @@ impl Connection {
 
 #[cfg(test)]
 mod tests {
-    use super::is_gateway_path;
+    use super::{browser_to_admin_page, is_gateway_path};
+
+    fn request(path: &str, headers: &[(&str, &str)]) -> hyper::Request<()> {
+        let mut b = hyper::Request::get(path);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(()).unwrap()
+    }
+
+    #[test]
+    fn only_a_browser_without_credentials_at_the_root_goes_to_the_admin_page() {
+        let html = ("accept", "text/html,application/xhtml+xml,*/*;q=0.8");
+        let icon = ("accept", "image/avif,image/webp,*/*;q=0.8");
+        for (path, accept) in [("/", html), ("/favicon.ico", icon), ("/favicon.ico", html)] {
+            let r = browser_to_admin_page(&request(path, &[accept])).expect(path);
+            assert_eq!(r.status(), 302);
+            assert_eq!(r.headers()["location"], "/admin/");
+        }
+        for (path, headers) in [
+            ("/", vec![("accept", "*/*")]),
+            ("/", vec![]),
+            ("/", vec![("accept", "application/json")]),
+            ("/", vec![html, ("authorization", "Basic eDp5")]),
+            ("/rest/api/space", vec![html]),
+            ("/index.html", vec![html]),
+        ] {
+            assert!(
+                browser_to_admin_page(&request(path, &headers)).is_none(),
+                "{path} {headers:?}"
+            );
+        }
+        let post = hyper::Request::post("/")
+            .header("accept", "text/html")
+            .body(())
+            .unwrap();
+        assert!(browser_to_admin_page(&post).is_none());
+    }
 
     #[test]
     fn only_the_gateways_own_prefixes_go_to_the_router() {

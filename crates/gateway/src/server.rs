@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::audit::writer::AuditWriter;
+use crate::audit::AuditRecord;
 use crate::cache::TokenCache;
 use crate::config::GatewayConfig;
 use crate::proxy::upstream::Upstream;
@@ -169,19 +170,15 @@ impl RunningGateway {
 }
 
 /// Ensures an admin exists: `admin_secret` (e.g. from `CFL_ADMIN_TOKEN`) is registered if new;
-/// with no admin at all and no secret given, one is generated and returned to be shown once.
+/// with no admin at all and no secret given, one is generated (and audited) and returned to be
+/// shown once.
 async fn bootstrap_admin(
     store: &Store,
+    audit: &AuditWriter,
     admin_secret: Option<&str>,
     now: i64,
 ) -> anyhow::Result<Option<String>> {
     if let Some(secret) = admin_secret {
-        if secret.len() < crate::token::MIN_CUSTOM_SECRET {
-            anyhow::bail!(
-                "the admin token must be at least {} characters",
-                crate::token::MIN_CUSTOM_SECRET
-            );
-        }
         let hash = SecretHash::of(secret).0;
         if store.admin_by_hash(&hash).await?.is_none() {
             store
@@ -194,14 +191,14 @@ async fn bootstrap_admin(
         return Ok(None);
     }
     let secret = Secret::generate();
+    let id = public_id();
     store
-        .insert_admin_token(
-            &public_id(),
-            "bootstrap (first start)",
-            &secret.hash().0,
-            now,
-        )
+        .insert_admin_token(&id, "bootstrap (first start)", &secret.hash().0, now)
         .await?;
+    let record = local_admin_record("admin_token.create", "cfl serve (first start)", &id, now);
+    if !audit.record(record).await {
+        anyhow::bail!("cannot write the audit log");
+    }
     Ok(Some(secret.expose().to_string()))
 }
 
@@ -318,13 +315,41 @@ async fn reload_tls_on_sighup(tls: Arc<crate::tls::Tls>) {
     let _ = tls;
 }
 
-/// Opens everything and starts serving on `config.listen`.
-pub async fn start(
-    config: GatewayConfig,
-    admin_secret: Option<String>,
-) -> anyhow::Result<RunningGateway> {
+/// The listening address was taken (or not allowed): nothing else was opened.
+#[derive(Debug)]
+pub struct ListenError {
+    pub addr: SocketAddr,
+    pub io: std::io::Error,
+}
+
+impl std::fmt::Display for ListenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot listen on {}: {}", self.addr, self.io)?;
+        if self.io.kind() == std::io::ErrorKind::AddrInUse {
+            write!(
+                f,
+                " (another program uses it: give another address with --listen, CFL_LISTEN or `listen` in the config)"
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ListenError {}
+
+/// What the config needs from outside the store, each read and parsed: proof that the gateway
+/// can serve with it, before the store is touched.
+pub struct Checked {
+    tls: Option<Arc<crate::tls::Tls>>,
+    upstream: Upstream,
+}
+
+/// Checks the whole config without touching the store or the network: files readable, keys and
+/// certificates parse, secrets from the environment present, URLs valid, a SQLite store's
+/// directory there. `cfl serve --check-config` runs just this.
+pub fn check(config: &GatewayConfig, admin_secret: Option<&str>) -> anyhow::Result<Checked> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    // First, so a bad certificate stops the start before the store is touched.
+    config.validate()?;
     let tls = match &config.tls {
         Some(t) => Some(Arc::new(
             crate::tls::Tls::load(&t.cert_file, &t.key_file)
@@ -332,19 +357,118 @@ pub async fn start(
         )),
         None => None,
     };
-    let store = Store::open_with(&config.store, config.audit.durability).await?;
-    let now = std::time::SystemTime::now()
+    let upstream = Upstream::from_config(&config.upstream)
+        .context("cannot set up the upstream ([upstream])")?;
+    if let Some(file) = crate::store::sqlite_path(&config.store) {
+        let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+            anyhow::bail!(
+                "store {}: the directory {} does not exist",
+                config.store,
+                dir.display()
+            );
+        }
+    }
+    if let Some(secret) = admin_secret {
+        check_admin_secret(secret)?;
+    }
+    Ok(Checked { tls, upstream })
+}
+
+fn check_admin_secret(secret: &str) -> anyhow::Result<()> {
+    if secret.len() < crate::token::MIN_CUSTOM_SECRET {
+        anyhow::bail!(
+            "the admin token must be at least {} characters",
+            crate::token::MIN_CUSTOM_SECRET
+        );
+    }
+    Ok(())
+}
+
+/// An admin action taken on the store directly (not through the API), as an audit record.
+fn local_admin_record(action: &str, actor: &'static str, id: &str, now: i64) -> AuditRecord {
+    AuditRecord {
+        at: now,
+        kind: "admin".into(),
+        actor: actor.into(),
+        method: "LOCAL".into(),
+        path: action.into(),
+        decision: "allow".into(),
+        reason: format!("admin {id}").into(),
+        status: 201,
+        client_ip: "-".into(),
+        ..AuditRecord::default()
+    }
+}
+
+/// A new admin token for whoever holds the store (`cfl serve --new-admin-token`): the way back
+/// in when every admin token is lost. The store must exist; the token works at once, also on a
+/// gateway running on that store, and the creation is in the audit log. Returns the secret.
+pub async fn new_admin_token(config: &GatewayConfig) -> anyhow::Result<String> {
+    let store = Store::open_existing(&config.store).await?;
+    let now = now_ms();
+    let secret = Secret::generate();
+    let id = public_id();
+    store
+        .insert_admin_token(
+            &id,
+            "recovery (cfl serve --new-admin-token)",
+            &secret.hash().0,
+            now,
+        )
+        .await?;
+    let mut record = [local_admin_record(
+        "admin_token.create",
+        "cfl serve --new-admin-token",
+        &id,
+        now,
+    )];
+    // Straight into the chain: a gateway running on this store holds its audit journal, and
+    // appending re-chains from the real head if its writer got there first.
+    let mut conn = store.pool().acquire().await?;
+    store
+        .append_audit_on(&mut conn, &mut record, &mut None)
+        .await
+        .context("the admin token was created but could not be audited")?;
+    drop(conn);
+    store.close().await;
+    Ok(secret.expose().to_string())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let generated_admin_token = bootstrap_admin(&store, admin_secret.as_deref(), now).await?;
-    let cache = TokenCache::load(&store).await?;
-    let upstream = Upstream::from_config(&config.upstream)?;
-    let (audit, audit_task) = AuditWriter::start(store.clone(), config.audit.durability).await?;
+        .unwrap_or(0)
+}
+
+/// Checks the config, takes the listening address, opens everything and starts serving. The
+/// address is taken first and the bootstrap admin token made last, so a start that fails leaves
+/// no store locked and no admin token nobody saw.
+pub async fn start(
+    config: GatewayConfig,
+    admin_secret: Option<String>,
+) -> anyhow::Result<RunningGateway> {
+    let Checked { tls, upstream } = check(&config, admin_secret.as_deref())?;
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
+        .map_err(|io| ListenError {
+            addr: config.listen,
+            io,
+        })?;
     let addr = listener.local_addr()?;
+    let store = Store::open_with(&config.store, config.audit.durability).await?;
+    let cache = TokenCache::load(&store).await?;
+    let (audit, audit_task) = AuditWriter::start(store.clone(), config.audit.durability).await?;
+    let generated_admin_token =
+        match bootstrap_admin(&store, &audit, admin_secret.as_deref(), now_ms()).await {
+            Ok(t) => t,
+            Err(e) => {
+                audit.close().await;
+                let _ = audit_task.await;
+                return Err(e);
+            }
+        };
     let gw = Arc::new(Gateway {
         config,
         store,

@@ -240,6 +240,20 @@ async fn prepare_sqlite(
     Ok(())
 }
 
+/// The database file a `sqlite:PATH` (or `sqlite://PATH?options`) store URL names; `None` for
+/// other stores.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    Some(std::path::PathBuf::from(
+        path.split('?').next().unwrap_or(path),
+    ))
+}
+
+/// Whether a SQLite path names a file (not `:memory:` or the empty, temporary database).
+pub fn is_file_path(path: &std::path::Path) -> bool {
+    !path.as_os_str().is_empty() && path.as_os_str() != ":memory:"
+}
+
 /// Which records to return from the audit log, newest first.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -274,15 +288,41 @@ impl Store {
         durability: Durability,
         version: i64,
     ) -> anyhow::Result<Store> {
+        Store::connect(url, durability, version, "rwc").await
+    }
+
+    /// Opens a store that must already exist: a SQLite file that is missing is an error rather
+    /// than a new empty store (what an integrity check or a way back in needs).
+    pub async fn open_existing(url: &str) -> anyhow::Result<Store> {
+        if let Some(file) = sqlite_path(url).filter(|f| is_file_path(f)) {
+            if !file.is_file() {
+                let shown = std::path::absolute(&file).unwrap_or(file);
+                anyhow::bail!(
+                    "no store at {}: the file does not exist (check the path; a relative one is relative to the current directory)",
+                    shown.display()
+                );
+            }
+            return Store::connect(url, Durability::PowerLoss, i64::MAX, "rw").await;
+        }
+        Store::open(url).await
+    }
+
+    /// Opens the store at `url` (SQLite files in `mode`: `rwc` creates, `rw` does not) and
+    /// migrates it up to `version`.
+    async fn connect(
+        url: &str,
+        durability: Durability,
+        version: i64,
+        mode: &str,
+    ) -> anyhow::Result<Store> {
         sqlx::any::install_default_drivers();
         let (backend, url, sqlite_file) = if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.trim_start_matches("//");
             let sep = if path.contains('?') { '&' } else { '?' };
-            let file = path.split('?').next().unwrap_or(path);
             (
                 Backend::Sqlite,
-                format!("sqlite://{path}{sep}mode=rwc"),
-                Some(std::path::PathBuf::from(file)),
+                format!("sqlite://{path}{sep}mode={mode}"),
+                sqlite_path(url),
             )
         } else {
             (Backend::Postgres, url.to_string(), None)
@@ -360,7 +400,7 @@ impl Store {
     pub(crate) fn sqlite_file(&self) -> Option<(&std::path::Path, &'static str)> {
         self.sqlite_file
             .as_deref()
-            .filter(|f| !f.as_os_str().is_empty() && f.as_os_str() != ":memory:")
+            .filter(|f| is_file_path(f))
             .map(|f| (f, self.synchronous))
     }
 

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use serde_json::Value;
 
 use super::gateway_admin::{table, when, AdminClient, GatewayArgs};
@@ -25,28 +25,45 @@ struct Filters {
     /// Only this user (bound user or admin).
     #[arg(long)]
     user: Option<String>,
-    /// allow or deny.
-    #[arg(long)]
-    decision: Option<String>,
-    /// proxy or admin.
-    #[arg(long)]
-    kind: Option<String>,
+    /// Only allowed or only refused requests.
+    #[arg(long, value_enum)]
+    decision: Option<Decision>,
+    /// Only proxied requests or only admin actions.
+    #[arg(long, value_enum)]
+    kind: Option<Kind>,
     /// Most records to return (newest first).
     #[arg(long, default_value_t = 50)]
     limit: i64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Decision {
+    Allow,
+    Deny,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Proxy,
+    Admin,
+}
+
+/// The word the admin API takes for a value of a `ValueEnum`.
+fn word(v: impl ValueEnum) -> Option<String> {
+    v.to_possible_value().map(|p| p.get_name().to_string())
 }
 
 impl Filters {
     fn query(&self) -> String {
         let mut q = format!("limit={}", self.limit);
         for (k, v) in [
-            ("tokenId", &self.token),
-            ("user", &self.user),
-            ("decision", &self.decision),
-            ("kind", &self.kind),
+            ("tokenId", self.token.clone()),
+            ("user", self.user.clone()),
+            ("decision", self.decision.and_then(word)),
+            ("kind", self.kind.and_then(word)),
         ] {
             if let Some(v) = v {
-                q += &format!("&{k}={}", urlencode(v));
+                q += &format!("&{k}={}", urlencode(&v));
             }
         }
         q
@@ -59,6 +76,7 @@ enum AuditCommand {
     List {
         #[command(flatten)]
         filters: Filters,
+        /// Print the records as a JSON array (the admin API's record fields).
         #[arg(long)]
         json: bool,
     },
@@ -152,7 +170,8 @@ fn report(ok: bool, checked: u64, problem: Option<&str>) -> anyhow::Result<ExitC
 }
 
 async fn verify_store(url: &str) -> anyhow::Result<ExitCode> {
-    let store = cfl_gateway::store::Store::open(url)
+    // Never a new, empty store: that would "verify" as intact.
+    let store = cfl_gateway::store::Store::open_existing(url)
         .await
         .context("cannot open the store to verify")?;
     let mut v = cfl_gateway::audit::Verifier::default();

@@ -48,10 +48,17 @@ private_key_file = "keys/demo-consumer.key.pem"
     let admin_env = std::env::var("CFL_ADMIN_TOKEN")
         .ok()
         .filter(|s| !s.is_empty());
+    let mut moved_from = None;
     let gw = match cfl_gateway::server::start(config.clone(), admin_env.clone()).await {
         Ok(gw) => gw,
-        // Port 8080 taken and no --listen given: take any free port rather than fail the demo.
-        Err(e) if listen.is_none() && e.to_string().contains("cannot listen") => {
+        // The default port taken and no --listen given: take any free port rather than fail the
+        // demo (the failed start opened nothing else).
+        Err(e)
+            if listen.is_none()
+                && e.downcast_ref::<cfl_gateway::server::ListenError>()
+                    .is_some_and(|l| l.io.kind() == std::io::ErrorKind::AddrInUse) =>
+        {
+            moved_from = Some(config.listen);
             config.listen = "127.0.0.1:0".parse()?;
             cfl_gateway::server::start(config, admin_env.clone()).await?
         }
@@ -84,17 +91,24 @@ private_key_file = "keys/demo-consumer.key.pem"
         .unwrap_or_default()
         .to_string();
     let base = &gw.base_url;
+    let moved = match moved_from {
+        Some(taken) => format!(
+            "\n  ({taken} is in use by another program, so the gateway listens on {base} instead.)\n"
+        ),
+        None => String::new(),
+    };
 
     println!(
         "{}",
-        json!({"event": "demo", "gateway": base, "confluence": sim.base_url, "admin_token": admin_token, "token": secret, "token_id": id})
+        json!({"event": "demo", "gateway": base, "admin_page": format!("{base}/admin/"), "confluence": sim.base_url, "admin_token": admin_token, "token": secret, "token_id": id})
     );
     eprintln!(
         r#"
 cfl gateway demo — everything runs locally and is thrown away on exit (Ctrl-C).
-
+{moved}
   Confluence (simulated Data Center)  {sim}
   Gateway                             {base}
+  Web admin page                      {base}/admin/   (sign in with the admin token)
   Admin token                         {admin_token}
   Token for svc-reports               {secret}
       a passwordless service account: it cannot log in or make a PAT, but this token lets it

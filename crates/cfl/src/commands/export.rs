@@ -42,6 +42,7 @@ pub struct ExportArgs {
     /// fetches only what changed since.
     #[arg(long, short = 'o', value_name = "DIR")]
     pub out: PathBuf,
+    /// The files to write: Markdown (index.md), HTML (index.html) or storage format (index.xml).
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: Format,
     /// Most requests in flight at once. cfl starts at 8 (or this, if lower), adds slots while

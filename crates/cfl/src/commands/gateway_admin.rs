@@ -1,7 +1,7 @@
 //! The HTTP client `cfl token` and `cfl audit` use to talk to a gateway's admin API.
 //! The admin token comes from `CFL_ADMIN_TOKEN` (never a flag: flags end up in shell history).
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
 
@@ -16,6 +16,27 @@ pub struct GatewayArgs {
     )]
     pub gateway: String,
 }
+
+/// The gateway's refusal of an admin request: its HTTP status and `{"error", "message"}`.
+#[derive(Debug)]
+pub struct Refused {
+    pub status: reqwest::StatusCode,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (&self.code, &self.message) {
+            (Some(code), Some(msg)) => {
+                write!(f, "gateway answered {} ({code}): {msg}", self.status)
+            }
+            _ => write!(f, "gateway answered {}", self.status),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
 
 pub struct AdminClient {
     base: String,
@@ -51,10 +72,13 @@ impl AdminClient {
         }
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
-        match (body["error"].as_str(), body["message"].as_str()) {
-            (Some(code), Some(msg)) => bail!("gateway answered {status} ({code}): {msg}"),
-            _ => bail!("gateway answered {status}"),
+        let text = |k: &str| body[k].as_str().map(str::to_string);
+        Err(Refused {
+            status,
+            code: text("error"),
+            message: text("message"),
         }
+        .into())
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod export;
 pub mod gateway_admin;
 pub mod label;
+pub mod man;
 pub mod page;
 pub mod pat;
 pub mod publish;

@@ -40,6 +40,7 @@ pub enum PageCommand {
         /// Space key (default: the parent's space).
         #[arg(long)]
         space: Option<String>,
+        /// The new page's title (unique in its space).
         #[arg(long)]
         title: String,
         /// Parent page: id, URL or SPACE:Title, on Cloud also a folder id (default: the space's

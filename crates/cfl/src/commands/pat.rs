@@ -55,6 +55,7 @@ enum PatCommand {
     },
     /// Revoke a token by id (see `cfl pat list`).
     Revoke {
+        /// The token's numeric id.
         id: u64,
         /// Revoke a token of USER through the OAuth 1.0a application link.
         #[arg(long = "for", value_name = "USER")]

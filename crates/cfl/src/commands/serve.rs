@@ -35,6 +35,15 @@ pub struct ServeArgs {
     /// store, and print ready-to-paste commands.
     #[arg(long, conflicts_with = "config")]
     demo: bool,
+    /// Check the config (files, keys, certificates, secrets from the environment, URLs) and
+    /// exit: 0 when the gateway could start with it. Touches neither the store nor the network.
+    #[arg(long, conflicts_with_all = ["demo", "new_admin_token"])]
+    check_config: bool,
+    /// Create a new admin token in the config's store, print it once, record it in the audit
+    /// log and exit: the way back in when every admin token is lost. Works while a gateway runs
+    /// on the store; needs only access to the store.
+    #[arg(long, conflicts_with = "demo")]
+    new_admin_token: bool,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -59,14 +68,44 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         config.workers = w;
     }
     config.validate()?;
+    let env_name = config
+        .admin
+        .token_env
+        .clone()
+        .unwrap_or_else(|| "CFL_ADMIN_TOKEN".into());
+    let admin = std::env::var(&env_name).ok().filter(|s| !s.is_empty());
+    if args.check_config {
+        return runtime(1)?.block_on(async {
+            cfl_gateway::server::check(&config, admin.as_deref())
+                .with_context(|| format!("{} is not ready to serve", path.display()))?;
+            println!(
+                "{}: OK (listen {}, store {}, upstream {})",
+                path.display(),
+                config.listen,
+                cfl_gateway::store::redact_url(&config.store),
+                config.upstream.url
+            );
+            Ok(ExitCode::SUCCESS)
+        });
+    }
+    if args.new_admin_token {
+        return runtime(1)?.block_on(async {
+            let token = cfl_gateway::server::new_admin_token(&config).await?;
+            eprintln!(
+                "A new admin token for the store {} (recorded in its audit log). It is shown only now:",
+                cfl_gateway::store::redact_url(&config.store)
+            );
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        });
+    }
     runtime(config.workers)?.block_on(async move {
-        let env_name = config.admin.token_env.clone().unwrap_or_else(|| "CFL_ADMIN_TOKEN".into());
-        let admin = std::env::var(&env_name).ok().filter(|s| !s.is_empty());
         let gw = cfl_gateway::server::start(config, admin).await?;
         println!("{}", gw.startup_line());
         if let Some(token) = &gw.generated_admin_token {
-            eprintln!("First start: the admin token is {token}\nIt is shown only now; store it (e.g. export CFL_ADMIN_TOKEN=...).");
+            eprintln!("First start: the admin token is {token}\nIt is shown only now; store it (e.g. export CFL_ADMIN_TOKEN=...).\nLost it? `cfl serve --config ... --new-admin-token` makes another.");
         }
+        eprintln!("Admin page: {}/admin/", gw.base_url);
         wait_for_signal().await?;
         gw.shutdown().await;
         Ok(ExitCode::SUCCESS)

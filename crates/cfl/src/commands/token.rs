@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use super::gateway_admin::{table, when, AdminClient, GatewayArgs};
+use super::gateway_admin::{table, when, AdminClient, GatewayArgs, Refused};
 
 #[derive(Args)]
 pub struct TokenArgs {
@@ -43,13 +43,20 @@ enum TokenCommand {
     },
     /// List tokens.
     List {
+        /// Print JSON: [{"id","label","user","status","useCount","lastUsedAt","expiresAt",...}].
         #[arg(long)]
         json: bool,
     },
     /// Show one token.
-    Show { id: String },
+    Show {
+        /// The token's public id (tok_...).
+        id: String,
+    },
     /// Revoke a token: the next request with it is refused.
-    Revoke { id: String },
+    Revoke {
+        /// The token's public id (tok_...).
+        id: String,
+    },
 }
 
 fn row(t: &Value) -> Vec<String> {
@@ -85,7 +92,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
                     "label": label, "user": user, "daysUntilExpiry": days,
                     "restrictions": restrictions, "ipAllowlist": ips, "rateLimitPerMinute": rate_limit,
                 });
-                let created = client.post("/admin/v1/tokens", &body).await?;
+                let created = client.post("/admin/v1/tokens", &body).await.map_err(in_cli_terms)?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&created)?);
                 } else {
@@ -114,6 +121,16 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A refusal that names the admin API's fields, said with the flags of `cfl token create`.
+fn in_cli_terms(e: anyhow::Error) -> anyhow::Error {
+    match e.downcast_ref::<Refused>() {
+        Some(r) if r.code.as_deref() == Some("user_required") => anyhow::anyhow!(
+            "this gateway acts upstream as each token's user, so the token needs one: add --user USER (the Confluence username it acts as)"
+        ),
+        _ => e,
+    }
 }
 
 pub fn urlencode(s: &str) -> String {

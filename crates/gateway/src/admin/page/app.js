@@ -38,18 +38,33 @@ async function api(method, path, body) {
   return data;
 }
 
+// Runs an action from a click or a view change: a refused admin token has already signed the
+// page out (with its message); any other failure is shown, never left as an uncaught error.
+function guarded(action) {
+  return async (...args) => {
+    try {
+      $("#view-error").textContent = "";
+      await action(...args);
+    } catch (e) {
+      if (e.message !== "unauthorized") $("#view-error").textContent = e.message;
+    }
+  };
+}
+
 function show(view) {
+  if (view !== "signin" && !sessionStorage.getItem(KEY)) view = "signin";
   for (const id of ["signin", "tokens", "tester", "audit"]) $("#" + id).hidden = id !== view;
+  $("#nav").hidden = view === "signin";
   $$("#nav .tab").forEach((b) => b.classList.toggle("active", b.dataset.view === view));
-  if (view === "tokens") loadTokens();
-  if (view === "tester") fillTokenSelect();
-  if (view === "audit") loadAudit(true);
+  if (view === "tokens") return loadTokens();
+  if (view === "tester") return fillTokenSelect();
+  if (view === "audit") return loadAudit(true);
 }
 
 function signOut(message) {
   sessionStorage.removeItem(KEY);
-  $("#nav").hidden = true;
   show("signin");
+  $("#view-error").textContent = "";
   $("#signin-error").textContent = message || "";
 }
 
@@ -60,8 +75,7 @@ async function signIn(ev) {
   try {
     await api("GET", "/admin/v1/tokens");
     $("#signin-error").textContent = "";
-    $("#nav").hidden = false;
-    show("tokens");
+    await guarded(show)("tokens");
   } catch (e) {
     if (e.message !== "unauthorized") $("#signin-error").textContent = e.message;
   }
@@ -101,9 +115,9 @@ function confirmRevoke(button, t) {
   const cell = button.parentElement;
   cell.replaceChildren(
     el("span", {}, `Revoke "${t.label}"? `),
-    el("button", { type: "button", className: "danger confirm-revoke", onclick: () => revoke(t) }, "Yes, revoke"),
+    el("button", { type: "button", className: "danger confirm-revoke", onclick: guarded(() => revoke(t)) }, "Yes, revoke"),
     " ",
-    el("button", { type: "button", onclick: loadTokens }, "Cancel"),
+    el("button", { type: "button", onclick: guarded(loadTokens) }, "Cancel"),
   );
 }
 
@@ -185,10 +199,16 @@ function renderSnippet() {
 
 // ---- restriction tester ----
 
+// Active tokens first (the first one is the default); the others say what they are.
 async function fillTokenSelect() {
-  if (!tokens.length) tokens = (await api("GET", "/admin/v1/tokens")).tokens;
+  tokens = (await api("GET", "/admin/v1/tokens")).tokens;
   const sel = $("#tester-form").token;
-  sel.replaceChildren(...tokens.map((t) => el("option", { value: t.id }, `${t.label} (${t.id})`)));
+  const active = tokens.filter((t) => t.status === "active");
+  const inactive = tokens.filter((t) => t.status !== "active");
+  sel.replaceChildren(
+    ...active.map((t) => el("option", { value: t.id }, `${t.label} (${t.id})`)),
+    ...inactive.map((t) => el("option", { value: t.id }, `${t.label} (${t.id}) — ${t.status}`)),
+  );
 }
 
 async function runCheck(ev) {
@@ -207,11 +227,20 @@ async function runCheck(ev) {
   }
   try {
     const r = await api("POST", "/admin/v1/check", body);
+    const checked = r.normalizedPath ? ` (checked as ${r.normalizedPath})` : "";
+    const token = tokens.find((t) => t.id === body.tokenId);
+    if (token && token.status !== "active") {
+      // The check answers for the rules only; a revoked or expired token is refused before them.
+      const rules = r.decision === "allow" ? "its rules would allow this request" : `its rules refuse it too: ${r.reason}`;
+      out.className = "deny";
+      out.textContent = `DENY — token_${token.status}: this token is ${token.status}, so the gateway refuses every request with it (${rules})${checked}`;
+      return;
+    }
     out.className = r.decision;
     out.textContent =
       r.decision === "allow"
-        ? `ALLOW — ${r.rule ? "rule " + r.rule : "the token has no restrictions"} (checked as ${r.normalizedPath})`
-        : `DENY — ${r.reason}${r.normalizedPath ? " (checked as " + r.normalizedPath + ")" : ""}`;
+        ? `ALLOW — ${r.rule ? "rule " + r.rule : "the token has no restrictions"}${checked}`
+        : `DENY — ${r.reason}${checked}`;
   } catch (e) {
     out.className = "error";
     out.textContent = e.message;
@@ -262,7 +291,7 @@ async function verifyChain() {
 document.addEventListener("DOMContentLoaded", () => {
   $("#signin-form").addEventListener("submit", signIn);
   $("#signout").addEventListener("click", () => signOut());
-  $$("#nav .tab").forEach((b) => b.addEventListener("click", () => show(b.dataset.view)));
+  $$("#nav .tab").forEach((b) => b.addEventListener("click", guarded(() => show(b.dataset.view))));
   $("#create-form").addEventListener("submit", createToken);
   $("#copy-secret").addEventListener("click", () => copy($("#secret-value").textContent, $("#copied")));
   $("#copy-snippet").addEventListener("click", () => copy($("#snippet-code").textContent));
@@ -275,14 +304,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#tester-form").addEventListener("submit", runCheck);
   $("#audit-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    loadAudit(true);
+    guarded(loadAudit)(true);
   });
-  $("#audit-older").addEventListener("click", () => loadAudit(false));
-  $("#audit-verify").addEventListener("click", verifyChain);
-  if (sessionStorage.getItem(KEY)) {
-    $("#nav").hidden = false;
-    show("tokens");
-  } else {
-    show("signin");
-  }
+  $("#audit-older").addEventListener("click", guarded(() => loadAudit(false)));
+  $("#audit-verify").addEventListener("click", guarded(verifyChain));
+  guarded(show)(sessionStorage.getItem(KEY) ? "tokens" : "signin");
 });
