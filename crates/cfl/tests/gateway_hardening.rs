@@ -1,0 +1,274 @@
+//! `cfl serve` against requests that try to do more than their rules say, and answers that would
+//! leak the upstream: real gateway and simulator processes on loopback.
+
+mod common;
+use common::gateway::*;
+use common::*;
+use serde_json::{json, Value};
+
+fn dc_sim() -> Sim {
+    Sim::example("sim-dc.toml", "")
+}
+
+fn static_gateway(sim: &Sim) -> Gateway {
+    let (identity, env) = static_identity();
+    Gateway::start(sim, identity, "", &env)
+}
+
+const OAUTH1_IDENTITY: &str =
+    "mode = \"oauth1-impersonation\"\nconsumer_key = \"cfl-gateway\"\nprivate_key_file = \"keys/demo-consumer.key.pem\"";
+
+/// A token that may only read: `GET` anything.
+async fn read_only_token(gw: &Gateway) -> String {
+    let (_, secret) = gw
+        .create_token(
+            json!({"label": "reader", "user": "svc-reports", "restrictions": ["[get].*"]}),
+        )
+        .await;
+    secret
+}
+
+/// Every method/URL override header, in any case, and `_method` in a query or a form body, is
+/// refused before anything reaches Confluence: a `GET`-only token cannot `DELETE` that way.
+#[tokio::test]
+async fn method_and_url_overrides_are_refused_in_every_form() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let secret = read_only_token(&gw).await;
+    let auth = basic("svc-reports", &secret);
+    let c = http();
+    let page = gw.url("/rest/api/space");
+
+    for (name, value) in [
+        ("X-HTTP-Method-Override", "DELETE"),
+        ("x-http-method-override", "DELETE"),
+        ("X-HTTP-Method", "DELETE"),
+        ("X-Method-Override", "PUT"),
+        ("x-METHOD-override", "PUT"),
+        ("X-Original-Method", "DELETE"),
+        ("X-Original-URL", "/rest/api/content/1"),
+        ("x-original-url", "/admin"),
+        ("X-Rewrite-URL", "/rest/api/content/1"),
+        ("X-REWRITE-URL", "/rest/api/content/1"),
+    ] {
+        let r = c
+            .get(&page)
+            .header("authorization", &auth)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("override_refused")),
+            "{name}: {v}"
+        );
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains(&name.to_ascii_lowercase()),
+            "{v}"
+        );
+    }
+    for query in ["_method=DELETE", "_METHOD=delete", "a=1&%5Fmethod=DELETE"] {
+        let r = c
+            .get(format!("{page}?{query}"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "override_refused", "{query}: {v}");
+    }
+
+    // A form body's `_method` field: the token may POST here, but not DELETE through a form.
+    let (_, poster) = gw
+        .create_token(json!({"label": "poster", "user": "svc-reports", "restrictions": ["[post]/rest/api/content/.*"]}))
+        .await;
+    let r = c
+        .post(gw.url("/rest/api/content/1"))
+        .header("authorization", basic("svc-reports", &poster))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("title=x&_method=DELETE")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "override_refused"
+    );
+
+    // The audit log says why.
+    let denied = gw.audit("decision=deny").await;
+    assert!(
+        denied.iter().any(|e| e["reason"] == "override_refused"),
+        "{denied:?}"
+    );
+    // A plain read still works.
+    let r = c
+        .get(&page)
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Double encoding and an encoded `;` are refused like an encoded `/`.
+#[tokio::test]
+async fn double_encoding_and_encoded_delimiters_are_refused() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let secret = read_only_token(&gw).await;
+    let auth = basic("svc-reports", &secret);
+    for path in [
+        "/rest/api/space/%252e%252e/%252e%252e/admin",
+        "/rest/api/space%252fDEV",
+        "/rest/api/space/%25%34%31",
+        "/rest/api/space/..%3Bjsessionid=x/DEV",
+        "/rest/api/space/..%3bx",
+    ] {
+        let r = http()
+            .get(gw.url(path))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("path_refused")),
+            "{path}: {v}"
+        );
+    }
+}
+
+const UNKNOWN_FOO: &str = "unknown condition `Foo` (use QueryParam or JsonData)";
+
+/// An unknown condition name is refused with the same words by the admin API (create and check),
+/// the Extender API and the CLI.
+#[tokio::test]
+async fn unknown_conditions_are_refused_everywhere_with_the_same_error() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let c = http();
+
+    let r = c
+        .post(gw.url("/admin/v1/tokens"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"label": "x", "user": "svc-reports", "restrictions": ["[get]/rest/api/content[Foo::x==1]"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains(UNKNOWN_FOO), "{v}");
+
+    let r = c
+        .post(gw.url("/admin/v1/check"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"restrictions": ["/rest/api/content[Foo::x==1]"], "method": "GET", "path": "/rest/api/contentF"}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains(UNKNOWN_FOO), "{v}");
+
+    let r = c
+        .post(gw.url("/rest/extender/1.0/tokenTools/set"))
+        .header("authorization", basic("admin", ADMIN_TOKEN))
+        .json(&json!({"label": "x", "userName": "svc-reports", "limitTo": "[get].*/rest/api/space.*<br>/rest/api/content[Foo::x==1]"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains(UNKNOWN_FOO), "{v}");
+
+    let out = std::process::Command::new(CFL)
+        .args([
+            "token",
+            "create",
+            "--label",
+            "x",
+            "--user",
+            "svc-reports",
+            "--restrict",
+            "/rest/api/content[Foo::x==1]",
+        ])
+        .env("CFL_GATEWAY_URL", &gw.base_url)
+        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(UNKNOWN_FOO), "{stderr}");
+}
+
+/// A token bound to a user Confluence doesn't know gets the gateway's JSON error naming the
+/// user, not Confluence's raw `401` with its `WWW-Authenticate: OAuth realm="<upstream URL>"`.
+#[tokio::test]
+async fn an_upstream_refusal_of_the_gateways_identity_is_the_gateways_error() {
+    let sim = dc_sim();
+    let gw = Gateway::start(&sim, OAUTH1_IDENTITY, "", &[]);
+    let (_, ghost) = gw.create_token(token_request("ghost-user")).await;
+    let r = http()
+        .get(gw.url("/rest/api/user/current"))
+        .header("authorization", basic("ghost-user", &ghost))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.headers().get("www-authenticate").is_none(), "{r:?}");
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let text = r.text().await.unwrap();
+    assert!(!text.contains(&sim.base_url), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"], "upstream_refused", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("Confluence does not know user ghost-user"),
+        "{v}"
+    );
+}
+
+/// `_links.base` and `_links.self` name the gateway, so a client that follows them comes back
+/// through it; the upstream's address appears nowhere in those fields.
+#[tokio::test]
+async fn absolute_upstream_links_name_the_gateway() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let secret = read_only_token(&gw).await;
+    let r = http()
+        .get(gw.url("/rest/api/space?limit=2"))
+        .header("authorization", basic("svc-reports", &secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let length: usize = r.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert_eq!(length, text.len(), "Content-Length follows the rewrite");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["_links"]["base"], gw.base_url.as_str(), "{v}");
+    let first_self = v["results"][0]["_links"]["self"].as_str().unwrap();
+    assert!(first_self.starts_with(&gw.base_url), "{first_self}");
+    assert!(!text.contains(&format!("\"{}", sim.base_url)), "{text}");
+}
