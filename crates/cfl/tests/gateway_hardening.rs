@@ -272,3 +272,53 @@ async fn absolute_upstream_links_name_the_gateway() {
     assert!(first_self.starts_with(&gw.base_url), "{first_self}");
     assert!(!text.contains(&format!("\"{}", sim.base_url)), "{text}");
 }
+
+/// The framework's own rejections (wrong content type, a body or query of the wrong shape, a
+/// method a path doesn't take) are the gateway's JSON errors, not plain text.
+#[tokio::test]
+async fn admin_api_rejections_are_the_gateways_json() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let c = http();
+    let cases = [
+        (
+            c.post(gw.url("/admin/v1/check"))
+                .header("content-type", "text/plain")
+                .body("{}"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            c.post(gw.url("/admin/v1/check"))
+                .json(&json!({"method": 1})),
+            400,
+            "invalid_json",
+        ),
+        (
+            c.post(gw.url("/admin/v1/tokens"))
+                .header("content-type", "application/json")
+                .body("{"),
+            400,
+            "invalid_json",
+        ),
+        (
+            c.get(gw.url("/admin/v1/audit?limit=many")),
+            400,
+            "invalid_query",
+        ),
+        (
+            c.get(gw.url("/rest/extender/1.0/tokenTools/get?startAt=-1")),
+            400,
+            "invalid_query",
+        ),
+        (c.put(gw.url("/admin/v1/tokens")), 405, "method_not_allowed"),
+    ];
+    for (request, status, code) in cases {
+        let r = request.bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        let got = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+        assert_eq!((got, v["error"].as_str()), (status, Some(code)), "{v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    }
+}

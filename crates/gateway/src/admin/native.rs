@@ -1,7 +1,7 @@
 //! The native admin API (`/admin/v1`): tokens, the audit log, and a restriction checker that
 //! uses the proxy's own normaliser and matcher.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -9,6 +9,7 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::{JsonBody, QueryOf};
 use super::Admin;
 use crate::audit::Verifier;
 use crate::proxy::refusal::Refusal;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<Shared> {
         .route("/audit/verify", get(verify))
         .route("/check", post(check))
         .route("/openapi.json", get(openapi))
+        .method_not_allowed_fallback(super::extract::method_not_allowed)
 }
 
 fn store_error(e: anyhow::Error) -> Refusal {
@@ -119,17 +121,7 @@ async fn create(
 ) -> Response {
     let new = match body {
         Ok(Json(n)) => n,
-        Err(e) => {
-            return Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!(
-                    "the request body is not a valid token request: {}",
-                    e.body_text()
-                ),
-            )
-            .into_response()
-        }
+        Err(e) => return super::extract::json_refusal(e).into_response(),
     };
     match create_token(&gw, &admin, new).await {
         Ok((token, secret)) => (
@@ -170,8 +162,8 @@ struct Format {
 
 async fn audit(
     State(gw): State<Shared>,
-    Query(filter): Query<AuditFilter>,
-    Query(f): Query<Format>,
+    QueryOf(filter): QueryOf<AuditFilter>,
+    QueryOf(f): QueryOf<Format>,
 ) -> Result<Response, Refusal> {
     gw.audit.sync().await.map_err(store_error)?;
     let records = gw.store.audit_query(&filter).await.map_err(store_error)?;
@@ -228,7 +220,7 @@ struct CheckRequest {
 
 async fn check(
     State(gw): State<Shared>,
-    Json(req): Json<CheckRequest>,
+    JsonBody(req): JsonBody<CheckRequest>,
 ) -> Result<Json<Value>, Refusal> {
     let rules_text = match (&req.token_id, &req.restrictions) {
         (Some(id), _) => match gw.store.token(id).await.map_err(store_error)? {
