@@ -322,3 +322,66 @@ async fn admin_api_rejections_are_the_gateways_json() {
         assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
     }
 }
+
+/// Creating a token for a user Confluence doesn't know says so (the token is kept: the user may
+/// be created later), through the admin API, Extender's API and the CLI; a known user gets no
+/// warning.
+#[tokio::test]
+async fn a_token_for_a_user_confluence_does_not_know_comes_with_a_warning() {
+    let sim = dc_sim();
+    for gw in [
+        Gateway::start(&sim, OAUTH1_IDENTITY, "", &[]),
+        static_gateway(&sim),
+    ] {
+        let create = |user: &str| {
+            http()
+                .post(gw.url("/admin/v1/tokens"))
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&token_request(user))
+                .send()
+        };
+        let ghost: Value = create("ghost-user").await.unwrap().json().await.unwrap();
+        assert!(
+            ghost["warning"]
+                .as_str()
+                .is_some_and(|w| w.contains("Confluence does not know user ghost-user")),
+            "{ghost}"
+        );
+        let known: Value = create("svc-reports").await.unwrap().json().await.unwrap();
+        assert!(
+            known["secret"].is_string() && known.get("warning").is_none(),
+            "{known}"
+        );
+
+        let set: Value = http()
+            .post(gw.url("/rest/extender/1.0/tokenTools/set"))
+            .header("authorization", basic("admin", ADMIN_TOKEN))
+            .json(&json!({"label": "x", "userName": "ghost-user"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(set["status"], "ok", "{set}");
+        assert!(
+            set["warning"]
+                .as_str()
+                .is_some_and(|w| w.contains("ghost-user")),
+            "{set}"
+        );
+    }
+    let gw = static_gateway(&sim);
+    let out = std::process::Command::new(CFL)
+        .args(["token", "create", "--label", "x", "--user", "ghost-user"])
+        .env("CFL_GATEWAY_URL", &gw.base_url)
+        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: Confluence does not know user ghost-user"),
+        "{stderr}"
+    );
+}

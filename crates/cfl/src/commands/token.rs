@@ -86,6 +86,9 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
                     "restrictions": restrictions, "ipAllowlist": ips, "rateLimitPerMinute": rate_limit,
                 });
                 let created = client.post("/admin/v1/tokens", &body).await?;
+                if let Some(warning) = created["warning"].as_str() {
+                    eprintln!("warning: {warning}");
+                }
                 if json {
                     println!("{}", serde_json::to_string_pretty(&created)?);
                 } else {

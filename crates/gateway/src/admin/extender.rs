@@ -128,7 +128,8 @@ async fn set(
         ..NewToken::default()
     };
     let (token, secret) = create_token(&gw, &admin, new).await?;
-    Ok(Json(json!({
+    let warning = super::native::unknown_user_warning(&gw, token.user.as_deref()).await;
+    let mut body = json!({
         "status": "ok",
         "token": secret,
         "id": token.id,
@@ -136,7 +137,11 @@ async fn set(
         "user": token.user.unwrap_or_default(),
         "validUntil": token.expires_at.unwrap_or(0),
         "dateCreated": token.created_at,
-    })))
+    });
+    if let Some(warning) = warning {
+        body["warning"] = warning.into();
+    }
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]

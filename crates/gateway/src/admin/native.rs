@@ -81,6 +81,19 @@ pub async fn create_token(
     Ok((token, secret))
 }
 
+/// A warning when Confluence says it doesn't know the token's user (asked where the identity
+/// mode can tell): the token is kept, since the user may be created later, but its requests are
+/// refused (`upstream_refused`) until then.
+pub async fn unknown_user_warning(gw: &Shared, user: Option<&str>) -> Option<String> {
+    let user = user?;
+    match gw.upstream.knows_user(&gw.store, user).await {
+        Some(false) => Some(format!(
+            "Confluence does not know user {user}: requests with this token will be refused (upstream_refused) until that user exists; check the spelling, or revoke the token"
+        )),
+        _ => None,
+    }
+}
+
 /// Revokes in the store and the cache (the next request with it is refused) and audits.
 pub async fn revoke_token(gw: &Shared, admin: &Admin, id: &str) -> Result<Token, Refusal> {
     let now = gw.now_ms();
@@ -124,11 +137,13 @@ async fn create(
         Err(e) => return super::extract::json_refusal(e).into_response(),
     };
     match create_token(&gw, &admin, new).await {
-        Ok((token, secret)) => (
-            StatusCode::CREATED,
-            Json(json!({"token": token_view(&gw, &token), "secret": secret, "note": "the secret is shown once; store it now"})),
-        )
-            .into_response(),
+        Ok((token, secret)) => {
+            let mut body = json!({"token": token_view(&gw, &token), "secret": secret, "note": "the secret is shown once; store it now"});
+            if let Some(warning) = unknown_user_warning(&gw, token.user.as_deref()).await {
+                body["warning"] = warning.into();
+            }
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
         Err(r) => r.into_response(),
     }
 }
