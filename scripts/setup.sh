@@ -35,3 +35,10 @@ if [ ! -d e2e/node_modules/playwright-core ]; then
   echo "setup: installing the e2e test dependencies (npm ci)"
   (cd e2e && npm ci --silent --no-audit --no-fund)
 fi
+
+# schemathesis checks the gateway's admin API against its OpenAPI description (scripts/schemathesis.sh).
+if ! schemathesis --version 2>/dev/null | grep -q "4.32.5"; then
+  echo "setup: installing schemathesis 4.32.5"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore schemathesis==4.32.5 \
+    || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --break-system-packages schemathesis==4.32.5
+fi
