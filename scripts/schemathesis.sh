@@ -52,5 +52,7 @@ admin=schemathesis-admin-token-0123456789
 gateway=$(CFL_ADMIN_TOKEN=$admin SIM_ALICE_PAT=NjEyMzQ1Njc4OTAxOnNpbXVsYXRvci1wYXQtYWxpY2U= CFL_LOG=error \
   start gateway "$cfl" serve --config "$work/gateway.toml")
 
+# From the scratch directory: schemathesis keeps a .schemathesis/ cache where it runs.
+cd "$work"
 schemathesis run "$gateway/admin/v1/openapi.json" -H "Authorization: Bearer $admin" \
   --checks all --exclude-checks use_after_free --max-examples "$MAX_EXAMPLES" --seed 1
