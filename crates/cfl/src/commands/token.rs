@@ -93,6 +93,9 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
                     "restrictions": restrictions, "ipAllowlist": ips, "rateLimitPerMinute": rate_limit,
                 });
                 let created = client.post("/admin/v1/tokens", &body).await.map_err(in_cli_terms)?;
+                if let Some(warning) = created["warning"].as_str() {
+                    eprintln!("warning: {warning}");
+                }
                 if json {
                     println!("{}", serde_json::to_string_pretty(&created)?);
                 } else {

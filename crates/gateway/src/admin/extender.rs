@@ -3,13 +3,14 @@
 //! names. One deliberate difference: secrets are never readable back, so `token` in `get` is the
 //! token's public id (which `delete` accepts, as well as the secret itself).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::{JsonBody, QueryOf};
 use super::native::{create_token, revoke_token};
 use super::Admin;
 use crate::proxy::refusal::Refusal;
@@ -23,6 +24,7 @@ pub fn routes() -> Router<Shared> {
         .route("/get", get(list))
         .route("/set", post(set))
         .route("/delete", delete(remove))
+        .method_not_allowed_fallback(super::extract::method_not_allowed)
 }
 
 #[derive(Deserialize)]
@@ -32,7 +34,10 @@ struct Page {
     max_results: Option<usize>,
 }
 
-async fn list(State(gw): State<Shared>, Query(page): Query<Page>) -> Result<Json<Value>, Refusal> {
+async fn list(
+    State(gw): State<Shared>,
+    QueryOf(page): QueryOf<Page>,
+) -> Result<Json<Value>, Refusal> {
     let _counts = gw.usage.read().await;
     let tokens = gw.store.tokens().await.map_err(|e| {
         Refusal::new(
@@ -101,7 +106,7 @@ fn days(v: Option<Value>) -> Result<Option<i64>, Refusal> {
 async fn set(
     State(gw): State<Shared>,
     Extension(admin): Extension<Admin>,
-    Json(req): Json<SetRequest>,
+    JsonBody(req): JsonBody<SetRequest>,
 ) -> Result<Json<Value>, Refusal> {
     let label = req.label.filter(|l| !l.trim().is_empty()).ok_or_else(|| {
         Refusal::new(
@@ -123,7 +128,8 @@ async fn set(
         ..NewToken::default()
     };
     let (token, secret) = create_token(&gw, &admin, new).await?;
-    Ok(Json(json!({
+    let warning = super::native::unknown_user_warning(&gw, token.user.as_deref()).await;
+    let mut body = json!({
         "status": "ok",
         "token": secret,
         "id": token.id,
@@ -131,7 +137,11 @@ async fn set(
         "user": token.user.unwrap_or_default(),
         "validUntil": token.expires_at.unwrap_or(0),
         "dateCreated": token.created_at,
-    })))
+    });
+    if let Some(warning) = warning {
+        body["warning"] = warning.into();
+    }
+    Ok(Json(body))
 }
 
 #[derive(Deserialize)]
@@ -142,7 +152,7 @@ struct DeleteRequest {
 async fn remove(
     State(gw): State<Shared>,
     Extension(admin): Extension<Admin>,
-    Json(req): Json<DeleteRequest>,
+    JsonBody(req): JsonBody<DeleteRequest>,
 ) -> Result<Json<Value>, Refusal> {
     let id = if req.token.starts_with("tok_") {
         req.token.clone()

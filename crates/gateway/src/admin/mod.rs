@@ -4,6 +4,7 @@
 
 pub mod confluence;
 pub mod extender;
+pub mod extract;
 pub mod native;
 pub mod web;
 

@@ -1,7 +1,7 @@
 //! The native admin API (`/admin/v1`): tokens, the audit log, and a restriction checker that
 //! uses the proxy's own normaliser and matcher.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -9,6 +9,7 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::extract::{JsonBody, QueryOf};
 use super::Admin;
 use crate::audit::Verifier;
 use crate::proxy::refusal::Refusal;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<Shared> {
         .route("/audit/verify", get(verify))
         .route("/check", post(check))
         .route("/openapi.json", get(openapi))
+        .method_not_allowed_fallback(super::extract::method_not_allowed)
 }
 
 fn store_error(e: anyhow::Error) -> Refusal {
@@ -79,6 +81,19 @@ pub async fn create_token(
     Ok((token, secret))
 }
 
+/// A warning when Confluence says it doesn't know the token's user (asked where the identity
+/// mode can tell): the token is kept, since the user may be created later, but its requests are
+/// refused (`upstream_refused`) until then.
+pub async fn unknown_user_warning(gw: &Shared, user: Option<&str>) -> Option<String> {
+    let user = user?;
+    match gw.upstream.knows_user(&gw.store, user).await {
+        Some(false) => Some(format!(
+            "Confluence does not know user {user}: requests with this token will be refused (upstream_refused) until that user exists; check the spelling, or revoke the token"
+        )),
+        _ => None,
+    }
+}
+
 /// Revokes in the store and the cache (the next request with it is refused) and audits.
 pub async fn revoke_token(gw: &Shared, admin: &Admin, id: &str) -> Result<Token, Refusal> {
     let now = gw.now_ms();
@@ -119,24 +134,16 @@ async fn create(
 ) -> Response {
     let new = match body {
         Ok(Json(n)) => n,
-        Err(e) => {
-            return Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_json",
-                format!(
-                    "the request body is not a valid token request: {}",
-                    e.body_text()
-                ),
-            )
-            .into_response()
-        }
+        Err(e) => return super::extract::json_refusal(e).into_response(),
     };
     match create_token(&gw, &admin, new).await {
-        Ok((token, secret)) => (
-            StatusCode::CREATED,
-            Json(json!({"token": token_view(&gw, &token), "secret": secret, "note": "the secret is shown once; store it now"})),
-        )
-            .into_response(),
+        Ok((token, secret)) => {
+            let mut body = json!({"token": token_view(&gw, &token), "secret": secret, "note": "the secret is shown once; store it now"});
+            if let Some(warning) = unknown_user_warning(&gw, token.user.as_deref()).await {
+                body["warning"] = warning.into();
+            }
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
         Err(r) => r.into_response(),
     }
 }
@@ -170,8 +177,8 @@ struct Format {
 
 async fn audit(
     State(gw): State<Shared>,
-    Query(filter): Query<AuditFilter>,
-    Query(f): Query<Format>,
+    QueryOf(filter): QueryOf<AuditFilter>,
+    QueryOf(f): QueryOf<Format>,
 ) -> Result<Response, Refusal> {
     gw.audit.sync().await.map_err(store_error)?;
     let records = gw.store.audit_query(&filter).await.map_err(store_error)?;
@@ -228,7 +235,7 @@ struct CheckRequest {
 
 async fn check(
     State(gw): State<Shared>,
-    Json(req): Json<CheckRequest>,
+    JsonBody(req): JsonBody<CheckRequest>,
 ) -> Result<Json<Value>, Refusal> {
     let rules_text = match (&req.token_id, &req.restrictions) {
         (Some(id), _) => match gw.store.token(id).await.map_err(store_error)? {

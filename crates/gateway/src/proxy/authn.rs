@@ -36,7 +36,7 @@ impl Authenticated {
 }
 
 /// The credentials a request carries, borrowed from it where they can be.
-enum Presented<'r> {
+pub enum Presented<'r> {
     /// `USER:TOKEN`, decoded once: the user is before `colon`, the token after it.
     Basic {
         decoded: String,
@@ -46,14 +46,14 @@ enum Presented<'r> {
 }
 
 impl Presented<'_> {
-    fn secret(&self) -> &str {
+    pub fn secret(&self) -> &str {
         match self {
             Presented::Basic { decoded, colon } => &decoded[colon + 1..],
             Presented::Bearer(secret) => secret,
         }
     }
 
-    fn basic_user(&self) -> Option<&str> {
+    pub fn basic_user(&self) -> Option<&str> {
         match self {
             Presented::Basic { decoded, colon } => Some(&decoded[..*colon]),
             Presented::Bearer(_) => None,
@@ -68,7 +68,11 @@ fn presented(req: &Request) -> Result<Presented<'_>, Refusal> {
             "send the gateway token as Basic USER:TOKEN or as Authorization: Bearer TOKEN",
         ));
     };
-    let value = value.to_str().unwrap_or("");
+    parse_authorization(value.to_str().unwrap_or(""))
+}
+
+/// Reads an `Authorization` value: Basic `USER:TOKEN` (base64) or `Bearer TOKEN`.
+pub fn parse_authorization(value: &str) -> Result<Presented<'_>, Refusal> {
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if scheme.eq_ignore_ascii_case("basic") {
         let decoded = base64::engine::general_purpose::STANDARD

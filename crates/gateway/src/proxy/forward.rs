@@ -13,6 +13,7 @@ use axum::http::uri::PathAndQuery;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode, Uri};
 use axum::response::Response;
 
+use super::answer::{self, Answer, PublicBase};
 use super::audited::Forwarding;
 use super::authn::Authenticated;
 use super::refusal::Refusal;
@@ -50,6 +51,40 @@ static CLIENT_ONLY: [HeaderName; 8] = [
     HeaderName::from_static("x-real-ip"),
 ];
 
+/// Whether a request header asks the server (or a framework before it) to take another method or
+/// URL than the request line's: the rules checked the request line, so such a request is
+/// refused and the header never forwarded. Names are lower case in a `HeaderName`, so this is
+/// case-insensitive.
+fn is_override(name: &HeaderName) -> bool {
+    let n = name.as_str();
+    n.starts_with("x-")
+        && matches!(
+            n,
+            "x-http-method-override"
+                | "x-http-method"
+                | "x-method-override"
+                | "x-original-method"
+                | "x-original-url"
+                | "x-rewrite-url"
+        )
+}
+
+/// The `_method` parameter of the Rails/Laravel/Symfony convention, in a query or a form body.
+fn is_method_parameter(name: &str) -> bool {
+    name.trim().eq_ignore_ascii_case("_method")
+}
+
+fn override_refusal(what: &str) -> Refusal {
+    Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "override_refused",
+        format!(
+            "{what} asks the server to use another method or URL than the request's, which the \
+             token's rules did not check; send the real method and path instead"
+        ),
+    )
+}
+
 /// Removes the hop-by-hop headers (the fixed ones and those `Connection` names) and those for
 /// which `also` holds. Looks at the names present rather than removing every listed name: a
 /// request has a handful of headers, and each removal hashes its name.
@@ -86,6 +121,8 @@ struct Outgoing {
     /// `None`: the request has no body and must go out without one (a stream would go out
     /// chunked).
     body: Option<Body>,
+    /// The gateway's URL as the client addressed it, for upstream URLs in the answer.
+    public: PublicBase,
 }
 
 /// Forwards the checked request. The preparation runs before the returned future (see
@@ -119,16 +156,19 @@ fn prepare(gw: &Shared, forwarding: &Forwarding, req: Request) -> Result<Outgoin
             "request path refused: not a valid upstream URI",
         ));
     };
-    if let Some(name) = crate::restrict::normalize::query_pairs(parts.uri.query())
-        .into_iter()
-        .map(|(k, _)| k)
-        .find(|k| gw.upstream.reserved_query_param(k))
-    {
-        return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "reserved_parameter",
-            format!("the query parameter {name} is reserved: the gateway decides whom it acts as"),
-        ));
+    for (name, _) in crate::restrict::normalize::query_pairs(parts.uri.query()) {
+        if gw.upstream.reserved_query_param(&name) {
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "reserved_parameter",
+                format!(
+                    "the query parameter {name} is reserved: the gateway decides whom it acts as"
+                ),
+            ));
+        }
+        if is_method_parameter(&name) {
+            return Err(override_refusal(&format!("the query parameter {name}")));
+        }
     }
 
     let mut headers = parts.headers;
@@ -137,9 +177,22 @@ fn prepare(gw: &Shared, forwarding: &Forwarding, req: Request) -> Result<Outgoin
         .is_some_and(|v| v != "0")
         || headers.contains_key(header::TRANSFER_ENCODING);
     let host = headers.get(header::HOST).cloned();
+    let public = PublicBase {
+        host: host.clone(),
+        tls: forwarding.proto == "https",
+    };
+    // Found in the walk over the names that strips the others, so it costs no pass of its own.
+    let overriding = std::cell::Cell::new(None);
     strip_hop_by_hop(&mut headers, |name| {
+        if is_override(name) {
+            overriding.set(Some(name.clone()));
+            return true;
+        }
         CLIENT_ONLY.contains(name) || gw.upstream.reserved_headers().any(|r| r == name)
     });
+    if let Some(name) = overriding.take() {
+        return Err(override_refusal(&format!("the header {name}")));
+    }
     // Set here, from the upstream's parts, so the client doesn't format it for every request.
     headers.insert(header::HOST, gw.upstream.target.host.clone());
     headers.insert(X_FORWARDED_FOR, forwarding.for_.clone());
@@ -153,6 +206,7 @@ fn prepare(gw: &Shared, forwarding: &Forwarding, req: Request) -> Result<Outgoin
         uri,
         headers,
         body: has_body.then_some(body),
+        public,
     })
 }
 
@@ -169,14 +223,16 @@ fn send<'a>(
             mut uri,
             mut headers,
             body,
+            public,
         } = outgoing;
-        // OAuth 1.0a signs form bodies, so those (only those) are read before forwarding.
+        // Form bodies (only those) are read before forwarding: a `_method` field is refused, and
+        // OAuth 1.0a signs their fields.
         let is_form = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(cfl_auth::oauth1::is_form_content_type);
         let (body, form) = match body {
-            Some(body) if is_form && gw.upstream.signs_body() => {
+            Some(body) if is_form => {
                 let cap = gw.config.proxy.json_body_cap_bytes;
                 let collect =
                     http_body_util::BodyExt::collect(http_body_util::Limited::new(body, cap));
@@ -184,14 +240,21 @@ fn send<'a>(
                     Ok(c) => {
                         let bytes = c.to_bytes();
                         let form = String::from_utf8_lossy(&bytes).into_owned();
-                        (Some(Body::from(bytes)), Some(form))
+                        if let Some((name, _)) = crate::restrict::normalize::query_pairs(Some(&form))
+                            .into_iter()
+                            .find(|(name, _)| is_method_parameter(name))
+                        {
+                            return Err(override_refusal(&format!("the form field {name}")));
+                        }
+                        let signed = gw.upstream.signs_body().then_some(form);
+                        (Some(Body::from(bytes)), signed)
                     }
                     Err(_) => {
                         return Err(Refusal::new(
                             StatusCode::PAYLOAD_TOO_LARGE,
                             "body_too_large",
                             format!(
-                                "form bodies are signed upstream and may not exceed {cap} bytes"
+                                "form bodies are checked (and signed upstream) and may not exceed {cap} bytes"
                             ),
                         ))
                     }
@@ -232,32 +295,42 @@ fn send<'a>(
         gw.metrics
             .upstream_latency
             .observe(started.elapsed().as_secs_f64());
-        let resp = match upstream {
-            Ok(Ok(r)) => r,
-            Err(_) => {
-                return Err(Refusal::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    "Confluence did not answer in time",
-                ))
-            }
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "upstream request failed");
-                return Err(Refusal::new(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unreachable",
-                    "the gateway could not reach Confluence",
-                ));
-            }
-        };
+        // Taken apart by a function: a partly moved `upstream` would keep its slot in this future
+        // across the await below.
+        let resp = upstream_answer(upstream)?;
 
-        let (upstream_parts, upstream_body) = resp.into_parts();
-        let mut out_headers = upstream_parts.headers;
-        strip_hop_by_hop(&mut out_headers, |name| name == header::SET_COOKIE);
-        let mut response = Response::new(Body::new(upstream_body));
-        *response.status_mut() = upstream_parts.status;
-        *response.headers_mut() = out_headers;
-        Ok(response)
+        let strip = |headers: &mut HeaderMap| {
+            strip_hop_by_hop(headers, |name| {
+                name == header::SET_COOKIE || name == header::WWW_AUTHENTICATE
+            })
+        };
+        // Matched apart from the await: a match's scrutinee would stay in this future across it.
+        let reading = match answer::answer(gw, public, resp, auth.user(), strip) {
+            Answer::Ready(response) => return Ok(response),
+            Answer::Reading(reading) => reading,
+        };
+        reading.await
+    }
+}
+
+fn upstream_answer<B, E: std::fmt::Display, T>(
+    upstream: Result<Result<axum::http::Response<B>, E>, T>,
+) -> Result<axum::http::Response<B>, Refusal> {
+    match upstream {
+        Ok(Ok(r)) => Ok(r),
+        Err(_) => Err(Refusal::new(
+            StatusCode::GATEWAY_TIMEOUT,
+            "upstream_timeout",
+            "Confluence did not answer in time",
+        )),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "upstream request failed");
+            Err(Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unreachable",
+                "the gateway could not reach Confluence",
+            ))
+        }
     }
 }
 
@@ -327,6 +400,35 @@ mod tests {
         ]);
         strip_hop_by_hop(&mut h, |_| false);
         assert_eq!(names(&h), ["accept"], "{h:?}");
+    }
+
+    #[test]
+    fn every_override_header_is_recognised_in_any_case_and_nothing_else() {
+        for name in [
+            "X-HTTP-Method-Override",
+            "x-http-method-override",
+            "X-HTTP-Method",
+            "X-Method-Override",
+            "X-Original-Method",
+            "X-Original-URL",
+            "x-ORIGINAL-url",
+            "X-Rewrite-URL",
+        ] {
+            assert!(
+                is_override(&HeaderName::from_bytes(name.as_bytes()).unwrap()),
+                "{name}"
+            );
+        }
+        for name in [
+            "x-http-method-override-x",
+            "x-forwarded-for",
+            "accept",
+            "x-method",
+        ] {
+            assert!(!is_override(&HeaderName::from_static(name)), "{name}");
+        }
+        assert!(is_method_parameter("_method") && is_method_parameter("_METHOD"));
+        assert!(!is_method_parameter("method"));
     }
 
     #[test]

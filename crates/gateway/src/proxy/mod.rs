@@ -10,6 +10,7 @@
 //! request and shared the record through a mutex in the request's extensions, which cost about a
 //! third of the gateway's CPU per request (BENCHMARKS.md).
 
+pub mod answer;
 pub mod audited;
 pub mod authn;
 pub mod checks;

@@ -156,6 +156,40 @@ impl Upstream {
         })
     }
 
+    /// Whether Confluence knows `user`, asked as the gateway's own identity where its mode can
+    /// tell: OAuth 1.0a impersonation (`/rest/api/user/current` as that user: a `401` means
+    /// unknown) and a static credential (`/rest/api/user?username=`: a `404` means unknown).
+    /// `None`: the mode can't tell, or Confluence didn't answer.
+    pub async fn knows_user(&self, store: &crate::store::Store, user: &str) -> Option<bool> {
+        let path = match self.identity {
+            Identity::OAuth1(_) => "/rest/api/user/current".to_string(),
+            Identity::Static(_) => format!(
+                "/rest/api/user?username={}",
+                percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC)
+            ),
+            _ => return None,
+        };
+        let mut uri: Uri = format!("{}{path}", self.base).parse().ok()?;
+        let mut headers = HeaderMap::new();
+        self.authorize(store, "GET", &mut uri, &mut headers, Some(user), None)
+            .await
+            .ok()?;
+        let answer = self
+            .client
+            .get(uri.to_string())
+            .headers(headers)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        match answer.status().as_u16() {
+            200..=299 => Some(true),
+            401 if matches!(self.identity, Identity::OAuth1(_)) => Some(false),
+            404 => Some(false),
+            _ => None,
+        }
+    }
+
     /// Whether form bodies are part of the upstream signature (OAuth 1.0a).
     pub fn signs_body(&self) -> bool {
         matches!(self.identity, Identity::OAuth1(_))

@@ -9,6 +9,9 @@
 //!   other escapes in upper case; refuses encoded `/` and `\` (`%2F`, `%5C`), encoded control
 //!   characters and NUL, malformed escapes, and escapes that don't decode to UTF-8 — servers
 //!   disagree on all of these, so they are ambiguous;
+//! - refuses double encoding (`%25` followed by two hex digits: `%252e%252e`, `%252f`) and an
+//!   encoded `;` (`%3B`): a stack that decodes twice, or strips path parameters after decoding,
+//!   would see a dot segment, a separator or a parameter the rules never saw;
 //! - resolves `.` and `..` segments (refusing any that climb above the root) and collapses
 //!   repeated slashes;
 //! - drops an empty query (`/a?` is `/a`) and refuses malformed escapes in the query.
@@ -31,6 +34,8 @@ pub enum PathError {
     NotAbsolute,
     Fragment,
     EncodedSeparator,
+    DoubleEncoding,
+    EncodedSemicolon,
     BadEscape,
     ControlCharacter,
     InvalidUtf8,
@@ -45,6 +50,12 @@ impl fmt::Display for PathError {
             PathError::Fragment => "a '#' fragment is not allowed in a request path",
             PathError::EncodedSeparator => {
                 "encoded '/' or '\\' (%2F, %5C) is ambiguous and refused"
+            }
+            PathError::DoubleEncoding => {
+                "double percent-encoding (%25 followed by two hex digits, e.g. %252e) is ambiguous and refused: encode each character once"
+            }
+            PathError::EncodedSemicolon => {
+                "an encoded ';' (%3B) is ambiguous (a path parameter to some servers) and refused"
             }
             PathError::BadEscape => "malformed percent-encoding",
             PathError::ControlCharacter => {
@@ -175,6 +186,7 @@ fn canonical_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
             let v = h * 16 + l;
             match v {
                 b'/' | b'\\' => return Err(PathError::EncodedSeparator),
+                b';' => return Err(PathError::EncodedSemicolon),
                 0..=0x1f | 0x7f => return Err(PathError::ControlCharacter),
                 _ if is_unreserved(v) => out.push(v as char),
                 _ => {
@@ -201,6 +213,15 @@ fn canonical_segment(raw: &str) -> Result<Cow<'_, str>, PathError> {
     }
     if std::str::from_utf8(&decoded).is_err() {
         return Err(PathError::InvalidUtf8);
+    }
+    // Checked on the output, since decoded characters follow the `%25` there: `%25%41%41` is
+    // `%25AA`, which decodes to `%AA` and then to another byte.
+    if out
+        .as_bytes()
+        .windows(5)
+        .any(|w| w.starts_with(b"%25") && hex_val(w[3]).is_some() && hex_val(w[4]).is_some())
+    {
+        return Err(PathError::DoubleEncoding);
     }
     Ok(Cow::Owned(out))
 }
@@ -276,6 +297,9 @@ mod tests {
             ("/rest/api/..;/api/space", "/rest/api/space"),
             ("/rest/api/space/a%20b", "/rest/api/space/a%20b"),
             ("/rest/api/space/a%c3%a9", "/rest/api/space/a%C3%A9"),
+            // A percent sign not followed by two hex digits decodes to itself the next time too.
+            ("/rest/api/space/100%25", "/rest/api/space/100%25"),
+            ("/rest/api/space/%25zz", "/rest/api/space/%25zz"),
             ("/rest/api/space/", "/rest/api/space/"),
             ("/", "/"),
             ("//", "/"),
@@ -292,6 +316,16 @@ mod tests {
             ("/rest/api/%zz", PathError::BadEscape),
             ("/rest/api/%4", PathError::BadEscape),
             ("/rest/api/%ff%fe", PathError::InvalidUtf8),
+            ("/rest/api/%252e%252e/x", PathError::DoubleEncoding),
+            ("/rest/api/space%252fDEV", PathError::DoubleEncoding),
+            ("/rest/api/space%252FDEV", PathError::DoubleEncoding),
+            ("/rest/api/%2541", PathError::DoubleEncoding),
+            ("/rest/api/%25%41%41", PathError::DoubleEncoding),
+            (
+                "/rest/api/..%3Bjsessionid=x/space",
+                PathError::EncodedSemicolon,
+            ),
+            ("/rest/api/..%3bx/space", PathError::EncodedSemicolon),
             ("/../etc/passwd", PathError::AboveRoot),
             ("/rest/%2e%2e/%2e%2e/..", PathError::AboveRoot),
             ("/rest/api#frag", PathError::Fragment),
@@ -337,6 +371,42 @@ mod tests {
             }
             if is_canonical(&path) {
                 proptest::prop_assert_eq!(canonical_path(&path), Ok(path.clone()));
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// No path the gateway forwards means something else to a stack that percent-decodes it
+        /// once more: after another round of decoding, no segment is a dot segment or holds a
+        /// separator or `;`, and a third round changes nothing (no escape was hidden in one).
+        #[test]
+        fn a_forwarded_path_decoded_once_more_means_the_same(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "%", "%25", "%2", "%5", "%3", "2", "5", "e", "E", "f", "F", "b", "B", "c", "C",
+                    "3", "a", r"\.", "/", ";", "%2e", "%2E", "%2f", "%3b", "%3B", "%5c", "%41", "%c3%a9",
+                ],
+                1..16,
+            ),
+        ) {
+            let input = format!("/{}", pieces.concat());
+            if let Ok(target) = normalize(&input) {
+                for segment in target.path.split('/') {
+                    let once = percent_encoding::percent_decode_str(segment).collect::<Vec<u8>>();
+                    proptest::prop_assert!(
+                        once != b"." && once != b"..",
+                        "{input} forwards {} with a dot segment after one more decoding", target.path
+                    );
+                    proptest::prop_assert!(
+                        !once.iter().any(|b| matches!(b, b'/' | b'\\' | b';')),
+                        "{input} forwards {} with a separator after one more decoding", target.path
+                    );
+                    let twice = percent_encoding::percent_decode(&once).collect::<Vec<u8>>();
+                    proptest::prop_assert_eq!(
+                        &twice, &once,
+                        "{} decodes differently a second time", target.path
+                    );
+                }
             }
         }
     }

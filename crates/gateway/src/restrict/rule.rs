@@ -11,8 +11,6 @@
 use std::fmt;
 
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"];
-const QUERY_MARK: &str = "[queryparam::";
-const JSON_MARK: &str = "[jsondata::";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
@@ -104,21 +102,19 @@ pub fn parse_line(line: &str) -> Result<RuleSpec, String> {
 
     let mut conditions = Vec::new();
     while rest.ends_with(']') {
-        let lower = rest.to_ascii_lowercase();
-        let q = lower.rfind(QUERY_MARK);
-        let j = lower.rfind(JSON_MARK);
-        let (start, is_query) = match (q, j) {
-            (Some(q), Some(j)) if q > j => (q, true),
-            (Some(q), None) => (q, true),
-            (_, Some(j)) => (j, false),
-            (None, None) => break,
+        // The last `[Name::` of the line starts its last condition; any name but the two known
+        // ones is refused rather than read as part of the regex.
+        let Some((start, name)) = last_condition_mark(rest) else {
+            break;
         };
-        let mark_len = if is_query {
-            QUERY_MARK.len()
+        let is_query = if name.eq_ignore_ascii_case("QueryParam") {
+            true
+        } else if name.eq_ignore_ascii_case("JsonData") {
+            false
         } else {
-            JSON_MARK.len()
+            return Err(unknown_condition(name));
         };
-        let body = &rest[start + mark_len..rest.len() - 1];
+        let body = &rest[start + name.len() + 3..rest.len() - 1];
         let (name, regex) = body
             .split_once("==")
             .ok_or("a condition needs `name==regex`, e.g. `[QueryParam::spaceKey==DEV]`")?;
@@ -139,6 +135,16 @@ pub fn parse_line(line: &str) -> Result<RuleSpec, String> {
         });
         rest = &rest[..start];
     }
+    // Whatever still looks like a condition is not one: refused, not matched as regex text.
+    if let Some((_, name)) = last_condition_mark(rest) {
+        if name.eq_ignore_ascii_case("QueryParam") || name.eq_ignore_ascii_case("JsonData") {
+            return Err(format!(
+                "the `[{name}::…]` condition must end the line, after the URL regex \
+                 (e.g. `/rest/api/content[QueryParam::spaceKey==DEV]`)"
+            ));
+        }
+        return Err(unknown_condition(name));
+    }
     conditions.reverse();
 
     let url = rest.trim();
@@ -149,6 +155,27 @@ pub fn parse_line(line: &str) -> Result<RuleSpec, String> {
         methods,
         url: url.to_string(),
         conditions,
+    })
+}
+
+fn unknown_condition(name: &str) -> String {
+    format!("unknown condition `{name}` (use QueryParam or JsonData)")
+}
+
+/// The last `[Name::` in `text` (a name of letters, digits and `_`, starting with a letter):
+/// where its `[` is, and the name.
+fn last_condition_mark(text: &str) -> Option<(usize, &str)> {
+    text.rmatch_indices("::").find_map(|(colons, _)| {
+        let before = &text[..colons];
+        // By bytes: the byte found is ASCII or the last of a character, so `+ 1` is a boundary.
+        let name_start = before
+            .bytes()
+            .rposition(|b| !(b.is_ascii_alphanumeric() || b == b'_'))
+            .map_or(0, |i| i + 1);
+        let name = &before[name_start..];
+        let bracket = name_start.checked_sub(1)?;
+        (before.as_bytes()[bracket] == b'[' && name.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .then_some((bracket, name))
     })
 }
 
@@ -248,6 +275,51 @@ mod tests {
         assert!(parse_line(".*[QueryParam::x]")
             .unwrap_err()
             .contains("name==regex"));
+    }
+
+    /// A condition name that isn't one is refused, wherever it is, never read as regex text
+    /// (`[Foo::x==1]` was a character class that let `/rest/api/contentF` through).
+    #[test]
+    fn unknown_or_misplaced_conditions_are_refused() {
+        for (line, message) in [
+            (
+                "/rest/api/content[Foo::x==1]",
+                "unknown condition `Foo` (use QueryParam or JsonData)",
+            ),
+            (
+                "[get]/rest/api/content[Header::X==1]",
+                "unknown condition `Header` (use QueryParam or JsonData)",
+            ),
+            (
+                "/rest/api/content[QueryParam::a==1][Foo::x==1]",
+                "unknown condition `Foo` (use QueryParam or JsonData)",
+            ),
+            (
+                "/rest/api/content[Foo::x==1][QueryParam::a==1]",
+                "unknown condition `Foo` (use QueryParam or JsonData)",
+            ),
+            (
+                "/rest/api/content[queryparm::spaceKey==DEV]",
+                "unknown condition `queryparm` (use QueryParam or JsonData)",
+            ),
+            (
+                "/rest/api/content[QueryParam::spaceKey==DEV]/x",
+                "must end the line",
+            ),
+        ] {
+            let err = parse_line(line).unwrap_err();
+            assert!(err.contains(message), "{line}: {err}");
+        }
+        // `::` inside a condition's regex, and a POSIX class, are not conditions.
+        let r = parse_line("/x[[:alpha:]]+[JsonData::a==b::c]").unwrap();
+        assert_eq!(r.url, "/x[[:alpha:]]+");
+        assert_eq!(
+            r.conditions,
+            vec![Condition::JsonData {
+                pointer: "/a".into(),
+                regex: "b::c".into()
+            }]
+        );
     }
 
     #[test]

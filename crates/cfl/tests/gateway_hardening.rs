@@ -1,0 +1,387 @@
+//! `cfl serve` against requests that try to do more than their rules say, and answers that would
+//! leak the upstream: real gateway and simulator processes on loopback.
+
+mod common;
+use common::gateway::*;
+use common::*;
+use serde_json::{json, Value};
+
+fn dc_sim() -> Sim {
+    Sim::example("sim-dc.toml", "")
+}
+
+fn static_gateway(sim: &Sim) -> Gateway {
+    let (identity, env) = static_identity();
+    Gateway::start(sim, identity, "", &env)
+}
+
+const OAUTH1_IDENTITY: &str =
+    "mode = \"oauth1-impersonation\"\nconsumer_key = \"cfl-gateway\"\nprivate_key_file = \"keys/demo-consumer.key.pem\"";
+
+/// A token that may only read: `GET` anything.
+async fn read_only_token(gw: &Gateway) -> String {
+    let (_, secret) = gw
+        .create_token(
+            json!({"label": "reader", "user": "svc-reports", "restrictions": ["[get].*"]}),
+        )
+        .await;
+    secret
+}
+
+/// Every method/URL override header, in any case, and `_method` in a query or a form body, is
+/// refused before anything reaches Confluence: a `GET`-only token cannot `DELETE` that way.
+#[tokio::test]
+async fn method_and_url_overrides_are_refused_in_every_form() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let secret = read_only_token(&gw).await;
+    let auth = basic("svc-reports", &secret);
+    let c = http();
+    let page = gw.url("/rest/api/space");
+
+    for (name, value) in [
+        ("X-HTTP-Method-Override", "DELETE"),
+        ("x-http-method-override", "DELETE"),
+        ("X-HTTP-Method", "DELETE"),
+        ("X-Method-Override", "PUT"),
+        ("x-METHOD-override", "PUT"),
+        ("X-Original-Method", "DELETE"),
+        ("X-Original-URL", "/rest/api/content/1"),
+        ("x-original-url", "/admin"),
+        ("X-Rewrite-URL", "/rest/api/content/1"),
+        ("X-REWRITE-URL", "/rest/api/content/1"),
+    ] {
+        let r = c
+            .get(&page)
+            .header("authorization", &auth)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("override_refused")),
+            "{name}: {v}"
+        );
+        assert!(
+            v["message"]
+                .as_str()
+                .unwrap()
+                .contains(&name.to_ascii_lowercase()),
+            "{v}"
+        );
+    }
+    for query in ["_method=DELETE", "_METHOD=delete", "a=1&%5Fmethod=DELETE"] {
+        let r = c
+            .get(format!("{page}?{query}"))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{query}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "override_refused", "{query}: {v}");
+    }
+
+    // A form body's `_method` field: the token may POST here, but not DELETE through a form.
+    let (_, poster) = gw
+        .create_token(json!({"label": "poster", "user": "svc-reports", "restrictions": ["[post]/rest/api/content/.*"]}))
+        .await;
+    let r = c
+        .post(gw.url("/rest/api/content/1"))
+        .header("authorization", basic("svc-reports", &poster))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("title=x&_method=DELETE")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "override_refused"
+    );
+
+    // The audit log says why.
+    let denied = gw.audit("decision=deny").await;
+    assert!(
+        denied.iter().any(|e| e["reason"] == "override_refused"),
+        "{denied:?}"
+    );
+    // A plain read still works.
+    let r = c
+        .get(&page)
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+/// Double encoding and an encoded `;` are refused like an encoded `/`.
+#[tokio::test]
+async fn double_encoding_and_encoded_delimiters_are_refused() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let secret = read_only_token(&gw).await;
+    let auth = basic("svc-reports", &secret);
+    for path in [
+        "/rest/api/space/%252e%252e/%252e%252e/admin",
+        "/rest/api/space%252fDEV",
+        "/rest/api/space/%25%34%31",
+        "/rest/api/space/..%3Bjsessionid=x/DEV",
+        "/rest/api/space/..%3bx",
+    ] {
+        let r = http()
+            .get(gw.url(path))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("path_refused")),
+            "{path}: {v}"
+        );
+    }
+}
+
+const UNKNOWN_FOO: &str = "unknown condition `Foo` (use QueryParam or JsonData)";
+
+/// An unknown condition name is refused with the same words by the admin API (create and check),
+/// the Extender API and the CLI.
+#[tokio::test]
+async fn unknown_conditions_are_refused_everywhere_with_the_same_error() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let c = http();
+
+    let r = c
+        .post(gw.url("/admin/v1/tokens"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"label": "x", "user": "svc-reports", "restrictions": ["[get]/rest/api/content[Foo::x==1]"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains(UNKNOWN_FOO), "{v}");
+
+    let r = c
+        .post(gw.url("/admin/v1/check"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"restrictions": ["/rest/api/content[Foo::x==1]"], "method": "GET", "path": "/rest/api/contentF"}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(status, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains(UNKNOWN_FOO), "{v}");
+
+    let r = c
+        .post(gw.url("/rest/extender/1.0/tokenTools/set"))
+        .header("authorization", basic("admin", ADMIN_TOKEN))
+        .json(&json!({"label": "x", "userName": "svc-reports", "limitTo": "[get].*/rest/api/space.*<br>/rest/api/content[Foo::x==1]"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert!(v["message"].as_str().unwrap().contains(UNKNOWN_FOO), "{v}");
+
+    let out = std::process::Command::new(CFL)
+        .args([
+            "token",
+            "create",
+            "--label",
+            "x",
+            "--user",
+            "svc-reports",
+            "--restrict",
+            "/rest/api/content[Foo::x==1]",
+        ])
+        .env("CFL_GATEWAY_URL", &gw.base_url)
+        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(UNKNOWN_FOO), "{stderr}");
+}
+
+/// A token bound to a user Confluence doesn't know gets the gateway's JSON error naming the
+/// user, not Confluence's raw `401` with its `WWW-Authenticate: OAuth realm="<upstream URL>"`.
+#[tokio::test]
+async fn an_upstream_refusal_of_the_gateways_identity_is_the_gateways_error() {
+    let sim = dc_sim();
+    let gw = Gateway::start(&sim, OAUTH1_IDENTITY, "", &[]);
+    let (_, ghost) = gw.create_token(token_request("ghost-user")).await;
+    let r = http()
+        .get(gw.url("/rest/api/user/current"))
+        .header("authorization", basic("ghost-user", &ghost))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
+    assert!(r.headers().get("www-authenticate").is_none(), "{r:?}");
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    let text = r.text().await.unwrap();
+    assert!(!text.contains(&sim.base_url), "{text}");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["error"], "upstream_refused", "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("Confluence does not know user ghost-user"),
+        "{v}"
+    );
+}
+
+/// `_links.base` and `_links.self` name the gateway, so a client that follows them comes back
+/// through it; the upstream's address appears nowhere in those fields.
+#[tokio::test]
+async fn absolute_upstream_links_name_the_gateway() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let secret = read_only_token(&gw).await;
+    let r = http()
+        .get(gw.url("/rest/api/space?limit=2"))
+        .header("authorization", basic("svc-reports", &secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let length: usize = r.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert_eq!(length, text.len(), "Content-Length follows the rewrite");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["_links"]["base"], gw.base_url.as_str(), "{v}");
+    let first_self = v["results"][0]["_links"]["self"].as_str().unwrap();
+    assert!(first_self.starts_with(&gw.base_url), "{first_self}");
+    assert!(!text.contains(&format!("\"{}", sim.base_url)), "{text}");
+}
+
+/// The framework's own rejections (wrong content type, a body or query of the wrong shape, a
+/// method a path doesn't take) are the gateway's JSON errors, not plain text.
+#[tokio::test]
+async fn admin_api_rejections_are_the_gateways_json() {
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let c = http();
+    let cases = [
+        (
+            c.post(gw.url("/admin/v1/check"))
+                .header("content-type", "text/plain")
+                .body("{}"),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            c.post(gw.url("/admin/v1/check"))
+                .json(&json!({"method": 1})),
+            400,
+            "invalid_json",
+        ),
+        (
+            c.post(gw.url("/admin/v1/tokens"))
+                .header("content-type", "application/json")
+                .body("{"),
+            400,
+            "invalid_json",
+        ),
+        (
+            c.get(gw.url("/admin/v1/audit?limit=many")),
+            400,
+            "invalid_query",
+        ),
+        (
+            c.get(gw.url("/rest/extender/1.0/tokenTools/get?startAt=-1")),
+            400,
+            "invalid_query",
+        ),
+        (c.put(gw.url("/admin/v1/tokens")), 405, "method_not_allowed"),
+    ];
+    for (request, status, code) in cases {
+        let r = request.bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        let got = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+        assert_eq!((got, v["error"].as_str()), (status, Some(code)), "{v}");
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    }
+}
+
+/// Creating a token for a user Confluence doesn't know says so (the token is kept: the user may
+/// be created later), through the admin API, Extender's API and the CLI; a known user gets no
+/// warning.
+#[tokio::test]
+async fn a_token_for_a_user_confluence_does_not_know_comes_with_a_warning() {
+    let sim = dc_sim();
+    for gw in [
+        Gateway::start(&sim, OAUTH1_IDENTITY, "", &[]),
+        static_gateway(&sim),
+    ] {
+        let create = |user: &str| {
+            http()
+                .post(gw.url("/admin/v1/tokens"))
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&token_request(user))
+                .send()
+        };
+        let ghost: Value = create("ghost-user").await.unwrap().json().await.unwrap();
+        assert!(
+            ghost["warning"]
+                .as_str()
+                .is_some_and(|w| w.contains("Confluence does not know user ghost-user")),
+            "{ghost}"
+        );
+        let known: Value = create("svc-reports").await.unwrap().json().await.unwrap();
+        assert!(
+            known["secret"].is_string() && known.get("warning").is_none(),
+            "{known}"
+        );
+
+        let set: Value = http()
+            .post(gw.url("/rest/extender/1.0/tokenTools/set"))
+            .header("authorization", basic("admin", ADMIN_TOKEN))
+            .json(&json!({"label": "x", "userName": "ghost-user"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(set["status"], "ok", "{set}");
+        assert!(
+            set["warning"]
+                .as_str()
+                .is_some_and(|w| w.contains("ghost-user")),
+            "{set}"
+        );
+    }
+    let gw = static_gateway(&sim);
+    let out = std::process::Command::new(CFL)
+        .args(["token", "create", "--label", "x", "--user", "ghost-user"])
+        .env("CFL_GATEWAY_URL", &gw.base_url)
+        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: Confluence does not know user ghost-user"),
+        "{stderr}"
+    );
+}
