@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MAX_EXAMPLES=${MAX_EXAMPLES:-25}
-# Not part of scripts/test.sh yet (one open finding, see SECURITY.md), so installed here, pinned.
+# Not part of scripts/test.sh yet (one open finding: a past expiresAt is refused with 400), so installed here, pinned.
 if ! schemathesis --version 2>/dev/null | grep -q "4.32.5"; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore schemathesis==4.32.5 \
     || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --break-system-packages schemathesis==4.32.5

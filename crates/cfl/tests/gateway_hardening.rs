@@ -245,12 +245,31 @@ async fn an_upstream_refusal_of_the_gateways_identity_is_the_gateways_error() {
     );
 }
 
-/// `_links.base` and `_links.self` name the gateway, so a client that follows them comes back
-/// through it; the upstream's address appears nowhere in those fields.
+/// With `[proxy] rewrite_json_links`, `_links.base` and `_links.self` name the gateway, so a
+/// client that follows them comes back through it; the upstream's address appears nowhere in
+/// those fields. Off (the default, which streams JSON answers untouched), they are Confluence's.
 #[tokio::test]
 async fn absolute_upstream_links_name_the_gateway() {
     let sim = dc_sim();
-    let gw = static_gateway(&sim);
+    let plain = static_gateway(&sim);
+    let secret = read_only_token(&plain).await;
+    let v: Value = http()
+        .get(plain.url("/rest/api/space?limit=2"))
+        .header("authorization", basic("svc-reports", &secret))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        v["_links"]["base"],
+        sim.base_url.as_str(),
+        "off by default: {v}"
+    );
+
+    let (identity, env) = static_identity();
+    let gw = Gateway::start(&sim, identity, "[proxy]\nrewrite_json_links = true", &env);
     let secret = read_only_token(&gw).await;
     let r = http()
         .get(gw.url("/rest/api/space?limit=2"))

@@ -7,7 +7,7 @@
 //! - Absolute upstream URLs are rewritten to the gateway's own (the client's `Host`), so clients
 //!   that follow links come back through the gateway: `Location`, and the `base` and `self`
 //!   fields of JSON bodies (Confluence's `_links.base` / `_links.self`; other fields are
-//!   content and stay as they are). Only JSON bodies of at most the JSON cap are read, and only
+//!   content and stay as they are) when `[proxy] rewrite_json_links` is on. Only JSON bodies of at most the JSON cap are read, and only
 //!   rewritten when the upstream's URL occurs in them; other bodies stream untouched.
 
 use axum::body::Body;
@@ -150,7 +150,7 @@ fn rewrite_head(gw: &Shared, public: &PublicBase, headers: &mut HeaderMap) -> Op
             let mime = v.split(';').next().unwrap_or("").trim();
             mime.eq_ignore_ascii_case("application/json") || mime.ends_with("+json")
         });
-    if !is_json {
+    if !is_json || !gw.config.proxy.rewrite_json_links {
         return None;
     }
     let cap = gw.config.proxy.json_body_cap_bytes;
