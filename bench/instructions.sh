@@ -51,7 +51,8 @@ git worktree add -q --detach "$work/base" "$BASE"
 new=$(build "$PWD" "$target/bench-instructions")
 old=$(build "$work/base" "$target/bench-instructions-base")
 
-UP=18591
+# Ports: PORTS=N uses N, N+1, N+2 (two runs at once need different ones).
+UP=${PORTS:-18591}
 upstream_nginx_conf "$work" "$UP" > "$work/nginx.conf"
 nginx -c "$work/nginx.conf" -p "$work" &
 
@@ -83,8 +84,8 @@ count() { # side binary port → "runtime store" instructions per request; profi
   echo "$n $((runtime / n)) $((store / n))"
 }
 
-read -r n_old rt_old st_old < <(count base "$old" 18592)
-read -r n_new rt_new st_new < <(count tree "$new" 18593)
+read -r n_old rt_old st_old < <(count base "$old" $((UP + 1)))
+read -r n_new rt_new st_new < <(count tree "$new" $((UP + 2)))
 echo "instructions per request (user space), base ($BASE) → this tree:"
 echo "  runtime thread:     $rt_old → $rt_new  (ratio $(python3 -c "print(f'{$rt_new/$rt_old:.3f}')"))"
 echo "  audit store thread: $st_old → $st_new  (ratio $(python3 -c "print(f'{$st_new/$st_old:.3f}')"))"
