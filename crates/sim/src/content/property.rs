@@ -217,11 +217,7 @@ async fn create(
         .as_str()
         .ok_or_else(|| ApiError::bad_request(S, "A property needs a \"key\""))?
         .to_string();
-    let mut db = state.db();
-    let o = owner(&db, &ctx, &raw)?;
-    insert_new(&state, &mut db, &o, &key, body["value"].clone(), &user)?;
-    let p = get_prop(&db, &o, &key).expect("just inserted");
-    Ok(Json(prop_json(&state, &db, &o, &key, p, &ctx)))
+    create_one(&state, &ctx, &raw, &key, body["value"].clone(), &user)
 }
 
 async fn create_at(
@@ -234,11 +230,24 @@ async fn create_at(
 ) -> ApiResult<Json<Value>> {
     let user = require_writer(&caller, &headers, S)?.to_string();
     let body = json_body(&body, S)?;
+    create_one(&state, &ctx, &raw, &key, body["value"].clone(), &user)
+}
+
+/// Adds property `key` to the content or space `raw` names and answers it, as both create
+/// routes do (the key from the body, or from the path).
+fn create_one(
+    state: &Shared,
+    ctx: &Ctx,
+    raw: &str,
+    key: &str,
+    value: Value,
+    user: &str,
+) -> ApiResult<Json<Value>> {
     let mut db = state.db();
-    let o = owner(&db, &ctx, &raw)?;
-    insert_new(&state, &mut db, &o, &key, body["value"].clone(), &user)?;
-    let p = get_prop(&db, &o, &key).expect("just inserted");
-    Ok(Json(prop_json(&state, &db, &o, &key, p, &ctx)))
+    let o = owner(&db, ctx, raw)?;
+    insert_new(state, &mut db, &o, key, value, user)?;
+    let p = get_prop(&db, &o, key).expect("just inserted");
+    Ok(Json(prop_json(state, &db, &o, key, p, ctx)))
 }
 
 async fn put(
