@@ -79,6 +79,10 @@ pub struct SimConfig {
     /// an `Authorization` header (400), so tests prove a client keeps the credential to its host.
     #[serde(default)]
     pub media_redirect: bool,
+    /// Content loaded by `cfl sim --seed` ([`SimConfig::with_seed`]); replaces what `[seed]`
+    /// would generate, and is what `/__sim/reset` restores.
+    #[serde(skip)]
+    pub seed_content: Option<std::sync::Arc<crate::seed::Seed>>,
 }
 
 fn yes() -> bool {
@@ -358,6 +362,8 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
     #[error("invalid simulator config: {0}")]
     Invalid(String),
+    #[error(transparent)]
+    Seed(#[from] crate::seed::SeedError),
 }
 
 impl SimConfig {
@@ -392,6 +398,24 @@ impl SimConfig {
         }
         config.validate()?;
         Ok(config)
+    }
+
+    /// Loads `cfl sim --seed DIR|FILE`: its content replaces the generated demo content, its users
+    /// join the config's (a name or email declared twice is an error).
+    pub fn with_seed(mut self, path: &Path) -> Result<SimConfig, ConfigError> {
+        let seed = crate::seed::Seed::load(path)?;
+        let shown = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+        self.users.extend(seed.users.iter().cloned());
+        self.validate().map_err(|e| match e {
+            ConfigError::Invalid(m) => ConfigError::Seed(crate::seed::SeedError {
+                path: shown.clone(),
+                message: format!("with the config's users: {m}"),
+            }),
+            other => other,
+        })?;
+        seed.check_authors(&shown, &self.users)?;
+        self.seed_content = Some(std::sync::Arc::new(seed));
+        Ok(self)
     }
 
     /// Parses TOML text without touching the file system (inline keys only).

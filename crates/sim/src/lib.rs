@@ -6,7 +6,7 @@
 //! (`/authorize`, `/oauth/token`).
 //!
 //! Layout: `config` (TOML), `model` (the in-memory world), `auth` (who is calling, checked the way
-//! the real products check it), `content` (REST v1/v2 resources), `pat` (DC token API),
+//! the real products check it), `content` (REST v1/v2 resources), `pat` (DC token API), `seed` (`--seed` files),
 //! `oauth1`/`oauth2` (authorization servers), `limits` (rate limiting, latency, faults),
 //! `control` (`/__sim/*` for tests), `server` (binding and the start-up line).
 
@@ -20,6 +20,7 @@ pub mod model;
 pub mod oauth1;
 pub mod oauth2;
 pub mod pat;
+pub mod seed;
 pub mod server;
 
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -202,9 +202,13 @@ impl Db {
                 });
             }
         }
-        seed(&mut db, &config.seed, now_ms);
-        if config.flavor == Flavor::Cloud {
-            seed_folders(&mut db, now_ms);
+        if let Some(content) = &config.seed_content {
+            crate::seed::apply(&mut db, content, now_ms);
+        } else {
+            seed(&mut db, &config.seed, now_ms);
+            if config.flavor == Flavor::Cloud {
+                seed_folders(&mut db, now_ms);
+            }
         }
         db
     }

@@ -5,20 +5,48 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FlavorArg {
+    Dc,
+    Cloud,
+}
 
 #[derive(Args)]
 pub struct SimArgs {
     /// Simulator config (TOML); see examples/sim-dc.toml and examples/sim-cloud.toml.
-    #[arg(long, short, env = "CFL_SIM_CONFIG")]
-    config: PathBuf,
+    #[arg(
+        long,
+        short,
+        env = "CFL_SIM_CONFIG",
+        required_unless_present = "flavor"
+    )]
+    config: Option<PathBuf>,
+    /// Without --config: a simulator of this flavour with the defaults of every setting and only
+    /// the users --seed declares.
+    #[arg(long, value_enum, conflicts_with = "config")]
+    flavor: Option<FlavorArg>,
+    /// Spaces, pages, attachments and users from a seed file (.toml/.json) or folder instead of
+    /// the generated demo content; `POST /__sim/reset` restores it. Format: README, "Test your
+    /// own Confluence client against cfl sim".
+    #[arg(long, value_name = "DIR|FILE")]
+    seed: Option<PathBuf>,
     /// Address to listen on; port 0 picks a free port (printed in the start-up line).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let config = cfl_sim::SimConfig::load(&args.config)?;
+    let mut config = match (&args.config, args.flavor) {
+        (Some(path), _) => cfl_sim::SimConfig::load(path)?,
+        (None, Some(FlavorArg::Dc)) => cfl_sim::SimConfig::parse("flavor = \"dc\"")?,
+        (None, Some(FlavorArg::Cloud)) => cfl_sim::SimConfig::parse("flavor = \"cloud\"")?,
+        (None, None) => anyhow::bail!("give --config FILE or --flavor dc|cloud"),
+    };
+    if let Some(seed) = &args.seed {
+        config = config.with_seed(seed)?;
+    }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let sim = cfl_sim::start(config, args.listen).await?;
