@@ -1239,7 +1239,7 @@ async fn coverage_per_spec() {
     const SERVED_NOT_WALKED: &[(&str, &str, &str)] = &[
         // Not served: `/content/scan` falls into `/content/{id}` and answers "No content found".
         ("DcV1", "get", "/rest/api/content/scan"),
-        // A 302 to the download URL, no JSON body (sim_content_v1 follows it).
+        // A 302 to the download URL, no JSON body (content_v1.rs follows it).
         (
             "CloudV1",
             "get",

@@ -400,7 +400,9 @@ async fn reset_restores_exactly_the_seed_on_both_flavours() {
 /// Broken seeds: each is refused with the file that is wrong and what is wrong with it.
 #[test]
 fn a_broken_seed_is_an_error_naming_the_file_and_the_problem() {
-    let cases: &[(&str, &[(&str, &str)], &[&str])] = &[
+    // (what --seed names, the files written, what the error must say)
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: &[Case] = &[
         ("seed.toml", &[("seed.toml", "[[spaces]]\nkey = \"ENG\"\n[[spaces.pages]]\ntitel = \"x\"\n")], &["seed.toml", "titel"]),
         ("seed.json", &[("seed.json", "{\"spaces\": [")], &["seed.json", "EOF"]),
         ("seed.yaml", &[("seed.yaml", "spaces: []")], &["seed.yaml", ".toml or .json"]),

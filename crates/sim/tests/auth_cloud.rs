@@ -183,3 +183,18 @@ async fn v2_tree_routes_need_their_granular_scopes() {
     assert_eq!(get(gateway(&sim, &anc), Some(pages_only)).await.0, 401);
     assert_eq!(get(gateway(&sim, &anc), Some(tree)).await.0, 200);
 }
+
+#[tokio::test]
+async fn cloud_sim_reports_tenant_info() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    assert_eq!(sim.startup["flavor"], "cloud");
+    let body: serde_json::Value = http()
+        .get(sim.url("/_edge/tenant_info"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["cloudId"], sim.startup["cloud_id"]);
+}

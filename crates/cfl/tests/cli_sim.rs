@@ -1,4 +1,5 @@
-//! `cfl sim` starts, announces itself, and answers as the configured flavour.
+//! The `cfl sim` binary: its flags, the start-up line on stdout, and one-line errors. What the
+//! simulator serves is tested in-process in `crates/sim/tests/`.
 
 mod common;
 use common::*;
@@ -27,21 +28,6 @@ async fn dc_sim_prints_startup_line_and_checks_basic_auth() {
         bad.headers()["x-seraph-loginreason"],
         "AUTHENTICATED_FAILED"
     );
-}
-
-#[tokio::test]
-async fn cloud_sim_reports_tenant_info() {
-    let sim = Sim::example("sim-cloud.toml", "");
-    assert_eq!(sim.startup["flavor"], "cloud");
-    let body: serde_json::Value = http()
-        .get(sim.url("/_edge/tenant_info"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(body["cloudId"], sim.startup["cloud_id"]);
 }
 
 #[test]
@@ -103,4 +89,74 @@ fn a_missing_config_is_one_clear_line_with_the_resolved_path() {
     );
     assert_eq!(err.matches("os error 2").count(), 1, "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn seed_flag_serves_the_seed_and_a_broken_seed_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(&broken, "[[spaces]]\nkey = \"ENG\"\nhomepage = \"Nope\"\n").unwrap();
+    let out = std::process::Command::new(CFL)
+        .args(["sim", "--flavor", "dc", "--seed"])
+        .arg(&broken)
+        .env_remove("CFL_SIM_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("broken.toml") && err.contains("homepage \"Nope\""),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let none = std::process::Command::new(CFL)
+        .args(["sim"])
+        .env_remove("CFL_SIM_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(
+        String::from_utf8_lossy(&none.stderr).contains("--config"),
+        "{}",
+        String::from_utf8_lossy(&none.stderr)
+    );
+}
+
+#[tokio::test]
+async fn flavor_and_seed_start_a_sim_without_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.toml");
+    std::fs::write(
+        &seed,
+        "[[users]]\nname = \"tess\"\ndisplay_name = \"Tess\"\nemail = \"t@example.com\"\npassword = \"pw\"\n\
+         [[spaces]]\nkey = \"ENG\"\n[[spaces.pages]]\ntitle = \"Home\"\nbody = \"<p>hi</p>\"\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(CFL)
+        .args(["sim", "--flavor", "dc", "--seed"])
+        .arg(&seed)
+        .env_remove("CFL_SIM_CONFIG")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let startup: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let base = startup["base_url"].as_str().unwrap().to_string();
+    let r = http()
+        .get(format!("{base}/rest/api/content?spaceKey=ENG&title=Home"))
+        .header("authorization", basic("tess", "pw"))
+        .send()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["results"][0]["title"], "Home", "{body}");
 }
