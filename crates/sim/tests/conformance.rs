@@ -712,6 +712,50 @@ async fn walk_v2(w: &mut Walker, space_id: u64, home: u64, with_att: u64) {
     .await;
     w.call(v2, "delete", &format!("/pages/{id}"), Body::None)
         .await;
+    // Blog posts: the same CRUD, at the space root.
+    let blog = w
+        .call(
+            v2,
+            "post",
+            "/blogposts",
+            Body::Json(json!({"spaceId": space_id.to_string(), "status": "current",
+            "title": "Conf blog", "body": {"representation": "storage", "value": "<p>news</p>"}})),
+        )
+        .await;
+    let bid = blog["id"].as_str().unwrap_or("0").to_string();
+    w.call(
+        v2,
+        "get",
+        "/blogposts?limit=5&body-format=storage",
+        Body::None,
+    )
+    .await;
+    w.call(
+        v2,
+        "get",
+        &format!("/spaces/{space_id}/blogposts"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        v2,
+        "get",
+        &format!("/blogposts/{bid}?body-format=storage"),
+        Body::None,
+    )
+    .await;
+    w.call(
+        v2,
+        "put",
+        &format!("/blogposts/{bid}"),
+        Body::Json(
+            json!({"id": bid, "status": "current", "title": "Conf blog b",
+        "version": {"number": 2}, "body": {"representation": "storage", "value": "<p>more</p>"}}),
+        ),
+    )
+    .await;
+    w.call(v2, "delete", &format!("/blogposts/{bid}"), Body::None)
+        .await;
     // The page tree: folders, direct children of both kinds, ancestors.
     w.call(
         v2,
@@ -1109,6 +1153,12 @@ fn v2_routes_accept_the_granular_scopes_the_spec_names() {
         ("get", "/pages/{id}"),
         ("put", "/pages/{id}"),
         ("delete", "/pages/{id}"),
+        ("get", "/blogposts"),
+        ("post", "/blogposts"),
+        ("get", "/blogposts/{id}"),
+        ("put", "/blogposts/{id}"),
+        ("delete", "/blogposts/{id}"),
+        ("get", "/spaces/{id}/blogposts"),
         ("get", "/pages/{id}/children"),
         ("get", "/pages/{id}/direct-children"),
         ("get", "/pages/{id}/ancestors"),

@@ -138,6 +138,11 @@ pub fn cloud_required_scopes(method: &Method, path: &str) -> &'static [&'static 
             | ["footer-comments" | "inline-comments", ..] => {
                 return pick(COMMENT_READ, COMMENT_WRITE)
             }
+            // v2 blog posts take the page scopes (v2 spec `security`), not the blogpost ones.
+            ["blogposts", ..] if delete => return CONTENT_DELETE,
+            ["blogposts", ..] | ["spaces", _, "blogposts"] => {
+                return pick(CONTENT_READ, CONTENT_WRITE)
+            }
             ["folders", ..] if delete => return FOLDER_DELETE,
             ["folders", ..] => return pick(FOLDER_READ, FOLDER_WRITE),
             _ => {}

@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
+use super::extract::{Live, LiveFolder};
 use super::tree::{folder_ancestors, folder_direct_children, live_folder};
 use super::{account_id, bad_param, opt_id, page_id, set_parent, single, space_id_of, S};
 use crate::auth::Caller;
@@ -49,11 +50,13 @@ fn folder_v2(db: &Db, c: &Content) -> Value {
     v
 }
 
-async fn one(State(state): State<Shared>, ctx: Ctx, P1(id): P1) -> ApiResult<Json<Value>> {
-    let id = page_id(&id)?;
+async fn one(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    Live(id, ..): LiveFolder,
+) -> ApiResult<Json<Value>> {
     let db = state.db();
-    let c = live_folder(&db, id)?;
-    Ok(single(folder_v2(&db, c), &ctx))
+    Ok(single(folder_v2(&db, &db.content[&id]), &ctx))
 }
 
 async fn create(

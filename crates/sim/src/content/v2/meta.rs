@@ -13,10 +13,10 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
+use super::extract::V2List;
 use super::{account_id, bad_param, numeric_id};
 use crate::auth::Caller;
 use crate::content::page::{json_body, live, not_found};
-use crate::content::pagination::{V2Page, V2_DEFAULT_LIMIT};
 use crate::content::space::{q, query_pairs};
 use crate::content::{require_writer, Ctx, P1, P2};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -81,10 +81,8 @@ async fn versions(
     State(state): State<Shared>,
     ctx: Ctx,
     P1(id): P1,
-    RawQuery(raw): RawQuery,
+    V2List { page, .. }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let page = V2Page::parse(q(&pairs, "cursor"), q(&pairs, "limit"), V2_DEFAULT_LIMIT)?;
     let db = state.db();
     let id = page_id(&db, &id)?;
     let title = db.content[&id].title.clone();
@@ -141,10 +139,8 @@ async fn properties(
     State(state): State<Shared>,
     ctx: Ctx,
     P1(id): P1,
-    RawQuery(raw): RawQuery,
+    V2List { pairs, page }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let page = V2Page::parse(q(&pairs, "cursor"), q(&pairs, "limit"), V2_DEFAULT_LIMIT)?;
     let key = q(&pairs, "key");
     let db = state.db();
     let id = page_id(&db, &id)?;
@@ -278,29 +274,27 @@ async fn page_footer_comments(
     State(state): State<Shared>,
     ctx: Ctx,
     P1(id): P1,
-    RawQuery(raw): RawQuery,
+    list: V2List,
 ) -> ApiResult<Response> {
-    page_comments(state, ctx, id, raw, "footer")
+    page_comments(state, ctx, id, list, "footer")
 }
 
 async fn page_inline_comments(
     State(state): State<Shared>,
     ctx: Ctx,
     P1(id): P1,
-    RawQuery(raw): RawQuery,
+    list: V2List,
 ) -> ApiResult<Response> {
-    page_comments(state, ctx, id, raw, "inline")
+    page_comments(state, ctx, id, list, "inline")
 }
 
 fn page_comments(
     state: Shared,
     ctx: Ctx,
     id: String,
-    raw: Option<String>,
+    V2List { pairs, page }: V2List,
     location: &str,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let page = V2Page::parse(q(&pairs, "cursor"), q(&pairs, "limit"), V2_DEFAULT_LIMIT)?;
     let with_body = super::body_format(&pairs)?;
     let db = state.db();
     let id = page_id(&db, &id)?;

@@ -1,5 +1,5 @@
-//! Cloud REST v2 (`/wiki/api/v2`): spaces, pages (CRUD with `body-format=storage`), children,
-//! labels and attachments, with cursor pagination ([`V2Page`]) and v2 error bodies. Folders are
+//! Cloud REST v2 (`/wiki/api/v2`): spaces, pages and blog posts (CRUD with `body-format=storage`,
+//! one set of handlers generic over the [`extract::Kind`]), children, labels and attachments, with cursor pagination ([`V2Page`]) and v2 error bodies. Folders are
 //! in [`folder`], the tree endpoints pages and folders share (`direct-children`, `ancestors`)
 //! in [`tree`].
 //!
@@ -17,12 +17,13 @@ use serde_json::{json, Value};
 use super::attachment::attachments_of;
 use super::json::{download_path, label_id};
 use super::page::{
-    create_page, json_body, live, not_found, trash_page, update_page, NewPage, PageUpdate,
+    create_page, json_body, not_found, trash_page, update_page, NewPage, PageUpdate,
 };
-use super::pagination::{V2Page, V2_DEFAULT_LIMIT};
+use super::pagination::V2Page;
 use super::space::{q, query_pairs};
 use super::{require_writer, Ctx, P1};
 
+pub mod extract;
 pub mod folder;
 pub mod meta;
 pub mod tree;
@@ -30,6 +31,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{Attachment, Content, ContentId, Db, Space};
 use crate::{iso8601, Shared};
+use extract::{BlogKind, Kind, Live, LivePage, PageKind, V2List};
 
 const S: ErrorStyle = ErrorStyle::V2;
 /// v2 lists attachments 50 at a time by default (the spec's default for that endpoint).
@@ -39,9 +41,25 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/spaces", get(spaces))
         .route("/spaces/{id}", get(space))
-        .route("/spaces/{id}/pages", get(space_pages))
-        .route("/pages", get(pages).post(create))
-        .route("/pages/{id}", get(page).put(update).delete(delete))
+        .route("/spaces/{id}/pages", get(space_pages::<PageKind>))
+        .route("/pages", get(pages::<PageKind>).post(create::<PageKind>))
+        .route(
+            "/pages/{id}",
+            get(page::<PageKind>)
+                .put(update::<PageKind>)
+                .delete(delete::<PageKind>),
+        )
+        .route("/spaces/{id}/blogposts", get(space_pages::<BlogKind>))
+        .route(
+            "/blogposts",
+            get(pages::<BlogKind>).post(create::<BlogKind>),
+        )
+        .route(
+            "/blogposts/{id}",
+            get(page::<BlogKind>)
+                .put(update::<BlogKind>)
+                .delete(delete::<BlogKind>),
+        )
         .route("/pages/{id}/children", get(children))
         .route(
             "/pages/{id}/direct-children",
@@ -131,6 +149,15 @@ fn page_v2(db: &Db, c: &Content, with_body: bool) -> Value {
             "tinyui": format!("/x/{}", c.id),
         },
     });
+    if c.kind == "blogpost" {
+        // A blog post has no place in the tree and no owner (BlogPostSingle).
+        if let Some(o) = v.as_object_mut() {
+            for field in ["position", "ownerId", "lastOwnerId"] {
+                o.remove(field);
+            }
+        }
+        v["_links"]["webui"] = format!("/spaces/{}/blog/{}", c.space_key, c.id).into();
+    }
     set_parent(db, c, &mut v);
     if with_body {
         v["body"] = json!({"storage": {"representation": "storage", "value": c.body_storage}});
@@ -144,14 +171,6 @@ pub(crate) fn set_parent(db: &Db, c: &Content, v: &mut Value) {
         v["parentId"] = p.to_string().into();
         v["parentType"] = db.kind_of(p).unwrap_or("page").into();
     }
-}
-
-/// The current page (not a folder or blog post) with this id, else v2's 404.
-pub(crate) fn live_page(db: &Db, id: ContentId) -> ApiResult<&Content> {
-    live(db, id, S)
-        .ok()
-        .filter(|c| c.kind == "page")
-        .ok_or_else(|| not_found(S, &id.to_string()))
 }
 
 /// Cloud's v2 `downloadLink`, relative to `/wiki`.
@@ -211,10 +230,8 @@ fn csv<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
 async fn spaces(
     State(state): State<Shared>,
     ctx: Ctx,
-    RawQuery(raw): RawQuery,
+    V2List { pairs, page: pg }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let pg = paging(&pairs, V2_DEFAULT_LIMIT)?;
     let keys = csv(&pairs, "keys");
     let ids = csv(&pairs, "ids");
     let db = state.db();
@@ -243,8 +260,10 @@ async fn space(State(state): State<Shared>, ctx: Ctx, P1(id): P1) -> ApiResult<J
     Ok(single(space_v2(&db, &s), &ctx))
 }
 
+/// Pages or blog posts (`kind`), filtered as `GET /pages` and `GET /blogposts` filter.
 fn page_list(
     db: &Db,
+    kind: &str,
     pairs: &[(String, String)],
     space_keys: Option<Vec<String>>,
 ) -> ApiResult<Vec<Value>> {
@@ -255,7 +274,7 @@ fn page_list(
     Ok(db
         .content
         .values()
-        .filter(|c| c.kind == "page")
+        .filter(|c| c.kind == kind)
         .filter(|c| {
             if statuses.is_empty() {
                 c.status == "current"
@@ -270,13 +289,11 @@ fn page_list(
         .collect())
 }
 
-async fn pages(
+async fn pages<K: Kind>(
     State(state): State<Shared>,
     ctx: Ctx,
-    RawQuery(raw): RawQuery,
+    V2List { pairs, page: pg }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let pg = paging(&pairs, V2_DEFAULT_LIMIT)?;
     let db = state.db();
     let space_ids = csv(&pairs, "space-id");
     let keys = if space_ids.is_empty() {
@@ -294,21 +311,19 @@ async fn pages(
         }
         Some(keys)
     };
-    let all = page_list(&db, &pairs, keys)?;
+    let all = page_list(&db, K::KIND, &pairs, keys)?;
     Ok(pg.respond(all, &ctx))
 }
 
-async fn space_pages(
+async fn space_pages<K: Kind>(
     State(state): State<Shared>,
     ctx: Ctx,
     P1(id): P1,
-    RawQuery(raw): RawQuery,
+    V2List { pairs, page: pg }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let pg = paging(&pairs, V2_DEFAULT_LIMIT)?;
     let db = state.db();
     let s = space_by_id(&db, &id)?;
-    let mut all = page_list(&db, &pairs, Some(vec![s.key.clone()]))?;
+    let mut all = page_list(&db, K::KIND, &pairs, Some(vec![s.key.clone()]))?;
     if q(&pairs, "depth") == Some("root") {
         all.retain(|p| p.get("parentId").is_none());
     }
@@ -320,18 +335,15 @@ pub(crate) fn page_id(raw: &str) -> ApiResult<ContentId> {
         .map_err(|_| bad_param(format!("Invalid page id: {raw:?}")))
 }
 
-async fn page(
+async fn page<K: Kind>(
     State(state): State<Shared>,
     ctx: Ctx,
-    P1(id): P1,
+    Live(id, ..): Live<K>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let pairs = query_pairs(&raw);
-    let with_body = body_format(&pairs)?;
-    let id = page_id(&id)?;
+    let with_body = body_format(&query_pairs(&raw))?;
     let db = state.db();
-    let c = live_page(&db, id)?;
-    Ok(single(page_v2(&db, c, with_body), &ctx))
+    Ok(single(page_v2(&db, &db.content[&id], with_body), &ctx))
 }
 
 fn storage_value(body: &Value) -> ApiResult<Option<String>> {
@@ -361,7 +373,7 @@ pub(crate) fn opt_id(v: &Value, field: &str) -> ApiResult<Option<ContentId>> {
     }
 }
 
-async fn create(
+async fn create<K: Kind>(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
@@ -370,11 +382,15 @@ async fn create(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     let user = require_writer(&caller, &headers, S)?.to_string();
-    let root_level = q(&query_pairs(&raw), "root-level") == Some("true");
+    // A blog post sits at the space root, never under the home page.
+    let root_level = K::KIND == "blogpost" || q(&query_pairs(&raw), "root-level") == Some("true");
     let body = json_body(&body, S)?;
     let space_id = opt_id(&body, "spaceId")?.ok_or_else(|| bad_param("spaceId is required"))?;
     let title = body["title"].as_str().unwrap_or("").to_string();
-    let parent = opt_id(&body, "parentId")?;
+    let parent = match K::KIND {
+        "page" => opt_id(&body, "parentId")?,
+        _ => None,
+    };
     let value = storage_value(&body)?.unwrap_or_default();
     let now = state.clock.now_ms();
     let mut db = state.db();
@@ -391,7 +407,7 @@ async fn create(
             title,
             parent,
             body: value,
-            kind: "page".into(),
+            kind: K::KIND.into(),
             root_level,
         },
         &user,
@@ -401,16 +417,15 @@ async fn create(
     Ok(single(page_v2(&db, &db.content[&id], true), &ctx))
 }
 
-async fn update(
+async fn update<K: Kind>(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
     ctx: Ctx,
-    P1(id): P1,
+    Live(id, ..): Live<K>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     let user = require_writer(&caller, &headers, S)?.to_string();
-    let id = page_id(&id)?;
     let body = json_body(&body, S)?;
     if body["title"].as_str().is_none() {
         return Err(bad_param("title is required"));
@@ -422,25 +437,25 @@ async fn update(
             .map(|v| v as u32),
         title: body["title"].as_str().map(str::to_string),
         body: storage_value(&body)?,
-        parent: opt_id(&body, "parentId")?,
+        parent: match K::KIND {
+            "page" => opt_id(&body, "parentId")?,
+            _ => None,
+        },
     };
     let now = state.clock.now_ms();
     let mut db = state.db();
-    live_page(&db, id)?;
     update_page(&mut db, id, upd, &user, now, S)?;
     Ok(single(page_v2(&db, &db.content[&id], true), &ctx))
 }
 
-async fn delete(
+async fn delete<K: Kind>(
     State(state): State<Shared>,
     Extension(caller): Extension<Caller>,
     headers: HeaderMap,
-    P1(id): P1,
+    Live(id, ..): Live<K>,
 ) -> ApiResult<StatusCode> {
     require_writer(&caller, &headers, S)?;
-    let id = page_id(&id)?;
     let mut db = state.db();
-    live_page(&db, id)?;
     trash_page(&mut db, id, S)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -448,14 +463,10 @@ async fn delete(
 async fn children(
     State(state): State<Shared>,
     ctx: Ctx,
-    P1(id): P1,
-    RawQuery(raw): RawQuery,
+    Live(id, ..): LivePage,
+    V2List { page: pg, .. }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let pg = paging(&pairs, V2_DEFAULT_LIMIT)?;
-    let id = page_id(&id)?;
     let db = state.db();
-    live_page(&db, id)?;
     let all: Vec<Value> = db
         .children_of(id)
         .into_iter()
@@ -476,16 +487,12 @@ async fn children(
 async fn labels(
     State(state): State<Shared>,
     ctx: Ctx,
-    P1(id): P1,
-    RawQuery(raw): RawQuery,
+    Live(id, ..): LivePage,
+    V2List { pairs, page: pg }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let pg = paging(&pairs, V2_DEFAULT_LIMIT)?;
-    let id = page_id(&id)?;
     let prefix = q(&pairs, "prefix");
     let db = state.db();
-    let c = live_page(&db, id)?;
-    let all: Vec<Value> = c
+    let all: Vec<Value> = db.content[&id]
         .labels
         .iter()
         .filter(|_| prefix.is_none_or(|p| p == "global"))
@@ -497,16 +504,12 @@ async fn labels(
 async fn page_attachments(
     State(state): State<Shared>,
     ctx: Ctx,
-    P1(id): P1,
-    RawQuery(raw): RawQuery,
+    Live(id, ..): LivePage,
+    V2List { pairs, page: pg }: V2List<ATTACHMENT_DEFAULT_LIMIT>,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let pg = paging(&pairs, ATTACHMENT_DEFAULT_LIMIT)?;
-    let id = page_id(&id)?;
     let filename = q(&pairs, "filename");
     let media = q(&pairs, "mediaType");
     let db = state.db();
-    live_page(&db, id)?;
     let all: Vec<Value> = attachments_of(&db, id)
         .into_iter()
         .filter(|a| filename.is_none_or(|f| a.title == f))

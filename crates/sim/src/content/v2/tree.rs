@@ -7,11 +7,12 @@ use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{bad_param, live_page, page_id, paging, space_id_of, S};
+use super::extract::{Live, LiveFolder, LivePage, V2List};
+use super::{bad_param, space_id_of, S};
 use crate::content::page::{live, not_found};
 use crate::content::pagination::{V2_DEFAULT_LIMIT, V2_MAX_LIMIT};
 use crate::content::space::{q, query_pairs};
-use crate::content::{Ctx, P1};
+use crate::content::Ctx;
 use crate::error::ApiResult;
 use crate::model::{ContentId, Db};
 use crate::Shared;
@@ -61,52 +62,36 @@ fn ancestors(db: &Db, id: ContentId, pairs: &[(String, String)]) -> ApiResult<Va
     Ok(json!({"results": results, "_links": {}}))
 }
 
-pub async fn page_direct_children(
+pub(crate) async fn page_direct_children(
     State(state): State<Shared>,
     ctx: Ctx,
-    P1(id): P1,
-    RawQuery(raw): RawQuery,
+    Live(id, ..): LivePage,
+    V2List { page, .. }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let pg = paging(&pairs, V2_DEFAULT_LIMIT)?;
-    let id = page_id(&id)?;
-    let db = state.db();
-    live_page(&db, id)?;
-    Ok(pg.respond(direct_children(&db, id), &ctx))
+    Ok(page.respond(direct_children(&state.db(), id), &ctx))
 }
 
-pub async fn folder_direct_children(
+pub(crate) async fn folder_direct_children(
     State(state): State<Shared>,
     ctx: Ctx,
-    P1(id): P1,
-    RawQuery(raw): RawQuery,
+    Live(id, ..): LiveFolder,
+    V2List { page, .. }: V2List,
 ) -> ApiResult<Response> {
-    let pairs = query_pairs(&raw);
-    let pg = paging(&pairs, V2_DEFAULT_LIMIT)?;
-    let id = page_id(&id)?;
-    let db = state.db();
-    live_folder(&db, id)?;
-    Ok(pg.respond(direct_children(&db, id), &ctx))
+    Ok(page.respond(direct_children(&state.db(), id), &ctx))
 }
 
-pub async fn page_ancestors(
+pub(crate) async fn page_ancestors(
     State(state): State<Shared>,
-    P1(id): P1,
+    Live(id, ..): LivePage,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let id = page_id(&id)?;
-    let db = state.db();
-    live_page(&db, id)?;
-    Ok(Json(ancestors(&db, id, &query_pairs(&raw))?))
+    Ok(Json(ancestors(&state.db(), id, &query_pairs(&raw))?))
 }
 
-pub async fn folder_ancestors(
+pub(crate) async fn folder_ancestors(
     State(state): State<Shared>,
-    P1(id): P1,
+    Live(id, ..): LiveFolder,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let id = page_id(&id)?;
-    let db = state.db();
-    live_folder(&db, id)?;
-    Ok(Json(ancestors(&db, id, &query_pairs(&raw))?))
+    Ok(Json(ancestors(&state.db(), id, &query_pairs(&raw))?))
 }
