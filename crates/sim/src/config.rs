@@ -79,6 +79,11 @@ pub struct SimConfig {
     /// an `Authorization` header (400), so tests prove a client keeps the credential to its host.
     #[serde(default)]
     pub media_redirect: bool,
+    /// How many of the latest requests `GET /__sim/requests` keeps (oldest dropped first; 0
+    /// records none). The default holds a whole test's traffic while a long run (a benchmark,
+    /// a big export) can't grow the simulator's memory without bound.
+    #[serde(default = "default_request_log_entries")]
+    pub request_log_entries: usize,
     /// Content loaded by `cfl sim --seed` ([`SimConfig::with_seed`]); replaces what `[seed]`
     /// would generate, and is what `/__sim/reset` restores.
     #[serde(skip)]
@@ -87,6 +92,10 @@ pub struct SimConfig {
 
 fn yes() -> bool {
     true
+}
+
+fn default_request_log_entries() -> usize {
+    1000
 }
 
 fn default_max_attachment_mb() -> u64 {

@@ -9,7 +9,7 @@
 //!   Answers the armed faults. `GET /__sim/faults` shows them, `DELETE /__sim/faults` clears (204).
 //! - `POST /__sim/clock` `{"advance_seconds": N}` — moves the simulator clock forward (token expiry,
 //!   rate-limit refill). Answers `{"now": ISO, "now_ms": N}`.
-//! - `GET /__sim/requests[?limit=N][&status=S]` — the most recent requests (only those answered
+//! - `GET /__sim/requests[?limit=N][&status=S]` — the most recent requests (the config's `request_log_entries`, 1,000 by default) (only those answered
 //!   with status S, e.g. 410 for removed Cloud v1 endpoints), oldest first: `method`, `path`,
 //!   `query` (credential-like values redacted), `user` and `auth_method` as the auth layer decided
 //!   them, `status`, `at`. No headers or secrets are recorded. `DELETE /__sim/requests` clears.

@@ -23,10 +23,9 @@ use crate::config::{Flavor, RateLimitConfig};
 use crate::error::{ApiError, ErrorStyle};
 use crate::{iso8601, Shared, SimConfig};
 
-/// How many requests `GET /__sim/requests` remembers.
-const LOG_CAPACITY: usize = 1000;
-
 pub struct Limits {
+    /// How many requests `GET /__sim/requests` remembers (`request_log_entries`).
+    log_capacity: usize,
     buckets: Mutex<HashMap<String, Bucket>>,
     pub faults: Mutex<Faults>,
     pub log: Mutex<VecDeque<RequestRecord>>,
@@ -81,8 +80,9 @@ enum Decision {
 }
 
 impl Limits {
-    pub fn new(_config: &SimConfig) -> Limits {
+    pub fn new(config: &SimConfig) -> Limits {
         Limits {
+            log_capacity: config.request_log_entries,
             buckets: Mutex::new(HashMap::new()),
             faults: Mutex::new(Faults::default()),
             log: Mutex::new(VecDeque::new()),
@@ -297,10 +297,12 @@ pub async fn faults_and_latency(State(state): State<Shared>, req: Request, next:
     };
     {
         let mut log = state.limits.recent();
-        if log.len() >= LOG_CAPACITY {
+        while !log.is_empty() && log.len() >= state.limits.log_capacity {
             log.pop_front();
         }
-        log.push_back(record);
+        if state.limits.log_capacity > 0 {
+            log.push_back(record);
+        }
     }
     state
         .limits

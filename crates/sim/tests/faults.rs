@@ -111,7 +111,11 @@ async fn dropped_connection_cuts_the_body_then_recovers() {
 
 #[tokio::test]
 async fn request_log_shows_the_caller_and_redacts_secrets() {
-    let sim = Sim::example("sim-dc.toml", "");
+    // A top-level key goes before the example's first [table].
+    let sim = Sim::start(&format!(
+        "request_log_entries = 3\n{}",
+        read_example("sim-dc.toml")
+    ));
     let c = http();
     c.get(sim.url("/rest/api/space?spaceKey=DEV&access_token=s3cret-value"))
         .header("authorization", basic("alice", "alice-pw"))
@@ -159,6 +163,32 @@ async fn request_log_shows_the_caller_and_redacts_secrets() {
     assert_eq!(state["spaces"], 2);
     assert_eq!(state["pages"], 26);
     assert!(state["requests"].as_u64().unwrap() >= 2);
+    for path in [
+        "/rest/api/user/current",
+        "/rest/api/group",
+        "/rest/api/space/OPS",
+    ] {
+        c.get(sim.url(path))
+            .header("authorization", basic("alice", "alice-pw"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let full: Value = c
+        .get(sim.url("/__sim/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        full["requests"].as_array().unwrap().len(),
+        3,
+        "request_log_entries = 3 keeps the three latest: {full}"
+    );
+    assert_eq!(full["requests"][0]["path"], "/rest/api/user/current");
+    assert_eq!(full["requests"][2]["path"], "/rest/api/space/OPS");
     // The clock only moves forward.
     let r = c
         .post(sim.url("/__sim/clock"))
