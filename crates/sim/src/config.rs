@@ -84,6 +84,10 @@ pub struct SimConfig {
     /// a big export) can't grow the simulator's memory without bound.
     #[serde(default = "default_request_log_entries")]
     pub request_log_entries: usize,
+    /// The largest v1 `limit` per kind of list (larger asks are clamped, as Confluence does). The
+    /// defaults are unverified (see `content::pagination`), hence configurable.
+    #[serde(default)]
+    pub v1_limits: V1Limits,
     /// Content loaded by `cfl sim --seed` ([`SimConfig::with_seed`]); replaces what `[seed]`
     /// would generate, and is what `/__sim/reset` restores.
     #[serde(skip)]
@@ -207,6 +211,39 @@ pub struct OAuth2ClientConfig {
     /// For client-credentials clients: the service account the token acts as.
     #[serde(default)]
     pub service_account: Option<String>,
+}
+
+/// `[v1_limits]`: maxima for v1 `limit`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V1Limits {
+    /// Content lists, children, attachments, properties, spaces, CQL search.
+    #[serde(default = "default_content_cap")]
+    pub content: usize,
+    #[serde(default = "default_labels_cap")]
+    pub labels: usize,
+    #[serde(default = "default_groups_cap")]
+    pub groups: usize,
+}
+
+fn default_content_cap() -> usize {
+    crate::content::pagination::V1_MAX_LIMIT
+}
+fn default_labels_cap() -> usize {
+    crate::content::pagination::V1_LABEL_MAX_LIMIT
+}
+fn default_groups_cap() -> usize {
+    crate::content::pagination::V1_GROUP_MAX_LIMIT
+}
+
+impl Default for V1Limits {
+    fn default() -> Self {
+        V1Limits {
+            content: default_content_cap(),
+            labels: default_labels_cap(),
+            groups: default_groups_cap(),
+        }
+    }
 }
 
 /// Lifetimes of issued credentials, shortened in tests to exercise expiry.
@@ -489,6 +526,10 @@ impl SimConfig {
                     }
                 }
             }
+        }
+        let caps = &self.v1_limits;
+        if caps.content == 0 || caps.labels == 0 || caps.groups == 0 {
+            return invalid("v1_limits values must be at least 1".into());
         }
         if let Some(rl) = &self.rate_limit {
             if rl.requests == 0 || rl.interval_seconds == 0 {

@@ -759,3 +759,24 @@ async fn dc_serves_all_of_v1() {
     assert_eq!(api.get("/rest/api/space").await.0, 200);
     assert_eq!(api.get("/rest/api/content?limit=1").await.0, 200);
 }
+
+/// The v1 caps are unverified defaults (`content::pagination`): `[v1_limits]` moves each one.
+#[tokio::test]
+async fn v1_limit_caps_are_configurable_per_kind_of_list() {
+    let defaults = Api::dc("");
+    let custom = Api::dc("[v1_limits]\ncontent = 7\nlabels = 2\ngroups = 1\n");
+    for (path, default, custom_cap) in [
+        ("/rest/api/content?limit=100000", 100, 7),
+        ("/rest/api/search?cql=type%3Dpage&limit=100000", 100, 7),
+        ("/rest/api/space?limit=100000", 100, 7),
+        ("/rest/api/group?limit=100000", 200, 1),
+    ] {
+        assert_eq!(defaults.get(path).await.1["limit"], default, "{path}");
+        assert_eq!(custom.get(path).await.1["limit"], custom_cap, "{path}");
+    }
+    let (_, page) = custom.get("/rest/api/content?spaceKey=DEV&limit=1").await;
+    let id = page["results"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/rest/api/content/{id}/label?limit=100000");
+    assert_eq!(defaults.get(&path).await.1["limit"], 200);
+    assert_eq!(custom.get(&path).await.1["limit"], 2);
+}

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 
 use super::json::attachment_json;
 use super::page::{live, parse_id};
-use super::pagination::{V1Page, V1_MAX_LIMIT};
+use super::pagination::V1Page;
 use super::space::{q, query_pairs};
 use super::{has_no_check, Ctx, P1, P2};
 use crate::auth::Caller;
@@ -63,7 +63,11 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.content,
+    )?;
     let filename = q(&pairs, "filename");
     let id = parse_id(&id, S)?;
     let db = state.db();

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::comment::{comment_json, comments_of};
 use super::json::{attachment_json, content_json, Expand};
 use super::page::{live, parse_id};
-use super::pagination::{V1Page, V1_MAX_LIMIT};
+use super::pagination::V1Page;
 use super::space::{q, query_pairs};
 use super::{Ctx, P1, P2};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -142,7 +142,11 @@ fn listing<'a>(
     raw: &Option<String>,
 ) -> ApiResult<Listing<'a>> {
     let pairs = query_pairs(raw);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.content,
+    )?;
     // In `/child?expand=page.version`, `page` names the type and `version` the page's expand.
     let ex = Expand::parse(
         q(&pairs, "expand")

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::json::label_json;
 use super::page::{json_body, live, parse_id};
-use super::pagination::{V1Page, V1_LABEL_MAX_LIMIT};
+use super::pagination::V1Page;
 use super::space::{q, query_pairs};
 use super::{require_writer, Ctx, P1, P2};
 use crate::auth::Caller;
@@ -41,7 +41,11 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_LABEL_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.labels,
+    )?;
     let id = parse_id(&id, S)?;
     Ok(Json(labels_page(&state.db(), id, page, &ctx)?))
 }
@@ -111,7 +115,7 @@ async fn add(
     add_labels(&mut db, id, &names, S)?;
     let page = V1Page {
         start: 0,
-        limit: V1_LABEL_MAX_LIMIT,
+        limit: state.config.v1_limits.labels,
     };
     Ok(Json(labels_page(&db, id, page, &ctx)?))
 }

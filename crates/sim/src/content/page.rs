@@ -12,7 +12,7 @@ use axum::{Extension, Json, Router};
 use serde_json::Value;
 
 use super::json::{content_json, Expand};
-use super::pagination::{V1Page, V1_MAX_LIMIT};
+use super::pagination::V1Page;
 use super::space::{q, query_pairs};
 use super::{require_writer, Ctx, P1};
 use crate::auth::Caller;
@@ -268,7 +268,11 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.content,
+    )?;
     let ex = Expand::parse(q(&pairs, "expand"));
     let space = q(&pairs, "spaceKey");
     let title = q(&pairs, "title");
@@ -470,7 +474,11 @@ async fn child_pages(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.content,
+    )?;
     let ex = Expand::parse(q(&pairs, "expand"));
     let id = parse_id(&id, S)?;
     let db = state.db();

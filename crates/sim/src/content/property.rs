@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::json::{content_json, space_json, user_or_unknown, Expand};
 use super::page::{json_body, live, parse_id};
-use super::pagination::{V1Page, V1_MAX_LIMIT};
+use super::pagination::V1Page;
 use super::space::{q, query_pairs};
 use super::{require_writer, Ctx, P1, P2};
 use crate::auth::Caller;
@@ -159,7 +159,11 @@ async fn list(
     RawQuery(query): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&query);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.content,
+    )?;
     let db = state.db();
     let o = owner(&db, &ctx, &raw)?;
     let all = all_props(&db, &o)

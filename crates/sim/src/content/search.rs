@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::cql;
 use super::json::{content_json, Expand};
-use super::pagination::{V1Page, V1_MAX_LIMIT};
+use super::pagination::V1Page;
 use super::space::{q, query_pairs};
 use super::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -39,7 +39,11 @@ async fn content_search(
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
     let (_, query) = parse_cql(&pairs)?;
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.content,
+    )?;
     let ex = Expand::parse(q(&pairs, "expand"));
     let db = state.db();
     let all: Vec<Value> = cql::run(&db, &query)
@@ -56,7 +60,11 @@ async fn search(
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
     let (cql_text, query) = parse_cql(&pairs)?;
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.content,
+    )?;
     let ex = Expand::parse(q(&pairs, "expand"));
     let db = state.db();
     let hits = cql::run(&db, &query);

@@ -18,8 +18,6 @@ use crate::model::User;
 use crate::{iso8601, Shared};
 
 const S: ErrorStyle = ErrorStyle::V1;
-/// `/rest/api/group` and `/group/{name}/member` page up to 200 (DC 9 REST docs, limit default 200).
-const GROUP_MAX_LIMIT: usize = 200;
 pub const GROUPS: [&str; 2] = ["confluence-administrators", "confluence-users"];
 
 pub fn dc_routes() -> Router<Shared> {
@@ -98,9 +96,17 @@ pub fn in_group(u: &User, group: &str) -> bool {
     group == "confluence-users" || (group == "confluence-administrators" && u.admin)
 }
 
-async fn groups(ctx: Ctx, RawQuery(raw): RawQuery) -> ApiResult<Json<Value>> {
+async fn groups(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), GROUP_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.groups,
+    )?;
     let all = GROUPS.iter().map(|g| group_json(g, &ctx)).collect();
     Ok(Json(page.envelope(all, &ctx, None)))
 }
@@ -134,7 +140,11 @@ fn list_members(
     raw: &Option<String>,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(raw);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), GROUP_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.groups,
+    )?;
     let db = state.db();
     let all = db
         .users

@@ -6,7 +6,7 @@ use axum::{Json, Router};
 use serde_json::Value;
 
 use super::json::{content_json, space_json, Expand};
-use super::pagination::{V1Page, V1_MAX_LIMIT};
+use super::pagination::V1Page;
 use super::{Ctx, P1};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{Db, Space};
@@ -67,7 +67,11 @@ async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let pairs = query_pairs(&raw);
-    let page = V1Page::parse(q(&pairs, "start"), q(&pairs, "limit"), V1_MAX_LIMIT)?;
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        q(&pairs, "limit"),
+        state.config.v1_limits.content,
+    )?;
     let ex = Expand::parse(q(&pairs, "expand"));
     let keys: Vec<&str> = pairs
         .iter()
