@@ -306,38 +306,7 @@ fn seed(db: &mut Db, seed: &SeedConfig, now_ms: i64) {
         .unwrap_or_else(|| "admin".into());
     for s in 0..seed.spaces {
         let key = space_key(s);
-        let space_id = 98_304 + s as u64;
-        let home_id = db.alloc_id();
-        let home = Content {
-            id: home_id,
-            kind: "page".into(),
-            status: "current".into(),
-            title: format!("{key} Home"),
-            space_key: key.clone(),
-            parent_id: None,
-            body_storage: format!(
-                "<p>Welcome to the <strong>{key}</strong> space.</p><ac:structured-macro ac:name=\"children\" />"
-            ),
-            version: 1,
-            created_at: now_ms,
-            updated_at: now_ms,
-            author: author.clone(),
-            last_modifier: author.clone(),
-            labels: vec![],
-            position: 0,
-        };
-        db.content.insert(home_id, home);
-        db.spaces.insert(
-            key.clone(),
-            Space {
-                id: space_id,
-                key: key.clone(),
-                name: format!("Space {}", s + 1),
-                description: format!("Seeded space number {}", s + 1),
-                homepage_id: Some(home_id),
-                created_at: now_ms,
-            },
-        );
+        let home_id = seed_space(db, s, &key, &author, now_ms);
         // Page i's parent is page (i-1)/fanout, page 0's parent the home page: a balanced tree.
         let mut ids: Vec<ContentId> = Vec::with_capacity(seed.pages_per_space);
         for i in 0..seed.pages_per_space {
@@ -401,6 +370,43 @@ fn seed(db: &mut Db, seed: &SeedConfig, now_ms: i64) {
             }
         }
     }
+}
+
+/// Generated space number `s` with its home page; returns the home page's id.
+fn seed_space(db: &mut Db, s: usize, key: &str, author: &str, now_ms: i64) -> ContentId {
+    let space_id = 98_304 + s as u64;
+    let home_id = db.alloc_id();
+    let home = Content {
+        id: home_id,
+        kind: "page".into(),
+        status: "current".into(),
+        title: format!("{key} Home"),
+        space_key: key.to_string(),
+        parent_id: None,
+        body_storage: format!(
+            "<p>Welcome to the <strong>{key}</strong> space.</p><ac:structured-macro ac:name=\"children\" />"
+        ),
+        version: 1,
+        created_at: now_ms,
+        updated_at: now_ms,
+        author: author.to_string(),
+        last_modifier: author.to_string(),
+        labels: vec![],
+        position: 0,
+    };
+    db.content.insert(home_id, home);
+    db.spaces.insert(
+        key.to_string(),
+        Space {
+            id: space_id,
+            key: key.to_string(),
+            name: format!("Space {}", s + 1),
+            description: format!("Seeded space number {}", s + 1),
+            homepage_id: Some(home_id),
+            created_at: now_ms,
+        },
+    );
+    home_id
 }
 
 /// Cloud's content tree also holds folders: in the first space, a folder under the home page

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::Ctx;
 use crate::config::Flavor;
-use crate::model::{Attachment, Content, Db, Space};
+use crate::model::{Attachment, Content, ContentId, Db, Space};
 use crate::{iso8601, Shared};
 
 /// The parsed `expand` parameter (`a,b.c` → {"a", "b", "b.c"}).
@@ -167,91 +167,104 @@ pub fn content_json(state: &Shared, db: &Db, c: &Content, ex: &Expand, ctx: &Ctx
         )
     });
     put(&mut v, "ancestors", ancestors, String::new());
-    let body = ex.has("body").then(|| {
-        let mut b = json!({});
-        let mut bex = serde_json::Map::new();
-        if ex.has("body.storage") {
-            b["storage"] = json!({
-                "value": c.body_storage,
-                "representation": "storage",
-                "embeddedContent": [],
-                "_expandable": {"content": format!("/rest/api/content/{id}")},
-            });
-        } else {
-            bex.insert("storage".into(), "".into());
-        }
-        bex.insert("view".into(), "".into());
-        bex.insert("export_view".into(), "".into());
-        bex.insert("editor".into(), "".into());
-        b["_expandable"] = Value::Object(bex);
-        b
-    });
+    let body = ex.has("body").then(|| body_json(c, ex));
     put(&mut v, "body", body, String::new());
-    let children = ex.has("children").then(|| {
-        let mut ch = json!({
-            "_links": {"self": format!("{}/rest/api/content/{id}/child", ctx.base)},
-            "_expandable": {
-                "attachment": format!("/rest/api/content/{id}/child/attachment"),
-                "comment": format!("/rest/api/content/{id}/child/comment"),
-            },
-        });
-        if ex.has("children.page") {
-            let kids: Vec<Value> = db
-                .children_of(id)
-                .into_iter()
-                .filter(|k| k.kind == "page")
-                .map(|k| content_json(state, db, k, &Expand::default(), ctx))
-                .collect();
-            let n = kids.len();
-            ch["page"] = json!({
-                "results": kids, "start": 0, "limit": n.max(25), "size": n,
-                "_links": {"self": format!("{}/rest/api/content/{id}/child/page", ctx.base)},
-            });
-        } else {
-            ch["_expandable"]["page"] = format!("/rest/api/content/{id}/child/page").into();
-        }
-        // Like children.page: an embedded first page of the page's attachments.
-        if ex.has("children.attachment") {
-            let atts: Vec<Value> = super::attachment::attachments_of(db, id)
-                .into_iter()
-                .map(|a| attachment_json(state, db, a, ctx))
-                .collect();
-            let n = atts.len();
-            ch["attachment"] = json!({
-                "results": atts, "start": 0, "limit": n.max(25), "size": n,
-                "_links": {"self": format!("{}/rest/api/content/{id}/child/attachment", ctx.base)},
-            });
-            if let Some(m) = ch["_expandable"].as_object_mut() {
-                m.remove("attachment");
-            }
-        }
-        ch
-    });
+    let children = ex
+        .has("children")
+        .then(|| children_json(state, db, id, ex, ctx));
     put(
         &mut v,
         "children",
         children,
         format!("/rest/api/content/{id}/child"),
     );
-    let metadata = ex.has("metadata").then(|| {
-        if ex.has("metadata.labels") {
-            let labels: Vec<Value> = c.labels.iter().map(|l| label_json(l)).collect();
-            let n = labels.len();
-            json!({
-                "labels": {"results": labels, "start": 0, "limit": 200, "size": n,
-                           "_links": {"self": format!("{}/rest/api/content/{id}/label", ctx.base)}},
-                "_expandable": {"currentuser": "", "properties": "", "frontend": "", "editorHtml": ""},
-            })
-        } else {
-            json!({"_expandable": {"labels": format!("/rest/api/content/{id}/label"), "currentuser": "", "properties": ""}})
-        }
-    });
+    let metadata = ex.has("metadata").then(|| metadata_json(c, ex, ctx));
     put(&mut v, "metadata", metadata, String::new());
     for k in ["container", "operations", "restrictions", "descendants"] {
         expandable.insert(k.into(), "".into());
     }
     v["_expandable"] = Value::Object(expandable);
     v
+}
+
+/// `body`: the storage representation when `body.storage` is expanded, the others as links.
+fn body_json(c: &Content, ex: &Expand) -> Value {
+    let id = c.id;
+    let mut b = json!({});
+    let mut bex = serde_json::Map::new();
+    if ex.has("body.storage") {
+        b["storage"] = json!({
+            "value": c.body_storage,
+            "representation": "storage",
+            "embeddedContent": [],
+            "_expandable": {"content": format!("/rest/api/content/{id}")},
+        });
+    } else {
+        bex.insert("storage".into(), "".into());
+    }
+    bex.insert("view".into(), "".into());
+    bex.insert("export_view".into(), "".into());
+    bex.insert("editor".into(), "".into());
+    b["_expandable"] = Value::Object(bex);
+    b
+}
+
+/// `children`: the first page of child pages and attachments when expanded, links otherwise.
+fn children_json(state: &Shared, db: &Db, id: ContentId, ex: &Expand, ctx: &Ctx) -> Value {
+    let mut ch = json!({
+        "_links": {"self": format!("{}/rest/api/content/{id}/child", ctx.base)},
+        "_expandable": {
+            "attachment": format!("/rest/api/content/{id}/child/attachment"),
+            "comment": format!("/rest/api/content/{id}/child/comment"),
+        },
+    });
+    if ex.has("children.page") {
+        let kids: Vec<Value> = db
+            .children_of(id)
+            .into_iter()
+            .filter(|k| k.kind == "page")
+            .map(|k| content_json(state, db, k, &Expand::default(), ctx))
+            .collect();
+        let n = kids.len();
+        ch["page"] = json!({
+            "results": kids, "start": 0, "limit": n.max(25), "size": n,
+            "_links": {"self": format!("{}/rest/api/content/{id}/child/page", ctx.base)},
+        });
+    } else {
+        ch["_expandable"]["page"] = format!("/rest/api/content/{id}/child/page").into();
+    }
+    // Like children.page: an embedded first page of the page's attachments.
+    if ex.has("children.attachment") {
+        let atts: Vec<Value> = super::attachment::attachments_of(db, id)
+            .into_iter()
+            .map(|a| attachment_json(state, db, a, ctx))
+            .collect();
+        let n = atts.len();
+        ch["attachment"] = json!({
+            "results": atts, "start": 0, "limit": n.max(25), "size": n,
+            "_links": {"self": format!("{}/rest/api/content/{id}/child/attachment", ctx.base)},
+        });
+        if let Some(m) = ch["_expandable"].as_object_mut() {
+            m.remove("attachment");
+        }
+    }
+    ch
+}
+
+/// `metadata`: the labels when `metadata.labels` is expanded.
+fn metadata_json(c: &Content, ex: &Expand, ctx: &Ctx) -> Value {
+    let id = c.id;
+    if ex.has("metadata.labels") {
+        let labels: Vec<Value> = c.labels.iter().map(|l| label_json(l)).collect();
+        let n = labels.len();
+        json!({
+            "labels": {"results": labels, "start": 0, "limit": 200, "size": n,
+                       "_links": {"self": format!("{}/rest/api/content/{id}/label", ctx.base)}},
+            "_expandable": {"currentuser": "", "properties": "", "frontend": "", "editorHtml": ""},
+        })
+    } else {
+        json!({"_expandable": {"labels": format!("/rest/api/content/{id}/label"), "currentuser": "", "properties": ""}})
+    }
 }
 
 /// Labels are global; the id is derived from the name so it is stable across restarts.
