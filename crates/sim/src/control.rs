@@ -1,4 +1,5 @@
-//! `/__sim/*`: endpoints tests use to steer and inspect the simulator. No authentication (the
+//! `/__sim/*`: endpoints tests use to steer and inspect the simulator. Stable: the README's
+//! control API table documents them for other projects, so paths and fields keep their meaning. No authentication (the
 //! simulator only listens on loopback); disabled with `control_api = false`.
 //!
 //! - `POST /__sim/faults` — arm faults; JSON, every field optional, merged into what is armed:
@@ -9,13 +10,14 @@
 //!   Answers the armed faults. `GET /__sim/faults` shows them, `DELETE /__sim/faults` clears (204).
 //! - `POST /__sim/clock` `{"advance_seconds": N}` — moves the simulator clock forward (token expiry,
 //!   rate-limit refill). Answers `{"now": ISO, "now_ms": N}`.
-//! - `GET /__sim/requests[?limit=N][&status=S]` — the most recent requests (the config's `request_log_entries`, 1,000 by default) (only those answered
-//!   with status S, e.g. 410 for removed Cloud v1 endpoints), oldest first: `method`, `path`,
-//!   `query` (credential-like values redacted), `user` and `auth_method` as the auth layer decided
-//!   them, `status`, `at`. No headers or secrets are recorded. `DELETE /__sim/requests` clears.
+//! - `GET /__sim/requests[?limit=N][&status=S]` — the most recent requests, oldest first (the
+//!   config's `request_log_entries` of them, 1,000 by default; only those answered with status S,
+//!   e.g. 410 for removed Cloud v1 endpoints): `method`, `path`, `query` (credential-like values
+//!   redacted), `user` and `auth_method` as the auth layer decided them, `status`, `at`. No headers
+//!   or secrets are recorded. `DELETE /__sim/requests` clears.
 //! - `GET /__sim/state` — counts: users, spaces, pages, trashed, attachments, pats, requests.
-//! - `POST /__sim/reset` — puts the world back as the config seeds it (spaces, pages, comments,
-//!   properties, attachments, labels, PATs), so tests sharing one sim start from the same state.
+//! - `POST /__sim/reset` — puts the world back as it started: the `--seed` content, else what the
+//!   config's `[seed]` generates (spaces, pages, comments, properties, attachments, labels, PATs), so tests sharing one sim start from the same state.
 //!   Faults, the request log, the clock and issued OAuth/session credentials are left alone
 //!   (`DELETE /__sim/faults`, `DELETE /__sim/requests` clear those). Answers 204.
 
