@@ -780,3 +780,33 @@ async fn v1_limit_caps_are_configurable_per_kind_of_list() {
     assert_eq!(defaults.get(&path).await.1["limit"], 200);
     assert_eq!(custom.get(&path).await.1["limit"], 2);
 }
+
+/// A blog post created through v1 (DC, or Cloud with `legacy_v1`) and v2 sits at the space root:
+/// it has no ancestors, unlike a page created without one (which goes under the home page).
+#[tokio::test]
+async fn blog_posts_have_no_ancestors() {
+    for api in [Api::dc(""), Api::cloud("")] {
+        let (status, post) = api
+            .send(
+                "POST",
+                "/rest/api/content",
+                json!({"type": "blogpost", "title": "News", "space": {"key": "DEV"},
+                       "body": {"storage": {"value": "<p>n</p>", "representation": "storage"}}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{post}");
+        assert_eq!(post["ancestors"], json!([]), "{post}");
+        let (_, page) = api
+            .send(
+                "POST",
+                "/rest/api/content",
+                json!({"type": "page", "title": "Not a blog", "space": {"key": "DEV"}}),
+            )
+            .await;
+        assert_eq!(
+            page["ancestors"].as_array().map(Vec::len),
+            Some(1),
+            "{page}"
+        );
+    }
+}

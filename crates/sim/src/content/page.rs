@@ -379,8 +379,9 @@ async fn create(
             title,
             parent,
             body: storage_body(&body).unwrap_or_default(),
+            // A blog post has no place in the page tree: never under the home page.
+            root_level: kind == "blogpost",
             kind,
-            root_level: false,
         },
         &user,
         now,
