@@ -50,92 +50,90 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-#[tokio::test]
-async fn classic_token_works_on_the_site() {
-    let sim = cloud(false);
-    let (status, body) = get(
-        sim.url("/wiki/rest/api/user/current"),
-        Some(basic("alice@example.com", "classic-alice")),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(json(&body)["email"], "alice@example.com");
-    let (status, _) = get(
-        sim.url("/wiki/rest/api/user/current"),
-        Some(basic("alice@example.com", "wrong")),
-    )
-    .await;
-    assert_eq!(status, 401);
+/// Where a request to `/rest/api/user/current` goes.
+#[derive(Debug, Clone, Copy)]
+enum At {
+    Site,
+    Gateway,
+    /// The gateway path with a cloud id that is not this site's.
+    OtherCloudId,
 }
 
+/// Which credential gets in where, as on Cloud: classic tokens on the site only, scoped tokens on
+/// the gateway only and only with a matching scope (classic or granular name), an unknown bearer
+/// never (even with anonymous access, unlike DC's invalid-PAT quirk), no credential only with
+/// anonymous access. (anonymous_access, where, Authorization, status, a field the answer has)
 #[tokio::test]
-async fn scoped_token_is_rejected_on_the_site_and_accepted_on_the_gateway() {
-    let sim = cloud(true);
-    let auth = basic("alice@example.com", "scoped-user-classic");
-    let (status, _) = get(sim.url("/wiki/rest/api/user/current"), Some(auth.clone())).await;
-    assert_eq!(status, 401);
-    let (status, body) = get(gateway(&sim, "/rest/api/user/current"), Some(auth)).await;
-    assert_eq!(status, 200, "{body}");
-    assert_eq!(json(&body)["displayName"], "Alice");
-    // Granular scope names are accepted too.
-    let (status, _) = get(
-        gateway(&sim, "/rest/api/user/current"),
-        Some(basic("alice@example.com", "scoped-user-granular")),
-    )
-    .await;
-    assert_eq!(status, 200);
-}
-
-#[tokio::test]
-async fn scope_mismatch_is_the_gateway_401() {
-    let sim = cloud(true);
-    let (status, body) = get(
-        gateway(&sim, "/rest/api/user/current"),
-        Some(basic("alice@example.com", "scoped-pages-only")),
-    )
-    .await;
-    assert_eq!(status, 401);
-    assert_eq!(
-        json(&body),
-        serde_json::json!({"code": 401, "message": "Unauthorized; scope does not match"})
+async fn who_gets_in_where() {
+    let alice = |token: &str| Some(basic("alice@example.com", token));
+    let scope_mismatch = ("message", "Unauthorized; scope does not match");
+    type Case = (
+        bool,
+        At,
+        Option<String>,
+        u16,
+        Option<(&'static str, &'static str)>,
     );
-}
-
-#[tokio::test]
-async fn gateway_checks_the_cloud_id() {
-    let sim = cloud(false);
-    let (status, _) = get(
-        sim.url("/ex/confluence/not-this-site/wiki/rest/api/user/current"),
-        Some(basic("alice@example.com", "scoped-user-classic")),
-    )
-    .await;
-    assert_eq!(status, 404);
-    let tenant: Value = json(&get(sim.url("/_edge/tenant_info"), None).await.1);
+    let cases: Vec<Case> = vec![
+        (
+            false,
+            At::Site,
+            alice("classic-alice"),
+            200,
+            Some(("email", "alice@example.com")),
+        ),
+        (false, At::Site, alice("wrong"), 401, None),
+        (true, At::Site, alice("scoped-user-classic"), 401, None),
+        (
+            true,
+            At::Gateway,
+            alice("scoped-user-classic"),
+            200,
+            Some(("displayName", "Alice")),
+        ),
+        (
+            true,
+            At::Gateway,
+            alice("scoped-user-granular"),
+            200,
+            Some(("displayName", "Alice")),
+        ),
+        (
+            true,
+            At::Gateway,
+            alice("scoped-pages-only"),
+            401,
+            Some(scope_mismatch),
+        ),
+        (true, At::Gateway, Some("Bearer made-up".into()), 401, None),
+        (
+            false,
+            At::OtherCloudId,
+            alice("scoped-user-classic"),
+            404,
+            None,
+        ),
+        (true, At::Site, None, 200, Some(("type", "anonymous"))),
+        (false, At::Site, None, 401, None),
+    ];
+    let (open, closed) = (cloud(true), cloud(false));
+    for (anonymous, at, auth, want, field) in cases {
+        let sim = if anonymous { &open } else { &closed };
+        let path = "/rest/api/user/current";
+        let url = match at {
+            At::Site => sim.url(&format!("/wiki{path}")),
+            At::Gateway => gateway(sim, path),
+            At::OtherCloudId => sim.url(&format!("/ex/confluence/not-this-site/wiki{path}")),
+        };
+        let case = format!("{at:?} {auth:?} (anonymous access {anonymous})");
+        let (status, body) = get(url, auth.clone()).await;
+        assert_eq!(status, want, "{case}: {body}");
+        if let Some((key, value)) = field {
+            assert_eq!(json(&body)[key], value, "{case}: {body}");
+        }
+    }
+    let tenant: Value = json(&get(closed.url("/_edge/tenant_info"), None).await.1);
     assert_eq!(tenant["cloudId"], CLOUD_ID);
-}
-
-#[tokio::test]
-async fn anonymous_access_answers_anonymously_or_401() {
-    let open = cloud(true);
-    let (status, body) = get(open.url("/wiki/rest/api/user/current"), None).await;
-    assert_eq!(status, 200);
-    assert_eq!(json(&body)["type"], "anonymous");
-
-    let closed = cloud(false);
-    let (status, _) = get(closed.url("/wiki/rest/api/user/current"), None).await;
-    assert_eq!(status, 401);
-}
-
-#[tokio::test]
-async fn unknown_bearer_is_401_even_with_anonymous_access() {
-    // Unlike DC's invalid-PAT quirk, Cloud refuses a bearer it doesn't know.
-    let sim = cloud(true);
-    let (status, _) = get(
-        gateway(&sim, "/rest/api/user/current"),
-        Some("Bearer made-up".into()),
-    )
-    .await;
-    assert_eq!(status, 401);
 }
 
 #[tokio::test]
