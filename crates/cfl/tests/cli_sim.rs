@@ -135,7 +135,7 @@ async fn flavor_and_seed_start_a_sim_without_a_config() {
     )
     .unwrap();
     let mut child = std::process::Command::new(CFL)
-        .args(["sim", "--flavor", "dc", "--seed"])
+        .args(["sim", "--flavor", "dc", "--port", "0", "--seed"])
         .arg(&seed)
         .env_remove("CFL_SIM_CONFIG")
         .stdout(std::process::Stdio::piped())
@@ -149,6 +149,8 @@ async fn flavor_and_seed_start_a_sim_without_a_config() {
     .unwrap();
     let startup: serde_json::Value = serde_json::from_str(&line).unwrap();
     let base = startup["base_url"].as_str().unwrap().to_string();
+    assert!(base.starts_with("http://127.0.0.1:"), "{startup}");
+    assert_ne!(startup["addr"], "127.0.0.1:0", "{startup}");
     let r = http()
         .get(format!("{base}/rest/api/content?spaceKey=ENG&title=Home"))
         .header("authorization", basic("tess", "pw"))

@@ -35,6 +35,9 @@ pub struct SimArgs {
     /// Address to listen on; port 0 picks a free port (printed in the start-up line).
     #[arg(long, default_value = "127.0.0.1:0")]
     listen: SocketAddr,
+    /// Shorthand for --listen 127.0.0.1:PORT (0: a free port).
+    #[arg(long, conflicts_with = "listen")]
+    port: Option<u16>,
 }
 
 pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
@@ -49,7 +52,11 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
     }
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let sim = cfl_sim::start(config, args.listen).await?;
+        let listen = match args.port {
+            Some(port) => SocketAddr::from(([127, 0, 0, 1], port)),
+            None => args.listen,
+        };
+        let sim = cfl_sim::start(config, listen).await?;
         // One line on stdout, flushed, so a parent process can read the port and go on.
         println!("{}", sim.startup_line());
         let shutdown = async {
