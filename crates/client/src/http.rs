@@ -377,6 +377,20 @@ impl Client {
         s
     }
 
+    /// The typed error for a failed answer; `doing` (e.g. "listing space DEV") prefixes the
+    /// explanation when given.
+    pub fn refusal(&self, r: &Response, doing: &str) -> crate::Error {
+        let explanation = self.explain(r);
+        crate::Error::Http {
+            status: r.status,
+            explanation: if doing.is_empty() {
+                explanation
+            } else {
+                format!("{doing}: {explanation}")
+            },
+        }
+    }
+
     /// The transport (for the sign-in flows that talk to token endpoints).
     pub fn http(&self) -> &reqwest::Client {
         &self.http

@@ -17,7 +17,7 @@ pub async fn whoami(client: &Client) -> anyhow::Result<Identity> {
     let url = client.url("/rest/api/user/current")?;
     let r = client.send("GET", &url, &[], None).await?;
     if !r.is_success() {
-        anyhow::bail!("{}", client.explain(&r));
+        return Err(client.refusal(&r, "").into());
     }
     let v = r.json()?;
     if v["type"].as_str() == Some("anonymous") {

@@ -16,9 +16,6 @@ use serde_json::{Map, Value};
 
 use super::Globals;
 
-/// Exit code for a credential the server refused (as gh does).
-const EXIT_AUTH: u8 = 4;
-
 #[derive(clap::Args)]
 pub struct ApiArgs {
     /// Path relative to the API base: e.g. /api/v2/spaces on Cloud (also written /wiki/api/v2/…),
@@ -178,8 +175,7 @@ async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                     writeln!(err)?;
                 }
             }
-            writeln!(err, "error: {}", client.explain(&r))?;
-            return Ok(ExitCode::from(if r.status == 401 { EXIT_AUTH } else { 1 }));
+            return Err(client.refusal(&r, "").into());
         }
         let next = if a.paginate {
             let json: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);

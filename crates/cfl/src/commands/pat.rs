@@ -130,7 +130,11 @@ fn refused(client: &Client, r: &Response, what: &str, for_user: Option<&str>) ->
         }
         _ => {}
     }
-    anyhow::anyhow!(msg)
+    cfl_client::Error::Http {
+        status: r.status,
+        explanation: msg,
+    }
+    .into()
 }
 
 async fn run_async(a: PatArgs, g: &Globals) -> anyhow::Result<ExitCode> {

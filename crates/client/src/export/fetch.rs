@@ -153,7 +153,7 @@ impl Fetcher {
     pub async fn json(&self, path_or_url: &str) -> anyhow::Result<Value> {
         let r = self.get(path_or_url, None).await?;
         if !r.is_success() {
-            anyhow::bail!("GET {}: {}", r.url, self.client.explain(&r));
+            return Err(self.client.refusal(&r, &format!("GET {}", r.url)).into());
         }
         r.json()
     }

@@ -29,14 +29,12 @@ fn source_text(c: &Credential, dir: &std::path::Path) -> String {
 async fn check(
     c: Credential,
     opts: &ClientOptions,
-) -> (Result<identity::Identity, String>, Option<i64>) {
+) -> (anyhow::Result<identity::Identity>, Option<i64>) {
     let client = match Client::new(c, opts) {
         Ok(c) => c,
-        Err(e) => return (Err(format!("{e:#}")), None),
+        Err(e) => return (Err(e), None),
     };
-    let who = identity::whoami(&client)
-        .await
-        .map_err(|e| format!("{e:#}"));
+    let who = identity::whoami(&client).await;
     (who, client.expires_at().await)
 }
 
@@ -84,7 +82,7 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         match check(c, &opts).await.0 {
             Ok(id) => e["user"] = json!(id),
             Err(err) => {
-                e["error"] = json!(err);
+                e["error"] = json!(format!("{err:#}"));
                 current_ok = false;
             }
         }
@@ -106,13 +104,13 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             }
             Err(err) => {
                 e["secret_store"] = json!("none");
-                Err(format!("{err:#}"))
+                Err(err)
             }
         };
         match result {
             Ok(id) => e["user"] = json!(id),
             Err(err) => {
-                e["error"] = json!(err);
+                e["error"] = json!(format!("{err:#}"));
                 if is_current {
                     current_ok = false;
                 }
