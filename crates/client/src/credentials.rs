@@ -88,56 +88,21 @@ impl Credential {
         self
     }
 
-    /// The `Authorization` header value as far as it is fixed. OAuth 2.0 methods give the stored
-    /// bearer (possibly expired: `Client::authorization` renews it), cookie profiles their Basic
-    /// login, OAuth 1.0a an empty string (it signs each request: use `Client::authorization`).
-    pub fn authorization(&self) -> String {
-        match self.method {
-            Method::Pat => format!("Bearer {}", self.secret),
-            m if m.is_bearer_oauth() => format!(
-                "Bearer {}",
-                crate::oauth::StoredSecret::parse(&self.secret)
-                    .ok()
-                    .and_then(|s| s.access_token)
-                    .unwrap_or_default()
-            ),
-            Method::Oauth1 | Method::Oauth1Impersonation => String::new(),
-            Method::Cookie => {
-                let login = self.login.as_deref().unwrap_or_default();
-                let password = crate::oauth::StoredSecret::parse(&self.secret)
-                    .ok()
-                    .and_then(|s| s.password)
-                    .unwrap_or_default();
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
-                )
-            }
-            _ => {
-                let login = self.login.as_deref().unwrap_or_default();
-                let raw = format!("{login}:{}", self.secret);
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(raw)
-                )
-            }
-        }
-    }
-
     pub fn secret(&self) -> &str {
         &self.secret
     }
 
-    /// Every string whose appearance in output would leak the secret (for redaction).
+    /// Every string whose appearance in output would leak the secret (for redaction): the
+    /// secret, what it holds, and the Basic encodings made of it.
     pub fn sensitive(&self) -> Vec<String> {
-        let auth = self.authorization();
-        let encoded = auth
-            .split_once(' ')
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_default();
-        let mut out = vec![self.secret.clone(), encoded];
+        let login = self.login.as_deref().unwrap_or_default();
+        let basic = |secret: &str| {
+            base64::engine::general_purpose::STANDARD.encode(format!("{login}:{secret}"))
+        };
+        let mut out = vec![self.secret.clone(), basic(&self.secret)];
         if self.method.stores_json() {
             if let Ok(s) = crate::oauth::StoredSecret::parse(&self.secret) {
+                out.extend(s.password.as_deref().map(basic));
                 out.extend(s.values());
             }
         }
@@ -244,17 +209,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn headers_per_method() {
-        let pat = Credential::new(
-            Method::Pat,
-            Deployment::DataCenter,
-            "http://h/c",
-            None,
-            "tok".into(),
-            Source::Login,
-        )
-        .unwrap();
-        assert_eq!(pat.authorization(), "Bearer tok");
+    fn logins_are_required_and_secrets_listed_for_redaction() {
         let b = Credential::new(
             Method::ApiToken,
             Deployment::Cloud,
@@ -264,7 +219,7 @@ mod tests {
             Source::Login,
         )
         .unwrap();
-        assert_eq!(b.authorization(), "Basic YUBiLmM6dA==");
+        assert!(b.sensitive().contains(&"YUBiLmM6dA==".to_string()));
         assert!(!format!("{b:?}").contains("YUBiLmM6dA"));
         assert!(Credential::new(
             Method::Basic,
@@ -284,7 +239,7 @@ mod tests {
             Source::Login,
         )
         .unwrap();
-        assert_eq!(o.authorization(), "Bearer acc");
         assert!(o.sensitive().contains(&"ref-secret".to_string()));
+        assert!(o.sensitive().contains(&"acc".to_string()));
     }
 }

@@ -2,7 +2,7 @@
 //! Cloud with anonymous access answers bad credentials without a challenge, and DC answers an
 //! invalid PAT as anonymous when anonymous access is on (CONFSERVER-98199).
 
-use crate::http::{explain_401, Client};
+use crate::http::Client;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Identity {
@@ -24,7 +24,7 @@ pub async fn whoami(client: &Client) -> anyhow::Result<Identity> {
         anyhow::bail!(
             "the server answered as an anonymous user, so the credential was not accepted \
              (this site allows anonymous access, which hides the refusal).\n{}",
-            explain_401(&client.cred, None, None)
+            client.explain_401(None, None)
         );
     }
     let s = |k: &str| v[k].as_str().map(str::to_string);

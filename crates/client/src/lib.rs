@@ -4,6 +4,7 @@
 //! following result pages (`paginate`), the typed content API (`content`), the export engine
 //! (`export`) and the OAuth / cookie sign-in methods (`oauth`).
 
+pub mod authorize;
 pub mod config;
 pub mod content;
 pub mod credentials;

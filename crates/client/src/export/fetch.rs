@@ -101,7 +101,11 @@ impl Fetcher {
     /// Cloud's media store, without the credential), its body streamed into `dest`.
     async fn download_once(&self, url: &str, dest: &Path) -> anyhow::Result<Response> {
         use std::io::Write;
-        let mut resp = match self.client.send_for_download(url, false).await? {
+        let mut resp = match self
+            .client
+            .send_for_download(url, crate::http::SendPolicy::CallerPaced)
+            .await?
+        {
             Streamed::Ok(resp) => resp,
             Streamed::Read(r) => return Ok(r),
         };

@@ -170,24 +170,10 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
 pub fn token(g: &Globals) -> anyhow::Result<ExitCode> {
     let dir = config_dir()?;
     let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
-    use cfl_client::config::Method;
-    match cred.method {
-        Method::Oauth1 | Method::Oauth1Impersonation => anyhow::bail!(
-            "OAuth 1.0a signs every request separately, so there is no reusable header; use `cfl api PATH`"
-        ),
-        Method::Cookie => anyhow::bail!(
-            "a cookie profile sends a session cookie, not an Authorization header; use `cfl api PATH`"
-        ),
-        m if m.is_bearer_oauth() => {
-            // A bearer that is still valid (renewed first when it is about to expire).
-            let client = Client::new(cred, &g.client_options(profile.as_ref()))?;
-            let url = client.url("/rest/api/user/current")?;
-            let header = super::runtime()?
-                .block_on(client.authorization(&reqwest::Method::GET, &url))?;
-            println!("{header}");
-        }
-        _ => println!("{}", cred.authorization()),
-    }
+    // A bearer is renewed first when it is about to expire; methods that sign or send a cookie
+    // per request say why they have no header to give.
+    let client = Client::new(cred, &g.client_options(profile.as_ref()))?;
+    println!("{}", super::runtime()?.block_on(client.reusable_header())?);
     Ok(ExitCode::SUCCESS)
 }
 

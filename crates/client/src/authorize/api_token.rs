@@ -1,0 +1,41 @@
+//! `api-token`: a Cloud classic API token, Basic `email:token` on `SITE/wiki`.
+
+use super::{basic, ready, Authorized, Authorizer, Ctx, Pending, Request};
+use crate::config::Method;
+use crate::deployment::Deployment;
+
+pub struct ApiToken;
+
+/// Why Cloud refused an API token, or that Data Center takes none (shared with `scoped-token`).
+pub(super) fn refused_token(method: Method, deployment: Deployment, login_cmd: &str) -> String {
+    if deployment == Deployment::DataCenter {
+        return format!(
+            "Data Center does not accept Atlassian Cloud API tokens. Fix: `{login_cmd} --method pat`."
+        );
+    }
+    format!(
+        "The API token was refused: it may be expired, revoked, or belong to another email. \
+         Create one at https://id.atlassian.com/manage-profile/security/api-tokens, then \
+         `{login_cmd} --method {method}`."
+    )
+}
+
+impl Authorizer for ApiToken {
+    fn method(&self) -> Method {
+        Method::ApiToken
+    }
+
+    fn authorize<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        _req: Request<'a>,
+        _failed: Option<&'a str>,
+    ) -> Pending<'a, Authorized> {
+        let login = ctx.cred.login.as_deref().unwrap_or_default();
+        ready(Authorized::authorization(basic(login, ctx.cred.secret())))
+    }
+
+    fn refused(&self, deployment: Deployment, login_cmd: &str) -> String {
+        refused_token(Method::ApiToken, deployment, login_cmd)
+    }
+}
