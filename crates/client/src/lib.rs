@@ -13,6 +13,7 @@ pub mod error;
 pub mod export;
 pub mod http;
 pub mod identity;
+pub mod login;
 pub mod oauth;
 pub mod paginate;
 pub mod secrets;

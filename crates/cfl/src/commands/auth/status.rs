@@ -38,18 +38,7 @@ async fn check(
     (who, client.expires_at().await)
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn fmt_time(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_else(|| secs.to_string())
-}
+use cfl_client::login::fmt_time;
 
 pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let dir = config_dir()?;

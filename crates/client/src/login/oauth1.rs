@@ -7,23 +7,23 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::config::Method;
+use crate::deployment::Deployment;
+use crate::oauth::loopback::{open_browser, Callback};
+use crate::oauth::{oauth1, StoredSecret};
+use crate::ClientOptions;
 use anyhow::Context;
-use cfl_client::config::Method;
-use cfl_client::deployment::Deployment;
-use cfl_client::oauth::loopback::{open_browser, Callback};
-use cfl_client::oauth::{oauth1, StoredSecret};
-use cfl_client::ClientOptions;
 use url::Url;
 
-use super::login::{ask, ask_secret, read_stdin_secret, LoginArgs};
 use super::oauth2::finish;
 use super::save::Login;
-use crate::commands::Globals;
+use super::Globals;
+use super::{say, Options};
 
-fn key_and_pem(a: &LoginArgs, tty: bool) -> anyhow::Result<(String, String)> {
+fn key_and_pem(a: &Options, tty: bool) -> anyhow::Result<(String, String)> {
     let key = match &a.consumer_key {
         Some(k) => k.clone(),
-        None if tty => ask("Consumer key (from the application link): ")?,
+        None if tty => a.ui.ask("Consumer key (from the application link): ")?,
         None => anyhow::bail!(
             "--consumer-key is required for {}",
             a.method.as_deref().unwrap_or("oauth1")
@@ -31,7 +31,7 @@ fn key_and_pem(a: &LoginArgs, tty: bool) -> anyhow::Result<(String, String)> {
     };
     let path = match &a.private_key {
         Some(p) => p.clone(),
-        None if tty => ask("Private key file (PEM): ")?.into(),
+        None if tty => a.ui.ask("Private key file (PEM): ")?.into(),
         None => {
             anyhow::bail!("--private-key FILE (the consumer's RSA private key, PEM) is required")
         }
@@ -53,7 +53,7 @@ fn dc_login(
     let base = site.as_str().trim_end_matches('/').to_string();
     Login {
         site: base.clone(),
-        default_name: super::login::default_profile_name(site),
+        default_name: super::default_profile_name(site),
         deployment: Deployment::DataCenter,
         method,
         api_base: base,
@@ -67,13 +67,13 @@ fn dc_login(
 
 /// Three-legged OAuth 1.0a.
 pub async fn three_legged(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
 ) -> anyhow::Result<()> {
-    let http = cfl_client::http::build_http(opts)?;
+    let http = crate::http::build_http(opts)?;
     let (key, pem) = key_and_pem(a, tty)?;
     let consumer = oauth1::consumer(&key, &pem)?;
     let base = site.as_str().trim_end_matches('/');
@@ -99,7 +99,10 @@ pub async fn three_legged(
     open_browser(&oauth1::authorize_url(base, &request_token), a.no_browser);
     let verifier = match callback {
         Some(cb) => {
-            eprintln!("Waiting for the browser to come back to {callback_uri} …");
+            say!(
+                a,
+                "Waiting for the browser to come back to {callback_uri} …"
+            );
             let q = cb
                 .wait(("oauth_token", &request_token), Duration::from_secs(300))
                 .await?;
@@ -110,9 +113,9 @@ pub async fn three_legged(
         }
         None => {
             let v = if tty {
-                ask("Verification code shown after approving: ")?
+                a.ui.ask("Verification code shown after approving: ")?
             } else {
-                read_stdin_secret("verification code")?
+                a.ui.stdin_secret("verification code")?
             };
             if v.is_empty() {
                 anyhow::bail!("no verification code given");
@@ -134,7 +137,7 @@ pub async fn three_legged(
 
 /// Two-legged OAuth 1.0a acting as `--as USER`.
 pub async fn impersonation(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
@@ -143,7 +146,7 @@ pub async fn impersonation(
     let (key, pem) = key_and_pem(a, tty)?;
     let user = match &a.as_user {
         Some(u) => u.clone(),
-        None if tty => ask("Act as which user: ")?,
+        None if tty => a.ui.ask("Act as which user: ")?,
         None => anyhow::bail!(
             "--as USER is required for oauth1-impersonation (the user every request acts as)"
         ),
@@ -171,7 +174,7 @@ pub async fn impersonation(
 
 /// DC session cookie: Basic once, then `JSESSIONID`.
 pub async fn cookie(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
@@ -179,13 +182,13 @@ pub async fn cookie(
 ) -> anyhow::Result<()> {
     let user = match &a.username {
         Some(u) => u.clone(),
-        None if tty => ask("Username: ")?,
+        None if tty => a.ui.ask("Username: ")?,
         None => anyhow::bail!("--username is required for cookie"),
     };
     let password = if a.password_stdin {
-        read_stdin_secret("password")?
+        a.ui.stdin_secret("password")?
     } else if tty {
-        ask_secret("Password: ")?
+        a.ui.secret("Password: ")?
     } else {
         anyhow::bail!("no password given: pass it on standard input with --password-stdin");
     };
