@@ -94,7 +94,7 @@ pub(super) async fn login(
     let Found {
         site,
         mut dep,
-        mut cloud_id,
+        cloud_id,
         method,
         probe_http,
     } = found;
@@ -115,7 +115,47 @@ pub(super) async fn login(
         dep = Deployment::Cloud;
     }
 
-    // Who: Cloud email or DC username.
+    let login = who(a, method, tty)?;
+    let secret = secret(a, method, &site, tty)?;
+    let (api_base, cloud_id) = api_base(a, &site, dep, cloud_id, &probe_http).await?;
+    let site_str = match dep {
+        Deployment::DataCenter => api_base.clone(),
+        _ if deployment::classify(&site) == Some(Deployment::CloudScoped) => {
+            site.as_str().trim_end_matches('/').to_string()
+        }
+        _ => deployment::cloud_site_root(&site)
+            .as_str()
+            .trim_end_matches('/')
+            .to_string(),
+    };
+
+    let cred = Credential::new(method, dep, &api_base, login.clone(), secret, Source::Login)?;
+    let client = Client::new(cred, opts)?;
+    let who = identity::whoami(&client)
+        .await
+        .map_err(|e| anyhow::anyhow!("login failed, nothing was saved: {e:#}"))?;
+
+    super::save::save(
+        super::save::Login {
+            site: site_str,
+            default_name: super::default_profile_name(&site),
+            deployment: dep,
+            method,
+            api_base,
+            cloud_id,
+            login,
+            oauth: Default::default(),
+            secret: client.cred.secret().to_string(),
+            expires_at: None,
+        },
+        &who,
+        a,
+        g,
+    )
+}
+
+/// Who: the Cloud email or the DC username.
+fn who(a: &Options, method: Method, tty: bool) -> anyhow::Result<Option<String>> {
     let login = match method {
         Method::ApiToken | Method::ScopedToken => Some(match &a.email {
             Some(e) => e.clone(),
@@ -136,7 +176,11 @@ pub(super) async fn login(
         );
     }
 
-    // The secret: stdin, a Jira token on offer, or a hidden prompt.
+    Ok(login)
+}
+
+/// The secret: stdin, a Jira token on offer, or a hidden prompt.
+fn secret(a: &Options, method: Method, site: &Url, tty: bool) -> anyhow::Result<String> {
     let host = site.host_str().unwrap_or_default().to_string();
     let jira = if method == Method::ApiToken {
         find_jira_token(&host)
@@ -173,7 +217,7 @@ pub(super) async fn login(
         match offered {
             Some(t) => t,
             None => {
-                say!(a, "{}", where_to_create(method, &site));
+                say!(a, "{}", where_to_create(method, site));
                 a.ui.secret(if method == Method::Basic {
                     "Password: "
                 } else {
@@ -187,13 +231,25 @@ pub(super) async fn login(
         }
         anyhow::bail!(
             "no secret given: pass --token-stdin (or --password-stdin for basic). {}",
-            where_to_create(method, &site)
+            where_to_create(method, site)
         );
     };
 
+    Ok(secret)
+}
+
+/// Where REST paths are rooted, and the cloud id when the gateway needs one (scoped tokens go
+/// through `GATEWAY/ex/confluence/CLOUD_ID/wiki`).
+async fn api_base(
+    a: &Options,
+    site: &Url,
+    dep: Deployment,
+    mut cloud_id: Option<String>,
+    probe_http: &reqwest::Client,
+) -> anyhow::Result<(String, Option<String>)> {
     let api_base = match dep {
         Deployment::CloudScoped => {
-            let gateway = if deployment::classify(&site) == Some(Deployment::CloudScoped) {
+            let gateway = if deployment::classify(site) == Some(Deployment::CloudScoped) {
                 let mut g = site.clone();
                 let p = g
                     .path()
@@ -207,49 +263,16 @@ pub(super) async fn login(
                 deployment::parse_site(&a.api_gateway_url).context("--api-gateway-url")?
             };
             if cloud_id.is_none() {
-                cloud_id = Some(deployment::tenant_cloud_id(&probe_http, &site).await.context(
+                cloud_id = Some(deployment::tenant_cloud_id(probe_http, site).await.context(
                     "scoped tokens need the site's cloud id; pass the site URL (https://NAME.atlassian.net)",
                 )?);
             }
             deployment::scoped_api_base(&gateway, cloud_id.as_deref().unwrap_or_default())
         }
-        Deployment::Cloud => deployment::cloud_api_base(&site),
+        Deployment::Cloud => deployment::cloud_api_base(site),
         Deployment::DataCenter => site.as_str().trim_end_matches('/').to_string(),
     };
-    let site_str = match dep {
-        Deployment::DataCenter => api_base.clone(),
-        _ if deployment::classify(&site) == Some(Deployment::CloudScoped) => {
-            site.as_str().trim_end_matches('/').to_string()
-        }
-        _ => deployment::cloud_site_root(&site)
-            .as_str()
-            .trim_end_matches('/')
-            .to_string(),
-    };
-
-    let cred = Credential::new(method, dep, &api_base, login.clone(), secret, Source::Login)?;
-    let client = Client::new(cred, opts)?;
-    let who = identity::whoami(&client)
-        .await
-        .map_err(|e| anyhow::anyhow!("login failed, nothing was saved: {e:#}"))?;
-
-    super::save::save(
-        super::save::Login {
-            site: site_str,
-            default_name: super::default_profile_name(&site),
-            deployment: dep,
-            method,
-            api_base,
-            cloud_id,
-            login,
-            oauth: Default::default(),
-            secret: client.cred.secret().to_string(),
-            expires_at: None,
-        },
-        &who,
-        a,
-        g,
-    )
+    Ok((api_base, cloud_id))
 }
 
 fn where_to_create(method: Method, site: &Url) -> String {

@@ -119,41 +119,46 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&json!({"profiles": entries}))?
         );
     } else {
-        for e in &entries {
-            let mark = if e["current"] == true { "*" } else { " " };
-            println!(
-                "{mark} {}  {}",
-                e["name"].as_str().unwrap_or(""),
-                e["site"].as_str().unwrap_or("")
-            );
-            println!(
-                "    deployment: {}   method: {}",
-                e["deployment"].as_str().unwrap_or("?"),
-                e["method"].as_str().unwrap_or("?")
-            );
-            println!(
-                "    secret: {}",
-                e["secret_store"].as_str().unwrap_or("none")
-            );
-            if let Some(x) = e["expires_at"].as_str() {
-                println!("    expires: {x} (renewed automatically)");
-            }
-            match (&e["user"], e["error"].as_str()) {
-                (Value::Object(u), _) => println!(
-                    "    ✓ logged in as {} ({})",
-                    u["display_name"].as_str().unwrap_or(""),
-                    u["login"].as_str().unwrap_or("")
-                ),
-                (_, Some(err)) => println!("    ✗ {}", err.replace('\n', "\n      ")),
-                _ => {}
-            }
-        }
+        print_entries(&entries);
     }
     Ok(if current_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The profiles as a person reads them.
+fn print_entries(entries: &[Value]) {
+    for e in entries {
+        let mark = if e["current"] == true { "*" } else { " " };
+        println!(
+            "{mark} {}  {}",
+            e["name"].as_str().unwrap_or(""),
+            e["site"].as_str().unwrap_or("")
+        );
+        println!(
+            "    deployment: {}   method: {}",
+            e["deployment"].as_str().unwrap_or("?"),
+            e["method"].as_str().unwrap_or("?")
+        );
+        println!(
+            "    secret: {}",
+            e["secret_store"].as_str().unwrap_or("none")
+        );
+        if let Some(x) = e["expires_at"].as_str() {
+            println!("    expires: {x} (renewed automatically)");
+        }
+        match (&e["user"], e["error"].as_str()) {
+            (Value::Object(u), _) => println!(
+                "    ✓ logged in as {} ({})",
+                u["display_name"].as_str().unwrap_or(""),
+                u["login"].as_str().unwrap_or("")
+            ),
+            (_, Some(err)) => println!("    ✗ {}", err.replace('\n', "\n      ")),
+            _ => {}
+        }
+    }
 }
 
 pub fn token(g: &Globals) -> anyhow::Result<ExitCode> {
