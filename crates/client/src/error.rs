@@ -29,6 +29,24 @@ pub enum Error {
     /// renewal refused); the text names what to check.
     #[error("{0}")]
     Request(String),
+    /// The transport failed (an unreachable server, an untrusted certificate, a body broken
+    /// off); the message says what to check, the source what reqwest saw.
+    #[error("{message}")]
+    Transport {
+        message: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A local file could not be read or written.
+    #[error("{message}")]
+    Io {
+        message: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server kept answering 429/503 beyond the retry policy.
+    #[error("{0}")]
+    RateLimited(String),
     /// `cfl export` finished, but some pages failed (each was reported on its own).
     #[error("{failed} page(s) failed; run the same command again to fetch just those.")]
     PagesFailed {
@@ -41,6 +59,20 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    pub fn transport(message: impl Into<String>, source: reqwest::Error) -> Error {
+        Error::Transport {
+            message: message.into(),
+            source,
+        }
+    }
+
+    pub fn io(message: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            message: message.into(),
+            source,
+        }
+    }
+
     /// The HTTP status behind the error, if there was one.
     pub fn status(&self) -> Option<u16> {
         match self {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Once;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
+use crate::error::{Error, Result};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
@@ -63,7 +63,7 @@ pub fn install_crypto_provider() {
 }
 
 /// A reqwest client with cfl's transport settings (also used unauthenticated, for probes).
-pub fn build_http(opts: &ClientOptions) -> anyhow::Result<reqwest::Client> {
+pub fn build_http(opts: &ClientOptions) -> Result<reqwest::Client> {
     install_crypto_provider();
     let mut b = reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -74,33 +74,48 @@ pub fn build_http(opts: &ClientOptions) -> anyhow::Result<reqwest::Client> {
         // Never carry credentials to another host behind our back.
         .redirect(reqwest::redirect::Policy::none());
     if let Some(ca) = &opts.ca_bundle {
-        let pem =
-            std::fs::read(ca).with_context(|| format!("cannot read CA bundle {}", ca.display()))?;
-        for cert in reqwest::Certificate::from_pem_bundle(&pem)
-            .with_context(|| format!("{} is not a PEM certificate bundle", ca.display()))?
-        {
+        let pem = std::fs::read(ca)
+            .map_err(|e| Error::io(format!("cannot read CA bundle {}", ca.display()), e))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::transport(
+                format!("{} is not a PEM certificate bundle", ca.display()),
+                e,
+            )
+        })? {
             b = b.add_root_certificate(cert);
         }
     }
     match (&opts.client_cert, &opts.client_key) {
         (Some(cert), key) => {
-            let mut pem = std::fs::read(cert)
-                .with_context(|| format!("cannot read client certificate {}", cert.display()))?;
+            let mut pem = std::fs::read(cert).map_err(|e| {
+                Error::io(
+                    format!("cannot read client certificate {}", cert.display()),
+                    e,
+                )
+            })?;
             if let Some(key) = key {
                 pem.push(b'\n');
-                pem.extend(
-                    std::fs::read(key)
-                        .with_context(|| format!("cannot read client key {}", key.display()))?,
-                );
+                pem.extend(std::fs::read(key).map_err(|e| {
+                    Error::io(format!("cannot read client key {}", key.display()), e)
+                })?);
             }
-            let id = reqwest::Identity::from_pem(&pem)
-                .context("client certificate: expected PEM certificate and private key")?;
+            let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                Error::transport(
+                    "client certificate: expected PEM certificate and private key",
+                    e,
+                )
+            })?;
             b = b.identity(id);
         }
-        (None, Some(_)) => anyhow::bail!("a client key needs a client certificate (--client-cert)"),
+        (None, Some(_)) => {
+            return Err(Error::Invalid(
+                "a client key needs a client certificate (--client-cert)".into(),
+            ))
+        }
         (None, None) => {}
     }
-    b.build().context("cannot build the HTTP client")
+    b.build()
+        .map_err(|e| Error::transport("cannot build the HTTP client", e))
 }
 
 /// A finished response, body read.
@@ -119,9 +134,9 @@ impl Response {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
-    pub fn json(&self) -> anyhow::Result<serde_json::Value> {
+    pub fn json(&self) -> Result<serde_json::Value> {
         serde_json::from_slice(&self.body)
-            .with_context(|| format!("{} did not answer JSON", self.url))
+            .map_err(|e| Error::Request(format!("{} did not answer JSON: {e}", self.url)))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -147,7 +162,7 @@ pub const NEAR_LIMIT_PAUSE: Duration = Duration::from_millis(500);
 const MAX_REDIRECTS: usize = 5;
 
 impl Client {
-    pub fn new(cred: Credential, opts: &ClientOptions) -> anyhow::Result<Client> {
+    pub fn new(cred: Credential, opts: &ClientOptions) -> Result<Client> {
         Ok(Client {
             http: build_http(opts)?,
             auth: authorize::for_credential(&cred)?,
@@ -164,15 +179,16 @@ impl Client {
 
     /// `path` relative to the API base; an absolute URL only on the API base's own origin, so a
     /// credential is never sent to another host.
-    pub fn url(&self, path: &str) -> anyhow::Result<String> {
+    pub fn url(&self, path: &str) -> Result<String> {
         if path.starts_with("http://") || path.starts_with("https://") {
-            let u = Url::parse(path).with_context(|| format!("bad URL {path:?}"))?;
+            let u =
+                Url::parse(path).map_err(|e| Error::Invalid(format!("bad URL {path:?}: {e}")))?;
             if u.origin() != self.cred.api_base.origin() {
-                anyhow::bail!(
+                return Err(Error::Invalid(format!(
                     "refusing to send credentials to {} (the profile's API base is {})",
                     u.origin().ascii_serialization(),
                     self.cred.api_base
-                );
+                )));
             }
             return Ok(path.to_string());
         }
@@ -182,8 +198,8 @@ impl Client {
     /// The URL a request really goes to, after the method's rewrite (`oauth1-impersonation`
     /// acts as its user through `xoauth_requestor_id`): the only thing
     /// [`Client::authorization`] accepts.
-    pub fn target(&self, url: &str) -> anyhow::Result<Target> {
-        Ok(self.auth.target(&self.cred, url)?)
+    pub fn target(&self, url: &str) -> Result<Target> {
+        self.auth.target(&self.cred, url)
     }
 
     fn ctx(&self) -> Ctx<'_> {
@@ -201,7 +217,7 @@ impl Client {
         url: &str,
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
-    ) -> anyhow::Result<Response> {
+    ) -> Result<Response> {
         let body = match &body {
             Some(b) => RequestBody::Bytes(b),
             None => RequestBody::Empty,
@@ -221,11 +237,7 @@ impl Client {
 
     /// The `Authorization` value for one request to `target`, renewed first when due (`cfl auth
     /// token` uses [`Client::reusable_header`]; cookie profiles get their session cookie's value).
-    pub async fn authorization(
-        &self,
-        method: &reqwest::Method,
-        target: &Target,
-    ) -> anyhow::Result<String> {
+    pub async fn authorization(&self, method: &reqwest::Method, target: &Target) -> Result<String> {
         let req = authorize::Request {
             method,
             target,
@@ -236,13 +248,13 @@ impl Client {
 
     /// A header a script may reuse (`cfl auth token`); an error for the methods that sign or
     /// use a cookie per request.
-    pub async fn reusable_header(&self) -> anyhow::Result<String> {
-        Ok(self.auth.reusable_header(self.ctx()).await?)
+    pub async fn reusable_header(&self) -> Result<String> {
+        self.auth.reusable_header(self.ctx()).await
     }
 
     /// Renews the credential now (`cfl auth refresh`).
-    pub async fn refresh(&self) -> anyhow::Result<()> {
-        Ok(self.auth.renew(self.ctx()).await?)
+    pub async fn refresh(&self) -> Result<()> {
+        self.auth.renew(self.ctx()).await
     }
 
     /// Unix seconds when the current access token expires, when known.
@@ -484,7 +496,7 @@ impl Client {
         url: &str,
         headers: &[(String, String)],
         make_body: &(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync),
-    ) -> anyhow::Result<Response> {
+    ) -> Result<Response> {
         let streamed = self
             .send_with(
                 method,
@@ -504,7 +516,7 @@ impl Client {
         method: &str,
         url: &str,
         headers: &[(String, String)],
-    ) -> anyhow::Result<Streamed> {
+    ) -> Result<Streamed> {
         self.send_with(
             method,
             url,
@@ -519,11 +531,7 @@ impl Client {
     /// A GET for a download, its successful body returned unread. Redirects are followed (at
     /// most five): on the API base's origin with the credential, to any other host (Cloud sends
     /// attachment bytes from its media store) without it, so a credential never leaves its site.
-    pub async fn send_for_download(
-        &self,
-        url: &str,
-        policy: SendPolicy,
-    ) -> anyhow::Result<Streamed> {
+    pub async fn send_for_download(&self, url: &str, policy: SendPolicy) -> Result<Streamed> {
         let mut current = url.to_string();
         let mut on_site = true;
         for _ in 0..=MAX_REDIRECTS {
@@ -544,32 +552,38 @@ impl Client {
                 Streamed::Read(r) if (300..400).contains(&r.status) && r.status != 304 => r,
                 other => return Ok(other),
             };
-            let location = r.header("location").with_context(|| {
-                format!(
+            let location = r.header("location").ok_or_else(|| {
+                Error::Request(format!(
                     "GET {} answered {} without a Location to follow",
                     self.redact(&current),
                     r.status
-                )
+                ))
             })?;
             let next = Url::parse(&current)
                 .and_then(|u| u.join(location))
-                .with_context(|| format!("the redirect to {location:?} is not a URL"))?;
+                .map_err(|e| {
+                    Error::Request(format!("the redirect to {location:?} is not a URL: {e}"))
+                })?;
             if !matches!(next.scheme(), "http" | "https") {
-                anyhow::bail!("refusing to follow a redirect to {}", next.scheme());
+                return Err(Error::Request(format!(
+                    "refusing to follow a redirect to {}",
+                    next.scheme()
+                )));
             }
             // Once off the site, stay anonymous even if a later hop comes back.
             on_site = on_site && next.origin() == self.cred.api_base.origin();
             current = next.to_string();
         }
-        anyhow::bail!(
+        Err(Error::Request(format!(
             "GET {}: more than {MAX_REDIRECTS} redirects; giving up",
             self.redact(url)
-        )
+        )))
     }
 
     /// A GET to another host than the site's: no credential, no cookie, only cfl's User-Agent.
-    async fn get_off_site(&self, url: &str) -> anyhow::Result<Streamed> {
-        let parsed = Url::parse(url).with_context(|| format!("bad URL {url:?}"))?;
+    async fn get_off_site(&self, url: &str) -> Result<Streamed> {
+        let parsed =
+            Url::parse(url).map_err(|e| Error::Request(format!("bad URL {url:?}: {e}")))?;
         if self.verbose {
             eprintln!(
                 "> GET {} (another host: sent without the Confluence credential)",
@@ -584,7 +598,7 @@ impl Client {
             .await
             .map_err(|e| {
                 let hint = transport_hint(&e, url);
-                anyhow::Error::new(e).context(format!("GET {} failed{hint}", redact_query(&parsed)))
+                Error::transport(format!("GET {} failed{hint}", redact_query(&parsed)), e)
             })?;
         let status = resp.status();
         if self.verbose {
@@ -601,7 +615,7 @@ impl Client {
         let body = resp
             .bytes()
             .await
-            .context("cannot read the response body")?
+            .map_err(|e| Error::transport("cannot read the response body", e))?
             .to_vec();
         Ok(Streamed::Read(Response {
             status: status.as_u16(),
@@ -618,11 +632,7 @@ impl Client {
     /// truncated) instead of memory, for attachment downloads; any other answer is returned with
     /// its body read and `dest` untouched. Credentials work as for `send` (signed or impersonating
     /// URLs, cookie sessions, one renewal on a 401).
-    pub async fn get_once(
-        &self,
-        url: &str,
-        dest: Option<&std::path::Path>,
-    ) -> anyhow::Result<Response> {
+    pub async fn get_once(&self, url: &str, dest: Option<&std::path::Path>) -> Result<Response> {
         use std::io::Write;
         let streamed = self
             .send_with(
@@ -652,17 +662,18 @@ impl Client {
             method: "GET".into(),
         };
         let mut f = std::fs::File::create(dest)
-            .with_context(|| format!("cannot write {}", dest.display()))?;
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .with_context(|| format!("GET {}: the download broke off", self.redact(url)))?
-        {
+            .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| {
+            Error::transport(
+                format!("GET {}: the download broke off", self.redact(url)),
+                e,
+            )
+        })? {
             f.write_all(&chunk)
-                .with_context(|| format!("cannot write {}", dest.display()))?;
+                .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
         }
         f.sync_data()
-            .with_context(|| format!("cannot write {}", dest.display()))?;
+            .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
         Ok(r)
     }
 
@@ -676,9 +687,9 @@ impl Client {
         body: RequestBody<'_>,
         answer: Answer,
         policy: SendPolicy,
-    ) -> anyhow::Result<Streamed> {
+    ) -> Result<Streamed> {
         let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .with_context(|| format!("bad HTTP method {method:?}"))?;
+            .map_err(|_| Error::Invalid(format!("bad HTTP method {method:?}")))?;
         let target = self.target(url)?;
         let idempotent = m != reqwest::Method::POST && m != reqwest::Method::PATCH;
         let form_body = form_body(headers, body);
@@ -701,10 +712,10 @@ impl Client {
             }
             let resp = self.http.execute(req).await.map_err(|e| {
                 let hint = transport_hint(&e, target.url());
-                anyhow::Error::new(e).context(format!(
-                    "{method} {} failed{hint}",
-                    self.redact(target.url())
-                ))
+                Error::transport(
+                    format!("{method} {} failed{hint}", self.redact(target.url())),
+                    e,
+                )
             })?;
             if policy == SendPolicy::Backoff {
                 self.note_near_limit(resp.headers());
@@ -741,7 +752,7 @@ impl Client {
         headers: &[(String, String)],
         body: RequestBody<'_>,
         credential: &Authorized,
-    ) -> anyhow::Result<reqwest::Request> {
+    ) -> Result<reqwest::Request> {
         let mut req = self
             .http
             .request(m.clone(), target.url())
@@ -757,20 +768,24 @@ impl Client {
         }
         for (k, v) in headers {
             let name = HeaderName::from_bytes(k.as_bytes())
-                .with_context(|| format!("bad header name {k:?}"))?;
-            let value =
-                HeaderValue::from_str(v).with_context(|| format!("bad value for header {k}"))?;
+                .map_err(|_| Error::Invalid(format!("bad header name {k:?}")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| Error::Invalid(format!("bad value for header {k}")))?;
             req = req.header(name, value);
         }
         req = match body {
             RequestBody::Empty => req,
             RequestBody::Bytes(b) => req.body(b.to_vec()),
-            RequestBody::Stream(make) => match make()? {
-                StreamBody::Multipart(form) => req.multipart(form),
-                StreamBody::Raw(body) => req.body(body),
-            },
+            RequestBody::Stream(make) => {
+                match make().map_err(|e| Error::Request(format!("{e:#}")))? {
+                    StreamBody::Multipart(form) => req.multipart(form),
+                    StreamBody::Raw(body) => req.body(body),
+                }
+            }
         };
-        let req = req.build().context("cannot build the request")?;
+        let req = req
+            .build()
+            .map_err(|e| Error::transport("cannot build the request", e))?;
         if self.verbose {
             self.log_request(&req);
         }
@@ -798,13 +813,13 @@ impl Client {
         resp: reqwest::Response,
         m: &reqwest::Method,
         target: &Target,
-    ) -> anyhow::Result<Response> {
+    ) -> Result<Response> {
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = resp
             .bytes()
             .await
-            .context("cannot read the response body")?
+            .map_err(|e| Error::transport("cannot read the response body", e))?
             .to_vec();
         let r = Response {
             status: status.as_u16(),
@@ -821,19 +836,13 @@ impl Client {
     }
 
     /// How long to wait before retrying `r`, or the error that ends the retries.
-    fn retry_wait(
-        &self,
-        method: &str,
-        url: &str,
-        r: &Response,
-        attempt: u32,
-    ) -> anyhow::Result<Duration> {
+    fn retry_wait(&self, method: &str, url: &str, r: &Response, attempt: u32) -> Result<Duration> {
         let reason = r
             .header("ratelimit-reason")
             .map(|v| format!(" (RateLimit-Reason: {v})"))
             .unwrap_or_default();
         if attempt >= self.retry.max_retries {
-            anyhow::bail!(
+            return Err(Error::RateLimited(format!(
                 "{method} {} answered {} {}{reason} {} time(s); giving up after {} retries. {}",
                 self.redact(url),
                 r.status,
@@ -841,7 +850,7 @@ impl Client {
                 attempt + 1,
                 attempt,
                 "Wait a while and try again, or lower the request rate (CFL_MAX_RETRIES sets the retries)."
-            );
+            )));
         }
         let delay = retry_delay(
             &r.headers,
@@ -850,14 +859,14 @@ impl Client {
             rand::random::<f64>(),
         );
         if delay > self.retry.max_wait {
-            anyhow::bail!(
+            return Err(Error::RateLimited(format!(
                 "{method} {} answered {}{reason}: the server asks to wait {}s, more than the {}s cfl waits \
                  (CFL_RETRY_MAX_WAIT); giving up — try again later",
                 self.redact(url),
                 r.status,
                 delay.as_secs(),
                 self.retry.max_wait.as_secs()
-            );
+            )));
         }
         if self.verbose {
             eprintln!(

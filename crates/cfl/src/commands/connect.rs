@@ -14,7 +14,7 @@ use super::Globals;
 pub fn client(g: &Globals) -> anyhow::Result<Client> {
     let dir = config_dir()?;
     let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
-    Client::new(cred, &g.client_options(profile.as_ref()))
+    Ok(Client::new(cred, &g.client_options(profile.as_ref()))?)
 }
 
 /// Runs a command body on a fresh runtime.

@@ -160,7 +160,7 @@ impl<'a> Content<'a> {
     }
 
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
-        self.call("GET", path, None).await?.json()
+        Ok(self.call("GET", path, None).await?.json()?)
     }
 
     /// Follows next links (`Link` header, else `_links.next`: v1 offsets and v2 cursors alike)

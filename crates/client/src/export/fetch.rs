@@ -64,7 +64,7 @@ impl Fetcher {
         let slot = self.limiter.acquire().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let res = match dest {
-            None => self.client.get_once(url, None).await,
+            None => self.client.get_once(url, None).await.map_err(Into::into),
             Some(dest) => self.download_once(url, dest).await,
         };
         drop(slot);
@@ -159,6 +159,6 @@ impl Fetcher {
         if !r.is_success() {
             return Err(self.client.refusal(&r, &format!("GET {}", r.url)).into());
         }
-        r.json()
+        Ok(r.json()?)
     }
 }

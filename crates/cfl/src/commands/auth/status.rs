@@ -32,7 +32,7 @@ async fn check(
 ) -> (anyhow::Result<identity::Identity>, Option<i64>) {
     let client = match Client::new(c, opts) {
         Ok(c) => c,
-        Err(e) => return (Err(e), None),
+        Err(e) => return (Err(e.into()), None),
     };
     let who = identity::whoami(&client).await;
     (who, client.expires_at().await)
