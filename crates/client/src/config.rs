@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::deployment::Deployment;
 
-/// How a profile authenticates. Token methods store one secret string; the OAuth and cookie
-/// methods store a JSON [`crate::oauth::StoredSecret`] and keep their settings in `Profile::oauth`.
+/// How a profile authenticates: its name in `config.toml` and on the command line. What a method
+/// does to a request is its [`crate::authorize::Authorizer`]; how it logs in, [`crate::login`].
+/// Token methods store one secret string; the OAuth and cookie methods store a JSON
+/// [`crate::oauth::StoredSecret`] and keep their settings in `Profile::oauth`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
@@ -87,24 +89,11 @@ impl Method {
         }
     }
 
-    /// Methods this version can log in with.
-    pub fn implemented(self) -> bool {
-        true
-    }
-
     /// Whether the stored secret is a JSON `StoredSecret` (the OAuth and cookie methods).
     pub fn stores_json(self) -> bool {
         !matches!(
             self,
             Method::ApiToken | Method::ScopedToken | Method::Pat | Method::Basic
-        )
-    }
-
-    /// OAuth 2.0 bearer methods (renewed through a token endpoint).
-    pub fn is_bearer_oauth(self) -> bool {
-        matches!(
-            self,
-            Method::Oauth2 | Method::DcOauth2 | Method::ClientCredentials
         )
     }
 }

@@ -1,4 +1,5 @@
-//! The resolved credential for one command and the `Authorization` header it becomes.
+//! The resolved credential for one command (what it sends is its method's
+//! [`crate::authorize::Authorizer`]).
 //! Resolution follows gh's order: an explicit `--profile` flag, then the environment
 //! (`CONFLUENCE_URL` + `CONFLUENCE_EMAIL` + `CONFLUENCE_API_TOKEN`, or `CONFLUENCE_URL` +
 //! `CONFLUENCE_PAT`), then the profile from `CFL_PROFILE` or the active one, whose secret comes
@@ -55,12 +56,6 @@ impl Credential {
         secret: String,
         source: Source,
     ) -> anyhow::Result<Credential> {
-        if !method.implemented() {
-            anyhow::bail!(
-                "method {method} is not supported by this version of cfl yet; \
-                 use api-token or scoped-token (Cloud), pat or basic (Data Center)"
-            );
-        }
         if matches!(
             method,
             Method::ApiToken | Method::ScopedToken | Method::Basic | Method::Cookie
