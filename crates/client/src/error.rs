@@ -44,6 +44,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A token endpoint refused a grant; `refusal` says which part, so the advice fits.
+    #[error("{message}")]
+    Grant {
+        refusal: crate::oauth::token::Refusal,
+        message: String,
+    },
     /// The server kept answering 429/503 beyond the retry policy.
     #[error("{0}")]
     RateLimited(String),
@@ -90,6 +96,17 @@ impl Error {
             } => *credential_refused,
             e => e.status() == Some(401),
         }
+    }
+
+    /// The message with its sources (`a: b: c`), for an error folded into another's text.
+    pub fn with_sources(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        text
     }
 
     /// The cfl-client error anywhere in an error's chain (under any context added on the way).

@@ -2,11 +2,11 @@
 //! stored bearer, renewed a minute before it expires or after a 401, through the grant the
 //! method uses.
 
-use super::{request_error, Authorized, Ctx, Pending};
+use super::{Authorized, Ctx, Pending};
 use crate::config::Method;
 use crate::error::{Error, Result};
 use crate::oauth::live::{self, Live};
-use crate::oauth::token::{self, GrantError, Refusal};
+use crate::oauth::token::{self, Refusal};
 use crate::oauth::StoredSecret;
 
 /// Renew a bearer this long before it expires, so a request never leaves with a dying token.
@@ -29,7 +29,7 @@ pub(super) struct Bearer {
 impl Bearer {
     pub fn new(cred: &crate::Credential, grant: Grant) -> Result<Bearer> {
         Ok(Bearer {
-            live: Live::new(cred).map_err(request_error)?,
+            live: Live::new(cred)?,
             grant,
         })
     }
@@ -56,7 +56,7 @@ impl Bearer {
             };
             if !usable {
                 renew(ctx, s, self.grant).await?;
-                self.live.save(s).map_err(request_error)?;
+                self.live.save(s)?;
             }
             let token = s.access_token.clone().unwrap_or_default();
             Ok(Authorized {
@@ -75,7 +75,7 @@ impl Bearer {
                 .as_mut()
                 .ok_or_else(|| Error::Request("this profile has no stored token".into()))?;
             renew(ctx, s, self.grant).await?;
-            self.live.save(s).map_err(request_error)
+            self.live.save(s)
         })
     }
 
@@ -94,7 +94,7 @@ pub(super) fn refused(method: Method, login_cmd: &str) -> String {
 
 async fn renew(ctx: Ctx<'_>, s: &mut StoredSecret, grant: Grant) -> Result<()> {
     let cred = ctx.cred;
-    let ep = live::endpoint(cred).map_err(request_error)?;
+    let ep = live::endpoint(cred)?;
     let login_cmd = match &cred.profile {
         Some(p) => format!("cfl auth login --profile {p} --method {}", cred.method),
         None => format!("cfl auth login --method {}", cred.method),
@@ -124,14 +124,21 @@ async fn renew(ctx: Ctx<'_>, s: &mut StoredSecret, grant: Grant) -> Result<()> {
         }
     };
     let t = result.map_err(|e| {
-        let advice = match e.downcast_ref::<GrantError>().map(|g| &g.refusal) {
+        let refusal = match &e {
+            Error::Grant { refusal, .. } => Some(refusal),
+            _ => None,
+        };
+        let advice = match refusal {
             Some(Refusal::Grant) => {
                 format!("\nThe saved sign-in is no longer valid; run `{login_cmd}`.")
             }
             Some(Refusal::Client) => format!("\nFix the client secret with `{login_cmd}`."),
             _ => String::new(),
         };
-        Error::Request(format!("cannot renew the access token: {e:#}{advice}"))
+        Error::Request(format!(
+            "cannot renew the access token: {}{advice}",
+            e.with_sources()
+        ))
     })?;
     s.access_token = Some(t.access_token);
     if t.refresh_token.is_some() {

@@ -1,7 +1,7 @@
 //! `cookie`: a Data Center session cookie (`JSESSIONID`). cfl logs in with Basic once, sends the
 //! session cookie, and logs in again when the session is old or refused (a 401).
 
-use super::{basic, request_error, Authorized, Authorizer, Ctx, Pending, Request};
+use super::{basic, Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
 use crate::credentials::Credential;
 use crate::deployment::Deployment;
@@ -22,7 +22,7 @@ pub struct Cookie {
 impl Cookie {
     pub fn new(cred: &Credential) -> Result<Cookie> {
         Ok(Cookie {
-            live: Live::new(cred).map_err(request_error)?,
+            live: Live::new(cred)?,
         })
     }
 
@@ -43,7 +43,7 @@ impl Cookie {
         })?;
         s.session = Some(login(ctx.cred, ctx.http, &password).await?);
         s.expires_at = Some(crate::oauth::now() + SESSION_SECS);
-        self.live.save(s).map_err(request_error)?;
+        self.live.save(s)?;
         Ok(s.session.clone().unwrap_or_default())
     }
 }

@@ -183,10 +183,5 @@ fn ready(a: Authorized) -> Pending<'static, Authorized> {
     Box::pin(async move { Ok(a) })
 }
 
-/// Turns an error of the OAuth helpers (still `anyhow`) into this crate's.
-fn request_error(e: anyhow::Error) -> Error {
-    Error::Request(format!("{e:#}"))
-}
-
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use cfl_auth::oauth1::{Consumer, RequestParts, TokenParams};
 
-use super::{request_error, Authorized, Authorizer, Ctx, Pending, Request};
+use super::{Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
 use crate::credentials::Credential;
 use crate::deployment::Deployment;
@@ -22,7 +22,7 @@ pub(super) struct Signer {
 impl Signer {
     pub fn new(cred: &Credential) -> Result<Signer> {
         Ok(Signer {
-            secret: StoredSecret::parse(cred.secret()).map_err(request_error)?,
+            secret: StoredSecret::parse(cred.secret())?,
             consumer: OnceLock::new(),
         })
     }
@@ -38,7 +38,7 @@ impl Signer {
         let pem = self.secret.private_key.as_deref().ok_or_else(|| {
             Error::Request("the profile has no private key stored; log in again".into())
         })?;
-        let c = crate::oauth::oauth1::consumer(key, pem).map_err(request_error)?;
+        let c = crate::oauth::oauth1::consumer(key, pem)?;
         Ok(self.consumer.get_or_init(|| c))
     }
 

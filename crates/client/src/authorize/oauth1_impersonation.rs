@@ -5,7 +5,7 @@
 use cfl_auth::oauth1::TokenParams;
 
 use super::oauth1::{self, Signer};
-use super::{request_error, Authorized, Authorizer, Ctx, Pending, Request, Target};
+use super::{Authorized, Authorizer, Ctx, Pending, Request, Target};
 use crate::config::Method;
 use crate::credentials::Credential;
 use crate::deployment::Deployment;
@@ -38,8 +38,7 @@ impl Authorizer for Oauth1Impersonation {
     }
 
     fn target(&self, cred: &Credential, url: &str) -> Result<Target> {
-        let url =
-            crate::oauth::oauth1::requestor_url(url, as_user(cred)?).map_err(request_error)?;
+        let url = crate::oauth::oauth1::requestor_url(url, as_user(cred)?)?;
         Ok(Target::new(url))
     }
 

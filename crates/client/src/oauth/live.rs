@@ -10,12 +10,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use super::token::Endpoint;
 use super::StoredSecret;
 use crate::config::SecretStore;
 use crate::credentials::{Credential, Source};
+use crate::error::{Error, Result};
 
 pub struct Live {
     secret: tokio::sync::Mutex<Option<StoredSecret>>,
@@ -24,7 +23,7 @@ pub struct Live {
 }
 
 impl Live {
-    pub fn new(cred: &Credential) -> anyhow::Result<Live> {
+    pub fn new(cred: &Credential) -> Result<Live> {
         let secret = if cred.method.stores_json() {
             Some(StoredSecret::parse(cred.secret())?)
         } else {
@@ -52,10 +51,13 @@ impl Live {
     }
 
     /// Saves a renewed secret to the profile (nothing for an unsaved credential).
-    pub fn save(&self, s: &StoredSecret) -> anyhow::Result<()> {
+    pub fn save(&self, s: &StoredSecret) -> Result<()> {
         if let Some((dir, profile, file)) = &self.persist {
-            crate::secrets::store(dir, profile, &s.to_json(), *file).with_context(|| {
-                format!("cannot save the renewed credential of profile {profile:?}")
+            crate::secrets::store(dir, profile, &s.to_json(), *file).map_err(|e| {
+                Error::Request(format!(
+                    "cannot save the renewed credential of profile {profile:?}: {}",
+                    e.with_sources()
+                ))
             })?;
         }
         Ok(())
@@ -68,12 +70,12 @@ impl Live {
 }
 
 /// The token endpoint of a profile (from its non-secret OAuth settings).
-pub fn endpoint(cred: &Credential) -> anyhow::Result<Endpoint> {
+pub fn endpoint(cred: &Credential) -> Result<Endpoint> {
     let get = |k: &str| {
         cred.oauth
             .get(k)
             .cloned()
-            .with_context(|| format!("the profile has no OAuth {k}; log in again"))
+            .ok_or_else(|| Error::Request(format!("the profile has no OAuth {k}; log in again")))
     };
     Ok(Endpoint {
         token_url: get("token_url")?,
