@@ -7,12 +7,12 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use base64::Engine;
 use url::Url;
 
 use crate::config::{Config, Method, Profile, SecretStore};
 use crate::deployment::{self, Deployment};
+use crate::error::{Error, Result};
 
 /// Where the secret came from (shown by `cfl auth status`, never the secret itself).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,16 +55,18 @@ impl Credential {
         login: Option<String>,
         secret: String,
         source: Source,
-    ) -> anyhow::Result<Credential> {
+    ) -> Result<Credential> {
         if matches!(
             method,
             Method::ApiToken | Method::ScopedToken | Method::Basic | Method::Cookie
         ) && login.is_none()
         {
-            anyhow::bail!("method {method} needs a login (--email on Cloud, --username on DC)");
+            return Err(Error::Invalid(format!(
+                "method {method} needs a login (--email on Cloud, --username on DC)"
+            )));
         }
-        let api_base =
-            Url::parse(api_base).with_context(|| format!("bad API base {api_base:?}"))?;
+        let api_base = Url::parse(api_base)
+            .map_err(|e| Error::Invalid(format!("bad API base {api_base:?}: {e}")))?;
         Ok(Credential {
             profile: None,
             source,
@@ -107,12 +109,13 @@ impl Credential {
 }
 
 /// Reads the credential from the environment, if `CONFLUENCE_URL` and a secret are set.
-pub fn from_env() -> anyhow::Result<Option<Credential>> {
+pub fn from_env() -> Result<Option<Credential>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let Some(url) = var("CONFLUENCE_URL") else {
         return Ok(None);
     };
-    let site = deployment::parse_site(&url).context("CONFLUENCE_URL")?;
+    let site =
+        deployment::parse_site(&url).map_err(|e| Error::Invalid(format!("CONFLUENCE_URL: {e}")))?;
     let forced = var("CONFLUENCE_DEPLOYMENT")
         .map(|d| Deployment::parse(&d))
         .transpose()?;
@@ -149,9 +152,11 @@ pub fn from_env() -> anyhow::Result<Option<Credential>> {
 }
 
 /// Builds the credential for a saved profile, reading its secret.
-pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> anyhow::Result<Credential> {
-    let (secret, store) = crate::secrets::load(dir, name)?.with_context(|| {
-        format!("profile {name:?} has no stored secret; run `cfl auth login --profile {name}`")
+pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> Result<Credential> {
+    let (secret, store) = crate::secrets::load(dir, name)?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "profile {name:?} has no stored secret; run `cfl auth login --profile {name}`"
+        ))
     })?;
     let mut c = Credential::new(
         p.method,
@@ -167,10 +172,7 @@ pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> anyhow::Result<Crede
 }
 
 /// Resolves the credential for a command: `--profile` flag > env > `CFL_PROFILE`/active profile.
-pub fn resolve(
-    dir: &Path,
-    flag_profile: Option<&str>,
-) -> anyhow::Result<(Credential, Option<Profile>)> {
+pub fn resolve(dir: &Path, flag_profile: Option<&str>) -> Result<(Credential, Option<Profile>)> {
     let config = Config::load(dir)?;
     if flag_profile.is_none() {
         if let Some(c) = from_env()? {
@@ -180,20 +182,23 @@ pub fn resolve(
     let env_profile = std::env::var("CFL_PROFILE").ok().filter(|s| !s.is_empty());
     let name = config
         .pick(flag_profile.or(env_profile.as_deref()))
-        .context(
-            "not logged in: run `cfl auth login`, or set CONFLUENCE_URL with CONFLUENCE_PAT \
-             (Data Center) or CONFLUENCE_EMAIL + CONFLUENCE_API_TOKEN (Cloud)",
-        )?;
-    let profile = config.profiles.get(&name).cloned().with_context(|| {
+        .ok_or_else(|| {
+            Error::Invalid(
+                "not logged in: run `cfl auth login`, or set CONFLUENCE_URL with CONFLUENCE_PAT \
+                 (Data Center) or CONFLUENCE_EMAIL + CONFLUENCE_API_TOKEN (Cloud)"
+                    .into(),
+            )
+        })?;
+    let profile = config.profiles.get(&name).cloned().ok_or_else(|| {
         let known: Vec<_> = config.profiles.keys().cloned().collect();
-        format!(
+        Error::Invalid(format!(
             "no profile named {name:?} (known: {}); run `cfl auth login --profile {name}`",
             if known.is_empty() {
                 "none".into()
             } else {
                 known.join(", ")
             }
-        )
+        ))
     })?;
     let cred = from_profile(dir, &name, &profile)?;
     Ok((cred, Some(profile)))

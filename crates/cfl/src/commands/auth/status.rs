@@ -34,7 +34,7 @@ async fn check(
         Ok(c) => c,
         Err(e) => return (Err(e.into()), None),
     };
-    let who = identity::whoami(&client).await;
+    let who = identity::whoami(&client).await.map_err(Into::into);
     (who, client.expires_at().await)
 }
 
@@ -93,7 +93,7 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             }
             Err(err) => {
                 e["secret_store"] = json!("none");
-                Err(err)
+                Err(err.into())
             }
         };
         match result {
