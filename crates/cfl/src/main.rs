@@ -208,6 +208,32 @@ mod tests {
             (Error::Invalid("HTTP 401".into()), 1),
             (Error::Request("HTTP 401".into()), 1),
             (
+                Error::io("cannot write x", std::io::Error::other("disk full")),
+                1,
+            ),
+            (Error::RateLimited("answered 429 5 time(s)".into()), 1),
+            (
+                Error::Grant {
+                    refusal: cfl_client::oauth::token::Refusal::Grant,
+                    message: "HTTP 401 invalid_grant".into(),
+                },
+                1,
+            ),
+            (
+                Error::Context {
+                    message: "reading page 1".into(),
+                    source: Box::new(http(401)),
+                },
+                4,
+            ),
+            (
+                Error::Context {
+                    message: "reading page 1".into(),
+                    source: Box::new(http(404)),
+                },
+                1,
+            ),
+            (
                 Error::PagesFailed {
                     failed: 2,
                     credential_refused: true,

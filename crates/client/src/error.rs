@@ -53,6 +53,13 @@ pub enum Error {
     /// The server kept answering 429/503 beyond the retry policy.
     #[error("{0}")]
     RateLimited(String),
+    /// Another error, with what was being done when it happened.
+    #[error("{message}")]
+    Context {
+        message: String,
+        #[source]
+        source: Box<Error>,
+    },
     /// `cfl export` finished, but some pages failed (each was reported on its own).
     #[error("{failed} page(s) failed; run the same command again to fetch just those.")]
     PagesFailed {
@@ -63,6 +70,47 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What was being done, added to an error as anyhow's `context` does, keeping its type inside
+/// (a refusal under a context is still a refusal). On an `Option`, `None` is invalid input.
+pub(crate) trait Context<T> {
+    fn context(self, message: impl Into<String>) -> Result<T>;
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T>;
+}
+
+impl<T> Context<T> for Result<T> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            message: message.into(),
+            source: Box::new(e),
+        })
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            message: message().into(),
+            source: Box::new(e),
+        })
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.ok_or_else(|| Error::Invalid(message.into()))
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.ok_or_else(|| Error::Invalid(message().into()))
+    }
+}
+
+/// Returns an [`Error::Invalid`] made like `format!` (what the person asked for cannot be done).
+macro_rules! invalid {
+    ($($t:tt)*) => {
+        return Err($crate::error::Error::Invalid(format!($($t)*)))
+    };
+}
+pub(crate) use invalid;
 
 impl Error {
     pub fn transport(message: impl Into<String>, source: reqwest::Error) -> Error {
@@ -84,6 +132,7 @@ impl Error {
         match self {
             Error::Http { status, .. } => Some(*status),
             Error::Conflict { .. } => Some(409),
+            Error::Context { source, .. } => source.status(),
             _ => None,
         }
     }
@@ -94,6 +143,7 @@ impl Error {
             Error::PagesFailed {
                 credential_refused, ..
             } => *credential_refused,
+            Error::Context { source, .. } => source.credential_refused(),
             e => e.status() == Some(401),
         }
     }

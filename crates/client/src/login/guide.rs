@@ -1,7 +1,7 @@
 //! The guided login's words: which methods fit the deployment (a numbered choice) and where
 //! the pieces a method needs come from.
 
-use anyhow::Context;
+use crate::error::Context;
 use url::Url;
 
 use super::{say, Options};
@@ -35,7 +35,7 @@ pub(super) fn setup_hint(method: Method, site: &Url) -> String {
     }
 }
 
-pub(super) fn choose_method(a: &Options, dep: Deployment) -> anyhow::Result<Method> {
+pub(super) fn choose_method(a: &Options, dep: Deployment) -> crate::error::Result<Method> {
     let options: &[(Method, &str)] = if dep.is_cloud() {
         &[
             (Method::ApiToken, "API token (email + token; classic)"),

@@ -36,11 +36,11 @@ pub trait Prompt {
     /// Whether a person can answer questions (a terminal is attached).
     fn interactive(&self) -> bool;
     /// A question answered in the clear.
-    fn ask(&self, prompt: &str) -> anyhow::Result<String>;
+    fn ask(&self, prompt: &str) -> crate::error::Result<String>;
     /// A question whose answer is a secret (not echoed).
-    fn secret(&self, prompt: &str) -> anyhow::Result<String>;
+    fn secret(&self, prompt: &str) -> crate::error::Result<String>;
     /// A secret piped on standard input (`--token-stdin` and the like); `what` names it.
-    fn stdin_secret(&self, what: &str) -> anyhow::Result<String>;
+    fn stdin_secret(&self, what: &str) -> crate::error::Result<String>;
     /// A line for the person (progress, warnings, where the secret went).
     fn say(&self, line: &str);
 }
@@ -83,7 +83,7 @@ pub struct Options {
 
 /// Logs in and saves the profile: the site's deployment (flag, host name, or asking the
 /// server), the method (flag, a question, or the deployment's default), then the method's flow.
-pub async fn run(a: Options, g: &Globals) -> anyhow::Result<()> {
+pub async fn run(a: Options, g: &Globals) -> crate::error::Result<()> {
     let tty = a.ui.interactive()
         && !a.token_stdin
         && !a.password_stdin
@@ -102,7 +102,7 @@ pub async fn run(a: Options, g: &Globals) -> anyhow::Result<()> {
     let site_text = match &a.site {
         Some(s) => s.clone(),
         None if tty => a.ui.ask("Confluence site URL (e.g. https://acme.atlassian.net or https://confluence.example.com/confluence): ")?,
-        None => anyhow::bail!("--site is required when no terminal is attached"),
+        None => crate::error::invalid!("--site is required when no terminal is attached"),
     };
     let site = deployment::parse_site(&site_text)?;
     let probe_http = build_http(&opts)?;
@@ -130,7 +130,7 @@ pub async fn run(a: Options, g: &Globals) -> anyhow::Result<()> {
     let fits =
         method == Method::ClientCredentials || dep.is_cloud() == method.deployment().is_cloud();
     if method.stores_json() && !fits {
-        anyhow::bail!(
+        crate::error::invalid!(
             "{site} is Confluence {}, which does not offer {method}; {}",
             if dep.is_cloud() {
                 "Cloud"
@@ -183,6 +183,16 @@ pub(super) fn default_profile_name(site: &Url) -> String {
         Some(p) => format!("{host}:{p}"),
         None => host.to_string(),
     }
+}
+
+/// The server did not take the new credential. Said as text, not kept as the refusal it may be:
+/// a login that fails has exit code 1 like any other failed login, not the 4 of a command whose
+/// saved credential stopped working.
+fn login_failed(e: crate::Error) -> crate::Error {
+    crate::Error::Request(format!(
+        "login failed, nothing was saved: {}",
+        e.with_sources()
+    ))
 }
 
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.

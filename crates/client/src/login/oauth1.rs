@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use crate::config::Method;
 use crate::deployment::Deployment;
+use crate::error::Context;
 use crate::oauth::loopback::{open_browser, Callback};
 use crate::oauth::{oauth1, StoredSecret};
 use crate::ClientOptions;
-use anyhow::Context;
 use url::Url;
 
 use super::oauth2::finish;
@@ -20,11 +20,11 @@ use super::save::Login;
 use super::Globals;
 use super::{say, Options};
 
-fn key_and_pem(a: &Options, tty: bool) -> anyhow::Result<(String, String)> {
+fn key_and_pem(a: &Options, tty: bool) -> crate::error::Result<(String, String)> {
     let key = match &a.consumer_key {
         Some(k) => k.clone(),
         None if tty => a.ui.ask("Consumer key (from the application link): ")?,
-        None => anyhow::bail!(
+        None => crate::error::invalid!(
             "--consumer-key is required for {}",
             a.method.as_deref().unwrap_or("oauth1")
         ),
@@ -33,11 +33,14 @@ fn key_and_pem(a: &Options, tty: bool) -> anyhow::Result<(String, String)> {
         Some(p) => p.clone(),
         None if tty => a.ui.ask("Private key file (PEM): ")?.into(),
         None => {
-            anyhow::bail!("--private-key FILE (the consumer's RSA private key, PEM) is required")
+            crate::error::invalid!(
+                "--private-key FILE (the consumer's RSA private key, PEM) is required"
+            )
         }
     };
-    let pem = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read --private-key {}", path.display()))?;
+    let pem = std::fs::read_to_string(&path).map_err(|e| {
+        crate::Error::io(format!("cannot read --private-key {}", path.display()), e)
+    })?;
     // Checked now so a bad file is reported before anything goes over the network.
     oauth1::consumer(&key, &pem).with_context(|| format!("--private-key {}", path.display()))?;
     Ok((key, pem))
@@ -72,7 +75,7 @@ pub async fn three_legged(
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let http = crate::http::build_http(opts)?;
     let (key, pem) = key_and_pem(a, tty)?;
     let consumer = oauth1::consumer(&key, &pem)?;
@@ -118,7 +121,7 @@ pub async fn three_legged(
                 a.ui.stdin_secret("verification code")?
             };
             if v.is_empty() {
-                anyhow::bail!("no verification code given");
+                crate::error::invalid!("no verification code given");
             }
             v
         }
@@ -142,17 +145,17 @@ pub async fn impersonation(
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let (key, pem) = key_and_pem(a, tty)?;
     let user = match &a.as_user {
         Some(u) => u.clone(),
         None if tty => a.ui.ask("Act as which user: ")?,
-        None => anyhow::bail!(
+        None => crate::error::invalid!(
             "--as USER is required for oauth1-impersonation (the user every request acts as)"
         ),
     };
     if user.trim().is_empty() {
-        anyhow::bail!("--as needs a username");
+        crate::error::invalid!("--as needs a username");
     }
     let oauth = [
         ("consumer_key".to_string(), key),
@@ -179,18 +182,20 @@ pub async fn cookie(
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let user = match &a.username {
         Some(u) => u.clone(),
         None if tty => a.ui.ask("Username: ")?,
-        None => anyhow::bail!("--username is required for cookie"),
+        None => crate::error::invalid!("--username is required for cookie"),
     };
     let password = if a.password_stdin {
         a.ui.stdin_secret("password")?
     } else if tty {
         a.ui.secret("Password: ")?
     } else {
-        anyhow::bail!("no password given: pass it on standard input with --password-stdin");
+        crate::error::invalid!(
+            "no password given: pass it on standard input with --password-stdin"
+        );
     };
     let s = StoredSecret {
         password: Some(password),

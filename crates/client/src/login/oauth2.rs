@@ -9,16 +9,16 @@ use std::time::Duration;
 use crate::config::Method;
 use crate::credentials::{Credential, Source};
 use crate::deployment::{self, Deployment};
+use crate::error::Context;
 use crate::oauth::loopback::{open_browser, Callback};
 use crate::oauth::token::{self, Endpoint};
 use crate::oauth::{now, random_urlsafe, StoredSecret};
 use crate::{identity, Client, ClientOptions};
-use anyhow::Context;
 use url::Url;
 
 use super::save::{save, Login};
 use super::Globals;
-use super::{say, Options};
+use super::{login_failed, say, Options};
 
 /// Scopes asked by default on Cloud: what the cfl commands use, plus a refresh token.
 pub const CLOUD_SCOPES: &str = "read:confluence-content.all write:confluence-content \
@@ -27,25 +27,25 @@ pub const CLOUD_SCOPES: &str = "read:confluence-content.all write:confluence-con
 pub const DEFAULT_REDIRECT: &str = "http://127.0.0.1:8976/callback";
 const WAIT: Duration = Duration::from_secs(300);
 
-pub(super) fn client_id(a: &Options, tty: bool) -> anyhow::Result<String> {
+pub(super) fn client_id(a: &Options, tty: bool) -> crate::error::Result<String> {
     match &a.client_id {
         Some(c) => Ok(c.clone()),
         None if tty => a.ui.ask("OAuth 2.0 client id: "),
-        None => anyhow::bail!(
+        None => crate::error::invalid!(
             "--client-id is required for {}",
             a.method.as_deref().unwrap_or("")
         ),
     }
 }
 
-pub(super) fn client_secret(a: &Options, tty: bool) -> anyhow::Result<String> {
+pub(super) fn client_secret(a: &Options, tty: bool) -> crate::error::Result<String> {
     if a.client_secret_stdin {
         return a.ui.stdin_secret("client secret");
     }
     if tty {
         return a.ui.secret("OAuth 2.0 client secret: ");
     }
-    anyhow::bail!(
+    crate::error::invalid!(
         "the client secret is required: pass it on standard input with --client-secret-stdin"
     )
 }
@@ -69,12 +69,12 @@ async fn code_flow(
     secret: &str,
     extra: &[(&str, &str)],
     pkce: bool,
-) -> anyhow::Result<token::Tokens> {
+) -> crate::error::Result<token::Tokens> {
     let cb = Callback::bind(a.redirect_uri.as_deref().unwrap_or(DEFAULT_REDIRECT)).await?;
     let state = random_urlsafe(24);
     let (verifier, challenge) = token::pkce();
-    let mut url =
-        Url::parse(authorize_url).with_context(|| format!("bad URL {authorize_url:?}"))?;
+    let mut url = Url::parse(authorize_url)
+        .map_err(|e| crate::Error::Invalid(format!("bad URL {authorize_url:?}: {e}")))?;
     {
         let mut q = url.query_pairs_mut();
         for (k, v) in extra {
@@ -119,7 +119,7 @@ pub async fn cloud(
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let http = crate::http::build_http(opts)?;
     let client_id = client_id(a, tty)?;
     let secret = client_secret(a, tty)?;
@@ -193,9 +193,9 @@ fn pick_site(
     sites: &[token::Resource],
     wanted: Option<&str>,
     tty: bool,
-) -> anyhow::Result<token::Resource> {
+) -> crate::error::Result<token::Resource> {
     if sites.is_empty() {
-        anyhow::bail!("the app was granted no Confluence site (accessible-resources is empty); approve a site in the consent screen");
+        crate::error::invalid!("the app was granted no Confluence site (accessible-resources is empty); approve a site in the consent screen");
     }
     let list = || {
         sites
@@ -228,7 +228,7 @@ fn pick_site(
         return Ok(sites[0].clone());
     }
     if !tty {
-        anyhow::bail!(
+        crate::error::invalid!(
             "the app may reach several sites; choose one with --site: {}",
             list()
         );
@@ -255,7 +255,7 @@ pub async fn dc(
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let http = crate::http::build_http(opts)?;
     let client_id = client_id(a, tty)?;
     let secret = client_secret(a, tty)?;
@@ -315,7 +315,7 @@ pub async fn client_credentials(
     site: &Url,
     dep: Deployment,
     cloud_id: Option<String>,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let http = crate::http::build_http(opts)?;
     let client_id = client_id(a, tty)?;
     let secret = client_secret(a, tty)?;
@@ -405,7 +405,7 @@ pub(super) async fn finish(
     a: &Options,
     g: &Globals,
     opts: &ClientOptions,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let cred = Credential::new(
         l.method,
         l.deployment,
@@ -416,12 +416,10 @@ pub(super) async fn finish(
     )?
     .with_oauth(l.oauth.clone());
     let client = Client::new(cred, opts)?;
-    let who = identity::whoami(&client)
-        .await
-        .map_err(|e| anyhow::anyhow!("login failed, nothing was saved: {e:#}"))?;
+    let who = identity::whoami(&client).await.map_err(login_failed)?;
     if let Some(want) = l.oauth.get("as_user") {
         if !who.login.eq_ignore_ascii_case(want) {
-            anyhow::bail!(
+            crate::error::invalid!(
                 "login failed, nothing was saved: Confluence answered as {:?}, not {want:?}",
                 who.login
             );

@@ -27,7 +27,7 @@ pub struct Login {
     pub expires_at: Option<i64>,
 }
 
-pub fn save(l: Login, who: &Identity, a: &Options, g: &Globals) -> anyhow::Result<()> {
+pub fn save(l: Login, who: &Identity, a: &Options, g: &Globals) -> crate::error::Result<()> {
     let dir = config_dir()?;
     let mut config = Config::load(&dir)?;
     let name = g

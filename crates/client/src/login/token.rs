@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use crate::error::Context;
 use url::Url;
 
 use super::{say, Globals, Options};
@@ -90,7 +90,7 @@ pub(super) async fn login(
     opts: &ClientOptions,
     tty: bool,
     found: Found,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let Found {
         site,
         mut dep,
@@ -99,11 +99,11 @@ pub(super) async fn login(
         probe_http,
     } = found;
     match (dep.is_cloud(), method.deployment().is_cloud()) {
-        (true, false) => anyhow::bail!(
+        (true, false) => crate::error::invalid!(
             "{site} is Atlassian Cloud, which does not accept {method}; use --method api-token \
              (create a token at {CLOUD_TOKEN_PAGE}) or --method scoped-token"
         ),
-        (false, true) => anyhow::bail!(
+        (false, true) => crate::error::invalid!(
             "{site} is Confluence Data Center, which does not accept Atlassian Cloud API tokens; \
              use --method pat (profile → Personal Access Tokens) or --method basic"
         ),
@@ -133,7 +133,7 @@ pub(super) async fn login(
     let client = Client::new(cred, opts)?;
     let who = identity::whoami(&client)
         .await
-        .map_err(|e| anyhow::anyhow!("login failed, nothing was saved: {e:#}"))?;
+        .map_err(super::login_failed)?;
 
     super::save::save(
         super::save::Login {
@@ -155,17 +155,17 @@ pub(super) async fn login(
 }
 
 /// Who: the Cloud email or the DC username.
-fn who(a: &Options, method: Method, tty: bool) -> anyhow::Result<Option<String>> {
+fn who(a: &Options, method: Method, tty: bool) -> crate::error::Result<Option<String>> {
     let login = match method {
         Method::ApiToken | Method::ScopedToken => Some(match &a.email {
             Some(e) => e.clone(),
             None if tty => a.ui.ask("Atlassian account email: ")?,
-            None => anyhow::bail!("--email is required for {method}"),
+            None => crate::error::invalid!("--email is required for {method}"),
         }),
         Method::Basic => Some(match &a.username {
             Some(u) => u.clone(),
             None if tty => a.ui.ask("Username: ")?,
-            None => anyhow::bail!("--username is required for basic"),
+            None => crate::error::invalid!("--username is required for basic"),
         }),
         _ => None,
     };
@@ -180,7 +180,7 @@ fn who(a: &Options, method: Method, tty: bool) -> anyhow::Result<Option<String>>
 }
 
 /// The secret: stdin, a Jira token on offer, or a hidden prompt.
-fn secret(a: &Options, method: Method, site: &Url, tty: bool) -> anyhow::Result<String> {
+fn secret(a: &Options, method: Method, site: &Url, tty: bool) -> crate::error::Result<String> {
     let host = site.host_str().unwrap_or_default().to_string();
     let jira = if method == Method::ApiToken {
         find_jira_token(&host)
@@ -229,7 +229,7 @@ fn secret(a: &Options, method: Method, site: &Url, tty: bool) -> anyhow::Result<
         if let Some((_, _, from)) = &jira {
             say!(a, "note: a Jira API token for {host} was found in {from}; pass --use-jira-token to reuse it");
         }
-        anyhow::bail!(
+        crate::error::invalid!(
             "no secret given: pass --token-stdin (or --password-stdin for basic). {}",
             where_to_create(method, site)
         );
@@ -246,7 +246,7 @@ async fn api_base(
     dep: Deployment,
     mut cloud_id: Option<String>,
     probe_http: &reqwest::Client,
-) -> anyhow::Result<(String, Option<String>)> {
+) -> crate::error::Result<(String, Option<String>)> {
     let api_base = match dep {
         Deployment::CloudScoped => {
             let gateway = if deployment::classify(site) == Some(Deployment::CloudScoped) {

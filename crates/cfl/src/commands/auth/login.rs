@@ -5,8 +5,9 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use cfl_client::error::Result;
 use cfl_client::login::{self, Prompt};
+use cfl_client::Error;
 
 use crate::commands::Globals;
 
@@ -101,29 +102,30 @@ impl Prompt for Terminal {
         std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
     }
 
-    fn ask(&self, prompt: &str) -> anyhow::Result<String> {
+    fn ask(&self, prompt: &str) -> Result<String> {
         eprint!("{prompt}");
         std::io::stderr().flush().ok();
         let mut line = String::new();
         std::io::stdin()
             .lock()
             .read_line(&mut line)
-            .context("cannot read the answer")?;
+            .map_err(|e| Error::io("cannot read the answer", e))?;
         Ok(line.trim().to_string())
     }
 
-    fn secret(&self, prompt: &str) -> anyhow::Result<String> {
-        rpassword::prompt_password(prompt).context("cannot read the secret from the terminal")
+    fn secret(&self, prompt: &str) -> Result<String> {
+        rpassword::prompt_password(prompt)
+            .map_err(|e| Error::io("cannot read the secret from the terminal", e))
     }
 
-    fn stdin_secret(&self, what: &str) -> anyhow::Result<String> {
+    fn stdin_secret(&self, what: &str) -> Result<String> {
         let mut s = String::new();
         std::io::stdin()
             .read_to_string(&mut s)
-            .with_context(|| format!("cannot read the {what} from stdin"))?;
+            .map_err(|e| Error::io(format!("cannot read the {what} from stdin"), e))?;
         let s = s.trim().to_string();
         if s.is_empty() {
-            anyhow::bail!("no {what} on standard input");
+            return Err(Error::Invalid(format!("no {what} on standard input")));
         }
         Ok(s)
     }
