@@ -987,20 +987,15 @@ impl Client {
             None => "cfl auth login".to_string(),
         };
         let msg = message.unwrap_or("");
-        if msg.contains("Scoped API tokens are only accepted")
-            || (cred.method == crate::Method::ApiToken && msg.contains("scoped"))
-        {
-            return format!(
-                "This is a scoped API token, which Cloud accepts only through the API gateway \
-                 (https://api.atlassian.com/ex/confluence/CLOUD_ID). Fix: `{login_cmd} --method scoped-token`."
-            );
+        if msg.contains("Scoped API tokens are only accepted") {
+            return authorize::scoped_on_the_site(&login_cmd);
         }
         if seraph == Some("AUTHENTICATION_DENIED") {
             return "Confluence requires a CAPTCHA after too many failed logins: log in once in the browser, \
                     or use a personal access token (`cfl auth login --method pat`)."
                 .to_string();
         }
-        self.auth.refused(cred.deployment, &login_cmd)
+        self.auth.refused(cred.deployment, &login_cmd, msg)
     }
 }
 

@@ -20,6 +20,14 @@ pub(super) fn refused_token(method: Method, deployment: Deployment, login_cmd: &
     )
 }
 
+/// A scoped token is only taken through the API gateway (another method's profile).
+pub(crate) fn scoped_on_the_site(login_cmd: &str) -> String {
+    format!(
+        "This is a scoped API token, which Cloud accepts only through the API gateway \
+         (https://api.atlassian.com/ex/confluence/CLOUD_ID). Fix: `{login_cmd} --method scoped-token`."
+    )
+}
+
 impl Authorizer for ApiToken {
     fn method(&self) -> Method {
         Method::ApiToken
@@ -35,7 +43,11 @@ impl Authorizer for ApiToken {
         ready(Authorized::authorization(basic(login, ctx.cred.secret())))
     }
 
-    fn refused(&self, deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, deployment: Deployment, login_cmd: &str, server_message: &str) -> String {
+        // A scoped token sent to the site instead of the gateway: Cloud's refusal says "scoped".
+        if server_message.contains("scoped") {
+            return scoped_on_the_site(login_cmd);
+        }
         refused_token(Method::ApiToken, deployment, login_cmd)
     }
 }

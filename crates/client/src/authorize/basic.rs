@@ -29,7 +29,7 @@ impl Authorizer for Basic {
         ready(Authorized::authorization(basic(login, ctx.cred.secret())))
     }
 
-    fn refused(&self, deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
         if deployment.is_cloud() {
             return refused_on_cloud(login_cmd);
         }

@@ -44,7 +44,7 @@ impl Authorizer for ClientCredentials {
         self.0.stored_secret()
     }
 
-    fn refused(&self, _deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, _deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
         bearer::refused(Method::ClientCredentials, login_cmd)
     }
 }

@@ -100,7 +100,7 @@ impl Authorizer for Cookie {
         Box::pin(async move { Ok(self.live.snapshot().await) })
     }
 
-    fn refused(&self, _deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, _deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
         format!(
             "The session cookie and a fresh login were refused (password changed?). Fix: \
              `{login_cmd} --method cookie`."

@@ -9,6 +9,8 @@
 //! its line in [`for_credential`], and its login flow in [`crate::login`].
 
 mod api_token;
+
+pub(crate) use api_token::scoped_on_the_site;
 mod basic;
 mod bearer;
 mod client_credentials;
@@ -148,8 +150,8 @@ pub trait Authorizer: Send + Sync {
     }
 
     /// What to do when the server refused this method's credential (`login_cmd` is the
-    /// `cfl auth login …` that fixes it).
-    fn refused(&self, deployment: Deployment, login_cmd: &str) -> String;
+    /// `cfl auth login …` that fixes it; `server_message` what the server said, maybe empty).
+    fn refused(&self, deployment: Deployment, login_cmd: &str, server_message: &str) -> String;
 }
 
 /// The authorizer for a credential's method.

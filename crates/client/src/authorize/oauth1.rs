@@ -138,7 +138,7 @@ impl Authorizer for Oauth1 {
         problem(cred, www_authenticate, body)
     }
 
-    fn refused(&self, _deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, _deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
         refused(Method::Oauth1, login_cmd)
     }
 }

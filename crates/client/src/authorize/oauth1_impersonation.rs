@@ -69,7 +69,7 @@ impl Authorizer for Oauth1Impersonation {
         oauth1::problem(cred, www_authenticate, body)
     }
 
-    fn refused(&self, _deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, _deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
         oauth1::refused(Method::Oauth1Impersonation, login_cmd)
     }
 }

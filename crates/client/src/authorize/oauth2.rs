@@ -41,7 +41,7 @@ impl Authorizer for Oauth2 {
         self.0.stored_secret()
     }
 
-    fn refused(&self, _deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, _deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
         bearer::refused(Method::Oauth2, login_cmd)
     }
 }

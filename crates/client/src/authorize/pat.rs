@@ -23,7 +23,7 @@ impl Authorizer for Pat {
         )))
     }
 
-    fn refused(&self, deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
         if deployment.is_cloud() {
             return super::basic::refused_on_cloud(login_cmd);
         }

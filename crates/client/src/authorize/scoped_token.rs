@@ -23,7 +23,7 @@ impl Authorizer for ScopedToken {
         ready(Authorized::authorization(basic(login, ctx.cred.secret())))
     }
 
-    fn refused(&self, deployment: Deployment, login_cmd: &str) -> String {
+    fn refused(&self, deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
         super::api_token::refused_token(Method::ScopedToken, deployment, login_cmd)
     }
 }

@@ -274,3 +274,35 @@ async fn a_401_on_a_fixed_token_is_not_retried() {
         client.explain(&r)
     );
 }
+
+#[test]
+fn each_method_explains_its_own_refusal() {
+    let refused = |body: &str| crate::http::Response {
+        status: 401,
+        reason: "Unauthorized".into(),
+        headers: Default::default(),
+        body: body.as_bytes().to_vec(),
+        url: format!("{BASE}/rest/api/space"),
+        method: "GET".into(),
+    };
+    let explain = |method, login: Option<&str>, secret: &str, body: &str| {
+        let client = Client::new(cred(method, login, secret, &[]), &ClientOptions::default());
+        client.unwrap().explain(&refused(body))
+    };
+    let scoped = r#"{"message":"This API token is scoped"}"#;
+    let cloud_token = explain(Method::ApiToken, Some("a@b.c"), "t", scoped);
+    assert!(
+        cloud_token.contains("--method scoped-token"),
+        "{cloud_token}"
+    );
+    let plain = explain(Method::ApiToken, Some("a@b.c"), "t", "{}");
+    assert!(plain.contains("--method api-token"), "{plain}");
+    let pat = explain(Method::Pat, None, "t", scoped);
+    assert!(
+        pat.contains("--method pat") && !pat.contains("scoped-token"),
+        "{pat}"
+    );
+    let fresh = r#"{"access_token":"a","expires_at":99999999999}"#;
+    let bearer = explain(Method::DcOauth2, None, fresh, "{}");
+    assert!(bearer.contains("even after renewing"), "{bearer}");
+}
