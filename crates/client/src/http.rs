@@ -196,8 +196,8 @@ impl Client {
     }
 
     /// The URL a request really goes to, after the method's rewrite (`oauth1-impersonation`
-    /// acts as its user through `xoauth_requestor_id`): the only thing
-    /// [`Client::authorization`] accepts.
+    /// acts as its user through `xoauth_requestor_id`): the only thing a request can be
+    /// authorized for.
     pub fn target(&self, url: &str) -> Result<Target> {
         self.auth.target(&self.cred, url)
     }
@@ -233,17 +233,6 @@ impl Client {
             )
             .await?;
         Ok(read_whole(streamed))
-    }
-
-    /// The `Authorization` value for one request to `target`, renewed first when due (`cfl auth
-    /// token` uses [`Client::reusable_header`]; cookie profiles get their session cookie's value).
-    pub async fn authorization(&self, method: &reqwest::Method, target: &Target) -> Result<String> {
-        let req = authorize::Request {
-            method,
-            target,
-            form_body: None,
-        };
-        Ok(self.auth.authorize(self.ctx(), req, None).await?.value)
     }
 
     /// A header a script may reuse (`cfl auth token`); an error for the methods that sign or
