@@ -130,8 +130,20 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit_code(&err))
         }
+    }
+}
+
+/// The server refused the credential (as gh does): logging in again is the fix.
+const EXIT_CREDENTIAL_REFUSED: u8 = 4;
+
+/// The one place an error becomes an exit code, for every command (`cfl man` lists them). It
+/// looks at the error's type, never its text; 2 (usage) is clap's own.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    match cfl_client::Error::find(err) {
+        Some(e) if e.credential_refused() => EXIT_CREDENTIAL_REFUSED,
+        _ => 1,
     }
 }
 
@@ -169,6 +181,80 @@ mod tests {
             "arguments without help text:\n{}",
             found.join("\n")
         );
+    }
+
+    #[test]
+    fn every_error_variant_has_its_exit_code() {
+        use cfl_client::Error;
+        let http = |status| Error::Http {
+            status,
+            explanation: format!("HTTP {status}"),
+        };
+        let cases = [
+            (http(401), 4),
+            (http(403), 1),
+            (http(404), 1),
+            (http(410), 1),
+            (http(429), 1),
+            (
+                Error::Conflict {
+                    id: "1".into(),
+                    sent: 2,
+                    server: "now 3".into(),
+                },
+                1,
+            ),
+            (Error::NotFound("no page".into()), 1),
+            (Error::Invalid("HTTP 401".into()), 1),
+            (Error::Request("HTTP 401".into()), 1),
+            (
+                Error::io("cannot write x", std::io::Error::other("disk full")),
+                1,
+            ),
+            (Error::RateLimited("answered 429 5 time(s)".into()), 1),
+            (
+                Error::Grant {
+                    refusal: cfl_client::oauth::token::Refusal::Grant,
+                    message: "HTTP 401 invalid_grant".into(),
+                },
+                1,
+            ),
+            (
+                Error::Context {
+                    message: "reading page 1".into(),
+                    source: Box::new(http(401)),
+                },
+                4,
+            ),
+            (
+                Error::Context {
+                    message: "reading page 1".into(),
+                    source: Box::new(http(404)),
+                },
+                1,
+            ),
+            (
+                Error::PagesFailed {
+                    failed: 2,
+                    credential_refused: true,
+                },
+                4,
+            ),
+            (
+                Error::PagesFailed {
+                    failed: 2,
+                    credential_refused: false,
+                },
+                1,
+            ),
+        ];
+        for (e, code) in cases {
+            let text = e.to_string();
+            // Context added on the way up does not hide the type.
+            let err = anyhow::Error::new(e).context("while doing something");
+            assert_eq!(exit_code(&err), code, "{text}");
+        }
+        assert_eq!(exit_code(&anyhow::anyhow!("HTTP 401 Unauthorized")), 1);
     }
 
     #[test]

@@ -744,6 +744,12 @@ fn bad_input_gets_a_clear_error_and_no_request() {
     assert_eq!(un.code, 4, "{}", un.all());
     assert!(un.stderr.contains("cfl auth login"), "{}", un.stderr);
     assert!(!un.all().contains("expired-pat-value"));
+    // Every command maps a refused credential to 4, export and publish too (one mapping in main).
+    let out_dir = tempfile::tempdir().unwrap();
+    let out_path = out_dir.path().to_str().unwrap();
+    let ex = env.run(&["export", "DEV", "--out", out_path], None);
+    assert_eq!(ex.code, 4, "{}", ex.all());
+    assert!(ex.stderr.contains("cfl auth login"), "{}", ex.stderr);
 }
 
 #[test]

@@ -4,13 +4,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::deployment::Deployment;
+use crate::error::{Error, Result};
 
-/// How a profile authenticates. Token methods store one secret string; the OAuth and cookie
-/// methods store a JSON [`crate::oauth::StoredSecret`] and keep their settings in `Profile::oauth`.
+/// How a profile authenticates: its name in `config.toml` and on the command line. What a method
+/// does to a request is its [`crate::authorize::Authorizer`]; how it logs in, [`crate::login`].
+/// Token methods store one secret string; the OAuth and cookie methods store a JSON
+/// [`crate::oauth::StoredSecret`] and keep their settings in `Profile::oauth`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
@@ -65,16 +67,16 @@ impl Method {
         }
     }
 
-    pub fn parse(s: &str) -> anyhow::Result<Method> {
+    pub fn parse(s: &str) -> Result<Method> {
         Method::ALL
             .into_iter()
             .find(|m| m.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Method::ALL.iter().map(|m| m.as_str()).collect();
-                anyhow::anyhow!(
+                Error::Invalid(format!(
                     "unknown method {s:?}; expected one of: {}",
                     names.join(", ")
-                )
+                ))
             })
     }
 
@@ -87,24 +89,11 @@ impl Method {
         }
     }
 
-    /// Methods this version can log in with.
-    pub fn implemented(self) -> bool {
-        true
-    }
-
     /// Whether the stored secret is a JSON `StoredSecret` (the OAuth and cookie methods).
     pub fn stores_json(self) -> bool {
         !matches!(
             self,
             Method::ApiToken | Method::ScopedToken | Method::Pat | Method::Basic
-        )
-    }
-
-    /// OAuth 2.0 bearer methods (renewed through a token endpoint).
-    pub fn is_bearer_oauth(self) -> bool {
-        matches!(
-            self,
-            Method::Oauth2 | Method::DcOauth2 | Method::ClientCredentials
         )
     }
 }
@@ -170,13 +159,17 @@ pub struct Config {
 }
 
 /// The config directory: `CFL_CONFIG_DIR`, else the platform's config dir for cfl.
-pub fn config_dir() -> anyhow::Result<PathBuf> {
+pub fn config_dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("CFL_CONFIG_DIR").filter(|d| !d.is_empty()) {
         return Ok(PathBuf::from(dir));
     }
     directories::ProjectDirs::from("", "", "cfl")
         .map(|d| d.config_dir().to_path_buf())
-        .context("cannot find a config directory (no home directory?); set CFL_CONFIG_DIR")
+        .ok_or_else(|| {
+            Error::Invalid(
+                "cannot find a config directory (no home directory?); set CFL_CONFIG_DIR".into(),
+            )
+        })
 }
 
 impl Config {
@@ -184,18 +177,20 @@ impl Config {
         dir.join("config.toml")
     }
 
-    pub fn load(dir: &Path) -> anyhow::Result<Config> {
+    pub fn load(dir: &Path) -> Result<Config> {
         let path = Config::path(dir);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text)
-                .with_context(|| format!("cannot read profiles from {}", path.display())),
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                Error::Invalid(format!("cannot read profiles from {}: {e}", path.display()))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+            Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
         }
     }
 
-    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let text = toml::to_string(self).context("cannot serialise profiles")?;
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let text = toml::to_string(self)
+            .map_err(|e| Error::Request(format!("cannot serialise profiles: {e}")))?;
         crate::secrets::write_atomic(&Config::path(dir), text.as_bytes(), false)
     }
 

@@ -1,4 +1,5 @@
-//! The resolved credential for one command and the `Authorization` header it becomes.
+//! The resolved credential for one command (what it sends is its method's
+//! [`crate::authorize::Authorizer`]).
 //! Resolution follows gh's order: an explicit `--profile` flag, then the environment
 //! (`CONFLUENCE_URL` + `CONFLUENCE_EMAIL` + `CONFLUENCE_API_TOKEN`, or `CONFLUENCE_URL` +
 //! `CONFLUENCE_PAT`), then the profile from `CFL_PROFILE` or the active one, whose secret comes
@@ -6,12 +7,12 @@
 
 use std::path::Path;
 
-use anyhow::Context;
 use base64::Engine;
 use url::Url;
 
 use crate::config::{Config, Method, Profile, SecretStore};
 use crate::deployment::{self, Deployment};
+use crate::error::{Error, Result};
 
 /// Where the secret came from (shown by `cfl auth status`, never the secret itself).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,22 +55,18 @@ impl Credential {
         login: Option<String>,
         secret: String,
         source: Source,
-    ) -> anyhow::Result<Credential> {
-        if !method.implemented() {
-            anyhow::bail!(
-                "method {method} is not supported by this version of cfl yet; \
-                 use api-token or scoped-token (Cloud), pat or basic (Data Center)"
-            );
-        }
+    ) -> Result<Credential> {
         if matches!(
             method,
             Method::ApiToken | Method::ScopedToken | Method::Basic | Method::Cookie
         ) && login.is_none()
         {
-            anyhow::bail!("method {method} needs a login (--email on Cloud, --username on DC)");
+            return Err(Error::Invalid(format!(
+                "method {method} needs a login (--email on Cloud, --username on DC)"
+            )));
         }
-        let api_base =
-            Url::parse(api_base).with_context(|| format!("bad API base {api_base:?}"))?;
+        let api_base = Url::parse(api_base)
+            .map_err(|e| Error::Invalid(format!("bad API base {api_base:?}: {e}")))?;
         Ok(Credential {
             profile: None,
             source,
@@ -88,56 +85,21 @@ impl Credential {
         self
     }
 
-    /// The `Authorization` header value as far as it is fixed. OAuth 2.0 methods give the stored
-    /// bearer (possibly expired: `Client::authorization` renews it), cookie profiles their Basic
-    /// login, OAuth 1.0a an empty string (it signs each request: use `Client::authorization`).
-    pub fn authorization(&self) -> String {
-        match self.method {
-            Method::Pat => format!("Bearer {}", self.secret),
-            m if m.is_bearer_oauth() => format!(
-                "Bearer {}",
-                crate::oauth::StoredSecret::parse(&self.secret)
-                    .ok()
-                    .and_then(|s| s.access_token)
-                    .unwrap_or_default()
-            ),
-            Method::Oauth1 | Method::Oauth1Impersonation => String::new(),
-            Method::Cookie => {
-                let login = self.login.as_deref().unwrap_or_default();
-                let password = crate::oauth::StoredSecret::parse(&self.secret)
-                    .ok()
-                    .and_then(|s| s.password)
-                    .unwrap_or_default();
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
-                )
-            }
-            _ => {
-                let login = self.login.as_deref().unwrap_or_default();
-                let raw = format!("{login}:{}", self.secret);
-                format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(raw)
-                )
-            }
-        }
-    }
-
     pub fn secret(&self) -> &str {
         &self.secret
     }
 
-    /// Every string whose appearance in output would leak the secret (for redaction).
+    /// Every string whose appearance in output would leak the secret (for redaction): the
+    /// secret, what it holds, and the Basic encodings made of it.
     pub fn sensitive(&self) -> Vec<String> {
-        let auth = self.authorization();
-        let encoded = auth
-            .split_once(' ')
-            .map(|(_, v)| v.to_string())
-            .unwrap_or_default();
-        let mut out = vec![self.secret.clone(), encoded];
+        let login = self.login.as_deref().unwrap_or_default();
+        let basic = |secret: &str| {
+            base64::engine::general_purpose::STANDARD.encode(format!("{login}:{secret}"))
+        };
+        let mut out = vec![self.secret.clone(), basic(&self.secret)];
         if self.method.stores_json() {
             if let Ok(s) = crate::oauth::StoredSecret::parse(&self.secret) {
+                out.extend(s.password.as_deref().map(basic));
                 out.extend(s.values());
             }
         }
@@ -147,12 +109,13 @@ impl Credential {
 }
 
 /// Reads the credential from the environment, if `CONFLUENCE_URL` and a secret are set.
-pub fn from_env() -> anyhow::Result<Option<Credential>> {
+pub fn from_env() -> Result<Option<Credential>> {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
     let Some(url) = var("CONFLUENCE_URL") else {
         return Ok(None);
     };
-    let site = deployment::parse_site(&url).context("CONFLUENCE_URL")?;
+    let site =
+        deployment::parse_site(&url).map_err(|e| Error::Invalid(format!("CONFLUENCE_URL: {e}")))?;
     let forced = var("CONFLUENCE_DEPLOYMENT")
         .map(|d| Deployment::parse(&d))
         .transpose()?;
@@ -189,9 +152,11 @@ pub fn from_env() -> anyhow::Result<Option<Credential>> {
 }
 
 /// Builds the credential for a saved profile, reading its secret.
-pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> anyhow::Result<Credential> {
-    let (secret, store) = crate::secrets::load(dir, name)?.with_context(|| {
-        format!("profile {name:?} has no stored secret; run `cfl auth login --profile {name}`")
+pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> Result<Credential> {
+    let (secret, store) = crate::secrets::load(dir, name)?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "profile {name:?} has no stored secret; run `cfl auth login --profile {name}`"
+        ))
     })?;
     let mut c = Credential::new(
         p.method,
@@ -207,10 +172,7 @@ pub fn from_profile(dir: &Path, name: &str, p: &Profile) -> anyhow::Result<Crede
 }
 
 /// Resolves the credential for a command: `--profile` flag > env > `CFL_PROFILE`/active profile.
-pub fn resolve(
-    dir: &Path,
-    flag_profile: Option<&str>,
-) -> anyhow::Result<(Credential, Option<Profile>)> {
+pub fn resolve(dir: &Path, flag_profile: Option<&str>) -> Result<(Credential, Option<Profile>)> {
     let config = Config::load(dir)?;
     if flag_profile.is_none() {
         if let Some(c) = from_env()? {
@@ -220,20 +182,23 @@ pub fn resolve(
     let env_profile = std::env::var("CFL_PROFILE").ok().filter(|s| !s.is_empty());
     let name = config
         .pick(flag_profile.or(env_profile.as_deref()))
-        .context(
-            "not logged in: run `cfl auth login`, or set CONFLUENCE_URL with CONFLUENCE_PAT \
-             (Data Center) or CONFLUENCE_EMAIL + CONFLUENCE_API_TOKEN (Cloud)",
-        )?;
-    let profile = config.profiles.get(&name).cloned().with_context(|| {
+        .ok_or_else(|| {
+            Error::Invalid(
+                "not logged in: run `cfl auth login`, or set CONFLUENCE_URL with CONFLUENCE_PAT \
+                 (Data Center) or CONFLUENCE_EMAIL + CONFLUENCE_API_TOKEN (Cloud)"
+                    .into(),
+            )
+        })?;
+    let profile = config.profiles.get(&name).cloned().ok_or_else(|| {
         let known: Vec<_> = config.profiles.keys().cloned().collect();
-        format!(
+        Error::Invalid(format!(
             "no profile named {name:?} (known: {}); run `cfl auth login --profile {name}`",
             if known.is_empty() {
                 "none".into()
             } else {
                 known.join(", ")
             }
-        )
+        ))
     })?;
     let cred = from_profile(dir, &name, &profile)?;
     Ok((cred, Some(profile)))
@@ -244,17 +209,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn headers_per_method() {
-        let pat = Credential::new(
-            Method::Pat,
-            Deployment::DataCenter,
-            "http://h/c",
-            None,
-            "tok".into(),
-            Source::Login,
-        )
-        .unwrap();
-        assert_eq!(pat.authorization(), "Bearer tok");
+    fn logins_are_required_and_secrets_listed_for_redaction() {
         let b = Credential::new(
             Method::ApiToken,
             Deployment::Cloud,
@@ -264,7 +219,7 @@ mod tests {
             Source::Login,
         )
         .unwrap();
-        assert_eq!(b.authorization(), "Basic YUBiLmM6dA==");
+        assert!(b.sensitive().contains(&"YUBiLmM6dA==".to_string()));
         assert!(!format!("{b:?}").contains("YUBiLmM6dA"));
         assert!(Credential::new(
             Method::Basic,
@@ -284,7 +239,7 @@ mod tests {
             Source::Login,
         )
         .unwrap();
-        assert_eq!(o.authorization(), "Bearer acc");
         assert!(o.sensitive().contains(&"ref-secret".to_string()));
+        assert!(o.sensitive().contains(&"acc".to_string()));
     }
 }

@@ -2,7 +2,7 @@
 //! (`api.atlassian.com/ex/confluence/CLOUD_ID`), or Data Center — decided from the host name when
 //! it says, else by a probe (`/_edge/tenant_info` answers only on Cloud), and `--deployment` wins.
 
-use anyhow::Context;
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -25,12 +25,14 @@ impl Deployment {
         }
     }
 
-    pub fn parse(s: &str) -> anyhow::Result<Deployment> {
+    pub fn parse(s: &str) -> Result<Deployment> {
         match s {
             "cloud" => Ok(Deployment::Cloud),
             "cloud-scoped" => Ok(Deployment::CloudScoped),
             "dc" | "datacenter" | "data-center" | "server" => Ok(Deployment::DataCenter),
-            _ => anyhow::bail!("unknown deployment {s:?}; expected cloud, cloud-scoped or dc"),
+            _ => Err(Error::Invalid(format!(
+                "unknown deployment {s:?}; expected cloud, cloud-scoped or dc"
+            ))),
         }
     }
 
@@ -46,16 +48,17 @@ impl std::fmt::Display for Deployment {
 }
 
 /// Parses a site URL given by a user: adds `https://` when no scheme, drops a trailing `/`.
-pub fn parse_site(input: &str) -> anyhow::Result<Url> {
+pub fn parse_site(input: &str) -> Result<Url> {
     let input = input.trim();
     let with_scheme = if input.contains("://") {
         input.to_string()
     } else {
         format!("https://{input}")
     };
-    let mut url = Url::parse(&with_scheme).with_context(|| format!("{input:?} is not a URL"))?;
+    let mut url = Url::parse(&with_scheme)
+        .map_err(|e| Error::Invalid(format!("{input:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        anyhow::bail!("{input:?} is not an http(s) URL");
+        return Err(Error::Invalid(format!("{input:?} is not an http(s) URL")));
     }
     url.set_query(None);
     url.set_fragment(None);
@@ -118,10 +121,7 @@ pub fn scoped_api_base(gateway: &Url, cloud_id: &str) -> String {
 
 /// Asks the server: Cloud answers `/_edge/tenant_info` with a cloud id; a DC answers its REST API
 /// (with JSON, even a 401) at the URL given. Anything else is not a Confluence we know.
-pub async fn probe(
-    http: &reqwest::Client,
-    site: &Url,
-) -> anyhow::Result<(Deployment, Option<String>)> {
+pub async fn probe(http: &reqwest::Client, site: &Url) -> Result<(Deployment, Option<String>)> {
     if let Ok(id) = tenant_cloud_id(http, site).await {
         return Ok((Deployment::Cloud, Some(id)));
     }
@@ -131,7 +131,7 @@ pub async fn probe(
         .header("Accept", "application/json")
         .send()
         .await
-        .with_context(|| format!("cannot reach {site}"))?;
+        .map_err(|e| Error::transport(format!("cannot reach {site}"), e))?;
     let is_json = resp
         .headers()
         .get("content-type")
@@ -141,30 +141,35 @@ pub async fn probe(
     if is_json && matches!(status, 200 | 401 | 403) {
         return Ok((Deployment::DataCenter, None));
     }
-    anyhow::bail!(
+    Err(Error::Invalid(format!(
         "{site} does not look like Confluence (GET {url} answered {status}); \
          check the URL (DC: include the context path, e.g. https://host/confluence) or pass --deployment"
-    )
+    )))
 }
 
 /// Discovers the cloud id from `SITE/_edge/tenant_info`.
-pub async fn tenant_cloud_id(http: &reqwest::Client, site: &Url) -> anyhow::Result<String> {
+pub async fn tenant_cloud_id(http: &reqwest::Client, site: &Url) -> Result<String> {
     let url = join(&cloud_site_root(site), "_edge/tenant_info");
     let resp = http
         .get(&url)
         .send()
         .await
-        .with_context(|| format!("cannot reach {url}"))?;
+        .map_err(|e| Error::transport(format!("cannot reach {url}"), e))?;
     let status = resp.status();
     if !status.is_success() {
-        anyhow::bail!("GET {url} answered {status}: cannot discover the cloud id");
+        return Err(Error::Request(format!(
+            "GET {url} answered {status}: cannot discover the cloud id"
+        )));
     }
-    let v: serde_json::Value = resp.json().await.context("tenant_info is not JSON")?;
+    let v: serde_json::Value = resp
+        .json()
+        .await
+        .map_err(|e| Error::transport("tenant_info is not JSON", e))?;
     v["cloudId"]
         .as_str()
         .filter(|s| !s.is_empty())
         .map(str::to_string)
-        .with_context(|| format!("GET {url} has no cloudId"))
+        .ok_or_else(|| Error::Request(format!("GET {url} has no cloudId")))
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use std::sync::Once;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
+use crate::error::{Error, Result};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use crate::config::Method;
+use crate::authorize::{self, Authorized, Authorizer, Ctx, Target};
 use crate::credentials::Credential;
 use crate::deployment::{self, Deployment};
 
@@ -63,7 +63,7 @@ pub fn install_crypto_provider() {
 }
 
 /// A reqwest client with cfl's transport settings (also used unauthenticated, for probes).
-pub fn build_http(opts: &ClientOptions) -> anyhow::Result<reqwest::Client> {
+pub fn build_http(opts: &ClientOptions) -> Result<reqwest::Client> {
     install_crypto_provider();
     let mut b = reqwest::Client::builder()
         .user_agent(USER_AGENT)
@@ -74,33 +74,48 @@ pub fn build_http(opts: &ClientOptions) -> anyhow::Result<reqwest::Client> {
         // Never carry credentials to another host behind our back.
         .redirect(reqwest::redirect::Policy::none());
     if let Some(ca) = &opts.ca_bundle {
-        let pem =
-            std::fs::read(ca).with_context(|| format!("cannot read CA bundle {}", ca.display()))?;
-        for cert in reqwest::Certificate::from_pem_bundle(&pem)
-            .with_context(|| format!("{} is not a PEM certificate bundle", ca.display()))?
-        {
+        let pem = std::fs::read(ca)
+            .map_err(|e| Error::io(format!("cannot read CA bundle {}", ca.display()), e))?;
+        for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            Error::transport(
+                format!("{} is not a PEM certificate bundle", ca.display()),
+                e,
+            )
+        })? {
             b = b.add_root_certificate(cert);
         }
     }
     match (&opts.client_cert, &opts.client_key) {
         (Some(cert), key) => {
-            let mut pem = std::fs::read(cert)
-                .with_context(|| format!("cannot read client certificate {}", cert.display()))?;
+            let mut pem = std::fs::read(cert).map_err(|e| {
+                Error::io(
+                    format!("cannot read client certificate {}", cert.display()),
+                    e,
+                )
+            })?;
             if let Some(key) = key {
                 pem.push(b'\n');
-                pem.extend(
-                    std::fs::read(key)
-                        .with_context(|| format!("cannot read client key {}", key.display()))?,
-                );
+                pem.extend(std::fs::read(key).map_err(|e| {
+                    Error::io(format!("cannot read client key {}", key.display()), e)
+                })?);
             }
-            let id = reqwest::Identity::from_pem(&pem)
-                .context("client certificate: expected PEM certificate and private key")?;
+            let id = reqwest::Identity::from_pem(&pem).map_err(|e| {
+                Error::transport(
+                    "client certificate: expected PEM certificate and private key",
+                    e,
+                )
+            })?;
             b = b.identity(id);
         }
-        (None, Some(_)) => anyhow::bail!("a client key needs a client certificate (--client-cert)"),
+        (None, Some(_)) => {
+            return Err(Error::Invalid(
+                "a client key needs a client certificate (--client-cert)".into(),
+            ))
+        }
         (None, None) => {}
     }
-    b.build().context("cannot build the HTTP client")
+    b.build()
+        .map_err(|e| Error::transport("cannot build the HTTP client", e))
 }
 
 /// A finished response, body read.
@@ -119,9 +134,9 @@ impl Response {
     pub fn is_success(&self) -> bool {
         (200..300).contains(&self.status)
     }
-    pub fn json(&self) -> anyhow::Result<serde_json::Value> {
+    pub fn json(&self) -> Result<serde_json::Value> {
         serde_json::from_slice(&self.body)
-            .with_context(|| format!("{} did not answer JSON", self.url))
+            .map_err(|e| Error::Request(format!("{} did not answer JSON: {e}", self.url)))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -134,9 +149,8 @@ pub struct Client {
     pub cred: Credential,
     verbose: bool,
     pub retry: RetryPolicy,
-    /// Renewable state (OAuth 2.0 bearer, cookie session, OAuth 1.0a key and token).
-    live: crate::oauth::live::Live,
-    consumer: std::sync::OnceLock<cfl_auth::oauth1::Consumer>,
+    /// The method's URL rewrite, header or cookie, and renewal.
+    auth: Box<dyn Authorizer>,
     /// No request before this instant: Cloud said `X-RateLimit-NearLimit: true`.
     near_limit_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
@@ -148,14 +162,13 @@ pub const NEAR_LIMIT_PAUSE: Duration = Duration::from_millis(500);
 const MAX_REDIRECTS: usize = 5;
 
 impl Client {
-    pub fn new(cred: Credential, opts: &ClientOptions) -> anyhow::Result<Client> {
+    pub fn new(cred: Credential, opts: &ClientOptions) -> Result<Client> {
         Ok(Client {
             http: build_http(opts)?,
-            live: crate::oauth::live::Live::new(&cred)?,
+            auth: authorize::for_credential(&cred)?,
             cred,
             verbose: opts.verbose,
             retry: RetryPolicy::from_env(),
-            consumer: std::sync::OnceLock::new(),
             near_limit_until: std::sync::Mutex::new(None),
         })
     }
@@ -166,35 +179,34 @@ impl Client {
 
     /// `path` relative to the API base; an absolute URL only on the API base's own origin, so a
     /// credential is never sent to another host.
-    pub fn url(&self, path: &str) -> anyhow::Result<String> {
+    pub fn url(&self, path: &str) -> Result<String> {
         if path.starts_with("http://") || path.starts_with("https://") {
-            let u = Url::parse(path).with_context(|| format!("bad URL {path:?}"))?;
+            let u =
+                Url::parse(path).map_err(|e| Error::Invalid(format!("bad URL {path:?}: {e}")))?;
             if u.origin() != self.cred.api_base.origin() {
-                anyhow::bail!(
+                return Err(Error::Invalid(format!(
                     "refusing to send credentials to {} (the profile's API base is {})",
                     u.origin().ascii_serialization(),
                     self.cred.api_base
-                );
+                )));
             }
             return Ok(path.to_string());
         }
         Ok(deployment::join(&self.cred.api_base, path))
     }
 
-    /// The URL a request really goes to: an `oauth1-impersonation` profile acts as its user
-    /// through `xoauth_requestor_id`, a signed query parameter. `send` applies this; a new send
-    /// variant must too, before calling [`Client::authorization`].
-    pub fn request_url(&self, url: &str) -> anyhow::Result<String> {
-        if self.cred.method == Method::Oauth1Impersonation {
-            return crate::oauth::oauth1::requestor_url(url, self.as_user()?);
-        }
-        Ok(url.to_string())
+    /// The URL a request really goes to, after the method's rewrite (`oauth1-impersonation`
+    /// acts as its user through `xoauth_requestor_id`): the only thing a request can be
+    /// authorized for.
+    pub fn target(&self, url: &str) -> Result<Target> {
+        self.auth.target(&self.cred, url)
     }
 
-    fn as_user(&self) -> anyhow::Result<&str> {
-        self.cred.oauth.get("as_user").map(String::as_str).context(
-            "the oauth1-impersonation profile names no user to act as; log in again with --as USER",
-        )
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            cred: &self.cred,
+            http: &self.http,
+        }
     }
 
     /// Sends one request, retrying 429 (and 503 on idempotent methods) within the policy. A 401
@@ -205,139 +217,43 @@ impl Client {
         url: &str,
         headers: &[(String, String)],
         body: Option<Vec<u8>>,
-    ) -> anyhow::Result<Response> {
+    ) -> Result<Response> {
         let body = match &body {
             Some(b) => RequestBody::Bytes(b),
             None => RequestBody::Empty,
         };
         let streamed = self
-            .send_with(method, url, headers, body, false, true)
+            .send_with(
+                method,
+                url,
+                headers,
+                body,
+                Answer::Read,
+                SendPolicy::Backoff,
+            )
             .await?;
         Ok(read_whole(streamed))
     }
 
-    /// Whether a 401 may be cured by renewing (OAuth 2.0 bearer, cookie session).
-    fn renewable(&self) -> bool {
-        self.cred.method.is_bearer_oauth() || self.cred.method == Method::Cookie
-    }
-
-    /// Adds this request's credential — the `Authorization` header, or the session cookie — and
-    /// returns what was used, so a 401 can ask for exactly that one to be renewed.
-    async fn add_credential(
-        &self,
-        req: reqwest::RequestBuilder,
-        m: &reqwest::Method,
-        url: &str,
-        form_body: Option<&str>,
-        failed: Option<&str>,
-    ) -> anyhow::Result<(reqwest::RequestBuilder, String)> {
-        if self.cred.method == Method::Cookie {
-            let session = self.live.session(&self.cred, &self.http, failed).await?;
-            let req = req.header("Cookie", format!("JSESSIONID={session}"));
-            return Ok((req, session));
-        }
-        let auth = self.authorization_for(m, url, form_body, failed).await?;
-        let used = auth.strip_prefix("Bearer ").unwrap_or("").to_string();
-        Ok((req.header("Authorization", auth), used))
-    }
-
-    /// The `Authorization` value for one request. Every request cfl sends takes its header from
-    /// here, so methods that sign each request (OAuth 1.0a) or renew a bearer (OAuth 2.0) plug in
-    /// at this one place. For `oauth1-impersonation` pass a URL from [`Client::request_url`];
-    /// cookie profiles get their Basic login here (`send` uses the session cookie instead).
-    pub async fn authorization(
-        &self,
-        method: &reqwest::Method,
-        url: &str,
-    ) -> anyhow::Result<String> {
-        self.authorization_for(method, url, None, None).await
-    }
-
-    async fn authorization_for(
-        &self,
-        method: &reqwest::Method,
-        url: &str,
-        form_body: Option<&str>,
-        failed: Option<&str>,
-    ) -> anyhow::Result<String> {
-        use cfl_auth::oauth1::{RequestParts, TokenParams};
-        match self.cred.method {
-            m if m.is_bearer_oauth() => Ok(format!(
-                "Bearer {}",
-                self.live.bearer(&self.cred, &self.http, failed).await?
-            )),
-            Method::Oauth1 | Method::Oauth1Impersonation => {
-                let consumer = self.consumer().await?;
-                let mut parts = RequestParts::new(method.as_str(), url);
-                if let Some(b) = form_body {
-                    parts = parts.with_form_body(b);
-                }
-                let access;
-                let token = if self.cred.method == Method::Oauth1 {
-                    access = self
-                        .live
-                        .snapshot()
-                        .await
-                        .and_then(|s| s.access_token)
-                        .context("the oauth1 profile has no access token; log in again")?;
-                    TokenParams::Access { token: &access }
-                } else {
-                    let user = self.as_user()?;
-                    if crate::oauth::oauth1::requestor_of(url).as_deref() != Some(user) {
-                        anyhow::bail!(
-                            "internal: a two-legged request must carry xoauth_requestor_id={user} \
-                             (build the URL with Client::request_url)"
-                        );
-                    }
-                    TokenParams::TwoLegged
-                };
-                consumer
-                    .authorization_now(&parts, token)
-                    .map_err(|e| anyhow::anyhow!("cannot sign the request: {e}"))
-            }
-            _ => Ok(self.cred.authorization()),
-        }
-    }
-
-    /// The OAuth 1.0a consumer, parsed from the stored key once per client.
-    async fn consumer(&self) -> anyhow::Result<&cfl_auth::oauth1::Consumer> {
-        if let Some(c) = self.consumer.get() {
-            return Ok(c);
-        }
-        let key = self
-            .cred
-            .oauth
-            .get("consumer_key")
-            .context("the profile has no consumer key; log in again")?;
-        let pem = self
-            .live
-            .snapshot()
-            .await
-            .and_then(|s| s.private_key)
-            .context("the profile has no private key stored; log in again")?;
-        let c = crate::oauth::oauth1::consumer(key, &pem)?;
-        Ok(self.consumer.get_or_init(|| c))
+    /// A header a script may reuse (`cfl auth token`); an error for the methods that sign or
+    /// use a cookie per request.
+    pub async fn reusable_header(&self) -> Result<String> {
+        self.auth.reusable_header(self.ctx()).await
     }
 
     /// Renews the credential now (`cfl auth refresh`).
-    pub async fn refresh(&self) -> anyhow::Result<()> {
-        if !(self.cred.method.is_bearer_oauth() || self.cred.method == Method::Cookie) {
-            anyhow::bail!(
-                "method {} has nothing to refresh (only oauth2, dc-oauth2, client-credentials and cookie do)",
-                self.cred.method
-            );
-        }
-        self.live.force(&self.cred, &self.http).await
+    pub async fn refresh(&self) -> Result<()> {
+        self.auth.renew(self.ctx()).await
     }
 
     /// Unix seconds when the current access token expires, when known.
     pub async fn expires_at(&self) -> Option<i64> {
-        self.live.expires_at().await
+        self.stored_secret().await.and_then(|s| s.expires_at)
     }
 
     /// The stored secret as it is now (after renewals), for `cfl auth login` to save.
     pub async fn stored_secret(&self) -> Option<crate::oauth::StoredSecret> {
-        self.live.snapshot().await
+        self.auth.stored_secret().await.ok().flatten()
     }
 
     /// A one-paragraph explanation of a failed response, with the fix for 401s.
@@ -350,31 +266,34 @@ impl Client {
         if let Some(m) = &message {
             s.push_str(&format!(": {m}"));
         }
-        let oauth1 = matches!(
-            self.cred.method,
-            Method::Oauth1 | Method::Oauth1Impersonation
-        );
-        if r.status == 401 && oauth1 {
+        if r.status == 401 {
             let body = String::from_utf8_lossy(&r.body);
-            if let Some(p) = crate::oauth::oauth1::problem(r.header("www-authenticate"), &body) {
-                let key = self.cred.oauth.get("consumer_key").map(String::as_str);
+            let www = r.header("www-authenticate");
+            if let Some(p) = self.auth.problem(&self.cred, www, &body) {
                 s.push('\n');
-                s.push_str(&crate::oauth::oauth1::explain_problem(
-                    &p,
-                    key.unwrap_or(""),
-                ));
+                s.push_str(&p);
                 return s;
             }
         }
         if r.status == 401 || r.status == 403 && r.header("x-seraph-loginreason").is_some() {
             s.push('\n');
-            s.push_str(&explain_401(
-                &self.cred,
-                r.header("x-seraph-loginreason"),
-                message.as_deref(),
-            ));
+            s.push_str(&self.explain_401(r.header("x-seraph-loginreason"), message.as_deref()));
         }
         s
+    }
+
+    /// The typed error for a failed answer; `doing` (e.g. "listing space DEV") prefixes the
+    /// explanation when given.
+    pub fn refusal(&self, r: &Response, doing: &str) -> crate::Error {
+        let explanation = self.explain(r);
+        crate::Error::Http {
+            status: r.status,
+            explanation: if doing.is_empty() {
+                explanation
+            } else {
+                format!("{doing}: {explanation}")
+            },
+        }
     }
 
     /// The transport (for the sign-in flows that talk to token endpoints).
@@ -520,6 +439,33 @@ pub enum Streamed {
     Read(Response),
 }
 
+/// Who handles 429 and 503 answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendPolicy {
+    /// This layer: backoff honouring `Retry-After` & co., and the `X-RateLimit-NearLimit` pause.
+    Backoff,
+    /// The caller, which must see every answer (`cfl export`'s AIMD limiter): sent once.
+    CallerPaced,
+}
+
+/// Whether a successful answer's body is read here or left to the caller to stream.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Read,
+    SuccessUnread,
+}
+
+/// The form-encoded body parameters OAuth 1.0a signs too (streamed bodies are never forms).
+fn form_body(headers: &[(String, String)], body: RequestBody<'_>) -> Option<String> {
+    let is_form = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("content-type") && cfl_auth::oauth1::is_form_content_type(v)
+    });
+    match body {
+        RequestBody::Bytes(b) if is_form => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => None,
+    }
+}
+
 /// A request's body: none, bytes in memory, or a stream made afresh for each attempt.
 #[derive(Clone, Copy)]
 enum RequestBody<'a> {
@@ -539,15 +485,15 @@ impl Client {
         url: &str,
         headers: &[(String, String)],
         make_body: &(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync),
-    ) -> anyhow::Result<Response> {
+    ) -> Result<Response> {
         let streamed = self
             .send_with(
                 method,
                 url,
                 headers,
                 RequestBody::Stream(make_body),
-                false,
-                true,
+                Answer::Read,
+                SendPolicy::Backoff,
             )
             .await?;
         Ok(read_whole(streamed))
@@ -559,22 +505,35 @@ impl Client {
         method: &str,
         url: &str,
         headers: &[(String, String)],
-    ) -> anyhow::Result<Streamed> {
-        self.send_with(method, url, headers, RequestBody::Empty, true, true)
-            .await
+    ) -> Result<Streamed> {
+        self.send_with(
+            method,
+            url,
+            headers,
+            RequestBody::Empty,
+            Answer::SuccessUnread,
+            SendPolicy::Backoff,
+        )
+        .await
     }
 
     /// A GET for a download, its successful body returned unread. Redirects are followed (at
     /// most five): on the API base's origin with the credential, to any other host (Cloud sends
     /// attachment bytes from its media store) without it, so a credential never leaves its site.
-    /// `retry`: whether this layer retries 429/503 (`false` when the caller paces itself).
-    pub async fn send_for_download(&self, url: &str, retry: bool) -> anyhow::Result<Streamed> {
+    pub async fn send_for_download(&self, url: &str, policy: SendPolicy) -> Result<Streamed> {
         let mut current = url.to_string();
         let mut on_site = true;
         for _ in 0..=MAX_REDIRECTS {
             let answer = if on_site {
-                self.send_with("GET", &current, &[], RequestBody::Empty, true, retry)
-                    .await?
+                self.send_with(
+                    "GET",
+                    &current,
+                    &[],
+                    RequestBody::Empty,
+                    Answer::SuccessUnread,
+                    policy,
+                )
+                .await?
             } else {
                 self.get_off_site(&current).await?
             };
@@ -582,32 +541,38 @@ impl Client {
                 Streamed::Read(r) if (300..400).contains(&r.status) && r.status != 304 => r,
                 other => return Ok(other),
             };
-            let location = r.header("location").with_context(|| {
-                format!(
+            let location = r.header("location").ok_or_else(|| {
+                Error::Request(format!(
                     "GET {} answered {} without a Location to follow",
                     self.redact(&current),
                     r.status
-                )
+                ))
             })?;
             let next = Url::parse(&current)
                 .and_then(|u| u.join(location))
-                .with_context(|| format!("the redirect to {location:?} is not a URL"))?;
+                .map_err(|e| {
+                    Error::Request(format!("the redirect to {location:?} is not a URL: {e}"))
+                })?;
             if !matches!(next.scheme(), "http" | "https") {
-                anyhow::bail!("refusing to follow a redirect to {}", next.scheme());
+                return Err(Error::Request(format!(
+                    "refusing to follow a redirect to {}",
+                    next.scheme()
+                )));
             }
             // Once off the site, stay anonymous even if a later hop comes back.
             on_site = on_site && next.origin() == self.cred.api_base.origin();
             current = next.to_string();
         }
-        anyhow::bail!(
+        Err(Error::Request(format!(
             "GET {}: more than {MAX_REDIRECTS} redirects; giving up",
             self.redact(url)
-        )
+        )))
     }
 
     /// A GET to another host than the site's: no credential, no cookie, only cfl's User-Agent.
-    async fn get_off_site(&self, url: &str) -> anyhow::Result<Streamed> {
-        let parsed = Url::parse(url).with_context(|| format!("bad URL {url:?}"))?;
+    async fn get_off_site(&self, url: &str) -> Result<Streamed> {
+        let parsed =
+            Url::parse(url).map_err(|e| Error::Request(format!("bad URL {url:?}: {e}")))?;
         if self.verbose {
             eprintln!(
                 "> GET {} (another host: sent without the Confluence credential)",
@@ -622,7 +587,7 @@ impl Client {
             .await
             .map_err(|e| {
                 let hint = transport_hint(&e, url);
-                anyhow::Error::new(e).context(format!("GET {} failed{hint}", redact_query(&parsed)))
+                Error::transport(format!("GET {} failed{hint}", redact_query(&parsed)), e)
             })?;
         let status = resp.status();
         if self.verbose {
@@ -639,7 +604,7 @@ impl Client {
         let body = resp
             .bytes()
             .await
-            .context("cannot read the response body")?
+            .map_err(|e| Error::transport("cannot read the response body", e))?
             .to_vec();
         Ok(Streamed::Read(Response {
             status: status.as_u16(),
@@ -656,14 +621,21 @@ impl Client {
     /// truncated) instead of memory, for attachment downloads; any other answer is returned with
     /// its body read and `dest` untouched. Credentials work as for `send` (signed or impersonating
     /// URLs, cookie sessions, one renewal on a 401).
-    pub async fn get_once(
-        &self,
-        url: &str,
-        dest: Option<&std::path::Path>,
-    ) -> anyhow::Result<Response> {
+    pub async fn get_once(&self, url: &str, dest: Option<&std::path::Path>) -> Result<Response> {
         use std::io::Write;
         let streamed = self
-            .send_with("GET", url, &[], RequestBody::Empty, dest.is_some(), false)
+            .send_with(
+                "GET",
+                url,
+                &[],
+                RequestBody::Empty,
+                if dest.is_some() {
+                    Answer::SuccessUnread
+                } else {
+                    Answer::Read
+                },
+                SendPolicy::CallerPaced,
+            )
             .await?;
         let (mut resp, dest) = match (streamed, dest) {
             (Streamed::Ok(resp), Some(dest)) => (resp, dest),
@@ -679,157 +651,187 @@ impl Client {
             method: "GET".into(),
         };
         let mut f = std::fs::File::create(dest)
-            .with_context(|| format!("cannot write {}", dest.display()))?;
-        while let Some(chunk) = resp
-            .chunk()
-            .await
-            .with_context(|| format!("GET {}: the download broke off", self.redact(url)))?
-        {
+            .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
+        while let Some(chunk) = resp.chunk().await.map_err(|e| {
+            Error::transport(
+                format!("GET {}: the download broke off", self.redact(url)),
+                e,
+            )
+        })? {
             f.write_all(&chunk)
-                .with_context(|| format!("cannot write {}", dest.display()))?;
+                .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
         }
         f.sync_data()
-            .with_context(|| format!("cannot write {}", dest.display()))?;
+            .map_err(|e| Error::io(format!("cannot write {}", dest.display()), e))?;
         Ok(r)
     }
 
-    /// The one request loop under every send: the impersonation URL, credentials (renewed once
-    /// on a 401), cfl's headers, `--verbose` logging, and — when `retry` — the 429/503 backoff.
+    /// The one request loop under every send: the method's URL rewrite, its credential (renewed
+    /// once on a 401), cfl's headers, `--verbose` logging, and the 429/503 handling `policy` says.
     async fn send_with(
         &self,
         method: &str,
         url: &str,
         headers: &[(String, String)],
         body: RequestBody<'_>,
-        leave_success_unread: bool,
-        retry: bool,
-    ) -> anyhow::Result<Streamed> {
+        answer: Answer,
+        policy: SendPolicy,
+    ) -> Result<Streamed> {
         let m = reqwest::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .with_context(|| format!("bad HTTP method {method:?}"))?;
-        let url_owned = self.request_url(url)?;
-        let url = url_owned.as_str();
-        let write = !matches!(
-            m,
-            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
-        );
+            .map_err(|_| Error::Invalid(format!("bad HTTP method {method:?}")))?;
+        let target = self.target(url)?;
         let idempotent = m != reqwest::Method::POST && m != reqwest::Method::PATCH;
-        // OAuth 1.0a signs form-encoded body parameters too (streamed bodies are never forms).
-        let form_body = match body {
-            RequestBody::Bytes(b)
-                if headers.iter().any(|(k, v)| {
-                    k.eq_ignore_ascii_case("content-type")
-                        && cfl_auth::oauth1::is_form_content_type(v)
-                }) =>
-            {
-                Some(String::from_utf8_lossy(b).into_owned())
-            }
-            _ => None,
-        };
+        let form_body = form_body(headers, body);
         let mut attempt = 0;
         let mut renewed = false;
         let mut failed: Option<String> = None;
         loop {
-            let req = self
-                .http
-                .request(m.clone(), url)
-                .header("Accept", "application/json")
-                .header("User-Agent", USER_AGENT);
-            let (mut req, used) = self
-                .add_credential(req, &m, url, form_body.as_deref(), failed.as_deref())
-                .await?;
-            if write {
-                req = req.header("X-Atlassian-Token", "no-check");
-            }
-            for (k, v) in headers {
-                let name = HeaderName::from_bytes(k.as_bytes())
-                    .with_context(|| format!("bad header name {k:?}"))?;
-                let value = HeaderValue::from_str(v)
-                    .with_context(|| format!("bad value for header {k}"))?;
-                req = req.header(name, value);
-            }
-            req = match body {
-                RequestBody::Empty => req,
-                RequestBody::Bytes(b) => req.body(b.to_vec()),
-                RequestBody::Stream(make) => match make()? {
-                    StreamBody::Multipart(form) => req.multipart(form),
-                    StreamBody::Raw(body) => req.body(body),
-                },
+            let auth_req = authorize::Request {
+                method: &m,
+                target: &target,
+                form_body: form_body.as_deref(),
             };
-            let req = req.build().context("cannot build the request")?;
-            if self.verbose {
-                self.log_request(&req);
+            let credential = self
+                .auth
+                .authorize(self.ctx(), auth_req, failed.as_deref())
+                .await?;
+            let req = self.build_request(&m, &target, headers, body, &credential)?;
+            if policy == SendPolicy::Backoff {
+                self.pause_if_near_limit().await;
             }
-            self.pause_if_near_limit(retry).await;
             let resp = self.http.execute(req).await.map_err(|e| {
-                let hint = transport_hint(&e, url);
-                anyhow::Error::new(e).context(format!("{method} {} failed{hint}", self.redact(url)))
+                let hint = transport_hint(&e, target.url());
+                Error::transport(
+                    format!("{method} {} failed{hint}", self.redact(target.url())),
+                    e,
+                )
             })?;
-            if retry {
+            if policy == SendPolicy::Backoff {
                 self.note_near_limit(resp.headers());
             }
-            let status = resp.status();
-            if status.is_success() && leave_success_unread {
-                if self.verbose {
-                    eprintln!(
-                        "< {} {}",
-                        status.as_u16(),
-                        status.canonical_reason().unwrap_or("")
-                    );
-                    for (k, v) in resp.headers() {
-                        eprintln!("< {}: {}", k, self.header_for_log(k.as_str(), v));
-                    }
-                }
+            if resp.status().is_success() && answer == Answer::SuccessUnread {
+                self.log_unread(&resp);
                 return Ok(Streamed::Ok(resp));
             }
-            let headers = resp.headers().clone();
-            let body = resp
-                .bytes()
-                .await
-                .context("cannot read the response body")?
-                .to_vec();
-            let r = Response {
-                status: status.as_u16(),
-                reason: status.canonical_reason().unwrap_or("").to_string(),
-                headers,
-                body,
-                url: url.to_string(),
-                method: m.as_str().to_string(),
-            };
-            if self.verbose {
-                self.log_response(&r);
-            }
-            if r.status == 401 && self.renewable() && !renewed {
+            let r = self.read_answer(resp, &m, &target).await?;
+            if r.status == 401 && self.auth.renewable() && !renewed {
                 if self.verbose {
                     eprintln!("* 401 — renewing the credential and retrying once");
                 }
                 renewed = true;
-                failed = Some(used);
+                failed = Some(credential.renewable.unwrap_or_default());
                 continue;
             }
-            let retryable = retry && (r.status == 429 || (r.status == 503 && idempotent));
+            let retryable = policy == SendPolicy::Backoff
+                && (r.status == 429 || (r.status == 503 && idempotent));
             if !retryable {
                 return Ok(Streamed::Read(r));
             }
-            let delay = self.retry_wait(method, url, &r, attempt)?;
+            let delay = self.retry_wait(method, target.url(), &r, attempt)?;
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
     }
 
-    /// How long to wait before retrying `r`, or the error that ends the retries.
-    fn retry_wait(
+    /// One attempt's request: cfl's headers, the credential, the caller's headers and the body.
+    fn build_request(
         &self,
-        method: &str,
-        url: &str,
-        r: &Response,
-        attempt: u32,
-    ) -> anyhow::Result<Duration> {
+        m: &reqwest::Method,
+        target: &Target,
+        headers: &[(String, String)],
+        body: RequestBody<'_>,
+        credential: &Authorized,
+    ) -> Result<reqwest::Request> {
+        let mut req = self
+            .http
+            .request(m.clone(), target.url())
+            .header("Accept", "application/json")
+            .header("User-Agent", USER_AGENT)
+            .header(credential.header, &credential.value);
+        let write = !matches!(
+            *m,
+            reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS
+        );
+        if write {
+            req = req.header("X-Atlassian-Token", "no-check");
+        }
+        for (k, v) in headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| Error::Invalid(format!("bad header name {k:?}")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| Error::Invalid(format!("bad value for header {k}")))?;
+            req = req.header(name, value);
+        }
+        req = match body {
+            RequestBody::Empty => req,
+            RequestBody::Bytes(b) => req.body(b.to_vec()),
+            RequestBody::Stream(make) => {
+                match make().map_err(|e| Error::Request(format!("{e:#}")))? {
+                    StreamBody::Multipart(form) => req.multipart(form),
+                    StreamBody::Raw(body) => req.body(body),
+                }
+            }
+        };
+        let req = req
+            .build()
+            .map_err(|e| Error::transport("cannot build the request", e))?;
+        if self.verbose {
+            self.log_request(&req);
+        }
+        Ok(req)
+    }
+
+    /// A success whose body the caller streams: only the head is logged.
+    fn log_unread(&self, resp: &reqwest::Response) {
+        if !self.verbose {
+            return;
+        }
+        let status = resp.status();
+        eprintln!(
+            "< {} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("")
+        );
+        for (k, v) in resp.headers() {
+            eprintln!("< {}: {}", k, self.header_for_log(k.as_str(), v));
+        }
+    }
+
+    async fn read_answer(
+        &self,
+        resp: reqwest::Response,
+        m: &reqwest::Method,
+        target: &Target,
+    ) -> Result<Response> {
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| Error::transport("cannot read the response body", e))?
+            .to_vec();
+        let r = Response {
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_string(),
+            headers,
+            body,
+            url: target.url().to_string(),
+            method: m.as_str().to_string(),
+        };
+        if self.verbose {
+            self.log_response(&r);
+        }
+        Ok(r)
+    }
+
+    /// How long to wait before retrying `r`, or the error that ends the retries.
+    fn retry_wait(&self, method: &str, url: &str, r: &Response, attempt: u32) -> Result<Duration> {
         let reason = r
             .header("ratelimit-reason")
             .map(|v| format!(" (RateLimit-Reason: {v})"))
             .unwrap_or_default();
         if attempt >= self.retry.max_retries {
-            anyhow::bail!(
+            return Err(Error::RateLimited(format!(
                 "{method} {} answered {} {}{reason} {} time(s); giving up after {} retries. {}",
                 self.redact(url),
                 r.status,
@@ -837,7 +839,7 @@ impl Client {
                 attempt + 1,
                 attempt,
                 "Wait a while and try again, or lower the request rate (CFL_MAX_RETRIES sets the retries)."
-            );
+            )));
         }
         let delay = retry_delay(
             &r.headers,
@@ -846,14 +848,14 @@ impl Client {
             rand::random::<f64>(),
         );
         if delay > self.retry.max_wait {
-            anyhow::bail!(
+            return Err(Error::RateLimited(format!(
                 "{method} {} answered {}{reason}: the server asks to wait {}s, more than the {}s cfl waits \
                  (CFL_RETRY_MAX_WAIT); giving up — try again later",
                 self.redact(url),
                 r.status,
                 delay.as_secs(),
                 self.retry.max_wait.as_secs()
-            );
+            )));
         }
         if self.verbose {
             eprintln!(
@@ -869,7 +871,7 @@ impl Client {
 
 // Cloud's early warning: `X-RateLimit-NearLimit: true` on any answer means the budget is almost
 // spent, so requests slow down before they meet 429s. Only for callers that leave rate limits to
-// this layer (`retry`); `cfl export` paces itself.
+// this layer (`SendPolicy::Backoff`); `cfl export` paces itself.
 impl Client {
     fn note_near_limit(&self, headers: &HeaderMap) {
         if !near_limit(headers) {
@@ -888,10 +890,7 @@ impl Client {
         *until = Some(tokio::time::Instant::now() + NEAR_LIMIT_PAUSE);
     }
 
-    async fn pause_if_near_limit(&self, retry: bool) {
-        if !retry {
-            return;
-        }
+    async fn pause_if_near_limit(&self) {
         let until = *self
             .near_limit_until
             .lock()
@@ -966,61 +965,26 @@ pub fn error_message(body: &[u8]) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Why a credential was refused and the command that fixes it.
-pub fn explain_401(cred: &Credential, seraph: Option<&str>, message: Option<&str>) -> String {
-    let login_cmd = match &cred.profile {
-        Some(p) => format!("cfl auth login --profile {p}"),
-        None => "cfl auth login".to_string(),
-    };
-    let msg = message.unwrap_or("");
-    if msg.contains("Scoped API tokens are only accepted")
-        || (cred.method == Method::ApiToken && msg.contains("scoped"))
-    {
-        return format!(
-            "This is a scoped API token, which Cloud accepts only through the API gateway \
-             (https://api.atlassian.com/ex/confluence/CLOUD_ID). Fix: `{login_cmd} --method scoped-token`."
-        );
-    }
-    if seraph == Some("AUTHENTICATION_DENIED") {
-        return "Confluence requires a CAPTCHA after too many failed logins: log in once in the browser, \
-                or use a personal access token (`cfl auth login --method pat`)."
-            .to_string();
-    }
-    match (cred.deployment, cred.method) {
-        (_, m) if m.is_bearer_oauth() => format!(
-            "The OAuth access token was refused even after renewing it: the app's access may have \
-             been revoked or lack a scope for this call. Fix: `{login_cmd} --method {m}`."
-        ),
-        (_, Method::Oauth1 | Method::Oauth1Impersonation) => format!(
-            "The OAuth 1.0a request was refused: check the application link (consumer key, public \
-             key, impersonation). Fix: `{login_cmd} --method {}`.",
-            cred.method
-        ),
-        (_, Method::Cookie) => format!(
-            "The session cookie and a fresh login were refused (password changed?). Fix: \
-             `{login_cmd} --method cookie`."
-        ),
-        (Deployment::DataCenter, Method::ApiToken | Method::ScopedToken) => format!(
-            "Data Center does not accept Atlassian Cloud API tokens. Fix: `{login_cmd} --method pat`."
-        ),
-        (d, Method::Pat | Method::Basic) if d.is_cloud() => format!(
-            "Cloud does not accept personal access tokens or passwords. Create an API token at \
-             https://id.atlassian.com/manage-profile/security/api-tokens, then `{login_cmd} --method api-token`."
-        ),
-        (Deployment::DataCenter, Method::Basic) => format!(
-            "The username or password was refused (wrong, changed, or the account has no password). \
-             Fix: `{login_cmd} --method basic`, or better a personal access token: `{login_cmd} --method pat`."
-        ),
-        (Deployment::DataCenter, _) => format!(
-            "The personal access token was refused: it may be expired or revoked. Create a new one \
-             (profile → Personal Access Tokens), then `{login_cmd} --method pat`."
-        ),
-        _ => format!(
-            "The API token was refused: it may be expired, revoked, or belong to another email. \
-             Create one at https://id.atlassian.com/manage-profile/security/api-tokens, then \
-             `{login_cmd} --method {}`.",
-            cred.method
-        ),
+impl Client {
+    /// Why the credential was refused and the command that fixes it: the method's own advice,
+    /// unless the server named a cause that is not the method's (a scoped token on the site, a
+    /// CAPTCHA).
+    pub fn explain_401(&self, seraph: Option<&str>, message: Option<&str>) -> String {
+        let cred = &self.cred;
+        let login_cmd = match &cred.profile {
+            Some(p) => format!("cfl auth login --profile {p}"),
+            None => "cfl auth login".to_string(),
+        };
+        let msg = message.unwrap_or("");
+        if msg.contains("Scoped API tokens are only accepted") {
+            return authorize::scoped_on_the_site(&login_cmd);
+        }
+        if seraph == Some("AUTHENTICATION_DENIED") {
+            return "Confluence requires a CAPTCHA after too many failed logins: log in once in the browser, \
+                    or use a personal access token (`cfl auth login --method pat`)."
+                .to_string();
+        }
+        self.auth.refused(cred.deployment, &login_cmd, msg)
     }
 }
 

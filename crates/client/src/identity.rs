@@ -2,7 +2,7 @@
 //! Cloud with anonymous access answers bad credentials without a challenge, and DC answers an
 //! invalid PAT as anonymous when anonymous access is on (CONFSERVER-98199).
 
-use crate::http::{explain_401, Client};
+use crate::http::Client;
 
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Identity {
@@ -13,19 +13,23 @@ pub struct Identity {
     pub account_id: Option<String>,
 }
 
-pub async fn whoami(client: &Client) -> anyhow::Result<Identity> {
+pub async fn whoami(client: &Client) -> crate::error::Result<Identity> {
     let url = client.url("/rest/api/user/current")?;
     let r = client.send("GET", &url, &[], None).await?;
     if !r.is_success() {
-        anyhow::bail!("{}", client.explain(&r));
+        return Err(client.refusal(&r, ""));
     }
     let v = r.json()?;
     if v["type"].as_str() == Some("anonymous") {
-        anyhow::bail!(
-            "the server answered as an anonymous user, so the credential was not accepted \
-             (this site allows anonymous access, which hides the refusal).\n{}",
-            explain_401(&client.cred, None, None)
-        );
+        // Anonymous is how a refused credential looks on such a site: a refusal, like a 401.
+        return Err(crate::Error::Http {
+            status: 401,
+            explanation: format!(
+                "the server answered as an anonymous user, so the credential was not accepted \
+                 (this site allows anonymous access, which hides the refusal).\n{}",
+                client.explain_401(None, None)
+            ),
+        });
     }
     let s = |k: &str| v[k].as_str().map(str::to_string);
     let login = s("username")

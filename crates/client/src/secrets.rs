@@ -6,9 +6,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use crate::config::SecretStore;
+use crate::error::{Error, Result};
 
 /// The keychain service name entries are stored under (account = profile name).
 #[cfg(any(target_os = "macos", target_os = "windows"))]
@@ -19,13 +18,17 @@ pub fn file_path(dir: &Path) -> PathBuf {
 }
 
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<()> {
-    let dir = path.parent().context("path has no parent directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<()> {
+    let dir = path
+        .parent()
+        .ok_or_else(|| Error::Invalid(format!("{} has no parent directory", path.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("cannot create {}", dir.display()), e))?;
     // tempfile creates the file 0600 on Unix, so a secret is never readable by others.
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
-    tmp.write_all(bytes).context("cannot write temp file")?;
+        .map_err(|e| Error::io(format!("cannot create a temp file in {}", dir.display()), e))?;
+    tmp.write_all(bytes)
+        .map_err(|e| Error::io("cannot write temp file", e))?;
     tmp.as_file().sync_all().ok();
     #[cfg(unix)]
     if !private {
@@ -34,28 +37,38 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> anyhow::Result<
     }
     let _ = private;
     tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        .map_err(|e| Error::io(format!("cannot write {}", path.display()), e.error))?;
     Ok(())
 }
 
-fn load_file(dir: &Path) -> anyhow::Result<BTreeMap<String, String>> {
+fn load_file(dir: &Path) -> Result<BTreeMap<String, String>> {
     let path = file_path(dir);
     match std::fs::read_to_string(&path) {
-        Ok(t) => toml::from_str(&t).with_context(|| format!("cannot parse {}", path.display())),
+        // Never echo the text: it holds secrets.
+        Ok(t) => toml::from_str(&t).map_err(|_| {
+            Error::Invalid(format!(
+                "cannot parse {}; fix or remove it and log in again",
+                path.display()
+            ))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
     }
 }
 
-fn save_file(dir: &Path, map: &BTreeMap<String, String>) -> anyhow::Result<()> {
+fn save_file(dir: &Path, map: &BTreeMap<String, String>) -> Result<()> {
     let path = file_path(dir);
     if map.is_empty() {
         return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(Error::io(format!("cannot remove {}", path.display()), e))
+            }
             _ => Ok(()),
         };
     }
-    write_atomic(&path, toml::to_string(map)?.as_bytes(), true)
+    let text = toml::to_string(map)
+        .map_err(|e| Error::Request(format!("cannot serialise the secrets: {e}")))?;
+    write_atomic(&path, text.as_bytes(), true)
 }
 
 /// Is an OS keychain compiled in for this platform?
@@ -65,47 +78,51 @@ pub fn keychain_available() -> bool {
 
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 mod keychain {
-    pub fn set(profile: &str, secret: &str) -> anyhow::Result<()> {
-        keyring::Entry::new(super::SERVICE, profile)?.set_password(secret)?;
-        Ok(())
+    use crate::error::{Error, Result};
+
+    fn failed(e: keyring::Error) -> Error {
+        Error::Request(format!("OS keychain: {e}"))
     }
-    pub fn get(profile: &str) -> anyhow::Result<Option<String>> {
-        match keyring::Entry::new(super::SERVICE, profile)?.get_password() {
+    fn entry(profile: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(super::SERVICE, profile).map_err(failed)
+    }
+    pub fn set(profile: &str, secret: &str) -> Result<()> {
+        entry(profile)?.set_password(secret).map_err(failed)
+    }
+    pub fn get(profile: &str) -> Result<Option<String>> {
+        match entry(profile)?.get_password() {
             Ok(s) => Ok(Some(s)),
             Err(keyring::Error::NoEntry) => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(failed(e)),
         }
     }
-    pub fn delete(profile: &str) -> anyhow::Result<bool> {
-        match keyring::Entry::new(super::SERVICE, profile)?.delete_credential() {
+    pub fn delete(profile: &str) -> Result<bool> {
+        match entry(profile)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(failed(e)),
         }
     }
 }
 
 #[cfg(not(any(target_os = "macos", target_os = "windows")))]
 mod keychain {
-    pub fn set(_: &str, _: &str) -> anyhow::Result<()> {
-        anyhow::bail!("no OS keychain on this platform")
+    use crate::error::{Error, Result};
+
+    pub fn set(_: &str, _: &str) -> Result<()> {
+        Err(Error::Request("no OS keychain on this platform".into()))
     }
-    pub fn get(_: &str) -> anyhow::Result<Option<String>> {
+    pub fn get(_: &str) -> Result<Option<String>> {
         Ok(None)
     }
-    pub fn delete(_: &str) -> anyhow::Result<bool> {
+    pub fn delete(_: &str) -> Result<bool> {
         Ok(false)
     }
 }
 
 /// Stores `secret` for `profile`: in the keychain unless `insecure` or none exists. Returns where
 /// it went, so the command can say so out loud.
-pub fn store(
-    dir: &Path,
-    profile: &str,
-    secret: &str,
-    insecure: bool,
-) -> anyhow::Result<SecretStore> {
+pub fn store(dir: &Path, profile: &str, secret: &str, insecure: bool) -> Result<SecretStore> {
     if !insecure && keychain_available() {
         match keychain::set(profile, secret) {
             Ok(()) => {
@@ -123,7 +140,7 @@ pub fn store(
 }
 
 /// The secret for `profile`: keychain first, then the file (gh's order).
-pub fn load(dir: &Path, profile: &str) -> anyhow::Result<Option<(String, SecretStore)>> {
+pub fn load(dir: &Path, profile: &str) -> Result<Option<(String, SecretStore)>> {
     if let Ok(Some(s)) = keychain::get(profile) {
         return Ok(Some((s, SecretStore::Keychain)));
     }
@@ -132,7 +149,7 @@ pub fn load(dir: &Path, profile: &str) -> anyhow::Result<Option<(String, SecretS
         .map(|s| (s, SecretStore::File)))
 }
 
-fn remove_from_file(dir: &Path, profile: &str) -> anyhow::Result<bool> {
+fn remove_from_file(dir: &Path, profile: &str) -> Result<bool> {
     let mut map = load_file(dir)?;
     let had = map.remove(profile).is_some();
     if had {
@@ -142,7 +159,7 @@ fn remove_from_file(dir: &Path, profile: &str) -> anyhow::Result<bool> {
 }
 
 /// Removes the secret from everywhere it may be; returns the places it was found.
-pub fn remove(dir: &Path, profile: &str) -> anyhow::Result<Vec<SecretStore>> {
+pub fn remove(dir: &Path, profile: &str) -> Result<Vec<SecretStore>> {
     let mut found = Vec::new();
     if keychain::delete(profile)? {
         found.push(SecretStore::Keychain);

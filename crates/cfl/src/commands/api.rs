@@ -16,9 +16,6 @@ use serde_json::{Map, Value};
 
 use super::Globals;
 
-/// Exit code for a credential the server refused (as gh does).
-const EXIT_AUTH: u8 = 4;
-
 #[derive(clap::Args)]
 pub struct ApiArgs {
     /// Path relative to the API base: e.g. /api/v2/spaces on Cloud (also written /wiki/api/v2/…),
@@ -102,9 +99,8 @@ pub fn run(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     super::auth::runtime()?.block_on(run_async(a, g))
 }
 
-async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
-    let client = super::connect::client(g)?;
-
+/// `-f` and `-F` fields, in order.
+fn fields(a: &ApiArgs) -> anyhow::Result<Vec<(String, Value)>> {
     let mut params: Vec<(String, Value)> = Vec::new();
     for f in &a.raw_fields {
         let (k, v) = split_field(f)?;
@@ -114,13 +110,11 @@ async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         let (k, v) = split_field(f)?;
         params.push((k.to_string(), typed_value(v)?));
     }
-    let has_body = !params.is_empty() || a.input.is_some();
-    let method = a
-        .method
-        .clone()
-        .unwrap_or_else(|| if has_body { "POST" } else { "GET" }.to_string())
-        .to_ascii_uppercase();
+    Ok(params)
+}
 
+/// `-H 'Name: value'` headers.
+fn headers(a: &ApiArgs) -> anyhow::Result<Vec<(String, String)>> {
     let mut headers: Vec<(String, String)> = Vec::new();
     for h in &a.headers {
         let (k, v) = h
@@ -128,6 +122,21 @@ async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("header {h:?} is not 'Name: value'"))?;
         headers.push((k.trim().to_string(), v.trim().to_string()));
     }
+    Ok(headers)
+}
+
+async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    let client = super::connect::client(g)?;
+
+    let params = fields(&a)?;
+    let has_body = !params.is_empty() || a.input.is_some();
+    let method = a
+        .method
+        .clone()
+        .unwrap_or_else(|| if has_body { "POST" } else { "GET" }.to_string())
+        .to_ascii_uppercase();
+
+    let mut headers = headers(&a)?;
     let mut url = if a.path.starts_with("http://") || a.path.starts_with("https://") {
         client.url(&a.path)?
     } else {
@@ -178,8 +187,7 @@ async fn run_async(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
                     writeln!(err)?;
                 }
             }
-            writeln!(err, "error: {}", client.explain(&r))?;
-            return Ok(ExitCode::from(if r.status == 401 { EXIT_AUTH } else { 1 }));
+            return Err(client.refusal(&r, "").into());
         }
         let next = if a.paginate {
             let json: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);

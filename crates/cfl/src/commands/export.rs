@@ -85,11 +85,11 @@ pub fn run(a: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         s.seconds
     );
     if !s.failures.is_empty() {
-        eprintln!(
-            "{} page(s) failed; run the same command again to fetch just those.",
-            s.failures.len()
-        );
-        return Ok(ExitCode::from(if s.auth_failed { 4 } else { 1 }));
+        return Err(cfl_client::Error::PagesFailed {
+            failed: s.failures.len(),
+            credential_refused: s.auth_failed,
+        }
+        .into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -80,7 +80,7 @@ fn client_for(g: &Globals, for_user: Option<&str>) -> anyhow::Result<Client> {
     if let Some(user) = for_user {
         cred = as_user(cred, user)?;
     }
-    Client::new(cred, &g.client_options(profile.as_ref()))
+    Ok(Client::new(cred, &g.client_options(profile.as_ref()))?)
 }
 
 /// The same application link, acting as `user`. Only an `oauth1-impersonation` profile can: the
@@ -130,7 +130,11 @@ fn refused(client: &Client, r: &Response, what: &str, for_user: Option<&str>) ->
         }
         _ => {}
     }
-    anyhow::anyhow!(msg)
+    cfl_client::Error::Http {
+        status: r.status,
+        explanation: msg,
+    }
+    .into()
 }
 
 async fn run_async(a: PatArgs, g: &Globals) -> anyhow::Result<ExitCode> {

@@ -243,7 +243,11 @@ impl Content<'_> {
     /// redirects (another host gets no credential).
     pub async fn download_to(&self, url: &str, target: &Path) -> anyhow::Result<u64> {
         use std::io::Write;
-        let mut resp = match self.client.send_for_download(url, true).await? {
+        let mut resp = match self
+            .client
+            .send_for_download(url, crate::http::SendPolicy::Backoff)
+            .await?
+        {
             Streamed::Ok(r) => r,
             Streamed::Read(r) => return Err(self.error(&r).into()),
         };

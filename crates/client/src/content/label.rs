@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{id_string, segment, Api, Content, V2};
+use super::{id_string, segment, Api, Content, ContentError, V2};
 
 /// A label, as `cfl label list --json` prints it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -25,18 +25,18 @@ fn label_from(v: &Value) -> Label {
 }
 
 /// Checks a label name before sending it (Confluence refuses spaces and these characters).
-pub fn check_label(name: &str) -> Result<(), String> {
+pub fn check_label(name: &str) -> Result<(), ContentError> {
     let n = name.trim();
     if n.is_empty() {
-        return Err("a label cannot be empty".into());
+        return Err(ContentError::Invalid("a label cannot be empty".into()));
     }
     if let Some(c) = n
         .chars()
         .find(|c| c.is_whitespace() || ":;,.?&[]()#^*@!<>'\"".contains(*c))
     {
-        return Err(format!(
+        return Err(ContentError::Invalid(format!(
             "label {name:?} contains {c:?}; labels are single words without punctuation (use - or _)"
-        ));
+        )));
     }
     Ok(())
 }
@@ -54,7 +54,7 @@ impl Content<'_> {
     /// Adds labels; returns the page's labels afterwards.
     pub async fn add_labels(&self, page_id: &str, names: &[String]) -> anyhow::Result<Vec<Label>> {
         for n in names {
-            check_label(n).map_err(anyhow::Error::msg)?;
+            check_label(n)?;
         }
         let body: Vec<Value> = names
             .iter()

@@ -35,38 +35,8 @@ pub use pageref::PageRef;
 pub use space::Space;
 pub use tree::{Folder, TreeNode};
 
-/// A failed call, with what the server said and how to fix it.
-#[derive(Debug, thiserror::Error)]
-pub enum ContentError {
-    /// The server refused the request (`explanation` comes from [`Client::explain`]).
-    #[error("{explanation}")]
-    Http { status: u16, explanation: String },
-    /// An update lost a race: someone saved a newer version meanwhile.
-    #[error(
-        "page {id} was changed by someone else meanwhile (you sent version {sent}; {server}). \
-         Nothing was saved. Fetch the current page (`cfl page get {id} --body`), apply your \
-         change to it, and run the update again."
-    )]
-    Conflict {
-        id: String,
-        sent: u64,
-        server: String,
-    },
-    /// A lookup found nothing (a title, a file name).
-    #[error("{0}")]
-    NotFound(String),
-}
-
-impl ContentError {
-    /// The HTTP status behind the error, if there was one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            ContentError::Http { status, .. } => Some(*status),
-            ContentError::Conflict { .. } => Some(409),
-            ContentError::NotFound(_) => None,
-        }
-    }
-}
+/// A failed call, with what the server said and how to fix it (the crate's one error type).
+pub use crate::error::Error as ContentError;
 
 /// Which REST API a [`Content`] speaks, chosen once from the deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,10 +133,7 @@ impl<'a> Content<'a> {
 
     /// The failure of `r` as a typed error.
     pub fn error(&self, r: &Response) -> ContentError {
-        ContentError::Http {
-            status: r.status,
-            explanation: self.client.explain(r),
-        }
+        self.client.refusal(r, "")
     }
 
     /// Sends a request with an optional JSON body; a non-2xx answer is an error.
@@ -193,7 +160,7 @@ impl<'a> Content<'a> {
     }
 
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
-        self.call("GET", path, None).await?.json()
+        Ok(self.call("GET", path, None).await?.json()?)
     }
 
     /// Follows next links (`Link` header, else `_links.next`: v1 offsets and v2 cursors alike)

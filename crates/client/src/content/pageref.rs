@@ -28,10 +28,12 @@ fn valid_space_key(s: &str) -> bool {
 }
 
 impl PageRef {
-    pub fn parse(raw: &str) -> Result<PageRef, String> {
+    pub fn parse(raw: &str) -> Result<PageRef, ContentError> {
         let s = raw.trim();
         if s.is_empty() {
-            return Err(format!("empty page reference; give {FORMS}"));
+            return Err(ContentError::Invalid(format!(
+                "empty page reference; give {FORMS}"
+            )));
         }
         if is_id(s) {
             return Ok(PageRef::Id(s.to_string()));
@@ -42,31 +44,36 @@ impl PageRef {
         if let Some((space, title)) = s.split_once(':') {
             let (space, title) = (space.trim(), title.trim());
             if !valid_space_key(space) {
-                return Err(format!(
+                return Err(ContentError::Invalid(format!(
                     "{raw:?}: {space:?} is not a space key; give {FORMS}"
-                ));
+                )));
             }
             if title.is_empty() {
-                return Err(format!(
+                return Err(ContentError::Invalid(format!(
                     "{raw:?} names no title after the colon; give SPACE:Title"
-                ));
+                )));
             }
             return Ok(PageRef::Title {
                 space: space.to_string(),
                 title: title.to_string(),
             });
         }
-        Err(format!("cannot tell which page {raw:?} is; give {FORMS}"))
+        Err(ContentError::Invalid(format!(
+            "cannot tell which page {raw:?} is; give {FORMS}"
+        )))
     }
 }
 
-fn from_url(s: &str) -> Result<PageRef, String> {
-    let u = Url::parse(s).map_err(|e| format!("{s:?} is not a valid URL ({e})"))?;
+fn from_url(s: &str) -> Result<PageRef, ContentError> {
+    let u = Url::parse(s)
+        .map_err(|e| ContentError::Invalid(format!("{s:?} is not a valid URL ({e})")))?;
     if let Some((_, id)) = u.query_pairs().find(|(k, _)| k == "pageId") {
         return if is_id(&id) {
             Ok(PageRef::Id(id.into_owned()))
         } else {
-            Err(format!("{s:?}: pageId {id:?} is not a page id"))
+            Err(ContentError::Invalid(format!(
+                "{s:?}: pageId {id:?} is not a page id"
+            )))
         };
     }
     let segs: Vec<String> = u
@@ -99,11 +106,13 @@ fn from_url(s: &str) -> Result<PageRef, String> {
         }
     }
     if segs.iter().any(|x| x == "x") {
-        return Err(format!(
+        return Err(ContentError::Invalid(format!(
             "{s:?} is a short link; open it in a browser and use the address it leads to, or the page id"
-        ));
+        )));
     }
-    Err(format!("cannot find a page in the URL {s:?}; give {FORMS}"))
+    Err(ContentError::Invalid(format!(
+        "cannot find a page in the URL {s:?}; give {FORMS}"
+    )))
 }
 
 impl Content<'_> {
@@ -186,14 +195,20 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_place_and_says_the_forms() {
         for bad in ["", "Release notes", ":Title", "DEV:", "DEV X:Title"] {
-            let e = PageRef::parse(bad).unwrap_err();
+            let e = PageRef::parse(bad).unwrap_err().to_string();
             assert!(!e.is_empty(), "{bad}");
         }
-        let e = PageRef::parse("https://x.atlassian.net/wiki/x/AbCd").unwrap_err();
+        let e = PageRef::parse("https://x.atlassian.net/wiki/x/AbCd")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("short link"), "{e}");
-        let e = PageRef::parse("https://x/pages/viewpage.action?pageId=abc").unwrap_err();
+        let e = PageRef::parse("https://x/pages/viewpage.action?pageId=abc")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("pageId"), "{e}");
-        let e = PageRef::parse("https://x/somewhere").unwrap_err();
+        let e = PageRef::parse("https://x/somewhere")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("SPACE:Title"), "{e}");
         assert!(PageRef::parse("http://[bad").is_err());
     }

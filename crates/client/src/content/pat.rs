@@ -13,7 +13,7 @@ impl Content<'_> {
     /// The caller's tokens (a JSON array on success).
     pub async fn pat_list(&self) -> anyhow::Result<Response> {
         let url = self.client.url(TOKENS)?;
-        self.client.send("GET", &url, &[], None).await
+        Ok(self.client.send("GET", &url, &[], None).await?)
     }
 
     /// A new token called `name`, expiring after `days` (the server's default when `None`);
@@ -24,18 +24,19 @@ impl Content<'_> {
         if let Some(d) = days {
             body["expirationDuration"] = d.into();
         }
-        self.client
+        Ok(self
+            .client
             .send(
                 "POST",
                 &url,
                 &[("Content-Type".into(), "application/json".into())],
                 Some(serde_json::to_vec(&body)?),
             )
-            .await
+            .await?)
     }
 
     pub async fn pat_revoke(&self, id: &str) -> anyhow::Result<Response> {
         let url = self.client.url(&format!("{TOKENS}/{}", segment(id)))?;
-        self.client.send("DELETE", &url, &[], None).await
+        Ok(self.client.send("DELETE", &url, &[], None).await?)
     }
 }

@@ -64,7 +64,7 @@ impl Fetcher {
         let slot = self.limiter.acquire().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let res = match dest {
-            None => self.client.get_once(url, None).await,
+            None => self.client.get_once(url, None).await.map_err(Into::into),
             Some(dest) => self.download_once(url, dest).await,
         };
         drop(slot);
@@ -101,7 +101,11 @@ impl Fetcher {
     /// Cloud's media store, without the credential), its body streamed into `dest`.
     async fn download_once(&self, url: &str, dest: &Path) -> anyhow::Result<Response> {
         use std::io::Write;
-        let mut resp = match self.client.send_for_download(url, false).await? {
+        let mut resp = match self
+            .client
+            .send_for_download(url, crate::http::SendPolicy::CallerPaced)
+            .await?
+        {
             Streamed::Ok(resp) => resp,
             Streamed::Read(r) => return Ok(r),
         };
@@ -153,8 +157,8 @@ impl Fetcher {
     pub async fn json(&self, path_or_url: &str) -> anyhow::Result<Value> {
         let r = self.get(path_or_url, None).await?;
         if !r.is_success() {
-            anyhow::bail!("GET {}: {}", r.url, self.client.explain(&r));
+            return Err(self.client.refusal(&r, &format!("GET {}", r.url)).into());
         }
-        r.json()
+        Ok(r.json()?)
     }
 }

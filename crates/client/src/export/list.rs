@@ -53,7 +53,10 @@ async fn dc_space(f: &Fetcher, space: &str) -> anyhow::Result<Vec<Listed>> {
             return Err(no_space(space));
         }
         if !r.is_success() {
-            anyhow::bail!("listing space {space}: {}", f.client.explain(&r));
+            return Err(f
+                .client
+                .refusal(&r, &format!("listing space {space}"))
+                .into());
         }
         let v = r.json()?;
         for item in v["results"].as_array().into_iter().flatten() {
@@ -144,7 +147,10 @@ pub async fn attachments(f: &Fetcher, api: Api, id: &str) -> anyhow::Result<Vec<
     loop {
         let r = f.get(&url, None).await?;
         if !r.is_success() {
-            anyhow::bail!("listing attachments of page {id}: {}", f.client.explain(&r));
+            return Err(f
+                .client
+                .refusal(&r, &format!("listing attachments of page {id}"))
+                .into());
         }
         let v = r.json()?;
         out.extend(

@@ -259,9 +259,9 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
                 manifest.pages.insert(done.id, done.entry);
             }
             Err(e) => {
-                let msg = format!("{e:#}");
-                sum.auth_failed |= msg.contains("HTTP 401");
-                sum.failures.push((id, msg));
+                sum.auth_failed |=
+                    crate::Error::find(&e).is_some_and(crate::Error::credential_refused);
+                sum.failures.push((id, format!("{e:#}")));
             }
         }
         report.page_done(ctx.fetch.limiter.snapshot().0);

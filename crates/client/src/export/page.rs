@@ -138,7 +138,10 @@ pub async fn export_page(ctx: &Ctx, mut job: Job) -> anyhow::Result<Done> {
         let r = f.get(&a.download, Some(&tmp)).await?;
         if !r.is_success() {
             let _ = std::fs::remove_file(&tmp);
-            anyhow::bail!("downloading {}: {}", a.title, f.client.explain(&r));
+            return Err(f
+                .client
+                .refusal(&r, &format!("downloading {}", a.title))
+                .into());
         }
         std::fs::rename(&tmp, &dest).with_context(|| format!("cannot write {}", dest.display()))?;
         attachments.insert(

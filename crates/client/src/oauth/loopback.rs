@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use anyhow::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use url::Url;
+
+use crate::error::{Error, Result};
 
 /// A bound listener for `redirect_uri` (must be `http://127.0.0.1:PORT/path` or `localhost`).
 pub struct Callback {
@@ -20,15 +21,16 @@ pub struct Callback {
 
 impl Callback {
     /// Binds the redirect URI's port (port 0 or none: any free port; the URI then gets it).
-    pub async fn bind(redirect_uri: &str) -> anyhow::Result<Callback> {
-        let mut url = Url::parse(redirect_uri)
-            .with_context(|| format!("--redirect-uri {redirect_uri:?} is not a URL"))?;
+    pub async fn bind(redirect_uri: &str) -> Result<Callback> {
+        let mut url = Url::parse(redirect_uri).map_err(|e| {
+            Error::Invalid(format!("--redirect-uri {redirect_uri:?} is not a URL: {e}"))
+        })?;
         let host = url.host_str().unwrap_or("").to_string();
         if url.scheme() != "http" || !matches!(host.as_str(), "127.0.0.1" | "localhost" | "[::1]") {
-            anyhow::bail!(
+            return Err(Error::Invalid(format!(
                 "--redirect-uri must be a loopback http URL such as http://127.0.0.1:8976/callback \
                  (cfl listens there for the browser's redirect); got {redirect_uri:?}"
-            );
+            )));
         }
         let addr = format!(
             "{}:{}",
@@ -39,14 +41,19 @@ impl Callback {
             },
             url.port().unwrap_or(0)
         );
-        let listener = TcpListener::bind(&addr).await.with_context(|| {
-            format!("cannot listen on {addr} for the sign-in redirect (port in use? pass another --redirect-uri)")
-        })?;
-        let port = listener.local_addr()?.port();
+        let cannot_listen = |e| {
+            Error::io(
+                format!("cannot listen on {addr} for the sign-in redirect (port in use? pass another --redirect-uri)"),
+                e,
+            )
+        };
+        let listener = TcpListener::bind(&addr).await.map_err(cannot_listen)?;
+        let port = listener.local_addr().map_err(cannot_listen)?.port();
         url.set_port(Some(port)).ok();
         let path = url.path().to_string();
         // Keep exactly what was registered when the port was given (servers compare strings).
-        let redirect_uri = if Url::parse(redirect_uri)?.port().is_some_and(|p| p != 0) {
+        let registered_port = Url::parse(redirect_uri).ok().and_then(|u| u.port());
+        let redirect_uri = if registered_port.is_some_and(|p| p != 0) {
             redirect_uri.to_string()
         } else {
             url.to_string()
@@ -65,10 +72,14 @@ impl Callback {
         self,
         expect: (&str, &str),
         timeout: Duration,
-    ) -> anyhow::Result<HashMap<String, String>> {
+    ) -> Result<HashMap<String, String>> {
         let work = async {
             loop {
-                let (mut sock, _) = self.listener.accept().await?;
+                let (mut sock, _) = self
+                    .listener
+                    .accept()
+                    .await
+                    .map_err(|e| Error::io("the sign-in listener failed", e))?;
                 let mut buf = vec![0u8; 16 * 1024];
                 let mut n = 0;
                 // Read up to the end of the request head (GET has no body).
@@ -119,27 +130,31 @@ impl Callback {
             }
         };
         tokio::time::timeout(timeout, work).await.map_err(|_| {
-            anyhow::anyhow!(
+            Error::Request(format!(
                 "no sign-in redirect arrived within {} s; run the login again",
                 timeout.as_secs()
-            )
+            ))
         })?
     }
 }
 
-fn check(q: &HashMap<String, String>, expect: (&str, &str)) -> anyhow::Result<()> {
+fn check(q: &HashMap<String, String>, expect: (&str, &str)) -> Result<()> {
     if let Some(err) = q.get("error").or(q.get("oauth_problem")) {
         let desc = q.get("error_description").map(String::as_str).unwrap_or("");
-        anyhow::bail!("the authorization server refused: {err} {desc}");
+        return Err(Error::Request(format!(
+            "the authorization server refused: {err} {desc}"
+        )));
     }
     let (name, value) = expect;
     match q.get(name) {
         Some(v) if v == value => Ok(()),
-        Some(_) => anyhow::bail!(
+        Some(_) => Err(Error::Request(format!(
             "the redirect's {name} does not match the one cfl sent, so it is not the answer to this \
              login (a stale browser tab, or someone else's link); nothing was saved — run the login again"
-        ),
-        None => anyhow::bail!("the redirect has no {name}; nothing was saved — run the login again"),
+        ))),
+        None => Err(Error::Request(format!(
+            "the redirect has no {name}; nothing was saved — run the login again"
+        ))),
     }
 }
 

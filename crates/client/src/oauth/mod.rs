@@ -45,11 +45,12 @@ impl std::fmt::Debug for StoredSecret {
 }
 
 impl StoredSecret {
-    pub fn parse(text: &str) -> anyhow::Result<StoredSecret> {
+    pub fn parse(text: &str) -> crate::error::Result<StoredSecret> {
         serde_json::from_str(text).map_err(|_| {
             // Never echo the text: it is a secret.
-            anyhow::anyhow!(
+            crate::Error::Request(
                 "the stored secret of this profile is not in the expected form; log in again"
+                    .into(),
             )
         })
     }

@@ -3,15 +3,18 @@
 //! impersonation URL (`xoauth_requestor_id`), and what an `oauth_problem` means for the user.
 //! Signing itself is `cfl_auth::oauth1` — the same code the gateway and the simulator use.
 
-use anyhow::Context;
 use cfl_auth::oauth1::{Consumer, RequestParts, TokenParams, REQUESTOR_ID};
 use cfl_auth::percent;
 use url::Url;
 
+use crate::error::{Error, Result};
+
 /// The consumer from its key and the PEM contents of its private key.
-pub fn consumer(key: &str, pem: &str) -> anyhow::Result<Consumer> {
+pub fn consumer(key: &str, pem: &str) -> Result<Consumer> {
     Consumer::from_pem(key, pem).map_err(|e| {
-        anyhow::anyhow!("the private key is not a PKCS#8 or PKCS#1 RSA key in PEM form ({e})")
+        Error::Invalid(format!(
+            "the private key is not a PKCS#8 or PKCS#1 RSA key in PEM form ({e})"
+        ))
     })
 }
 
@@ -71,17 +74,17 @@ async fn signed_post(
     url: &str,
     consumer: &Consumer,
     token: TokenParams<'_>,
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> Result<Vec<(String, String)>> {
     let auth = consumer
         .authorization_now(&RequestParts::new("POST", url), token)
-        .context("cannot sign the request")?;
+        .map_err(|e| Error::Request(format!("cannot sign the request: {e}")))?;
     let resp = http
         .post(url)
         .header("Authorization", auth)
         .header("X-Atlassian-Token", "no-check")
         .send()
         .await
-        .with_context(|| format!("cannot reach {url}"))?;
+        .map_err(|e| Error::transport(format!("cannot reach {url}"), e))?;
     let status = resp.status();
     let www = resp
         .headers()
@@ -93,18 +96,20 @@ async fn signed_post(
         let why = problem(www.as_deref(), &body)
             .map(|p| explain_problem(&p, consumer.key()))
             .unwrap_or_else(|| "no oauth_problem given".into());
-        anyhow::bail!("POST {url} answered {status}: {why}");
+        return Err(Error::Request(format!(
+            "POST {url} answered {status}: {why}"
+        )));
     }
     Ok(percent::parse_form(&body))
 }
 
-fn field(pairs: &[(String, String)], name: &str, url: &str) -> anyhow::Result<String> {
+fn field(pairs: &[(String, String)], name: &str, url: &str) -> Result<String> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.clone())
         .filter(|v| !v.is_empty())
-        .with_context(|| format!("{url} answered without {name}"))
+        .ok_or_else(|| Error::Request(format!("{url} answered without {name}")))
 }
 
 /// Leg 1: a request token for `callback` (a loopback URL, or `oob` to paste the verifier).
@@ -113,7 +118,7 @@ pub async fn request_token(
     site: &str,
     consumer: &Consumer,
     callback: &str,
-) -> anyhow::Result<String> {
+) -> Result<String> {
     let url = join(site, "plugins/servlet/oauth/request-token");
     let pairs = signed_post(http, &url, consumer, TokenParams::RequestToken { callback }).await?;
     field(&pairs, "oauth_token", &url)
@@ -135,7 +140,7 @@ pub async fn access_token(
     consumer: &Consumer,
     request_token: &str,
     verifier: &str,
-) -> anyhow::Result<String> {
+) -> Result<String> {
     let url = join(site, "plugins/servlet/oauth/access-token");
     let pairs = signed_post(
         http,
@@ -152,8 +157,8 @@ pub async fn access_token(
 
 /// The URL with `xoauth_requestor_id=user` (added when absent). A URL that already names
 /// another user is refused: a request must never run as someone the profile does not say.
-pub fn requestor_url(url: &str, user: &str) -> anyhow::Result<String> {
-    let parsed = Url::parse(url).with_context(|| format!("bad URL {url:?}"))?;
+pub fn requestor_url(url: &str, user: &str) -> Result<String> {
+    let parsed = Url::parse(url).map_err(|e| Error::Invalid(format!("bad URL {url:?}: {e}")))?;
     let present: Vec<String> = parsed
         .query_pairs()
         .filter(|(k, _)| k == REQUESTOR_ID || k == "user_id")
@@ -161,12 +166,14 @@ pub fn requestor_url(url: &str, user: &str) -> anyhow::Result<String> {
         .collect();
     if present.is_empty() {
         return cfl_auth::oauth1::with_requestor_id(url, user)
-            .map_err(|e| anyhow::anyhow!("cannot add {REQUESTOR_ID} to {url:?}: {e}"));
+            .map_err(|e| Error::Invalid(format!("cannot add {REQUESTOR_ID} to {url:?}: {e}")));
     }
     if present.iter().all(|p| p == user) {
         return Ok(url.to_string());
     }
-    anyhow::bail!("the URL names another user in {REQUESTOR_ID} than the profile's ({user})")
+    Err(Error::Invalid(format!(
+        "the URL names another user in {REQUESTOR_ID} than the profile's ({user})"
+    )))
 }
 
 /// The user a two-legged URL acts as, if it names one.

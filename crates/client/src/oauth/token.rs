@@ -3,10 +3,11 @@
 //! JSON bodies, the DC provider the RFC 6749 form; errors are turned into sentences that say which
 //! part was refused, never echoing a secret.
 
-use anyhow::Context;
 use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
 
 /// Where and how to ask for tokens.
 #[derive(Clone, Debug)]
@@ -36,20 +37,6 @@ pub enum Refusal {
     Other,
 }
 
-#[derive(Debug)]
-pub struct GrantError {
-    pub refusal: Refusal,
-    pub message: String,
-}
-
-impl std::fmt::Display for GrantError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for GrantError {}
-
 /// A PKCE pair (RFC 7636, S256): (verifier, challenge).
 pub fn pkce() -> (String, String) {
     let verifier = super::random_urlsafe(48);
@@ -64,7 +51,7 @@ pub async fn request(
     ep: &Endpoint,
     client_secret: Option<&str>,
     params: &[(&str, &str)],
-) -> anyhow::Result<Tokens> {
+) -> Result<Tokens> {
     let mut fields: Vec<(&str, &str)> = params.to_vec();
     fields.push(("client_id", &ep.client_id));
     if let Some(s) = client_secret {
@@ -82,10 +69,12 @@ pub async fn request(
     } else {
         req.form(&fields)
     };
-    let resp = req
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the token endpoint {}", ep.token_url))?;
+    let resp = req.send().await.map_err(|e| {
+        Error::transport(
+            format!("cannot reach the token endpoint {}", ep.token_url),
+            e,
+        )
+    })?;
     let status = resp.status();
     let body: Value = resp.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
@@ -113,13 +102,13 @@ pub async fn request(
         if !desc.is_empty() {
             message.push_str(&format!(": {desc}"));
         }
-        return Err(GrantError { refusal, message }.into());
+        return Err(Error::Grant { refusal, message });
     }
     let s = |k: &str| body[k].as_str().map(str::to_string);
     Ok(Tokens {
-        access_token: s("access_token")
-            .filter(|t| !t.is_empty())
-            .with_context(|| format!("{} answered without an access_token", ep.token_url))?,
+        access_token: s("access_token").filter(|t| !t.is_empty()).ok_or_else(|| {
+            Error::Request(format!("{} answered without an access_token", ep.token_url))
+        })?,
         refresh_token: s("refresh_token").filter(|t| !t.is_empty()),
         expires_in: body["expires_in"]
             .as_i64()
@@ -141,7 +130,7 @@ pub async fn accessible_resources(
     http: &reqwest::Client,
     gateway: &str,
     access_token: &str,
-) -> anyhow::Result<Vec<Resource>> {
+) -> Result<Vec<Resource>> {
     let url = format!(
         "{}/oauth/token/accessible-resources",
         gateway.trim_end_matches('/')
@@ -152,15 +141,17 @@ pub async fn accessible_resources(
         .header("Accept", "application/json")
         .send()
         .await
-        .with_context(|| format!("cannot reach {url}"))?;
+        .map_err(|e| Error::transport(format!("cannot reach {url}"), e))?;
     let status = resp.status();
     if !status.is_success() {
-        anyhow::bail!("GET {url} answered {status}: cannot list the sites this app may reach");
+        return Err(Error::Request(format!(
+            "GET {url} answered {status}: cannot list the sites this app may reach"
+        )));
     }
     let v: Value = resp
         .json()
         .await
-        .context("accessible-resources is not JSON")?;
+        .map_err(|e| Error::transport("accessible-resources is not JSON", e))?;
     Ok(v.as_array()
         .map(|a| {
             a.iter()

@@ -3,9 +3,6 @@
 
 mod login;
 mod manage;
-mod oauth1;
-mod oauth2;
-mod save;
 mod status;
 
 use std::process::ExitCode;

@@ -29,29 +29,16 @@ fn source_text(c: &Credential, dir: &std::path::Path) -> String {
 async fn check(
     c: Credential,
     opts: &ClientOptions,
-) -> (Result<identity::Identity, String>, Option<i64>) {
+) -> (anyhow::Result<identity::Identity>, Option<i64>) {
     let client = match Client::new(c, opts) {
         Ok(c) => c,
-        Err(e) => return (Err(format!("{e:#}")), None),
+        Err(e) => return (Err(e.into()), None),
     };
-    let who = identity::whoami(&client)
-        .await
-        .map_err(|e| format!("{e:#}"));
+    let who = identity::whoami(&client).await.map_err(Into::into);
     (who, client.expires_at().await)
 }
 
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn fmt_time(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_else(|| secs.to_string())
-}
+use cfl_client::login::fmt_time;
 
 pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let dir = config_dir()?;
@@ -84,7 +71,7 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         match check(c, &opts).await.0 {
             Ok(id) => e["user"] = json!(id),
             Err(err) => {
-                e["error"] = json!(err);
+                e["error"] = json!(format!("{err:#}"));
                 current_ok = false;
             }
         }
@@ -106,13 +93,13 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             }
             Err(err) => {
                 e["secret_store"] = json!("none");
-                Err(format!("{err:#}"))
+                Err(err.into())
             }
         };
         match result {
             Ok(id) => e["user"] = json!(id),
             Err(err) => {
-                e["error"] = json!(err);
+                e["error"] = json!(format!("{err:#}"));
                 if is_current {
                     current_ok = false;
                 }
@@ -132,35 +119,7 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             serde_json::to_string_pretty(&json!({"profiles": entries}))?
         );
     } else {
-        for e in &entries {
-            let mark = if e["current"] == true { "*" } else { " " };
-            println!(
-                "{mark} {}  {}",
-                e["name"].as_str().unwrap_or(""),
-                e["site"].as_str().unwrap_or("")
-            );
-            println!(
-                "    deployment: {}   method: {}",
-                e["deployment"].as_str().unwrap_or("?"),
-                e["method"].as_str().unwrap_or("?")
-            );
-            println!(
-                "    secret: {}",
-                e["secret_store"].as_str().unwrap_or("none")
-            );
-            if let Some(x) = e["expires_at"].as_str() {
-                println!("    expires: {x} (renewed automatically)");
-            }
-            match (&e["user"], e["error"].as_str()) {
-                (Value::Object(u), _) => println!(
-                    "    ✓ logged in as {} ({})",
-                    u["display_name"].as_str().unwrap_or(""),
-                    u["login"].as_str().unwrap_or("")
-                ),
-                (_, Some(err)) => println!("    ✗ {}", err.replace('\n', "\n      ")),
-                _ => {}
-            }
-        }
+        print_entries(&entries);
     }
     Ok(if current_ok {
         ExitCode::SUCCESS
@@ -169,27 +128,46 @@ pub async fn run(a: StatusArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The profiles as a person reads them.
+fn print_entries(entries: &[Value]) {
+    for e in entries {
+        let mark = if e["current"] == true { "*" } else { " " };
+        println!(
+            "{mark} {}  {}",
+            e["name"].as_str().unwrap_or(""),
+            e["site"].as_str().unwrap_or("")
+        );
+        println!(
+            "    deployment: {}   method: {}",
+            e["deployment"].as_str().unwrap_or("?"),
+            e["method"].as_str().unwrap_or("?")
+        );
+        println!(
+            "    secret: {}",
+            e["secret_store"].as_str().unwrap_or("none")
+        );
+        if let Some(x) = e["expires_at"].as_str() {
+            println!("    expires: {x} (renewed automatically)");
+        }
+        match (&e["user"], e["error"].as_str()) {
+            (Value::Object(u), _) => println!(
+                "    ✓ logged in as {} ({})",
+                u["display_name"].as_str().unwrap_or(""),
+                u["login"].as_str().unwrap_or("")
+            ),
+            (_, Some(err)) => println!("    ✗ {}", err.replace('\n', "\n      ")),
+            _ => {}
+        }
+    }
+}
+
 pub fn token(g: &Globals) -> anyhow::Result<ExitCode> {
     let dir = config_dir()?;
     let (cred, profile) = credentials::resolve(&dir, g.profile.as_deref())?;
-    use cfl_client::config::Method;
-    match cred.method {
-        Method::Oauth1 | Method::Oauth1Impersonation => anyhow::bail!(
-            "OAuth 1.0a signs every request separately, so there is no reusable header; use `cfl api PATH`"
-        ),
-        Method::Cookie => anyhow::bail!(
-            "a cookie profile sends a session cookie, not an Authorization header; use `cfl api PATH`"
-        ),
-        m if m.is_bearer_oauth() => {
-            // A bearer that is still valid (renewed first when it is about to expire).
-            let client = Client::new(cred, &g.client_options(profile.as_ref()))?;
-            let url = client.url("/rest/api/user/current")?;
-            let header = super::runtime()?
-                .block_on(client.authorization(&reqwest::Method::GET, &url))?;
-            println!("{header}");
-        }
-        _ => println!("{}", cred.authorization()),
-    }
+    // A bearer is renewed first when it is about to expire; methods that sign or send a cookie
+    // per request say why they have no header to give.
+    let client = Client::new(cred, &g.client_options(profile.as_ref()))?;
+    println!("{}", super::runtime()?.block_on(client.reusable_header())?);
     Ok(ExitCode::SUCCESS)
 }
 

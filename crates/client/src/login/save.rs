@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use cfl_client::config::{config_dir, Config, Method, Profile, SecretStore};
-use cfl_client::identity::Identity;
-use cfl_client::secrets;
-use cfl_client::Deployment;
+use crate::config::{config_dir, Config, Method, Profile, SecretStore};
+use crate::identity::Identity;
+use crate::secrets;
+use crate::Deployment;
 
-use super::login::LoginArgs;
-use crate::commands::Globals;
+use super::Globals;
+use super::{say, Options};
 
 /// What a finished login knows.
 pub struct Login {
@@ -27,7 +27,7 @@ pub struct Login {
     pub expires_at: Option<i64>,
 }
 
-pub fn save(l: Login, who: &Identity, a: &LoginArgs, g: &Globals) -> anyhow::Result<()> {
+pub fn save(l: Login, who: &Identity, a: &Options, g: &Globals) -> crate::error::Result<()> {
     let dir = config_dir()?;
     let mut config = Config::load(&dir)?;
     let name = g
@@ -54,7 +54,8 @@ pub fn save(l: Login, who: &Identity, a: &LoginArgs, g: &Globals) -> anyhow::Res
     );
     config.active = Some(name.clone());
     config.save(&dir)?;
-    eprintln!(
+    say!(
+        a,
         "✓ Logged in to {} as {} ({}) with {} ({}); profile {name:?} is now active.",
         l.api_base.trim_end_matches('/'),
         who.display_name,
@@ -63,13 +64,15 @@ pub fn save(l: Login, who: &Identity, a: &LoginArgs, g: &Globals) -> anyhow::Res
         l.deployment
     );
     if let Some(e) = l.expires_at {
-        eprintln!(
+        say!(
+            a,
             "The access token (or session) expires at {} and is renewed automatically.",
-            super::status::fmt_time(e)
+            super::fmt_time(e)
         );
     }
     match store {
-        SecretStore::File => eprintln!(
+        SecretStore::File => say!(
+            a,
             "! The secret is stored UNENCRYPTED in {} (mode 0600){}.",
             secrets::file_path(&dir).display(),
             if secrets::keychain_available() {
@@ -78,7 +81,7 @@ pub fn save(l: Login, who: &Identity, a: &LoginArgs, g: &Globals) -> anyhow::Res
                 " because this build has no OS keychain on this platform"
             }
         ),
-        SecretStore::Keychain => eprintln!("The secret is stored in the OS keychain."),
+        SecretStore::Keychain => say!(a, "The secret is stored in the OS keychain."),
     }
     Ok(())
 }

@@ -6,19 +6,19 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context;
-use cfl_client::config::Method;
-use cfl_client::credentials::{Credential, Source};
-use cfl_client::deployment::{self, Deployment};
-use cfl_client::oauth::loopback::{open_browser, Callback};
-use cfl_client::oauth::token::{self, Endpoint};
-use cfl_client::oauth::{now, random_urlsafe, StoredSecret};
-use cfl_client::{identity, Client, ClientOptions};
+use crate::config::Method;
+use crate::credentials::{Credential, Source};
+use crate::deployment::{self, Deployment};
+use crate::error::Context;
+use crate::oauth::loopback::{open_browser, Callback};
+use crate::oauth::token::{self, Endpoint};
+use crate::oauth::{now, random_urlsafe, StoredSecret};
+use crate::{identity, Client, ClientOptions};
 use url::Url;
 
-use super::login::{ask, ask_secret, read_stdin_secret, LoginArgs};
 use super::save::{save, Login};
-use crate::commands::Globals;
+use super::Globals;
+use super::{login_failed, say, Options};
 
 /// Scopes asked by default on Cloud: what the cfl commands use, plus a refresh token.
 pub const CLOUD_SCOPES: &str = "read:confluence-content.all write:confluence-content \
@@ -27,25 +27,25 @@ pub const CLOUD_SCOPES: &str = "read:confluence-content.all write:confluence-con
 pub const DEFAULT_REDIRECT: &str = "http://127.0.0.1:8976/callback";
 const WAIT: Duration = Duration::from_secs(300);
 
-pub(super) fn client_id(a: &LoginArgs, tty: bool) -> anyhow::Result<String> {
+pub(super) fn client_id(a: &Options, tty: bool) -> crate::error::Result<String> {
     match &a.client_id {
         Some(c) => Ok(c.clone()),
-        None if tty => ask("OAuth 2.0 client id: "),
-        None => anyhow::bail!(
+        None if tty => a.ui.ask("OAuth 2.0 client id: "),
+        None => crate::error::invalid!(
             "--client-id is required for {}",
             a.method.as_deref().unwrap_or("")
         ),
     }
 }
 
-pub(super) fn client_secret(a: &LoginArgs, tty: bool) -> anyhow::Result<String> {
+pub(super) fn client_secret(a: &Options, tty: bool) -> crate::error::Result<String> {
     if a.client_secret_stdin {
-        return read_stdin_secret("client secret");
+        return a.ui.stdin_secret("client secret");
     }
     if tty {
-        return ask_secret("OAuth 2.0 client secret: ");
+        return a.ui.secret("OAuth 2.0 client secret: ");
     }
-    anyhow::bail!(
+    crate::error::invalid!(
         "the client secret is required: pass it on standard input with --client-secret-stdin"
     )
 }
@@ -63,18 +63,18 @@ fn tokens_to_secret(t: token::Tokens, client_secret: String) -> StoredSecret {
 /// The authorization-code dance common to Cloud and DC: returns the token answer.
 async fn code_flow(
     http: &reqwest::Client,
-    a: &LoginArgs,
+    a: &Options,
     authorize_url: &str,
     ep: &Endpoint,
     secret: &str,
     extra: &[(&str, &str)],
     pkce: bool,
-) -> anyhow::Result<token::Tokens> {
+) -> crate::error::Result<token::Tokens> {
     let cb = Callback::bind(a.redirect_uri.as_deref().unwrap_or(DEFAULT_REDIRECT)).await?;
     let state = random_urlsafe(24);
     let (verifier, challenge) = token::pkce();
-    let mut url =
-        Url::parse(authorize_url).with_context(|| format!("bad URL {authorize_url:?}"))?;
+    let mut url = Url::parse(authorize_url)
+        .map_err(|e| crate::Error::Invalid(format!("bad URL {authorize_url:?}: {e}")))?;
     {
         let mut q = url.query_pairs_mut();
         for (k, v) in extra {
@@ -91,7 +91,10 @@ async fn code_flow(
     }
     let redirect_uri = cb.redirect_uri.clone();
     open_browser(url.as_str(), a.no_browser);
-    eprintln!("Waiting for the browser to come back to {redirect_uri} …");
+    say!(
+        a,
+        "Waiting for the browser to come back to {redirect_uri} …"
+    );
     let q = cb.wait(("state", &state), WAIT).await?;
     let code = q
         .get("code")
@@ -112,12 +115,12 @@ async fn code_flow(
 
 /// Cloud 3LO.
 pub async fn cloud(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
-) -> anyhow::Result<()> {
-    let http = cfl_client::http::build_http(opts)?;
+) -> crate::error::Result<()> {
+    let http = crate::http::build_http(opts)?;
     let client_id = client_id(a, tty)?;
     let secret = client_secret(a, tty)?;
     let auth = deployment::parse_site(&a.auth_url).context("--auth-url")?;
@@ -147,10 +150,10 @@ pub async fn cloud(
     )
     .await?;
     if t.refresh_token.is_none() {
-        eprintln!("warning: no refresh token was granted (offline_access refused?); this login lasts until the access token expires");
+        say!(a, "warning: no refresh token was granted (offline_access refused?); this login lasts until the access token expires");
     }
     let sites = token::accessible_resources(&http, gateway.as_str(), &t.access_token).await?;
-    let site = pick_site(&sites, a.site.as_deref(), tty)?;
+    let site = pick_site(a, &sites, a.site.as_deref(), tty)?;
     let api_base = deployment::scoped_api_base(&gateway, &site.id);
     let oauth: BTreeMap<String, String> = [
         ("client_id", client_id),
@@ -186,12 +189,13 @@ pub async fn cloud(
 }
 
 fn pick_site(
+    a: &Options,
     sites: &[token::Resource],
     wanted: Option<&str>,
     tty: bool,
-) -> anyhow::Result<token::Resource> {
+) -> crate::error::Result<token::Resource> {
     if sites.is_empty() {
-        anyhow::bail!("the app was granted no Confluence site (accessible-resources is empty); approve a site in the consent screen");
+        crate::error::invalid!("the app was granted no Confluence site (accessible-resources is empty); approve a site in the consent screen");
     }
     let list = || {
         sites
@@ -224,15 +228,15 @@ fn pick_site(
         return Ok(sites[0].clone());
     }
     if !tty {
-        anyhow::bail!(
+        crate::error::invalid!(
             "the app may reach several sites; choose one with --site: {}",
             list()
         );
     }
     for (i, s) in sites.iter().enumerate() {
-        eprintln!("  {}. {} ({})", i + 1, s.url, s.name);
+        say!(a, "  {}. {} ({})", i + 1, s.url, s.name);
     }
-    let answer = ask("Which site? [1]: ")?;
+    let answer = a.ui.ask("Which site? [1]: ")?;
     let i = if answer.is_empty() {
         1
     } else {
@@ -246,13 +250,13 @@ fn pick_site(
 
 /// DC OAuth 2.0 provider: authorization code + PKCE S256.
 pub async fn dc(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
-) -> anyhow::Result<()> {
-    let http = cfl_client::http::build_http(opts)?;
+) -> crate::error::Result<()> {
+    let http = crate::http::build_http(opts)?;
     let client_id = client_id(a, tty)?;
     let secret = client_secret(a, tty)?;
     let base = site.as_str().trim_end_matches('/').to_string();
@@ -284,7 +288,7 @@ pub async fn dc(
     finish(
         Login {
             site: base.clone(),
-            default_name: super::login::default_profile_name(site),
+            default_name: super::default_profile_name(site),
             deployment: Deployment::DataCenter,
             method: Method::DcOauth2,
             api_base: base,
@@ -304,15 +308,15 @@ pub async fn dc(
 /// Client credentials: Cloud service accounts (`auth.atlassian.com`, bearer on the API gateway)
 /// or DC service accounts (`/rest/oauth2/latest/token`).
 pub async fn client_credentials(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
     dep: Deployment,
     cloud_id: Option<String>,
-) -> anyhow::Result<()> {
-    let http = cfl_client::http::build_http(opts)?;
+) -> crate::error::Result<()> {
+    let http = crate::http::build_http(opts)?;
     let client_id = client_id(a, tty)?;
     let secret = client_secret(a, tty)?;
     let (ep, api_base, site_str, cloud_id, dep) = if dep.is_cloud() {
@@ -377,7 +381,7 @@ pub async fn client_credentials(
     finish(
         Login {
             site: site_str,
-            default_name: super::login::default_profile_name(site),
+            default_name: super::default_profile_name(site),
             deployment: dep,
             method: Method::ClientCredentials,
             api_base,
@@ -398,10 +402,10 @@ pub async fn client_credentials(
 /// now (a token may have been renewed on the way).
 pub(super) async fn finish(
     mut l: Login,
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let cred = Credential::new(
         l.method,
         l.deployment,
@@ -412,12 +416,10 @@ pub(super) async fn finish(
     )?
     .with_oauth(l.oauth.clone());
     let client = Client::new(cred, opts)?;
-    let who = identity::whoami(&client)
-        .await
-        .map_err(|e| anyhow::anyhow!("login failed, nothing was saved: {e:#}"))?;
+    let who = identity::whoami(&client).await.map_err(login_failed)?;
     if let Some(want) = l.oauth.get("as_user") {
         if !who.login.eq_ignore_ascii_case(want) {
-            anyhow::bail!(
+            crate::error::invalid!(
                 "login failed, nothing was saved: Confluence answered as {:?}, not {want:?}",
                 who.login
             );

@@ -7,37 +7,40 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use anyhow::Context;
-use cfl_client::config::Method;
-use cfl_client::deployment::Deployment;
-use cfl_client::oauth::loopback::{open_browser, Callback};
-use cfl_client::oauth::{oauth1, StoredSecret};
-use cfl_client::ClientOptions;
+use crate::config::Method;
+use crate::deployment::Deployment;
+use crate::error::Context;
+use crate::oauth::loopback::{open_browser, Callback};
+use crate::oauth::{oauth1, StoredSecret};
+use crate::ClientOptions;
 use url::Url;
 
-use super::login::{ask, ask_secret, read_stdin_secret, LoginArgs};
 use super::oauth2::finish;
 use super::save::Login;
-use crate::commands::Globals;
+use super::Globals;
+use super::{say, Options};
 
-fn key_and_pem(a: &LoginArgs, tty: bool) -> anyhow::Result<(String, String)> {
+fn key_and_pem(a: &Options, tty: bool) -> crate::error::Result<(String, String)> {
     let key = match &a.consumer_key {
         Some(k) => k.clone(),
-        None if tty => ask("Consumer key (from the application link): ")?,
-        None => anyhow::bail!(
+        None if tty => a.ui.ask("Consumer key (from the application link): ")?,
+        None => crate::error::invalid!(
             "--consumer-key is required for {}",
             a.method.as_deref().unwrap_or("oauth1")
         ),
     };
     let path = match &a.private_key {
         Some(p) => p.clone(),
-        None if tty => ask("Private key file (PEM): ")?.into(),
+        None if tty => a.ui.ask("Private key file (PEM): ")?.into(),
         None => {
-            anyhow::bail!("--private-key FILE (the consumer's RSA private key, PEM) is required")
+            crate::error::invalid!(
+                "--private-key FILE (the consumer's RSA private key, PEM) is required"
+            )
         }
     };
-    let pem = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read --private-key {}", path.display()))?;
+    let pem = std::fs::read_to_string(&path).map_err(|e| {
+        crate::Error::io(format!("cannot read --private-key {}", path.display()), e)
+    })?;
     // Checked now so a bad file is reported before anything goes over the network.
     oauth1::consumer(&key, &pem).with_context(|| format!("--private-key {}", path.display()))?;
     Ok((key, pem))
@@ -53,7 +56,7 @@ fn dc_login(
     let base = site.as_str().trim_end_matches('/').to_string();
     Login {
         site: base.clone(),
-        default_name: super::login::default_profile_name(site),
+        default_name: super::default_profile_name(site),
         deployment: Deployment::DataCenter,
         method,
         api_base: base,
@@ -67,13 +70,13 @@ fn dc_login(
 
 /// Three-legged OAuth 1.0a.
 pub async fn three_legged(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
-) -> anyhow::Result<()> {
-    let http = cfl_client::http::build_http(opts)?;
+) -> crate::error::Result<()> {
+    let http = crate::http::build_http(opts)?;
     let (key, pem) = key_and_pem(a, tty)?;
     let consumer = oauth1::consumer(&key, &pem)?;
     let base = site.as_str().trim_end_matches('/');
@@ -99,7 +102,10 @@ pub async fn three_legged(
     open_browser(&oauth1::authorize_url(base, &request_token), a.no_browser);
     let verifier = match callback {
         Some(cb) => {
-            eprintln!("Waiting for the browser to come back to {callback_uri} …");
+            say!(
+                a,
+                "Waiting for the browser to come back to {callback_uri} …"
+            );
             let q = cb
                 .wait(("oauth_token", &request_token), Duration::from_secs(300))
                 .await?;
@@ -110,12 +116,12 @@ pub async fn three_legged(
         }
         None => {
             let v = if tty {
-                ask("Verification code shown after approving: ")?
+                a.ui.ask("Verification code shown after approving: ")?
             } else {
-                read_stdin_secret("verification code")?
+                a.ui.stdin_secret("verification code")?
             };
             if v.is_empty() {
-                anyhow::bail!("no verification code given");
+                crate::error::invalid!("no verification code given");
             }
             v
         }
@@ -134,22 +140,22 @@ pub async fn three_legged(
 
 /// Two-legged OAuth 1.0a acting as `--as USER`.
 pub async fn impersonation(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let (key, pem) = key_and_pem(a, tty)?;
     let user = match &a.as_user {
         Some(u) => u.clone(),
-        None if tty => ask("Act as which user: ")?,
-        None => anyhow::bail!(
+        None if tty => a.ui.ask("Act as which user: ")?,
+        None => crate::error::invalid!(
             "--as USER is required for oauth1-impersonation (the user every request acts as)"
         ),
     };
     if user.trim().is_empty() {
-        anyhow::bail!("--as needs a username");
+        crate::error::invalid!("--as needs a username");
     }
     let oauth = [
         ("consumer_key".to_string(), key),
@@ -171,23 +177,25 @@ pub async fn impersonation(
 
 /// DC session cookie: Basic once, then `JSESSIONID`.
 pub async fn cookie(
-    a: &LoginArgs,
+    a: &Options,
     g: &Globals,
     opts: &ClientOptions,
     tty: bool,
     site: &Url,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let user = match &a.username {
         Some(u) => u.clone(),
-        None if tty => ask("Username: ")?,
-        None => anyhow::bail!("--username is required for cookie"),
+        None if tty => a.ui.ask("Username: ")?,
+        None => crate::error::invalid!("--username is required for cookie"),
     };
     let password = if a.password_stdin {
-        read_stdin_secret("password")?
+        a.ui.stdin_secret("password")?
     } else if tty {
-        ask_secret("Password: ")?
+        a.ui.secret("Password: ")?
     } else {
-        anyhow::bail!("no password given: pass it on standard input with --password-stdin");
+        crate::error::invalid!(
+            "no password given: pass it on standard input with --password-stdin"
+        );
     };
     let s = StoredSecret {
         password: Some(password),

@@ -1,0 +1,184 @@
+//! The one error type of cfl-client. Callers decide by variant (and [`Error::status`]), never by
+//! the text: the binary maps errors to exit codes in one place (`credential_refused` → 4).
+
+/// A failure the caller may need to tell apart from others.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The server refused the request; `explanation` comes from [`crate::Client::explain`]
+    /// (the status line, the server's message and, for a 401, the command that fixes it).
+    #[error("{explanation}")]
+    Http { status: u16, explanation: String },
+    /// An update lost a race: someone saved a newer version meanwhile.
+    #[error(
+        "page {id} was changed by someone else meanwhile (you sent version {sent}; {server}). \
+         Nothing was saved. Fetch the current page (`cfl page get {id} --body`), apply your \
+         change to it, and run the update again."
+    )]
+    Conflict {
+        id: String,
+        sent: u64,
+        server: String,
+    },
+    /// A lookup found nothing (a title, a file name).
+    #[error("{0}")]
+    NotFound(String),
+    /// Input that cannot be used as given (a page reference, a label); the text says how to fix it.
+    #[error("{0}")]
+    Invalid(String),
+    /// A request could not be sent, signed or authorized (unreachable server, missing key,
+    /// renewal refused); the text names what to check.
+    #[error("{0}")]
+    Request(String),
+    /// The transport failed (an unreachable server, an untrusted certificate, a body broken
+    /// off); the message says what to check, the source what reqwest saw.
+    #[error("{message}")]
+    Transport {
+        message: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// A local file could not be read or written.
+    #[error("{message}")]
+    Io {
+        message: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A token endpoint refused a grant; `refusal` says which part, so the advice fits.
+    #[error("{message}")]
+    Grant {
+        refusal: crate::oauth::token::Refusal,
+        message: String,
+    },
+    /// The server kept answering 429/503 beyond the retry policy.
+    #[error("{0}")]
+    RateLimited(String),
+    /// Another error, with what was being done when it happened.
+    #[error("{message}")]
+    Context {
+        message: String,
+        #[source]
+        source: Box<Error>,
+    },
+    /// `cfl export` finished, but some pages failed (each was reported on its own).
+    #[error("{failed} page(s) failed; run the same command again to fetch just those.")]
+    PagesFailed {
+        failed: usize,
+        /// At least one failure was a refused credential: logging in again is the fix.
+        credential_refused: bool,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What was being done, added to an error as anyhow's `context` does, keeping its type inside
+/// (a refusal under a context is still a refusal). On an `Option`, `None` is invalid input.
+pub(crate) trait Context<T> {
+    fn context(self, message: impl Into<String>) -> Result<T>;
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T>;
+}
+
+impl<T> Context<T> for Result<T> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            message: message.into(),
+            source: Box::new(e),
+        })
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.map_err(|e| Error::Context {
+            message: message().into(),
+            source: Box::new(e),
+        })
+    }
+}
+
+impl<T> Context<T> for Option<T> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.ok_or_else(|| Error::Invalid(message.into()))
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.ok_or_else(|| Error::Invalid(message().into()))
+    }
+}
+
+/// Returns an [`Error::Invalid`] made like `format!` (what the person asked for cannot be done).
+macro_rules! invalid {
+    ($($t:tt)*) => {
+        return Err($crate::error::Error::Invalid(format!($($t)*)))
+    };
+}
+pub(crate) use invalid;
+
+impl Error {
+    pub fn transport(message: impl Into<String>, source: reqwest::Error) -> Error {
+        Error::Transport {
+            message: message.into(),
+            source,
+        }
+    }
+
+    pub fn io(message: impl Into<String>, source: std::io::Error) -> Error {
+        Error::Io {
+            message: message.into(),
+            source,
+        }
+    }
+
+    /// The HTTP status behind the error, if there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Http { status, .. } => Some(*status),
+            Error::Conflict { .. } => Some(409),
+            Error::Context { source, .. } => source.status(),
+            _ => None,
+        }
+    }
+
+    /// Whether the server refused the credential (the fix is logging in again).
+    pub fn credential_refused(&self) -> bool {
+        match self {
+            Error::PagesFailed {
+                credential_refused, ..
+            } => *credential_refused,
+            Error::Context { source, .. } => source.credential_refused(),
+            e => e.status() == Some(401),
+        }
+    }
+
+    /// The message with its sources (`a: b: c`), for an error folded into another's text.
+    pub fn with_sources(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        text
+    }
+
+    /// The cfl-client error anywhere in an error's chain (under any context added on the way).
+    pub fn find(e: &anyhow::Error) -> Option<&Error> {
+        e.chain().find_map(|c| c.downcast_ref::<Error>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_and_refusal_come_from_the_variant() {
+        let http = |status| Error::Http {
+            status,
+            explanation: "HTTP 500 but the text says HTTP 401".into(),
+        };
+        assert!(http(401).credential_refused());
+        assert!(!http(500).credential_refused(), "the text is never read");
+        let e = anyhow::Error::new(http(401)).context("reading page 1");
+        assert_eq!(Error::find(&e).and_then(Error::status), Some(401));
+        assert!(Error::find(&anyhow::anyhow!("HTTP 401")).is_none());
+    }
+}
