@@ -13,6 +13,7 @@ pub mod http;
 pub mod identity;
 pub mod oauth;
 pub mod paginate;
+pub mod publish;
 pub mod secrets;
 
 pub use config::{Config, Method, Profile};

@@ -1,3 +1,7 @@
+//! `cfl publish DIR --space KEY [--parent ID|TITLE] [--orphans keep|archive|delete] [--dry-run]`:
+//! a directory kept in sync with a page tree, by the engine in `cfl_client::publish` (this file
+//! only parses and prints: the plan with `--dry-run`, else each change as it is made).
+//!
 //! `cfl publish FILE.md [--space KEY] [--parent ID|TITLE] [--title T]`: Markdown to a Confluence
 //! page, through the content layer (Data Center v1; Cloud v2, uploads v1). The title comes from
 //! the flag, the front matter (`title:`), the first `# heading` or the file name; a leading
@@ -19,7 +23,9 @@ use super::Globals;
 
 #[derive(clap::Args)]
 pub struct PublishArgs {
-    /// The Markdown file (CommonMark with tables; optional `---` front matter).
+    /// The Markdown file (CommonMark with tables; optional `---` front matter), or a directory
+    /// to sync as a page tree (`index.md`/`README.md` the directory's page, every other `.md` a
+    /// page under it).
     pub file: PathBuf,
     /// Space key (else `space:` from the front matter).
     #[arg(long)]
@@ -32,9 +38,23 @@ pub struct PublishArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// Print the storage format (stdout) and the title and images it would use (stderr);
-    /// change nothing.
+    /// change nothing. For a directory: print the plan (create / update / unchanged / move /
+    /// upload / orphan lines), nothing else on stdout.
     #[arg(long)]
     pub dry_run: bool,
+    /// Directory only: what to do with pages this tool published whose file is gone.
+    #[arg(long, value_enum, default_value = "keep")]
+    pub orphans: OrphanMode,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OrphanMode {
+    /// Leave them (and say so).
+    Keep,
+    /// Archive them (Cloud only).
+    Archive,
+    /// Move them to the trash.
+    Delete,
 }
 
 /// The title from a leading `# heading`, and the body without it.
@@ -54,6 +74,15 @@ fn leading_heading(body: &str) -> Option<(String, String)> {
 }
 
 pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    if a.file.is_dir() {
+        return run_dir(a, g);
+    }
+    if matches!(a.orphans, OrphanMode::Archive | OrphanMode::Delete) {
+        anyhow::bail!(
+            "--orphans applies to a directory; {} is a file",
+            a.file.display()
+        );
+    }
     let raw =
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let text = String::from_utf8(raw)
@@ -145,6 +174,87 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         &storage.body,
         &images,
     ))
+}
+
+/// `cfl publish DIR`: the plan, then (unless `--dry-run`) its changes, one line each.
+fn run_dir(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    use cfl_client::publish::{self, Options, Orphans};
+    if a.title.is_some() {
+        anyhow::bail!(
+            "--title names one page; for a directory each file's title comes from its front \
+             matter (`title:`), its first `# heading` or its name"
+        );
+    }
+    let space = match a.space.clone().filter(|s| !s.trim().is_empty()) {
+        Some(s) => s,
+        None => root_space(&a.file)?.with_context(|| {
+            format!(
+                "which space? Pass --space KEY, or add `space: KEY` to the front matter of {}'s \
+                 index.md",
+                a.file.display()
+            )
+        })?,
+    };
+    let opts = Options {
+        dir: a.file.clone(),
+        space,
+        parent: a.parent.clone(),
+        orphans: match a.orphans {
+            OrphanMode::Keep => Orphans::Keep,
+            OrphanMode::Archive => Orphans::Archive,
+            OrphanMode::Delete => Orphans::Delete,
+        },
+    };
+    super::auth::runtime()?.block_on(async {
+        let client = super::connect::client(g)?;
+        let c = Content::new(&client);
+        let plan = publish::plan(&c, &opts).await?;
+        for w in &plan.warnings {
+            eprintln!("warning: {w}");
+        }
+        let mut out = std::io::stdout().lock();
+        if a.dry_run {
+            for line in plan.lines() {
+                writeln!(out, "{line}")?;
+            }
+            let [create, update, moved, unchanged, uploads] = plan.counts();
+            eprintln!(
+                "plan: {create} to create, {update} to update, {moved} to move, {unchanged} \
+                 unchanged, {uploads} file(s) to upload, {} orphan(s) ({}); nothing was changed",
+                plan.orphans.len(),
+                plan.orphan_mode.name()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut failed = None;
+        publish::apply(&c, &plan, &mut |line| {
+            if failed.is_none() {
+                if let Err(e) = writeln!(out, "{line}") {
+                    failed = Some(e);
+                }
+            }
+        })
+        .await?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `space:` from the front matter of the directory's index file, if any.
+fn root_space(dir: &Path) -> anyhow::Result<Option<String>> {
+    for name in ["index.md", "README.md"] {
+        let p = dir.join(name);
+        if p.is_file() {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            let (fm, _) = cfl_markdown::front_matter(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            return Ok(fm.get("space").map(str::to_string));
+        }
+    }
+    Ok(None)
 }
 
 /// The id of the page titled `title` in `space`, if there is one.
