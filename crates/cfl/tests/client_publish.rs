@@ -259,6 +259,38 @@ fn scenario(sim: &Sim, cli: &Cli, profile: &str, cloud: bool) {
     let md = std::fs::read_to_string(guide_dir.join("index.md")).unwrap();
     assert!(md.contains("[specification](spec.pdf)"), "{md}");
 
+    // Export → publish is a fixed point: the exported tree publishes back with no change.
+    clear_requests(sim);
+    let back = cli.run(
+        &[
+            "publish",
+            exported.join("Handbook").to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--parent",
+            &root,
+            "--dry-run",
+            "--profile",
+            profile,
+        ],
+        None,
+    );
+    assert_eq!(back.code, 0, "{}", back.all());
+    for verb in ["create", "update", "upload", "orphan"] {
+        assert!(
+            lines(&back.stdout, verb).is_empty(),
+            "{verb}: {}",
+            back.stdout
+        );
+    }
+    assert_eq!(
+        lines(&back.stdout, "unchanged").len(),
+        36,
+        "{}",
+        back.stdout
+    );
+    assert_eq!(writes(sim), Vec::<String>::new());
+
     // One edit, new image bytes of the same size, a removed file, FAQ weighted first.
     write(&docs, "basics/basics-03.md", "# Basics 03\n\nRewritten.\n");
     std::fs::write(docs.join("guides/img/diagram.png"), b"PNG-two").unwrap();
@@ -414,4 +446,49 @@ fn bad_trees_are_refused_before_any_write() {
         out.stderr
     );
     assert_eq!(writes(&sim), Vec::<String>::new());
+}
+
+#[test]
+fn a_single_file_uploads_linked_files_and_images_by_content_hash() {
+    let sim = Sim::example("sim-dc.toml", "");
+    let cli = Cli::new();
+    cli.login_dc_pat("dc", &sim.base_url);
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("note.md");
+    write(
+        work.path(),
+        "note.md",
+        "# Release note\n\n![chart](chart.png) and [the spec](files/spec.pdf).\n",
+    );
+    write(work.path(), "chart.png", "PNG-one");
+    write(work.path(), "files/spec.pdf", "%PDF one");
+    let run = || {
+        let out = cli.run(
+            &[
+                "publish",
+                file.to_str().unwrap(),
+                "--space",
+                "DEV",
+                "--profile",
+                "dc",
+            ],
+            None,
+        );
+        assert_eq!(out.code, 0, "{}", out.all());
+        out.stdout
+    };
+    let first = run();
+    assert!(first.contains("attachment\tchart.png\tuploaded"), "{first}");
+    assert!(first.contains("attachment\tspec.pdf\tuploaded"), "{first}");
+    let again = run();
+    assert!(again.starts_with("unchanged\t"), "{again}");
+    assert!(
+        again.contains("attachment\tchart.png\tunchanged"),
+        "{again}"
+    );
+    // Same size, other bytes: uploaded again.
+    write(work.path(), "chart.png", "PNG-two");
+    let third = run();
+    assert!(third.contains("attachment\tchart.png\tuploaded"), "{third}");
+    assert!(third.contains("attachment\tspec.pdf\tunchanged"), "{third}");
 }

@@ -8,8 +8,8 @@
 //! `# heading` equal to the title leaves the body, as Confluence shows the title itself; the space and parent (a page, or on Cloud
 //! a folder, by id or title) from flags or front matter. A page with that title in the space is
 //! updated (version + 1) when its storage format differs, else left alone (`unchanged`); no such
-//! page is created. Local images become attachments of the page (uploaded when new or their size
-//! changed). Everything is checked (front matter, images, parent) before any write.
+//! page is created. Local images and linked local files become attachments of the page
+//! (uploaded when new or their SHA-256, kept in the attachment's comment, changed). Everything is checked (front matter, images, parent) before any write.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -132,9 +132,10 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let storage = cfl_markdown::to_storage_titled(&body, &title);
     // Images are resolved against the file's directory and must all exist before any write.
     let base = a.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    // Images and linked files (attachment links) alike.
     let mut images: Vec<(String, PathBuf)> = Vec::new();
     let mut missing = Vec::new();
-    for img in &storage.images {
+    for img in storage.images.iter().chain(&storage.attachments) {
         let path = base.join(img);
         let name = cfl_markdown::file_name(img).to_string();
         if !path.is_file() {
@@ -311,7 +312,11 @@ async fn publish(
         Some(id) => {
             let current = c.page(&id, true).await?;
             let same_parent = parent_id.is_none() || parent_id == current.parent_id;
-            if current.body.as_deref() == Some(storage) && same_parent {
+            let same_body = current
+                .body
+                .as_deref()
+                .is_some_and(|b| cfl_client::publish::same_storage(b, storage));
+            if same_body && same_parent {
                 // Nothing to save: a new version would only add noise to the page history.
                 ("unchanged", current)
             } else {
@@ -335,16 +340,15 @@ async fn publish(
     writeln!(out, "{verb}\t{id}\t{}\t{title}", saved.page.version)?;
 
     for (name, path) in images {
-        let size = std::fs::metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .len();
+        // The content hash rides in the attachment's comment: a same-size change is seen too.
+        let comment = format!("sha256:{}", cfl_client::publish::sha256_file(path)?);
         if let Some(att) = c.attachment_named(&id, name).await? {
-            if att.file_size == size {
+            if att.comment.contains(&comment) {
                 writeln!(out, "attachment\t{name}\tunchanged")?;
                 continue;
             }
         }
-        c.upload(&id, path, Some(name), None)
+        c.upload(&id, path, Some(name), Some(&comment))
             .await
             .with_context(|| format!("the page was {verb}, but uploading {name} failed"))?;
         writeln!(out, "attachment\t{name}\tuploaded")?;

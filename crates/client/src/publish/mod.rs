@@ -18,7 +18,9 @@ mod scan;
 use std::path::PathBuf;
 
 pub use apply::apply;
-pub use plan::{normalise, plan, same_storage, Action, Orphan, Plan, Step, Upload, CHILDREN_BODY};
+pub use plan::{
+    normalise, plan, same_storage, sha256_file, Action, Orphan, Plan, Step, Upload, CHILDREN_BODY,
+};
 pub use scan::{leading_heading, Source};
 
 /// The content property marking a page as made by `cfl publish` (value: `{"source": PATH}`).

@@ -176,7 +176,8 @@ pub fn same_storage(a: &str, b: &str) -> bool {
     a == b || normalise(a) == normalise(b)
 }
 
-fn sha256_file(path: &Path) -> anyhow::Result<String> {
+/// The SHA-256 of a file's bytes, in hex.
+pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
     let mut f =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut h = Sha256::new();
