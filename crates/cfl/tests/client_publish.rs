@@ -290,6 +290,32 @@ fn scenario(sim: &Sim, cli: &Cli, profile: &str, cloud: bool) {
         back.stdout
     );
     assert_eq!(writes(sim), Vec::<String>::new());
+    // The front matter's id finds a page whose title the file changes: a rename.
+    let g2 = exported.join("Handbook/Guides/Guide 02/index.md");
+    let text = std::fs::read_to_string(&g2).unwrap();
+    std::fs::write(
+        &g2,
+        text.replace("title: \"Guide 02\"", "title: \"Guide Two\""),
+    )
+    .unwrap();
+    let renamed = cli.run(
+        &[
+            "publish",
+            exported.join("Handbook").to_str().unwrap(),
+            "--space",
+            "DEV",
+            "--parent",
+            &root,
+            "--dry-run",
+            "--profile",
+            profile,
+        ],
+        None,
+    );
+    let updates = lines(&renamed.stdout, "update");
+    assert_eq!(updates.len(), 1, "{}", renamed.all());
+    assert_eq!(updates[0][4], "Guide Two");
+    assert_eq!(updates[0][2], id_of(&first.stdout, "guides/guide-02.md"));
 
     // One edit, new image bytes of the same size, a removed file, FAQ weighted first.
     write(&docs, "basics/basics-03.md", "# Basics 03\n\nRewritten.\n");

@@ -46,6 +46,7 @@ pub async fn apply(
             }
             (Some(id), Action::Update) => {
                 let change = PageChange {
+                    title: s.retitle.then(|| title.clone()),
                     body: s.storage.clone(),
                     parent_id: if s.moved { parent.clone() } else { None },
                     base_version: Some(s.version),

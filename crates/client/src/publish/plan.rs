@@ -53,6 +53,8 @@ pub struct Step {
     pub action: Action,
     /// It exists under another parent: move it under its source's parent.
     pub moved: bool,
+    /// It exists under another title (found by the front matter's `id`): rename it.
+    pub retitle: bool,
     /// The new storage body (create, update).
     pub storage: Option<String>,
     pub uploads: Vec<Upload>,
@@ -442,8 +444,10 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
             (None, false) if i == 0 && existing.is_some() => None,
             (None, false) => Some(CHILDREN_BODY.to_string()),
         };
+        let retitle = i > 0 && !folder && existing.is_some_and(|n| n.title != s.title);
         let action = match (existing, &storage) {
             (None, _) => Action::Create,
+            (Some(_), _) if retitle => Action::Update,
             (Some(_), None) => Action::Unchanged,
             (Some(n), Some(new)) => match &n.body {
                 Some(cur) if same_storage(cur, new) => Action::Unchanged,
@@ -464,6 +468,7 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
             version: existing.map(|n| n.version).unwrap_or(0),
             action,
             moved,
+            retitle,
             storage: if action == Action::Unchanged {
                 None
             } else {
