@@ -50,7 +50,6 @@ pub async fn apply(
                     body: s.storage.clone(),
                     parent_id: if s.moved { parent.clone() } else { None },
                     base_version: Some(s.version),
-                    ..PageChange::default()
                 };
                 c.update_page(id, &change)
                     .await
