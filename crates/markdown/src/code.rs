@@ -5,7 +5,9 @@
 //! a common Markdown alias maps to its Confluence name (`sh` → `bash`, `py` → `python`, `yml` →
 //! `yaml`, `html` → `xml` …), and anything else (or `text`) becomes a block without a language,
 //! which Confluence shows as plain text. Export writes the parameter as it is, so export →
-//! publish → export keeps it.
+//! publish → export keeps it. The macro's other parameters travel in the info string after the
+//! language as `name=value` words (`title="Main class" linenumbers=true`, as MkDocs writes a
+//! block's title); only the code macro's own parameters ([`PARAMETERS`]) are read back.
 
 /// The languages Confluence's code macro knows (Data Center's list first, then Cloud's additions).
 pub const LANGUAGES: &[&str] = &[
@@ -51,6 +53,68 @@ pub const LANGUAGES: &[&str] = &[
     "swift",
     "typescript",
 ];
+
+/// The code macro's parameters besides the language.
+pub const PARAMETERS: &[&str] = &["title", "linenumbers", "firstline", "collapse", "theme"];
+
+/// The words of an info string; `"…"` quotes may hold spaces (`\"` a quote).
+fn words(info: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = info.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted => cur.extend(chars.next()),
+            '"' => quoted = !quoted,
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The code macro parameters an info string carries (`name=value` words, known names only).
+pub fn info_parameters(info: &str) -> Vec<(String, String)> {
+    words(info)
+        .into_iter()
+        .filter_map(|w| {
+            let (k, v) = w.split_once('=')?;
+            let k = k.to_ascii_lowercase();
+            PARAMETERS
+                .contains(&k.as_str())
+                .then(|| (k, v.to_string()))
+        })
+        .collect()
+}
+
+/// The info string for a block in `lang` with `params`.
+pub fn info_string(lang: &str, params: &[(String, String)]) -> String {
+    let mut out = lang.trim().to_string();
+    for (k, v) in params {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let plain = !v.is_empty()
+            && !v
+                .chars()
+                .any(|c| c.is_whitespace() || c == '"' || c == '\\' || c == '`');
+        if plain {
+            out.push_str(&format!("{k}={v}"));
+        } else {
+            let escaped = v.replace('\\', "\\\\").replace('"', "\\\"");
+            out.push_str(&format!("{k}=\"{escaped}\""));
+        }
+    }
+    out
+}
 
 /// Markdown aliases and their Confluence names.
 const ALIASES: &[(&str, &str)] = &[
@@ -122,5 +186,17 @@ mod tests {
         assert_eq!(confluence_language("mermaid"), None);
         assert_eq!(confluence_language("text"), None);
         assert_eq!(confluence_language(""), None);
+    }
+
+    #[test]
+    fn parameters_ride_in_the_info_string() {
+        let params = vec![
+            ("title".to_string(), "Main \"class\"".to_string()),
+            ("linenumbers".to_string(), "true".to_string()),
+        ];
+        let info = info_string("java", &params);
+        assert_eq!(info, "java title=\"Main \\\"class\\\"\" linenumbers=true");
+        assert_eq!(info_parameters(&info), params);
+        assert_eq!(info_parameters("python {.numberLines} x=1"), vec![]);
     }
 }

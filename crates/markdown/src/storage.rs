@@ -88,6 +88,7 @@ enum Pending {
     },
     Code {
         lang: String,
+        params: Vec<(String, String)>,
         text: String,
     },
     /// A `status:` or `user:` link: its text is collected until its end.
@@ -418,8 +419,8 @@ fn convert(markdown: &str, title: Option<&str>, links: Option<LinkResolver<'_>>)
                 continue;
             }
             (Some(Pending::Code { .. }), Event::End(TagEnd::CodeBlock)) => {
-                if let Some(Pending::Code { lang, text }) = pending.take() {
-                    code_macro(&mut out, &lang, &text);
+                if let Some(Pending::Code { lang, params, text }) = pending.take() {
+                    code_macro(&mut out, &lang, &params, &text);
                 }
                 continue;
             }
@@ -446,14 +447,18 @@ fn convert(markdown: &str, title: Option<&str>, links: Option<LinkResolver<'_>>)
                     out.push_str("<ac:rich-text-body>");
                 }
                 Tag::CodeBlock(kind) => {
-                    let lang = match kind {
-                        CodeBlockKind::Fenced(info) => crate::code::confluence_language(&info)
-                            .unwrap_or("")
-                            .to_string(),
-                        CodeBlockKind::Indented => String::new(),
+                    let (lang, params) = match kind {
+                        CodeBlockKind::Fenced(info) => (
+                            crate::code::confluence_language(&info)
+                                .unwrap_or("")
+                                .to_string(),
+                            crate::code::info_parameters(&info),
+                        ),
+                        CodeBlockKind::Indented => (String::new(), Vec::new()),
                     };
                     pending = Some(Pending::Code {
                         lang,
+                        params,
                         text: String::new(),
                     });
                 }
@@ -888,11 +893,16 @@ fn ref_link(out: &mut String, target: &LinkTarget, anchor: Option<&str>, text: &
     out.push_str("</ac:link>");
 }
 
-fn code_macro(out: &mut String, lang: &str, text: &str) {
+fn code_macro(out: &mut String, lang: &str, params: &[(String, String)], text: &str) {
     out.push_str("<ac:structured-macro ac:name=\"code\">");
     if !lang.is_empty() {
         out.push_str("<ac:parameter ac:name=\"language\">");
         escape_text(lang, out);
+        out.push_str("</ac:parameter>");
+    }
+    for (k, v) in params {
+        out.push_str(&format!("<ac:parameter ac:name=\"{}\">", escape_attr(k)));
+        escape_text(v, out);
         out.push_str("</ac:parameter>");
     }
     // A CDATA section cannot hold "]]>": split it across two sections.
