@@ -88,9 +88,7 @@ pub fn info_parameters(info: &str) -> Vec<(String, String)> {
         .filter_map(|w| {
             let (k, v) = w.split_once('=')?;
             let k = k.to_ascii_lowercase();
-            PARAMETERS
-                .contains(&k.as_str())
-                .then(|| (k, v.to_string()))
+            PARAMETERS.contains(&k.as_str()).then(|| (k, v.to_string()))
         })
         .collect()
 }

@@ -92,10 +92,7 @@ enum Pending {
         text: String,
     },
     /// A `status:` or `user:` link: its text is collected until its end.
-    Inline {
-        dest: String,
-        text: String,
-    },
+    Inline { dest: String, text: String },
     /// A link to a page or an attachment: its text is collected until its end.
     Ref {
         target: LinkTarget,
