@@ -6,6 +6,7 @@
 # from the simulator's request log (`/__sim/requests`), split into reads and writes.
 #
 #   LATENCY_MS=20 bash bench/publish.sh
+#   CFL=target/debug/cfl bash bench/publish.sh     # skip the release build
 #
 # Prints, per flavour, the wall time and requests (GET / writes) of each run.
 set -euo pipefail
@@ -16,8 +17,11 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-cargo build --release -q -p cfl
-CFL=$PWD/target/release/cfl
+if [ -z "${CFL:-}" ]; then
+  cargo build --release -q -p cfl
+  CFL=$PWD/target/release/cfl
+fi
+CFL=$(realpath "$CFL")
 
 # sim FLAVOR: starts a simulator (in this shell, so the trap can stop it); its base URL goes to
 # $WORK/FLAVOR.url.
