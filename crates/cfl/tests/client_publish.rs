@@ -409,6 +409,29 @@ fn scenario(sim: &Sim, cli: &Cli, profile: &str, cloud: bool) {
     clear_requests(sim);
     let again = publish(&[]);
     assert_eq!(writes(sim), Vec::<String>::new(), "{}", again.stdout);
+
+    // A file moved to another directory moves its page (same id) under that directory's page.
+    let faq = id_of(&first.stdout, "faq.md");
+    let basics = id_of(&first.stdout, "basics/");
+    std::fs::rename(docs.join("faq.md"), docs.join("basics/faq.md")).unwrap();
+    let moved = publish(&[]);
+    let under: Vec<Vec<&str>> = lines(&moved.stdout, "moved")
+        .into_iter()
+        .filter(|f| f[3] == "under")
+        .collect();
+    assert_eq!(under.len(), 1, "{}", moved.stdout);
+    assert_eq!((under[0][1], under[0][2]), ("basics/faq.md", faq.as_str()));
+    assert!(
+        lines(&moved.stdout, "created").is_empty(),
+        "{}",
+        moved.stdout
+    );
+    assert!(
+        lines(&moved.stdout, "deleted").is_empty(),
+        "{}",
+        moved.stdout
+    );
+    assert_eq!(page_json(cli, profile, &faq)["parentId"], basics.as_str());
 }
 
 #[test]
