@@ -26,6 +26,7 @@ pub struct PublishArgs {
     /// The Markdown file (CommonMark with tables; optional `---` front matter), or a directory
     /// to sync as a page tree (`index.md`/`README.md` the directory's page, every other `.md` a
     /// page under it).
+    #[arg(value_name = "FILE|DIR")]
     pub file: PathBuf,
     /// Space key (else `space:` from the front matter).
     #[arg(long)]
