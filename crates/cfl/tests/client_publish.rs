@@ -388,6 +388,14 @@ fn scenario(sim: &Sim, cli: &Cli, profile: &str, cloud: bool) {
         1,
         "{w:?}"
     );
+    // The listing's version is the base of the update: the page is not read again.
+    let reread: Vec<String> = sim_requests(sim)
+        .iter()
+        .filter(|r| r["method"] == "GET")
+        .filter_map(|r| r["path"].as_str().map(str::to_string))
+        .filter(|p| p.ends_with(&format!("/{basics3}")))
+        .collect();
+    assert_eq!(reread, Vec::<String>::new());
     // The two edits, the upload, the orphan, the move: nothing else is written.
     assert_eq!(w.len(), 5, "{w:?}");
     assert_eq!(page_json(cli, profile, &basics3)["version"], 2);

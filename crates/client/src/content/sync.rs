@@ -8,7 +8,8 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use super::{id_string, query, segment, Api, Content, ContentError, V2};
+use super::page::{update_body, update_body_v2, PageChange, PageDetail};
+use super::{id_string, query, segment, Api, Content, ContentError, Page, V2};
 
 /// One page or folder of a space, with where it hangs and where among its siblings.
 #[derive(Debug, Clone, PartialEq)]
@@ -231,6 +232,74 @@ impl Content<'_> {
             Some(&json!({"pages": pages})),
         )
         .await?;
+        Ok(())
+    }
+}
+
+impl SyncNode {
+    /// The page as [`Content::update_listed`] needs it (what the listing said).
+    pub fn detail(&self, space_key: &str) -> PageDetail {
+        PageDetail {
+            page: Page {
+                id: self.id.clone(),
+                kind: "page".into(),
+                status: "current".into(),
+                title: self.title.clone(),
+                space_key: space_key.to_string(),
+                version: self.version,
+                last_modified: None,
+                url: String::new(),
+            },
+            parent_id: self.parent_id.clone(),
+            parent_type: None,
+            body: self.body.clone(),
+        }
+    }
+}
+
+impl Content<'_> {
+    /// Saves `change` over `listed` (a page as a listing gave it: id, title, version, body)
+    /// without reading it again: the version sent is the listed one + 1, so a save by someone
+    /// else since the listing is a [`ContentError::Conflict`], as with [`Content::update_page`].
+    pub async fn update_listed(
+        &self,
+        listed: &PageDetail,
+        change: &PageChange,
+    ) -> anyhow::Result<()> {
+        let id = &listed.page.id;
+        let (path, req) = match self.api {
+            Api::V1 => (
+                format!("/rest/api/content/{}", segment(id)),
+                update_body(listed, change),
+            ),
+            Api::CloudV2 => (
+                format!("{V2}/pages/{}", segment(id)),
+                update_body_v2(listed, change),
+            ),
+        };
+        let sent = req["version"]["number"].as_u64().unwrap_or(0);
+        let url = self.client.url(&path)?;
+        let r = self
+            .client
+            .send(
+                "PUT",
+                &url,
+                &[("Content-Type".into(), "application/json".into())],
+                Some(serde_json::to_vec(&req)?),
+            )
+            .await?;
+        if r.status == 409 {
+            return Err(ContentError::Conflict {
+                id: id.to_string(),
+                sent,
+                server: crate::http::error_message(&r.body)
+                    .unwrap_or_else(|| "the server answered 409 Conflict".into()),
+            }
+            .into());
+        }
+        if !r.is_success() {
+            return Err(self.error(&r).into());
+        }
         Ok(())
     }
 }

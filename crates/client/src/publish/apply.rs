@@ -51,9 +51,11 @@ pub async fn apply(
                     parent_id: if s.moved { parent.clone() } else { None },
                     base_version: Some(s.version),
                 };
-                c.update_page(id, &change)
-                    .await
-                    .map_err(|e| e.context(format!("updating {title:?} from {path}")))?;
+                let updated = match &s.listed {
+                    Some(listed) => c.update_listed(&listed.detail(&plan.space), &change).await,
+                    None => c.update_page(id, &change).await.map(|_| ()),
+                };
+                updated.map_err(|e| e.context(format!("updating {title:?} from {path}")))?;
                 report(format!("updated\t{path}\t{id}\tpage\t{title}"));
                 id.clone()
             }

@@ -49,6 +49,8 @@ pub struct Step {
     pub folder: bool,
     /// The page or folder it is, when it exists.
     pub id: Option<String>,
+    /// That page as listed (title, version, body), for an update without reading it again.
+    pub listed: Option<SyncNode>,
     pub version: u64,
     pub action: Action,
     /// It exists under another parent: move it under its source's parent.
@@ -465,6 +467,7 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
             source: s.clone(),
             folder,
             id: existing.map(|n| n.id.clone()),
+            listed: existing.cloned(),
             version: existing.map(|n| n.version).unwrap_or(0),
             action,
             moved,
