@@ -50,7 +50,7 @@ enum Command {
     Pat(commands::pat::PatArgs),
     /// Export a space or page tree to Markdown, HTML or storage-format files (incremental).
     Export(commands::export::ExportArgs),
-    /// Publish a Markdown file as a page: create it or update it by title, images as attachments.
+    /// Publish a Markdown file as a page (create or update by title), or sync a directory as a page tree.
     Publish(commands::publish::PublishArgs),
     /// Run the token gateway for accounts that can't log in (try `cfl serve --demo`).
     Serve(commands::serve::ServeArgs),

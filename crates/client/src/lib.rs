@@ -16,6 +16,7 @@ pub mod identity;
 pub mod login;
 pub mod oauth;
 pub mod paginate;
+pub mod publish;
 pub mod secrets;
 
 pub use config::{Config, Method, Profile};

@@ -8,6 +8,10 @@
 //!   caller-given resolver; elements Markdown cannot express (other macros) are kept as raw HTML
 //!   so a later publish restores them.
 //! - [`to_storage_titled`]: the same, dropping a leading `# Title` equal to the page title.
+//! - [`to_storage_linked`]: the same, with the caller mapping local links to pages (publish of a
+//!   directory); `SPACE:Title` links become page links and links to local files that are not
+//!   Markdown become attachment links (`Storage::attachments` lists them to upload).
+//! - Code block languages map to Confluence's list (`code.rs`).
 //! - [`to_markdown_reported`]: storage → Markdown plus what the Markdown only approximates.
 //! - Both directions map panels ↔ GitHub alerts (`> [!NOTE]` …), task lists ↔ `- [ ]` / `- [x]`,
 //!   the expand macro ↔ `<details><summary>`, status, mentions and emoticons (`inline.rs`),
@@ -17,6 +21,7 @@
 //! - [`front_matter`]: the small `key: value` header cfl writes on exported Markdown.
 
 mod anchor;
+mod code;
 mod dom;
 mod footnote;
 mod front;
@@ -25,10 +30,14 @@ mod inline;
 mod md;
 mod storage;
 
+pub use code::{confluence_language, LANGUAGES};
 pub use front::{front_matter, with_front_matter, FrontMatter};
 pub use html::to_html;
 pub use md::{to_markdown, to_markdown_reported};
-pub use storage::{file_name, is_local, to_storage, to_storage_titled, Storage};
+pub use storage::{
+    file_name, is_local, to_storage, to_storage_linked, to_storage_titled, LinkResolver,
+    LinkTarget, Storage,
+};
 
 /// A link to another page, as storage format names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +53,8 @@ pub type PageResolver<'a> = &'a dyn Fn(&PageRef) -> Option<String>;
 #[derive(Default)]
 pub struct Links<'a> {
     /// A page link's target (e.g. a relative path to the exported file); `None` falls back to
-    /// the title, percent-encoded.
+    /// the title, percent-encoded, after `SPACE:` when the link names a space (which publish
+    /// reads back as that page).
     pub page: Option<PageResolver<'a>>,
 }
 
@@ -52,7 +62,10 @@ impl Links<'_> {
     fn page_target(&self, r: &PageRef) -> String {
         self.page
             .and_then(|f| f(r))
-            .unwrap_or_else(|| encode_target(&r.title))
+            .unwrap_or_else(|| match &r.space {
+                Some(s) if !s.is_empty() => format!("{s}:{}", encode_target(&r.title)),
+                _ => encode_target(&r.title),
+            })
     }
 }
 

@@ -215,11 +215,15 @@ impl Renderer<'_, '_> {
             "hr" => vec!["***".into()],
             "ac:structured-macro" if e.attr("ac:name") == Some("code") => {
                 let lang = e.parameter("language").unwrap_or_default();
+                let params: Vec<(String, String)> = crate::code::PARAMETERS
+                    .iter()
+                    .filter_map(|p| e.parameter(p).map(|v| (p.to_string(), v)))
+                    .collect();
                 let body = e
                     .child("ac:plain-text-body")
                     .map(|b| text_of(&b.children))
                     .unwrap_or_default();
-                vec![code_block(&lang, &body)]
+                vec![code_block(&crate::code::info_string(&lang, &params), &body)]
             }
             "ac:structured-macro" if panel_alert(e).is_some() => one(self.panel(e)),
             "ac:structured-macro" if inline::status_markdown(e).is_some() => {

@@ -12,6 +12,55 @@ use crate::{decode_target, escape_attr, escape_text, inline};
 pub struct Storage {
     pub body: String,
     pub images: Vec<String>,
+    /// Local files linked to (not shown): attachments of the page too, uploaded like images.
+    pub attachments: Vec<String>,
+}
+
+/// What a link in the Markdown points at in Confluence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// Another page (`ac:link` + `ri:page`), in the same space when `space` is `None`.
+    Page {
+        space: Option<String>,
+        title: String,
+    },
+    /// A file attached to this page (`ac:link` + `ri:attachment`); the path is uploaded.
+    Attachment { path: String },
+}
+
+/// Maps a local link path (decoded, without `#fragment`) to its target; `None` leaves the
+/// default: `SPACE:Title` → that page, a local file that is not Markdown → an attachment,
+/// anything else a plain `<a href>`.
+pub type LinkResolver<'a> = &'a dyn Fn(&str) -> Option<LinkTarget>;
+
+/// The default reading of a link target (see [`LinkResolver`]).
+fn default_target(path: &str) -> Option<LinkTarget> {
+    if let Some((key, title)) = path.split_once(':') {
+        let is_key = key.len() >= 2
+            && key
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && key.starts_with(|c: char| c.is_ascii_uppercase());
+        if is_key && !title.is_empty() && !title.starts_with("//") {
+            return Some(LinkTarget::Page {
+                space: Some(key.to_string()),
+                title: title.to_string(),
+            });
+        }
+        return None;
+    }
+    if !is_local(path) || path.ends_with('/') {
+        return None;
+    }
+    let name = file_name(path);
+    let lower = name.to_ascii_lowercase();
+    let markdown = lower.ends_with(".md") || lower.ends_with(".markdown");
+    if markdown || !name.contains('.') || name.starts_with('.') {
+        return None;
+    }
+    Some(LinkTarget::Attachment {
+        path: path.to_string(),
+    })
 }
 
 /// True for a link or image target on the local file system (no scheme, not an anchor).
@@ -39,11 +88,15 @@ enum Pending {
     },
     Code {
         lang: String,
+        params: Vec<(String, String)>,
         text: String,
     },
     /// A `status:` or `user:` link: its text is collected until its end.
-    Inline {
-        dest: String,
+    Inline { dest: String, text: String },
+    /// A link to a page or an attachment: its text is collected until its end.
+    Ref {
+        target: LinkTarget,
+        anchor: Option<String>,
         text: String,
     },
 }
@@ -115,13 +168,19 @@ struct Alert {
 
 /// Converts Markdown to storage format.
 pub fn to_storage(markdown: &str) -> Storage {
-    convert(markdown, None)
+    convert(markdown, None, None)
+}
+
+/// Like [`to_storage_titled`] (when `title` is given), with local links mapped by `links`
+/// first (e.g. `other.md` → the page published from it).
+pub fn to_storage_linked(markdown: &str, title: Option<&str>, links: LinkResolver<'_>) -> Storage {
+    convert(markdown, title, Some(links))
 }
 
 /// Like [`to_storage`] for a page titled `title`: a leading `# Title` heading equal to it is
 /// dropped, since Confluence shows the title above the body already.
 pub fn to_storage_titled(markdown: &str, title: &str) -> Storage {
-    convert(markdown, Some(title))
+    convert(markdown, Some(title), None)
 }
 
 /// How many leading events form a level-1 heading whose text is `title`.
@@ -153,9 +212,26 @@ fn title_heading_len(events: &[Event], title: &str) -> usize {
     0
 }
 
-fn convert(markdown: &str, title: Option<&str>) -> Storage {
+fn convert(markdown: &str, title: Option<&str>, links: Option<LinkResolver<'_>>) -> Storage {
     let mut out = String::with_capacity(markdown.len() * 2);
     let mut images: Vec<String> = Vec::new();
+    let mut attachments: Vec<String> = Vec::new();
+    // A link's target: the caller's reading of a local path first, then the default one.
+    let resolve = |dest: &str| -> Option<(LinkTarget, Option<String>)> {
+        let (path, fragment) = match dest.split_once('#') {
+            Some((p, f)) => (p, Some(decode_target(f))),
+            None => (dest, None),
+        };
+        if path.is_empty() || dest.contains("://") {
+            return None;
+        }
+        let path = decode_target(path);
+        let target = links
+            .filter(|_| is_local(&path))
+            .and_then(|f| f(&path))
+            .or_else(|| default_target(&path))?;
+        Some((target, fragment.filter(|f| !f.is_empty())))
+    };
     let mut pending: Option<Pending> = None;
     let mut in_table_head = false;
     let mut lists: Vec<List> = Vec::new();
@@ -215,7 +291,7 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                         // inline element (CommonMark reads the line as an HTML block).
                         out.push_str("<p>");
                         raw_html(kept, &mut out);
-                        let rest = convert(rest, None).body;
+                        let rest = convert(rest, None, links).body;
                         let inner = rest
                             .strip_prefix("<p>")
                             .and_then(|r| r.strip_suffix("</p>"))
@@ -314,13 +390,34 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                 continue;
             }
             (Some(Pending::Inline { .. }), _) => continue,
+            (Some(Pending::Ref { text, .. }), Event::Text(t) | Event::Code(t)) => {
+                text.push_str(t);
+                continue;
+            }
+            (Some(Pending::Ref { .. }), Event::End(TagEnd::Link)) => {
+                if let Some(Pending::Ref {
+                    target,
+                    anchor,
+                    text,
+                }) = pending.take()
+                {
+                    ref_link(&mut out, &target, anchor.as_deref(), &text);
+                    if let LinkTarget::Attachment { path } = target {
+                        if !attachments.contains(&path) {
+                            attachments.push(path);
+                        }
+                    }
+                }
+                continue;
+            }
+            (Some(Pending::Ref { .. }), _) => continue,
             (Some(Pending::Code { text, .. }), Event::Text(t)) => {
                 text.push_str(t);
                 continue;
             }
             (Some(Pending::Code { .. }), Event::End(TagEnd::CodeBlock)) => {
-                if let Some(Pending::Code { lang, text }) = pending.take() {
-                    code_macro(&mut out, &lang, &text);
+                if let Some(Pending::Code { lang, params, text }) = pending.take() {
+                    code_macro(&mut out, &lang, &params, &text);
                 }
                 continue;
             }
@@ -347,14 +444,18 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                     out.push_str("<ac:rich-text-body>");
                 }
                 Tag::CodeBlock(kind) => {
-                    let lang = match kind {
-                        CodeBlockKind::Fenced(info) => {
-                            info.split_whitespace().next().unwrap_or("").to_string()
-                        }
-                        CodeBlockKind::Indented => String::new(),
+                    let (lang, params) = match kind {
+                        CodeBlockKind::Fenced(info) => (
+                            crate::code::confluence_language(&info)
+                                .unwrap_or("")
+                                .to_string(),
+                            crate::code::info_parameters(&info),
+                        ),
+                        CodeBlockKind::Indented => (String::new(), Vec::new()),
                     };
                     pending = Some(Pending::Code {
                         lang,
+                        params,
                         text: String::new(),
                     });
                 }
@@ -413,6 +514,15 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
                         dest: dest_url.to_string(),
                         text: String::new(),
                     });
+                }
+                Tag::Link { dest_url, .. } if resolve(&dest_url).is_some() => {
+                    if let Some((target, anchor)) = resolve(&dest_url) {
+                        pending = Some(Pending::Ref {
+                            target,
+                            anchor,
+                            text: String::new(),
+                        });
+                    }
                 }
                 Tag::Link {
                     dest_url, title, ..
@@ -529,7 +639,11 @@ fn convert(markdown: &str, title: Option<&str>) -> Storage {
     for _ in details.drain(..) {
         out.push_str(EXPAND_CLOSE);
     }
-    Storage { body: out, images }
+    Storage {
+        body: out,
+        images,
+        attachments,
+    }
 }
 
 const EXPAND_OPEN: &str = "<ac:structured-macro ac:name=\"expand\">";
@@ -748,11 +862,44 @@ fn image(out: &mut String, images: &mut Vec<String>, dest: &str, title: &str, al
     out.push_str("</ac:image>");
 }
 
-fn code_macro(out: &mut String, lang: &str, text: &str) {
+/// `<ac:link>` to a page or an attachment, with its text as a plain-text link body.
+fn ref_link(out: &mut String, target: &LinkTarget, anchor: Option<&str>, text: &str) {
+    out.push_str("<ac:link");
+    if let Some(a) = anchor {
+        out.push_str(&format!(" ac:anchor=\"{}\"", escape_attr(a)));
+    }
+    out.push('>');
+    match target {
+        LinkTarget::Page { space, title } => {
+            out.push_str("<ri:page");
+            if let Some(s) = space {
+                out.push_str(&format!(" ri:space-key=\"{}\"", escape_attr(s)));
+            }
+            out.push_str(&format!(" ri:content-title=\"{}\" />", escape_attr(title)));
+        }
+        LinkTarget::Attachment { path } => out.push_str(&format!(
+            "<ri:attachment ri:filename=\"{}\" />",
+            escape_attr(file_name(path))
+        )),
+    }
+    if !text.is_empty() {
+        out.push_str("<ac:plain-text-link-body><![CDATA[");
+        out.push_str(&text.replace("]]>", "]]]]><![CDATA[>"));
+        out.push_str("]]></ac:plain-text-link-body>");
+    }
+    out.push_str("</ac:link>");
+}
+
+fn code_macro(out: &mut String, lang: &str, params: &[(String, String)], text: &str) {
     out.push_str("<ac:structured-macro ac:name=\"code\">");
     if !lang.is_empty() {
         out.push_str("<ac:parameter ac:name=\"language\">");
         escape_text(lang, out);
+        out.push_str("</ac:parameter>");
+    }
+    for (k, v) in params {
+        out.push_str(&format!("<ac:parameter ac:name=\"{}\">", escape_attr(k)));
+        escape_text(v, out);
         out.push_str("</ac:parameter>");
     }
     // A CDATA section cannot hold "]]>": split it across two sections.

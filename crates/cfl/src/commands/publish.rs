@@ -1,11 +1,15 @@
+//! `cfl publish DIR --space KEY [--parent ID|TITLE] [--orphans keep|archive|delete] [--dry-run]`:
+//! a directory kept in sync with a page tree, by the engine in `cfl_client::publish` (this file
+//! only parses and prints: the plan with `--dry-run`, else each change as it is made).
+//!
 //! `cfl publish FILE.md [--space KEY] [--parent ID|TITLE] [--title T]`: Markdown to a Confluence
 //! page, through the content layer (Data Center v1; Cloud v2, uploads v1). The title comes from
 //! the flag, the front matter (`title:`), the first `# heading` or the file name; a leading
 //! `# heading` equal to the title leaves the body, as Confluence shows the title itself; the space and parent (a page, or on Cloud
 //! a folder, by id or title) from flags or front matter. A page with that title in the space is
 //! updated (version + 1) when its storage format differs, else left alone (`unchanged`); no such
-//! page is created. Local images become attachments of the page (uploaded when new or their size
-//! changed). Everything is checked (front matter, images, parent) before any write.
+//! page is created. Local images and linked local files become attachments of the page
+//! (uploaded when new or their SHA-256, kept in the attachment's comment, changed). Everything is checked (front matter, images, parent) before any write.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,7 +23,10 @@ use super::Globals;
 
 #[derive(clap::Args)]
 pub struct PublishArgs {
-    /// The Markdown file (CommonMark with tables; optional `---` front matter).
+    /// The Markdown file (CommonMark with tables; optional `---` front matter), or a directory
+    /// to sync as a page tree (`index.md`/`README.md` the directory's page, every other `.md` a
+    /// page under it).
+    #[arg(value_name = "FILE|DIR")]
     pub file: PathBuf,
     /// Space key (else `space:` from the front matter).
     #[arg(long)]
@@ -32,9 +39,23 @@ pub struct PublishArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// Print the storage format (stdout) and the title and images it would use (stderr);
-    /// change nothing.
+    /// change nothing. For a directory: print the plan (create / update / unchanged / move /
+    /// upload / orphan lines), nothing else on stdout.
     #[arg(long)]
     pub dry_run: bool,
+    /// Directory only: what to do with pages this tool published whose file is gone.
+    #[arg(long, value_enum, default_value = "keep")]
+    pub orphans: OrphanMode,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum OrphanMode {
+    /// Leave them (and say so).
+    Keep,
+    /// Archive them (Cloud only).
+    Archive,
+    /// Move them to the trash.
+    Delete,
 }
 
 /// The title from a leading `# heading`, and the body without it.
@@ -54,6 +75,15 @@ fn leading_heading(body: &str) -> Option<(String, String)> {
 }
 
 pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    if a.file.is_dir() {
+        return run_dir(a, g);
+    }
+    if matches!(a.orphans, OrphanMode::Archive | OrphanMode::Delete) {
+        anyhow::bail!(
+            "--orphans applies to a directory; {} is a file",
+            a.file.display()
+        );
+    }
     let raw =
         std::fs::read(&a.file).with_context(|| format!("cannot read {}", a.file.display()))?;
     let text = String::from_utf8(raw)
@@ -103,9 +133,10 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     let storage = cfl_markdown::to_storage_titled(&body, &title);
     // Images are resolved against the file's directory and must all exist before any write.
     let base = a.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+    // Images and linked files (attachment links) alike.
     let mut images: Vec<(String, PathBuf)> = Vec::new();
     let mut missing = Vec::new();
-    for img in &storage.images {
+    for img in storage.images.iter().chain(&storage.attachments) {
         let path = base.join(img);
         let name = cfl_markdown::file_name(img).to_string();
         if !path.is_file() {
@@ -145,6 +176,87 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         &storage.body,
         &images,
     ))
+}
+
+/// `cfl publish DIR`: the plan, then (unless `--dry-run`) its changes, one line each.
+fn run_dir(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
+    use cfl_client::publish::{self, Options, Orphans};
+    if a.title.is_some() {
+        anyhow::bail!(
+            "--title names one page; for a directory each file's title comes from its front \
+             matter (`title:`), its first `# heading` or its name"
+        );
+    }
+    let space = match a.space.clone().filter(|s| !s.trim().is_empty()) {
+        Some(s) => s,
+        None => root_space(&a.file)?.with_context(|| {
+            format!(
+                "which space? Pass --space KEY, or add `space: KEY` to the front matter of {}'s \
+                 index.md",
+                a.file.display()
+            )
+        })?,
+    };
+    let opts = Options {
+        dir: a.file.clone(),
+        space,
+        parent: a.parent.clone(),
+        orphans: match a.orphans {
+            OrphanMode::Keep => Orphans::Keep,
+            OrphanMode::Archive => Orphans::Archive,
+            OrphanMode::Delete => Orphans::Delete,
+        },
+    };
+    super::auth::runtime()?.block_on(async {
+        let client = super::connect::client(g)?;
+        let c = Content::new(&client);
+        let plan = publish::plan(&c, &opts).await?;
+        for w in &plan.warnings {
+            eprintln!("warning: {w}");
+        }
+        let mut out = std::io::stdout().lock();
+        if a.dry_run {
+            for line in plan.lines() {
+                writeln!(out, "{line}")?;
+            }
+            let [create, update, moved, unchanged, uploads] = plan.counts();
+            eprintln!(
+                "plan: {create} to create, {update} to update, {moved} to move, {unchanged} \
+                 unchanged, {uploads} file(s) to upload, {} orphan(s) ({}); nothing was changed",
+                plan.orphans.len(),
+                plan.orphan_mode.name()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let mut failed = None;
+        publish::apply(&c, &plan, &mut |line| {
+            if failed.is_none() {
+                if let Err(e) = writeln!(out, "{line}") {
+                    failed = Some(e);
+                }
+            }
+        })
+        .await?;
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// `space:` from the front matter of the directory's index file, if any.
+fn root_space(dir: &Path) -> anyhow::Result<Option<String>> {
+    for name in ["index.md", "README.md"] {
+        let p = dir.join(name);
+        if p.is_file() {
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            let (fm, _) = cfl_markdown::front_matter(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            return Ok(fm.get("space").map(str::to_string));
+        }
+    }
+    Ok(None)
 }
 
 /// The id of the page titled `title` in `space`, if there is one.
@@ -201,7 +313,11 @@ async fn publish(
         Some(id) => {
             let current = c.page(&id, true).await?;
             let same_parent = parent_id.is_none() || parent_id == current.parent_id;
-            if current.body.as_deref() == Some(storage) && same_parent {
+            let same_body = current
+                .body
+                .as_deref()
+                .is_some_and(|b| cfl_client::publish::same_storage(b, storage));
+            if same_body && same_parent {
                 // Nothing to save: a new version would only add noise to the page history.
                 ("unchanged", current)
             } else {
@@ -225,16 +341,15 @@ async fn publish(
     writeln!(out, "{verb}\t{id}\t{}\t{title}", saved.page.version)?;
 
     for (name, path) in images {
-        let size = std::fs::metadata(path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-            .len();
+        // The content hash rides in the attachment's comment: a same-size change is seen too.
+        let comment = format!("sha256:{}", cfl_client::publish::sha256_file(path)?);
         if let Some(att) = c.attachment_named(&id, name).await? {
-            if att.file_size == size {
+            if att.comment.contains(&comment) {
                 writeln!(out, "attachment\t{name}\tunchanged")?;
                 continue;
             }
         }
-        c.upload(&id, path, Some(name), None)
+        c.upload(&id, path, Some(name), Some(&comment))
             .await
             .with_context(|| format!("the page was {verb}, but uploading {name} failed"))?;
         writeln!(out, "attachment\t{name}\tuploaded")?;

@@ -17,6 +17,7 @@ pub mod pageref;
 pub mod pat;
 pub mod search;
 pub mod space;
+pub mod sync;
 pub mod tree;
 
 use std::collections::HashMap;

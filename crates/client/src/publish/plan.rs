@@ -1,0 +1,599 @@
+//! The plan: every source matched to what the space holds, converted, and what must change.
+//! Reads only (the listing, attachment lists of pages with files, the marker property of pages
+//! no file matches); writes nothing.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use cfl_markdown::LinkTarget;
+use sha2::{Digest, Sha256};
+
+use super::order;
+use super::scan::{self, Source};
+use super::{Options, Orphans, MARKER};
+use crate::content::sync::{Place, SyncNode};
+use crate::content::{Api, Content};
+
+/// The body of a page made for a directory without an index file (Data Center has no folders).
+pub const CHILDREN_BODY: &str = "<ac:structured-macro ac:name=\"children\" />";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+}
+
+/// A file to upload as an attachment, with its content hash.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub name: String,
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+impl Upload {
+    /// The attachment comment that records the hash (how the next run knows it is current).
+    pub fn comment(&self) -> String {
+        format!("sha256:{}", self.sha256)
+    }
+}
+
+/// What happens to one source.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub source: Source,
+    /// A Cloud folder rather than a page.
+    pub folder: bool,
+    /// The page or folder it is, when it exists.
+    pub id: Option<String>,
+    /// That page as listed (title, version, body), for an update without reading it again.
+    pub listed: Option<SyncNode>,
+    pub version: u64,
+    pub action: Action,
+    /// It exists under another parent: move it under its source's parent.
+    pub moved: bool,
+    /// It exists under another title (found by the front matter's `id`): rename it.
+    pub retitle: bool,
+    /// The new storage body (create, update).
+    pub storage: Option<String>,
+    pub uploads: Vec<Upload>,
+    /// Attachments already current (same name and hash).
+    pub current_files: usize,
+}
+
+/// A page this tool made whose file is gone.
+#[derive(Debug, Clone)]
+pub struct Orphan {
+    pub id: String,
+    pub title: String,
+    /// The file it was published from.
+    pub source: String,
+}
+
+/// Everything a publish will do, in order.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub space: String,
+    /// The root first, parents before children.
+    pub steps: Vec<Step>,
+    /// Sibling moves (step indexes): put the first just before or after the second.
+    pub reorder: Vec<(usize, Place, usize)>,
+    pub orphans: Vec<Orphan>,
+    pub orphan_mode: Orphans,
+    /// Links to Markdown files outside the tree, and the like: worth a look, not fatal.
+    pub warnings: Vec<String>,
+}
+
+impl Plan {
+    /// One tab-separated line per change (and per unchanged page), for `--dry-run`.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.steps {
+            let path = scan::shown(&s.source.path);
+            let id = s.id.as_deref().unwrap_or("-");
+            let what = if s.folder { "folder" } else { "page" };
+            let verb = match s.action {
+                Action::Create => "create",
+                Action::Update => "update",
+                Action::Unchanged => "unchanged",
+            };
+            out.push(format!("{verb}\t{path}\t{id}\t{what}\t{}", s.source.title));
+            if s.moved {
+                let parent = s
+                    .source
+                    .parent
+                    .map(|p| self.steps[p].source.title.as_str())
+                    .unwrap_or("");
+                out.push(format!(
+                    "move\t{path}\t{id}\tunder\t{}\t{parent}",
+                    s.source.title
+                ));
+            }
+            for u in &s.uploads {
+                out.push(format!("upload\t{path}\t{}\t{}", u.name, u.path.display()));
+            }
+        }
+        for (i, place, j) in &self.reorder {
+            let s = &self.steps[*i];
+            let how = match place {
+                Place::Before => "before",
+                Place::After => "after",
+            };
+            out.push(format!(
+                "move\t{}\t{}\t{how}\t{}\t{}",
+                scan::shown(&s.source.path),
+                s.id.as_deref().unwrap_or("-"),
+                s.source.title,
+                self.steps[*j].source.title
+            ));
+        }
+        for o in &self.orphans {
+            out.push(format!(
+                "orphan\t{}\t{}\t{}\t{}",
+                o.source,
+                o.id,
+                self.orphan_mode.name(),
+                o.title
+            ));
+        }
+        out
+    }
+
+    /// How many pages and folders are created, updated, moved, unchanged; files uploaded.
+    pub fn counts(&self) -> [usize; 5] {
+        let n = |a: Action| self.steps.iter().filter(|s| s.action == a).count();
+        [
+            n(Action::Create),
+            n(Action::Update),
+            self.steps.iter().filter(|s| s.moved).count() + self.reorder.len(),
+            n(Action::Unchanged),
+            self.steps.iter().map(|s| s.uploads.len()).sum(),
+        ]
+    }
+}
+
+/// Storage as Confluence may give it back: no whitespace between tags, `<x/>` for `<x />`.
+pub fn normalise(storage: &str) -> String {
+    let mut out = String::with_capacity(storage.len());
+    let mut pending_ws = String::new();
+    for c in storage.chars() {
+        if c.is_whitespace() {
+            pending_ws.push(c);
+            continue;
+        }
+        // Whitespace between tags, and before the `/>` of an empty element, says nothing.
+        let insignificant = (out.ends_with('>') && c == '<') || (c == '/' && out.ends_with('"'));
+        if !insignificant {
+            out.push_str(&pending_ws);
+        }
+        pending_ws.clear();
+        out.push(c);
+    }
+    out
+}
+
+/// True when two storage bodies say the same (publishing one over the other adds nothing).
+pub fn same_storage(a: &str, b: &str) -> bool {
+    a == b || normalise(a) == normalise(b)
+}
+
+/// The SHA-256 of a file's bytes, in hex.
+pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let mut f =
+        std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The listing, indexed.
+struct Space {
+    nodes: Vec<SyncNode>,
+    by_id: HashMap<String, usize>,
+}
+
+impl Space {
+    fn new(nodes: Vec<SyncNode>) -> Space {
+        let by_id = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect();
+        Space { nodes, by_id }
+    }
+
+    fn get(&self, id: &str) -> Option<&SyncNode> {
+        self.by_id.get(id).map(|i| &self.nodes[*i])
+    }
+
+    /// The page titled `title` (exactly, else ignoring case).
+    fn page_titled(&self, title: &str) -> Option<&SyncNode> {
+        let pages = || self.nodes.iter().filter(|n| !n.is_folder());
+        pages()
+            .find(|n| n.title == title)
+            .or_else(|| pages().find(|n| n.title.to_lowercase() == title.to_lowercase()))
+    }
+
+    /// Whether `id` lies under `root` (not `root` itself).
+    fn is_under(&self, id: &str, root: &str) -> bool {
+        let mut at = self.get(id).and_then(|n| n.parent_id.clone());
+        let mut hops = 0;
+        while let Some(p) = at {
+            if p == root {
+                return true;
+            }
+            hops += 1;
+            if hops > 10_000 {
+                return false;
+            }
+            at = self.get(&p).and_then(|n| n.parent_id.clone());
+        }
+        false
+    }
+}
+
+/// The page or folder the root directory is: `--parent` (id or title), else the root's title.
+async fn find_root(
+    c: &Content<'_>,
+    space: &Space,
+    opts: &Options,
+    root: &Source,
+) -> anyhow::Result<Option<SyncNode>> {
+    let Some(p) = opts
+        .parent
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    else {
+        return Ok(space.page_titled(&root.title).cloned());
+    };
+    if p.chars().all(|ch| ch.is_ascii_digit()) {
+        if let Some(n) = space.get(p) {
+            return Ok(Some(n.clone()));
+        }
+        // A folder with no page under it is not in the listing.
+        if c.api() == Api::CloudV2 {
+            if let Ok(f) = c.folder(p).await {
+                if f.space_key.eq_ignore_ascii_case(&opts.space) {
+                    return Ok(Some(SyncNode {
+                        id: f.id,
+                        kind: "folder".into(),
+                        title: f.title,
+                        parent_id: f.parent_id,
+                        version: 0,
+                        position: None,
+                        body: None,
+                    }));
+                }
+            }
+        }
+        anyhow::bail!(
+            "there is no page{} with id {p} in space {}: pass the parent's id or title in that space",
+            if c.api() == Api::CloudV2 { " or folder" } else { "" },
+            opts.space
+        );
+    }
+    if let Some(n) = space.page_titled(p) {
+        return Ok(Some(n.clone()));
+    }
+    Ok(space
+        .nodes
+        .iter()
+        .find(|n| n.is_folder() && n.title == p)
+        .cloned())
+}
+
+/// Builds the plan for publishing `opts.dir`.
+pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
+    let parent_title = opts
+        .parent
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && !p.chars().all(|ch| ch.is_ascii_digit()));
+    let sources = scan::scan(&opts.dir, parent_title)?;
+    if opts.orphans == Orphans::Archive && c.api() == Api::V1 {
+        anyhow::bail!(
+            "--orphans archive needs Confluence Cloud: Data Center has no REST call to archive \
+             pages. Use --orphans delete (to the trash) or keep"
+        );
+    }
+    if c.api() == Api::V1 {
+        // v1 lists an unknown space's pages as none: ask for the space, for a clear error.
+        c.space(&opts.space).await?;
+    }
+    let space = Space::new(c.sync_listing(&opts.space).await?);
+    let cloud = c.api() == Api::CloudV2;
+
+    // Link targets: every path a link may use → the title of the page published from it.
+    let mut titles: HashMap<String, String> = HashMap::new();
+    for s in &sources {
+        for k in scan::link_keys(s) {
+            titles.insert(k, s.title.clone());
+        }
+    }
+
+    let root_node = find_root(c, &space, opts, &sources[0]).await?;
+    let root_id = root_node.as_ref().map(|n| n.id.clone());
+    let mut steps: Vec<Step> = Vec::with_capacity(sources.len());
+    let mut warnings = Vec::new();
+    let mut matched: HashSet<String> = root_id.iter().cloned().collect();
+    let mut missing_files = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        let existing: Option<&SyncNode> = if i == 0 {
+            root_node.as_ref()
+        } else {
+            let by_id =
+                s.id.as_deref()
+                    .and_then(|id| space.get(id))
+                    .filter(|n| !n.is_folder());
+            let by_title = || {
+                space.page_titled(&s.title).or_else(|| {
+                    // A folder is found by title only under the root (folder titles repeat).
+                    space.nodes.iter().find(|n| {
+                        n.is_folder()
+                            && n.title == s.title
+                            && root_id.as_deref().is_some_and(|r| space.is_under(&n.id, r))
+                    })
+                })
+            };
+            let found = by_id.or_else(by_title);
+            if let Some(n) = found {
+                let inside = root_id.as_deref().is_some_and(|r| space.is_under(&n.id, r));
+                if !inside {
+                    anyhow::bail!(
+                        "{}: a page titled {:?} already exists elsewhere in space {} (id {}), \
+                         outside {:?}. Titles are unique in a space: rename the file's title \
+                         (`title:` in its front matter) or move that page under {:?}",
+                        scan::shown(&s.path),
+                        n.title,
+                        opts.space,
+                        n.id,
+                        sources[0].title,
+                        sources[0].title
+                    );
+                }
+                if !matched.insert(n.id.clone()) {
+                    anyhow::bail!(
+                        "{}: page {} ({:?}) is matched by two files",
+                        scan::shown(&s.path),
+                        n.id,
+                        n.title
+                    );
+                }
+            }
+            found
+        };
+        // What it should hold.
+        let folder = match existing {
+            Some(n) => n.is_folder(),
+            None => cloud && s.markdown.is_none(),
+        };
+        if folder && s.markdown.is_some() {
+            warnings.push(format!(
+                "{}: {:?} is a Cloud folder, which has no body: this file's text is not \
+                 published (turn the folder into a page in Confluence to publish it)",
+                scan::shown(&s.path),
+                s.title
+            ));
+        }
+        let mut uploads = Vec::new();
+        let storage = match (&s.markdown, folder) {
+            (_, true) => None,
+            (Some(md), false) => {
+                let unresolved = RefCell::new(Vec::new());
+                let base = s.base_dir().to_string();
+                let resolve = |link: &str| -> Option<LinkTarget> {
+                    let key = scan::join(&base, link)?;
+                    let key = key.trim_end_matches('/').to_lowercase();
+                    match titles.get(&key) {
+                        Some(t) => Some(LinkTarget::Page {
+                            space: None,
+                            title: t.clone(),
+                        }),
+                        None => {
+                            let l = key.to_ascii_lowercase();
+                            if l.ends_with(".md") || l.ends_with(".markdown") {
+                                unresolved.borrow_mut().push(link.to_string());
+                            }
+                            None
+                        }
+                    }
+                };
+                let st = cfl_markdown::to_storage_linked(md, Some(&s.title), &resolve);
+                for l in unresolved.into_inner() {
+                    warnings.push(format!(
+                        "{}: the link {l:?} names no Markdown file of this tree; left as is",
+                        scan::shown(&s.path)
+                    ));
+                }
+                let dir = opts.dir.join(&base);
+                let mut names: HashMap<String, PathBuf> = HashMap::new();
+                for f in st.images.iter().chain(&st.attachments) {
+                    let path = match scan::join(&base, f) {
+                        Some(inside) => opts.dir.join(inside),
+                        None => dir.join(f),
+                    };
+                    if !path.is_file() {
+                        missing_files.push(format!("{} (in {})", f, scan::shown(&s.path)));
+                        continue;
+                    }
+                    let name = cfl_markdown::file_name(f).to_string();
+                    if let Some(other) = names.get(&name) {
+                        if other != &path {
+                            anyhow::bail!(
+                                "{}: two different files are both called {name:?} ({} and {}); \
+                                 attachments of one page need distinct names",
+                                scan::shown(&s.path),
+                                other.display(),
+                                path.display()
+                            );
+                        }
+                        continue;
+                    }
+                    names.insert(name.clone(), path.clone());
+                    uploads.push(Upload {
+                        sha256: sha256_file(&path)?,
+                        name,
+                        path,
+                    });
+                }
+                Some(st.body)
+            }
+            // The root's page keeps its body when the directory has no index file.
+            (None, false) if i == 0 && existing.is_some() => None,
+            (None, false) => Some(CHILDREN_BODY.to_string()),
+        };
+        let retitle = i > 0 && !folder && existing.is_some_and(|n| n.title != s.title);
+        let action = match (existing, &storage) {
+            (None, _) => Action::Create,
+            (Some(_), _) if retitle => Action::Update,
+            (Some(_), None) => Action::Unchanged,
+            (Some(n), Some(new)) => match &n.body {
+                Some(cur) if same_storage(cur, new) => Action::Unchanged,
+                _ => Action::Update,
+            },
+        };
+        let moved = match (existing, s.parent) {
+            (Some(n), Some(p)) => match &steps[p].id {
+                Some(pid) => n.parent_id.as_deref() != Some(pid.as_str()),
+                None => true,
+            },
+            _ => false,
+        };
+        steps.push(Step {
+            source: s.clone(),
+            folder,
+            id: existing.map(|n| n.id.clone()),
+            listed: existing.cloned(),
+            version: existing.map(|n| n.version).unwrap_or(0),
+            action,
+            moved,
+            retitle,
+            storage: if action == Action::Unchanged {
+                None
+            } else {
+                storage
+            },
+            uploads,
+            current_files: 0,
+        });
+    }
+    if !missing_files.is_empty() {
+        anyhow::bail!(
+            "file(s) not found (paths are relative to the Markdown file): {}",
+            missing_files.join(", ")
+        );
+    }
+    // Files already attached with the same hash stay.
+    for st in steps.iter_mut() {
+        let Some(id) = st.id.clone() else { continue };
+        if st.uploads.is_empty() {
+            continue;
+        }
+        let attached = c.attachments(&id, None).await?;
+        st.uploads.retain(|u| {
+            let current = attached
+                .iter()
+                .any(|a| a.title == u.name && a.comment.contains(&u.comment()));
+            if current {
+                st.current_files += 1;
+            }
+            !current
+        });
+    }
+    let reorder = reorder(&steps, &space);
+    let orphans = match &root_id {
+        Some(r) => orphans(c, &space, r, &matched).await?,
+        None => Vec::new(),
+    };
+    Ok(Plan {
+        space: opts.space.clone(),
+        steps,
+        reorder,
+        orphans,
+        orphan_mode: opts.orphans,
+        warnings,
+    })
+}
+
+/// Sibling moves so each directory's pages follow the files' order. Pages that stay under
+/// their parent keep their current positions; moved and created pages arrive last, in order.
+fn reorder(steps: &[Step], space: &Space) -> Vec<(usize, Place, usize)> {
+    let mut out = Vec::new();
+    for p in 0..steps.len() {
+        // Folders cannot be placed by the move call: only pages are ordered.
+        let kids: Vec<usize> = (0..steps.len())
+            .filter(|&k| steps[k].source.parent == Some(p) && !steps[k].folder)
+            .collect();
+        if kids.len() < 2 {
+            continue;
+        }
+        let mut staying: Vec<(i64, usize)> = Vec::new();
+        let mut arriving = Vec::new();
+        for &k in &kids {
+            let s = &steps[k];
+            match (&s.id, s.moved) {
+                (Some(id), false) => {
+                    let pos = space.get(id).and_then(|n| n.position).unwrap_or(i64::MAX);
+                    staying.push((pos, k));
+                }
+                _ => arriving.push(k),
+            }
+        }
+        staying.sort();
+        let current: Vec<String> = staying
+            .iter()
+            .map(|(_, k)| *k)
+            .chain(arriving)
+            .map(|k| k.to_string())
+            .collect();
+        let wanted: Vec<String> = kids.iter().map(|k| k.to_string()).collect();
+        for (a, place, b) in order::placements(&current, &wanted) {
+            if let (Ok(a), Ok(b)) = (a.parse(), b.parse()) {
+                out.push((a, place, b));
+            }
+        }
+    }
+    out
+}
+
+/// Pages under the root that no file matched and that carry this tool's marker.
+async fn orphans(
+    c: &Content<'_>,
+    space: &Space,
+    root: &str,
+    matched: &HashSet<String>,
+) -> anyhow::Result<Vec<Orphan>> {
+    let mut out = Vec::new();
+    for n in &space.nodes {
+        if n.is_folder() || matched.contains(&n.id) || !space.is_under(&n.id, root) {
+            continue;
+        }
+        if let Some(v) = c.page_property(&n.id, MARKER).await? {
+            out.push(Orphan {
+                id: n.id.clone(),
+                title: n.title.clone(),
+                source: v["source"].as_str().unwrap_or("?").to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_compares_modulo_confluence_reformatting() {
+        assert!(same_storage(
+            "<p>a</p>\n<ri:attachment ri:filename=\"x\" />",
+            "<p>a</p><ri:attachment ri:filename=\"x\"/>"
+        ));
+        assert!(!same_storage("<p>a b</p>", "<p>ab</p>"));
+        assert!(same_storage("<p>a  b</p>", "<p>a  b</p>"));
+    }
+}
