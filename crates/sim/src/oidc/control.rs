@@ -128,13 +128,15 @@ async fn arm(State(state): State<Shared>, body: axum::body::Bytes) -> Response {
     };
     let req: ArmRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return message(
-            StatusCode::BAD_REQUEST,
-            format!(
+        Err(e) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                format!(
                 "invalid body: {e}. Expected {{\"fault\": \"unknown_kid|bad_signature|wrong_iss|\
                      wrong_aud|expired|wrong_nonce\", \"count\": 1}}"
             ),
-        ),
+            )
+        }
     };
     let mut armed = lock(&provider.faults);
     *armed = ArmedFaults {
