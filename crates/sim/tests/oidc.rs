@@ -720,3 +720,48 @@ fn config_mistakes_are_named() {
         assert!(err.contains(needle), "{err}");
     }
 }
+
+#[tokio::test]
+async fn the_demo_config_serves_oidc_with_its_documented_users() {
+    let sim = Sim::example("sim-dc.toml", "");
+    let oidc = &sim.startup["oidc"];
+    let iss = oidc["issuer"].as_str().unwrap().to_string();
+    let users: Vec<&str> = oidc["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        users,
+        ["ada@example.com", "tom@example.com", "aud@example.com"]
+    );
+    let doc: Value = http()
+        .get(format!("{iss}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], iss.as_str());
+    // The README's demo password signs Ada in.
+    let (_, challenge) = pkce("demo");
+    let mut form = auth_params(&challenge);
+    form.retain(|(k, _)| *k != "client_id" && *k != "redirect_uri");
+    form.push(("client_id", "cfl-gateway-demo".into()));
+    form.push((
+        "redirect_uri",
+        "http://127.0.0.1:8080/admin/oidc/callback".into(),
+    ));
+    form.push(("username", "ada@example.com".into()));
+    form.push(("password", "ada-demo".into()));
+    let resp = http()
+        .post(doc["authorization_endpoint"].as_str().unwrap())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+    assert!(query(&location(&resp), "code").is_some());
+}
