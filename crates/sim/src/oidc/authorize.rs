@@ -130,38 +130,29 @@ fn validate(config: &OidcConfig, p: &Params) -> Result<Checked, Box<Response>> {
         redirect_uri: redirect_uri.to_string(),
         state: p.state.clone(),
     };
-    let refuse = |error: &str, description: &str| {
-        Err(Box::new(redirect_error(&checked, error, description)))
-    };
-    if p.response_type.as_deref() != Some("code") {
-        return refuse("unsupported_response_type", "response_type must be code.");
-    }
-    if p.response_mode.as_deref().is_some_and(|m| m != "query") {
-        return refuse("invalid_request", "Only response_mode=query is supported.");
-    }
-    if !split_scopes(p.scope.as_deref())
+    let problem = if p.response_type.as_deref() != Some("code") {
+        Some(("unsupported_response_type", "response_type must be code."))
+    } else if p.response_mode.as_deref().is_some_and(|m| m != "query") {
+        Some(("invalid_request", "Only response_mode=query is supported."))
+    } else if !split_scopes(p.scope.as_deref())
         .iter()
         .any(|s| s == "openid")
     {
-        return refuse("invalid_scope", "The scope must include openid.");
+        Some(("invalid_scope", "The scope must include openid."))
+    } else if p.code_challenge.as_deref().is_none_or(str::is_empty) {
+        Some(("invalid_request", "PKCE is required: send code_challenge."))
+    } else if p.code_challenge_method.as_deref() != Some("S256") {
+        Some((
+            "invalid_request",
+            "code_challenge_method must be S256 (plain is not accepted).",
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some((error, description)) => Err(Box::new(redirect_error(&checked, error, description))),
+        None => Ok(checked),
     }
-    match (
-        p.code_challenge.as_deref().filter(|c| !c.is_empty()),
-        p.code_challenge_method.as_deref(),
-    ) {
-        (None, _) => return refuse("invalid_request", "PKCE is required: send code_challenge."),
-        (Some(_), Some("S256")) => {}
-        (Some(_), _) => {
-            return refuse(
-                "invalid_request",
-                "code_challenge_method must be S256 (plain is not accepted).",
-            )
-        }
-    }
-    Ok(Checked {
-        redirect_uri: checked.redirect_uri.clone(),
-        state: checked.state.clone(),
-    })
 }
 
 pub(super) fn split_scopes(s: Option<&str>) -> Vec<String> {
