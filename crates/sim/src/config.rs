@@ -88,6 +88,9 @@ pub struct SimConfig {
     /// defaults are unverified (see `content::pagination`), hence configurable.
     #[serde(default)]
     pub v1_limits: V1Limits,
+    /// An OpenID Connect provider on the same address (Entra ID-shaped paths); off when absent.
+    #[serde(default)]
+    pub oidc: Option<crate::oidc::OidcConfig>,
     /// Content loaded by `cfl sim --seed` ([`SimConfig::with_seed`]); replaces what `[seed]`
     /// would generate, and is what `/__sim/reset` restores.
     #[serde(skip)]
@@ -473,6 +476,9 @@ impl SimConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(oidc) = &self.oidc {
+            oidc.validate().map_err(ConfigError::Invalid)?;
+        }
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         let mut names = HashSet::new();
         let mut emails = HashSet::new();

@@ -16,6 +16,7 @@
 //!   redacted), `user` and `auth_method` as the auth layer decided them, `status`, `at`. No headers
 //!   or secrets are recorded. `DELETE /__sim/requests` clears.
 //! - `GET /__sim/state` — counts: users, spaces, pages, trashed, attachments, pats, requests.
+//! - `/__sim/oidc/*` (with `[oidc]`): key rotation and faulty ID tokens, see `oidc/control.rs`.
 //! - `POST /__sim/reset` — puts the world back as it started: the `--seed` content, else what the
 //!   config's `[seed]` generates (spaces, pages, comments, properties, attachments, labels, PATs), so tests sharing one sim start from the same state.
 //!   Faults, the request log, the clock and issued OAuth/session credentials are left alone

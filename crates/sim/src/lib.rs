@@ -7,7 +7,7 @@
 //!
 //! Layout: `config` (TOML), `model` (the in-memory world), `auth` (who is calling, checked the way
 //! the real products check it), `content` (REST v1/v2 resources), `pat` (DC token API), `seed` (`--seed` files),
-//! `oauth1`/`oauth2` (authorization servers), `limits` (rate limiting, latency, faults),
+//! `oauth1`/`oauth2` (authorization servers), `oidc` (an OpenID Connect provider), `limits` (rate limiting, latency, faults),
 //! `control` (`/__sim/*` for tests), `server` (binding and the start-up line).
 
 pub mod auth;
@@ -19,6 +19,7 @@ pub mod limits;
 pub mod model;
 pub mod oauth1;
 pub mod oauth2;
+pub mod oidc;
 pub mod pat;
 pub mod seed;
 pub mod server;
@@ -38,6 +39,8 @@ pub struct SimState {
     pub limits: limits::Limits,
     /// Signs the media URLs `media_redirect` hands out; random per run.
     pub media_key: [u8; 32],
+    /// The OpenID Connect provider, when the config has `[oidc]`.
+    pub oidc: Option<oidc::Provider>,
 }
 
 pub type Shared = Arc<SimState>;
@@ -49,8 +52,10 @@ impl SimState {
         let limits = limits::Limits::new(&config);
         let mut media_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut media_key);
+        let oidc = config.oidc.as_ref().map(|_| oidc::Provider::new());
         Arc::new(SimState {
             media_key,
+            oidc,
             db: Mutex::new(db),
             auth: auth::AuthStore::default(),
             limits,

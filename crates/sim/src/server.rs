@@ -9,7 +9,9 @@ use tokio::sync::oneshot;
 
 use crate::auth::ApiBase;
 use crate::config::Flavor;
-use crate::{auth, content, control, limits, oauth1, oauth2, pat, Shared, SimConfig, SimState};
+use crate::{
+    auth, content, control, limits, oauth1, oauth2, oidc, pat, Shared, SimConfig, SimState,
+};
 
 /// Everything that is reached with Confluence credentials (REST v1/v2, PATs), behind the auth
 /// and rate-limit layers. `base` says which host the request came in on, since Cloud accepts
@@ -77,8 +79,17 @@ pub fn router(state: Shared) -> Router {
             }
         }
     };
+    // Outside any DC context path: the provider is its own host in real life.
+    let app = match &state.config.oidc {
+        Some(c) => app.merge(oidc::routes(c)),
+        None => app,
+    };
     let app = if state.config.control_api {
-        app.nest("/__sim", control::routes())
+        let mut controls = control::routes();
+        if state.oidc.is_some() {
+            controls = controls.nest("/oidc", oidc::control::routes());
+        }
+        app.nest("/__sim", controls)
     } else {
         app
     };
@@ -117,6 +128,16 @@ impl RunningSim {
         } else {
             line["api_base"] = format!("{}{}", self.base_url, c.context_path).into();
         }
+        if let (Some(oidc), Some(issuer)) = (&c.oidc, oidc::issuer(&self.state)) {
+            line["oidc"] = serde_json::json!({
+                "issuer": issuer,
+                "discovery": format!("{issuer}/.well-known/openid-configuration"),
+                "client_ids": oidc.clients.iter().map(|c| &c.client_id).collect::<Vec<_>>(),
+                "users": oidc.users.iter().map(|u| serde_json::json!({
+                    "username": u.username, "name": u.name, "groups": u.groups,
+                })).collect::<Vec<_>>(),
+            });
+        }
         line
     }
 
@@ -146,6 +167,9 @@ pub async fn start(config: SimConfig, listen: SocketAddr) -> anyhow::Result<Runn
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     let state = SimState::new(config);
+    if let Some(provider) = &state.oidc {
+        provider.set_base_url(format!("http://{addr}"));
+    }
     let app = router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

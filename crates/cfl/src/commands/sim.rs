@@ -58,7 +58,9 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         };
         let sim = cfl_sim::start(config, listen).await?;
         // One line on stdout, flushed, so a parent process can read the port and go on.
-        println!("{}", sim.startup_line());
+        let line = sim.startup_line();
+        println!("{line}");
+        print_oidc_hint(&line);
         let shutdown = async {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]
@@ -79,4 +81,30 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         sim.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A human hint on stderr (stdout stays the one JSON line): where the OpenID Connect provider is
+/// and who can sign in. Passwords are not printed; the demo ones are in the config and README.
+fn print_oidc_hint(line: &serde_json::Value) {
+    let Some(oidc) = line.get("oidc") else {
+        return;
+    };
+    let issuer = oidc["issuer"].as_str().unwrap_or("");
+    eprintln!("OpenID Connect provider (simulated, demo only): issuer {issuer}");
+    eprintln!("  discovery: {issuer}/.well-known/openid-configuration");
+    for user in oidc["users"].as_array().into_iter().flatten() {
+        let groups: Vec<&str> = user["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|g| g.as_str())
+            .collect();
+        eprintln!(
+            "  user {} ({}), groups: {}",
+            user["username"].as_str().unwrap_or(""),
+            user["name"].as_str().unwrap_or(""),
+            groups.join(", ")
+        );
+    }
+    eprintln!("  passwords: see the [[oidc.users]] in the config");
 }

@@ -299,7 +299,7 @@ fn form_page(state: &Shared, p: &Params, error: Option<&str>, status: StatusCode
         .into_response()
 }
 
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -7,6 +7,7 @@
 //! SHA-256 only. Bearer tokens are checked by `caller_for_access_token`, called from the auth layer.
 
 mod authorize;
+pub(crate) use authorize::esc;
 mod token;
 
 use std::collections::HashMap;
