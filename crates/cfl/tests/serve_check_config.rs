@@ -275,3 +275,30 @@ fn overrides_from_flags_are_checked_too_and_a_missing_file_is_one_clear_line() {
         "{err}"
     );
 }
+
+/// The packaged unit reloads with SIGHUP (`ExecReload`). With `[tls]` the certificate is re-read;
+/// without it there is nothing to reload, and the signal must not end the gateway (systemd would
+/// take that for a clean exit and not restart it).
+#[test]
+fn a_reload_signal_without_tls_leaves_the_gateway_serving() {
+    use common::gateway::{static_identity, Gateway};
+    let sim = Sim::example("sim-dc.toml", "");
+    let (identity, env) = static_identity();
+    let mut gw = Gateway::start(&sim, identity, "", &env);
+    for _ in 0..2 {
+        let status = Command::new("kill")
+            .args(["-HUP", &gw.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            gw.child.try_wait().unwrap().is_none(),
+            "cfl serve ended on SIGHUP"
+        );
+    }
+    let ready = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(async { http().get(gw.url("/readyz")).send().await.unwrap().status() });
+    assert_eq!(ready, 200);
+}

@@ -80,6 +80,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         });
     }
     runtime(config.workers)?.block_on(async move {
+        if config.tls.is_none() {
+            ignore_sighup()?;
+        }
         let gw = cfl_gateway::server::start(config, admin).await?;
         println!("{}", gw.startup_line());
         if let Some(token) = &gw.generated_admin_token {
@@ -160,6 +163,23 @@ fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
         b.enable_all().build()
     };
     runtime.context("cannot start the async runtime")
+}
+
+/// Without `[tls]` there is nothing to reload, but `systemctl reload` (the unit's `ExecReload`)
+/// still sends SIGHUP, whose default action ends the process, and systemd counts that as a clean
+/// exit: no restart. Listening for it keeps the gateway serving.
+fn ignore_sighup() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: nothing to reload (only [tls] certificates are reloaded; other settings need a restart)");
+            }
+        });
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM.
