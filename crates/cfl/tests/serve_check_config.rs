@@ -302,3 +302,59 @@ fn a_reload_signal_without_tls_leaves_the_gateway_serving() {
         .block_on(async { http().get(gw.url("/readyz")).send().await.unwrap().status() });
     assert_eq!(ready, 200);
 }
+
+/// Port 443 without `CAP_NET_BIND_SERVICE` (the packaged service has none unless granted) is
+/// named before the start rather than failing at bind time. As root the check runs as `nobody`
+/// with no capabilities, the way the service runs.
+#[test]
+fn a_privileged_port_without_the_capability_is_named_with_how_to_grant_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Setup::new();
+    std::fs::create_dir(s.path("data")).unwrap();
+    let open = |p: &Path, mode| std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode));
+    open(s.dir.path(), 0o755).unwrap();
+    open(&s.path("data"), 0o777).unwrap();
+    open(&s.path("keys"), 0o755).unwrap();
+    open(&s.path("keys/demo.pem"), 0o644).unwrap();
+    let config = s.path("gateway.toml");
+    std::fs::write(
+        &config,
+        good("", OAUTH1).replace("127.0.0.1:8443", "0.0.0.0:443"),
+    )
+    .unwrap();
+    open(&config, 0o644).unwrap();
+    let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["--inh-caps=-all", "--bounding-set=-all", "--"])
+            .arg(CFL);
+        c
+    } else {
+        Command::new(CFL)
+    };
+    let out = cmd
+        .args(["serve", "--check-config", "--config"])
+        .arg(&config)
+        .env_remove("CFL_LISTEN")
+        .env_remove("CFL_ADMIN_TOKEN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // Some containers let anyone bind any port (net.ipv4.ip_unprivileged_port_start = 0).
+    let first_unprivileged: u16 =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+            .map(|s| s.trim().parse().unwrap())
+            .unwrap_or(1024);
+    if first_unprivileged <= 443 {
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        return;
+    }
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "listen 0.0.0.0:443: ports below 1024 need the capability CAP_NET_BIND_SERVICE"
+        ) && err.contains("AmbientCapabilities=CAP_NET_BIND_SERVICE"),
+        "{err}"
+    );
+}

@@ -88,6 +88,7 @@ pub fn check(config: &GatewayConfig, env: &dyn Fn(&str) -> Option<String>) -> Ve
             "correct this setting in the config",
         ));
     }
+    check_listen(config.listen, &mut problems);
     check_store(&config.store, &mut problems);
     if let Some(tls) = &config.tls {
         let before = problems.len();
@@ -133,6 +134,37 @@ pub fn check(config: &GatewayConfig, env: &dyn Fn(&str) -> Option<String>) -> Ve
         }
     }
     problems
+}
+
+/// A port below the unprivileged range needs `CAP_NET_BIND_SERVICE`, which the packaged service
+/// doesn't have unless the admin grants it: say so now rather than fail at bind time.
+fn check_listen(listen: std::net::SocketAddr, problems: &mut Vec<Problem>) {
+    #[cfg(target_os = "linux")]
+    {
+        const CAP_NET_BIND_SERVICE: u32 = 10;
+        let first_unprivileged =
+            std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+                .ok()
+                .and_then(|s| s.trim().parse::<u16>().ok())
+                .unwrap_or(1024);
+        // CapEff in /proc/self/status: this process's effective capabilities, a hex mask.
+        let may_bind_low = std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|status| {
+                let mask = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+                u64::from_str_radix(mask.trim(), 16).ok()
+            })
+            .is_none_or(|mask| mask & (1 << CAP_NET_BIND_SERVICE) != 0);
+        let port = listen.port();
+        if port != 0 && port < first_unprivileged && !may_bind_low {
+            problems.push(Problem::new(
+                format!("listen {listen}: ports below {first_unprivileged} need the capability CAP_NET_BIND_SERVICE, which this process lacks"),
+                "listen on a port from 1024 up (e.g. 8443, behind a load balancer or a firewall redirect), or grant it: `systemctl edit cfl-gateway` with CapabilityBoundingSet=CAP_NET_BIND_SERVICE and AmbientCapabilities=CAP_NET_BIND_SERVICE",
+            ));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (listen, problems);
 }
 
 /// A SQLite store's directory must exist and take new files (the database, its WAL and the
