@@ -112,6 +112,14 @@ if out=$( (as_unit $exec_check) 2>&1); then fail "--check-config passed without 
 grep -q '/etc/cfl/consumer.key.pem: no such file' <<<"$out" ||
   fail "--check-config did not name the missing key: $out"
 say "check-config on the packaged config names what is missing"
+# The unit grants no capabilities: a port below 1024 is named before the start, with the fix.
+if [ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start 2>/dev/null || echo 1024)" -gt 443 ]; then
+  # shellcheck disable=SC2086
+  out=$( (as_unit CFL_LISTEN=0.0.0.0:443 $exec_check) 2>&1) || true
+  grep -q 'listen 0.0.0.0:443: ports below .* need the capability CAP_NET_BIND_SERVICE' <<<"$out" ||
+    fail "--check-config as $user did not name the privileged port: $out"
+  say "check-config as $user names a port below 1024 it could not bind"
+fi
 
 # The simulator on a free port; its start-up line says where.
 /usr/bin/cfl sim --config examples/sim-dc.toml >"$work/sim.out" 2>"$work/sim.err" &
