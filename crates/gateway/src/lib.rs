@@ -13,6 +13,7 @@ pub mod admin;
 pub mod audit;
 pub mod cache;
 pub mod config;
+pub mod config_check;
 pub mod expiry;
 pub mod listen;
 pub mod metrics;

@@ -35,8 +35,10 @@ pub struct ServeArgs {
     /// store, and print ready-to-paste commands.
     #[arg(long, conflicts_with = "config")]
     demo: bool,
-    /// Check the config (files, keys, certificates, secrets from the environment, URLs) and
-    /// exit: 0 when the gateway could start with it. Touches neither the store nor the network.
+    /// Check the config (files readable, keys and certificates parse, secrets from the
+    /// environment set, URLs, the store's directory writable) and exit: 0 when the gateway could
+    /// start with it, else 1 with each problem and its fix on a line. Opens neither the store
+    /// nor a network connection; run it as the user the gateway runs as.
     #[arg(long, conflicts_with_all = ["demo", "new_admin_token"])]
     check_config: bool,
     /// Create a new admin token in the config's store, print it once, record it in the audit
@@ -54,19 +56,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .config
         .clone()
         .context("--config is required (or use --demo)")?;
+    if args.check_config {
+        return check_config(&path, &args);
+    }
     let mut config = cfl_gateway::config::GatewayConfig::load(&path)?;
-    if let Some(l) = args.listen {
-        config.listen = l;
-    }
-    if let Some(u) = args.upstream {
-        config.upstream.url = u;
-    }
-    if let Some(s) = args.store {
-        config.store = s;
-    }
-    if let Some(w) = args.workers {
-        config.workers = w;
-    }
+    apply_overrides(&mut config, &args);
     config.validate()?;
     let env_name = config
         .admin
@@ -74,20 +68,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| "CFL_ADMIN_TOKEN".into());
     let admin = std::env::var(&env_name).ok().filter(|s| !s.is_empty());
-    if args.check_config {
-        return runtime(1)?.block_on(async {
-            cfl_gateway::server::check(&config, admin.as_deref())
-                .with_context(|| format!("{} is not ready to serve", path.display()))?;
-            println!(
-                "{}: OK (listen {}, store {}, upstream {})",
-                path.display(),
-                config.listen,
-                cfl_gateway::store::redact_url(&config.store),
-                config.upstream.url
-            );
-            Ok(ExitCode::SUCCESS)
-        });
-    }
     if args.new_admin_token {
         return runtime(1)?.block_on(async {
             let token = cfl_gateway::server::new_admin_token(&config).await?;
@@ -100,6 +80,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         });
     }
     runtime(config.workers)?.block_on(async move {
+        if config.tls.is_none() {
+            ignore_sighup()?;
+        }
         let gw = cfl_gateway::server::start(config, admin).await?;
         println!("{}", gw.startup_line());
         if let Some(token) = &gw.generated_admin_token {
@@ -110,6 +93,59 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         gw.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Flags and environment variables over the file's settings.
+fn apply_overrides(config: &mut cfl_gateway::config::GatewayConfig, args: &ServeArgs) {
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(u) = &args.upstream {
+        config.upstream.url = u.clone();
+    }
+    if let Some(s) = &args.store {
+        config.store = s.clone();
+    }
+    if let Some(w) = args.workers {
+        config.workers = w;
+    }
+}
+
+/// `--check-config`: every problem on its own line (stderr), exit 1; or one OK line, exit 0.
+fn check_config(path: &std::path::Path, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    use cfl_gateway::config_check;
+    let problems = match config_check::read(path) {
+        Ok(mut config) => {
+            apply_overrides(&mut config, args);
+            // Building the upstream's connection pool needs a runtime.
+            let problems = runtime(1)?
+                .block_on(async { config_check::check(&config, &|name| std::env::var(name).ok()) });
+            if problems.is_empty() {
+                println!(
+                    "{}: OK (listen {}, store {}, upstream {}, identity {})",
+                    path.display(),
+                    config.listen,
+                    cfl_gateway::store::redact_url(&config.store),
+                    cfl_gateway::store::redact_url(&config.upstream.url),
+                    config.upstream.identity.mode()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            problems
+        }
+        Err(problem) => vec![problem],
+    };
+    eprintln!(
+        "{}: {} problem{} keep{} the gateway from starting:",
+        path.display(),
+        problems.len(),
+        if problems.len() == 1 { "" } else { "s" },
+        if problems.len() == 1 { "s" } else { "" },
+    );
+    for problem in &problems {
+        eprintln!("  - {problem}");
+    }
+    Ok(ExitCode::FAILURE)
 }
 
 /// The runtime the gateway serves on: `workers` threads (0 = one per CPU). One worker is a
@@ -127,6 +163,23 @@ fn runtime(workers: usize) -> anyhow::Result<tokio::runtime::Runtime> {
         b.enable_all().build()
     };
     runtime.context("cannot start the async runtime")
+}
+
+/// Without `[tls]` there is nothing to reload, but `systemctl reload` (the unit's `ExecReload`)
+/// still sends SIGHUP, whose default action ends the process, and systemd counts that as a clean
+/// exit: no restart. Listening for it keeps the gateway serving.
+fn ignore_sighup() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot listen for SIGHUP")?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP: nothing to reload (only [tls] certificates are reloaded; other settings need a restart)");
+            }
+        });
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM.
