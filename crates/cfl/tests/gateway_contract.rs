@@ -326,3 +326,89 @@ async fn a_minted_pat_gateway_warns_about_an_unknown_user() {
         .unwrap();
     assert_eq!(pats.as_array().map(Vec::len), Some(0), "{pats}");
 }
+
+/// A `_method` field in a multipart body is refused like the query's: a small form before
+/// anything reaches Confluence (400), a large upload by cutting it before that field's content;
+/// uploads without one pass whole, however large.
+#[tokio::test]
+async fn a_method_field_in_a_multipart_body_never_reaches_confluence() {
+    let sim = Sim::example("sim-dc.toml", "");
+    let gw = static_gateway(&sim);
+    let (_, secret) = gw.create_token(token_request("alice")).await;
+    let auth = basic("alice", &secret);
+    let c = http();
+    let pages: Value = c
+        .get(gw.url("/rest/api/content?spaceKey=OPS&limit=1"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = pages["results"][0]["id"].as_str().unwrap().to_string();
+    let url = gw.url(&format!("/rest/api/content/{page}/child/attachment"));
+    let attachments = || async {
+        let state: Value = http()
+            .get(sim.url("/__sim/state"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        state["attachments"].as_u64().unwrap()
+    };
+    let upload = |size: usize, name: &'static str, method_field: Option<&'static str>| {
+        let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(data)
+                .file_name(name)
+                .mime_str("application/octet-stream")
+                .unwrap(),
+        );
+        if let Some(field) = method_field {
+            form = form.text(field, "DELETE");
+        }
+        c.post(&url)
+            .header("authorization", &auth)
+            .header("x-atlassian-token", "no-check")
+            .multipart(form)
+            .send()
+    };
+    let before = attachments().await;
+
+    // Small: refused before anything is sent, in any case.
+    for field in ["_method", "_METHOD"] {
+        let r = upload(1000, "small.bin", Some(field)).await.unwrap();
+        let status = r.status().as_u16();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("override_refused")),
+            "{v}"
+        );
+        assert!(v["message"].as_str().unwrap().contains(field), "{v}");
+    }
+    // Large (over the 1 MiB read cap): the upload is cut, so nothing is stored.
+    let r = upload(3 << 20, "large.bin", Some("_method")).await;
+    assert!(
+        r.as_ref().map_or(true, |r| !r.status().is_success()),
+        "{:?}",
+        r.map(|r| r.status())
+    );
+    assert_eq!(attachments().await, before, "a cut upload stored nothing");
+
+    // Without the field, small and large uploads go through whole.
+    for (size, name) in [(1000, "ok-small.bin"), (3 << 20, "ok-large.bin")] {
+        let r = upload(size, name, None).await.unwrap();
+        assert_eq!(r.status(), 200, "{name}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(
+            v["results"][0]["extensions"]["fileSize"], size,
+            "{name}: {v}"
+        );
+    }
+    assert_eq!(attachments().await, before + 2);
+}
