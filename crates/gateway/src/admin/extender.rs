@@ -34,8 +34,10 @@ pub fn routes() -> Router<Shared> {
 #[into_params(parameter_in = Query)]
 pub(super) struct Page {
     /// Tokens to skip (default 0).
+    #[param(minimum = 0, maximum = 18446744073709551615usize)]
     start_at: Option<usize>,
     /// Tokens per page, 1 to 1000 (default 50; out of range values are clamped).
+    #[param(minimum = 0, maximum = 18446744073709551615usize)]
     max_results: Option<usize>,
 }
 

@@ -123,6 +123,7 @@ pub struct CreateTokenRequest {
     pub user: Option<String>,
     /// Epoch milliseconds, in the future: a past one is refused (400 `invalid_token_request`).
     #[serde(default)]
+    #[schema(minimum = -9223372036854775808i64, maximum = 9223372036854775807i64)]
     pub expires_at: Option<i64>,
     #[serde(default)]
     #[schema(minimum = 1, maximum = 3650)]
@@ -135,7 +136,7 @@ pub struct CreateTokenRequest {
     #[serde(default)]
     pub ip_allowlist: Vec<String>,
     #[serde(default)]
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 4294967295i64)]
     pub rate_limit_per_minute: Option<u32>,
     /// An admin-chosen secret (Extender compatibility): at least 20 characters, no `:` or
     /// white space. Omit it for a generated one.
@@ -186,8 +187,10 @@ pub struct CreatedToken {
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Records at or after this time (epoch ms).
+    #[param(minimum = -9223372036854775808i64, maximum = 9223372036854775807i64)]
     pub from: Option<i64>,
     /// Records before this time (epoch ms).
+    #[param(minimum = -9223372036854775808i64, maximum = 9223372036854775807i64)]
     pub to: Option<i64>,
     pub token_id: Option<String>,
     /// The bound user or the actor.
@@ -197,8 +200,10 @@ pub struct AuditQuery {
     /// `proxy` or `admin`.
     pub kind: Option<String>,
     /// Records with `seq` below this (paging backwards: pass the last page's `nextBefore`).
+    #[param(minimum = -9223372036854775808i64, maximum = 9223372036854775807i64)]
     pub before: Option<i64>,
     /// Records per page, 1 to 1000 (default 100; out of range values are clamped).
+    #[param(minimum = -9223372036854775808i64, maximum = 9223372036854775807i64)]
     pub limit: Option<i64>,
     /// `json` (default) or `jsonl` (one record a line, `application/x-ndjson`).
     #[param(inline)]
