@@ -412,3 +412,27 @@ async fn a_method_field_in_a_multipart_body_never_reaches_confluence() {
     }
     assert_eq!(attachments().await, before + 2);
 }
+
+/// A path parameter axum can't decode is the gateway's JSON error too (it was plain text), with
+/// the 400 the document lists for that operation.
+#[tokio::test]
+async fn an_undecodable_path_parameter_is_the_gateways_json() {
+    let sim = Sim::example("sim-dc.toml", "");
+    let gw = static_gateway(&sim);
+    for method in ["GET", "DELETE"] {
+        let r = http()
+            .request(method.parse().unwrap(), gw.url("/admin/v1/tokens/%FF"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+        assert_eq!(
+            (status, v["error"].as_str()),
+            (400, Some("invalid_path")),
+            "{v}"
+        );
+    }
+}

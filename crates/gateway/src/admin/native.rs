@@ -2,13 +2,13 @@
 //! uses the proxy's own normaliser and matcher. Each handler's `#[utoipa::path]` and the types
 //! in `schema.rs` are `/admin/v1/openapi.json` (see `openapi.rs`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 
-use super::extract::{JsonBody, QueryOf};
+use super::extract::{JsonBody, PathOf, QueryOf};
 use super::schema::{
     AuditFormat, AuditPage, AuditQuery, AuditRecordView, CheckAnswer, CheckRequest,
     CreateTokenRequest, CreatedToken, ErrorBody, TokenList, TokenView, Verdict, VerifyReport,
@@ -170,11 +170,12 @@ pub(super) async fn create(
     params(("id" = String, Path, description = "the token's public id (`tok_…`)")),
     responses(
         (status = 200, description = "the token", body = TokenView),
+        (status = 400, description = "`invalid_path`: the id is not valid UTF-8 once percent-decoded", body = ErrorBody),
         (status = 404, description = "`token_not_found`", body = ErrorBody),
     ))]
 pub(super) async fn show(
     State(gw): State<Shared>,
-    Path(id): Path<String>,
+    PathOf(id): PathOf<String>,
 ) -> Result<Json<TokenView>, Refusal> {
     let _counts = gw.usage.read().await;
     match gw.store.token(&id).await.map_err(store_error)? {
@@ -193,12 +194,13 @@ pub(super) async fn show(
     params(("id" = String, Path, description = "the token's public id (`tok_…`)")),
     responses(
         (status = 200, description = "the token, revoked", body = TokenView),
+        (status = 400, description = "`invalid_path`: the id is not valid UTF-8 once percent-decoded", body = ErrorBody),
         (status = 404, description = "`token_not_found`", body = ErrorBody),
     ))]
 pub(super) async fn revoke(
     State(gw): State<Shared>,
     Extension(admin): Extension<Admin>,
-    Path(id): Path<String>,
+    PathOf(id): PathOf<String>,
 ) -> Result<Json<TokenView>, Refusal> {
     let t = revoke_token(&gw, &admin, &id).await?;
     Ok(Json(token_view(&gw, &t)))
