@@ -61,4 +61,4 @@ gateway=$(CFL_ADMIN_TOKEN=$admin SIM_ALICE_PAT=NjEyMzQ1Njc4OTAxOnNpbXVsYXRvci1wY
 config="$PWD/scripts/schemathesis.toml"
 cd "$work"
 schemathesis --config-file "$config" run "$gateway/admin/v1/openapi.json" -H "Authorization: Bearer $admin" \
-  --checks all --exclude-checks use_after_free --max-examples "$MAX_EXAMPLES" --seed 1
+  --checks all --exclude-checks use_after_free --max-examples "$MAX_EXAMPLES" --seed "${SEED:-1}"
