@@ -161,7 +161,16 @@ async fn no_method_part(gw: &Shared, req: &mut Request, boundary: String) -> Res
             }
         };
         if let Err(found) = scanner.feed(&bytes) {
-            return Err(super::forward::override_refusal(&found.to_string()));
+            return Err(match found {
+                multipart::Found::MethodField(_) => {
+                    super::forward::override_refusal(&found.to_string())
+                }
+                multipart::Found::HeadersTooLong => Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "multipart_refused",
+                    format!("{found}; no browser writes such a part: send shorter part headers"),
+                ),
+            });
         }
         *req.body_mut() = Body::from(bytes);
     } else {
