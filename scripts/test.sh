@@ -22,3 +22,6 @@ cargo build --quiet -p cfl
 (cd tests-clients/python && CFL_BIN="$PWD/../../target/debug/cfl" python3 -m pytest -q -p no:cacheprovider)
 # confluence.js against `cfl sim` (DC with a PAT, Cloud).
 (cd tests-clients/node && CFL_BIN="$PWD/../../target/debug/cfl" node --test)
+# The admin API against its own OpenAPI description with schemathesis (installs its pinned
+# version; 25 examples per operation, about 15 s).
+bash scripts/schemathesis.sh

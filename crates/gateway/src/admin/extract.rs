@@ -1,9 +1,9 @@
 //! The admin API's extractors: axum's `Json` and `Query`, whose rejections (plain text such as
 //! `Failed to deserialize query string…`, or a bare 422) become the gateway's JSON
 //! `{"error", "message"}` with a 4xx the OpenAPI description lists: 400 `invalid_json`,
-//! 400 `invalid_query`, 413 `body_too_large`, 415 `unsupported_media_type`.
+//! 400 `invalid_query`, 400 `invalid_path`, 413 `body_too_large`, 415 `unsupported_media_type`.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -16,6 +16,9 @@ pub struct JsonBody<T>(pub T);
 
 /// A query string; see the module's documentation.
 pub struct QueryOf<T>(pub T);
+
+/// Path parameters; see the module's documentation.
+pub struct PathOf<T>(pub T);
 
 pub fn json_refusal(rejection: JsonRejection) -> Refusal {
     match rejection {
@@ -51,6 +54,28 @@ pub fn query_refusal(rejection: QueryRejection) -> Refusal {
             rejection.body_text()
         ),
     )
+}
+
+pub fn path_refusal(rejection: PathRejection) -> Refusal {
+    Refusal::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_path",
+        format!(
+            "the path is not what this endpoint takes: {}",
+            rejection.body_text()
+        ),
+    )
+}
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathOf<T> {
+    type Rejection = Refusal;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Refusal> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(v)) => Ok(PathOf(v)),
+            Err(rejection) => Err(path_refusal(rejection)),
+        }
+    }
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {

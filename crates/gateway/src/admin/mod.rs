@@ -6,6 +6,8 @@ pub mod confluence;
 pub mod extender;
 pub mod extract;
 pub mod native;
+pub mod openapi;
+pub mod schema;
 pub mod web;
 
 use std::net::{IpAddr, SocketAddr};

@@ -1,22 +1,24 @@
 //! The native admin API (`/admin/v1`): tokens, the audit log, and a restriction checker that
-//! uses the proxy's own normaliser and matcher.
+//! uses the proxy's own normaliser and matcher. Each handler's `#[utoipa::path]` and the types
+//! in `schema.rs` are `/admin/v1/openapi.json` (see `openapi.rs`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
 
-use super::extract::{JsonBody, QueryOf};
+use super::extract::{JsonBody, PathOf, QueryOf};
+use super::schema::{
+    AuditFormat, AuditPage, AuditQuery, AuditRecordView, CheckAnswer, CheckRequest,
+    CreateTokenRequest, CreatedToken, ErrorBody, TokenList, TokenView, Verdict, VerifyReport,
+};
 use super::Admin;
 use crate::audit::Verifier;
 use crate::proxy::refusal::Refusal;
 use crate::restrict::{normalize, Decision, RequestView};
 use crate::server::Shared;
-use crate::store::AuditFilter;
-use crate::token::{NewToken, Token};
+use crate::token::{NewToken, Token, Unusable};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -25,11 +27,11 @@ pub fn routes() -> Router<Shared> {
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify))
         .route("/check", post(check))
-        .route("/openapi.json", get(openapi))
+        .route("/openapi.json", get(super::openapi::serve))
         .method_not_allowed_fallback(super::extract::method_not_allowed)
 }
 
-fn store_error(e: anyhow::Error) -> Refusal {
+pub(super) fn store_error(e: anyhow::Error) -> Refusal {
     tracing::error!(error = %e, "store error");
     Refusal::new(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -38,21 +40,18 @@ fn store_error(e: anyhow::Error) -> Refusal {
     )
 }
 
+fn token_not_found(id: &str) -> Refusal {
+    Refusal::new(
+        StatusCode::NOT_FOUND,
+        "token_not_found",
+        format!("no token with id {id}"),
+    )
+}
+
 /// A token as the API shows it: the record, its live status and unflushed uses added in (read
 /// `t` under `gw.usage`, so a flush can't fall between the two).
-pub fn token_view(gw: &Shared, t: &Token) -> Value {
-    let (pending, last) = gw.cache.pending(&t.id);
-    let mut v = serde_json::to_value(t).unwrap_or_default();
-    v["useCount"] = json!(t.use_count + pending);
-    if last > t.last_used_at.unwrap_or(0) {
-        v["lastUsedAt"] = json!(last);
-    }
-    v["status"] = json!(match t.usable_at(gw.now_ms()) {
-        Ok(()) => "active",
-        Err(crate::token::Unusable::Revoked) => "revoked",
-        Err(crate::token::Unusable::Expired) => "expired",
-    });
-    v
+pub fn token_view(gw: &Shared, t: &Token) -> TokenView {
+    TokenView::new(t, gw.cache.pending(&t.id), gw.now_ms())
 }
 
 /// Validates, stores, caches and audits a new token. Shared with the Extender endpoint.
@@ -69,6 +68,20 @@ pub async fn create_token(
             StatusCode::BAD_REQUEST,
             "user_required",
             "this gateway acts upstream as each token's user, so a token needs a bound user (set user/userName)",
+        ));
+    }
+    // Only an admin-chosen secret can be a second token's: refused by name, not as a failed insert.
+    if gw
+        .store
+        .token_by_hash(&token.secret_hash)
+        .await
+        .map_err(store_error)?
+        .is_some()
+    {
+        return Err(Refusal::new(
+            StatusCode::CONFLICT,
+            "token_exists",
+            "another token already has this secret; choose a different one (or omit `token` for a generated one)",
         ));
     }
     gw.store.insert_token(&token).await.map_err(store_error)?;
@@ -99,11 +112,7 @@ pub async fn revoke_token(gw: &Shared, admin: &Admin, id: &str) -> Result<Token,
     let now = gw.now_ms();
     let existing = gw.store.token(id).await.map_err(store_error)?;
     let Some(mut token) = existing else {
-        return Err(Refusal::new(
-            StatusCode::NOT_FOUND,
-            "token_not_found",
-            format!("no token with id {id}"),
-        ));
+        return Err(token_not_found(id));
     };
     if gw.store.revoke_token(id, now).await.map_err(store_error)? {
         token.revoked_at = Some(now);
@@ -119,85 +128,122 @@ pub async fn revoke_token(gw: &Shared, admin: &Admin, id: &str) -> Result<Token,
     Ok(token)
 }
 
-async fn list(State(gw): State<Shared>) -> Result<Json<Value>, Refusal> {
+/// Lists every token, revoked and expired ones included.
+#[utoipa::path(get, path = "/admin/v1/tokens", operation_id = "listTokens",
+    responses((status = 200, description = "every token, newest first", body = TokenList)))]
+pub(super) async fn list(State(gw): State<Shared>) -> Result<Json<TokenList>, Refusal> {
     let _counts = gw.usage.read().await;
     let tokens = gw.store.tokens().await.map_err(store_error)?;
-    Ok(Json(
-        json!({"tokens": tokens.iter().map(|t| token_view(&gw, t)).collect::<Vec<_>>()}),
-    ))
+    Ok(Json(TokenList {
+        tokens: tokens.iter().map(|t| token_view(&gw, t)).collect(),
+    }))
 }
 
-async fn create(
+/// Creates a token; its secret is in this answer only.
+#[utoipa::path(post, path = "/admin/v1/tokens", operation_id = "createToken",
+    request_body = CreateTokenRequest,
+    responses(
+        (status = 201, description = "created; `warning` when Confluence does not know the user", body = CreatedToken),
+        (status = 400, description = "`invalid_json` (not a NewToken), `invalid_token_request` (e.g. `expiresAt` in the past, a rule or address that doesn't parse, both `expiresAt` and `daysUntilExpiry`), `user_required` (this identity mode acts as each token's user)", body = ErrorBody),
+        (status = 409, description = "`token_exists`: another token already has the chosen secret (`token`)", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 500, description = "`internal`: the token could not be cached", body = ErrorBody),
+    ))]
+pub(super) async fn create(
     State(gw): State<Shared>,
     Extension(admin): Extension<Admin>,
-    body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    let new = match body {
-        Ok(Json(n)) => n,
-        Err(e) => return super::extract::json_refusal(e).into_response(),
+    JsonBody(new): JsonBody<CreateTokenRequest>,
+) -> Result<Response, Refusal> {
+    let (token, secret) = create_token(&gw, &admin, NewToken::from(new)).await?;
+    let body = CreatedToken {
+        token: token_view(&gw, &token),
+        secret,
+        note: "the secret is shown once; store it now".into(),
+        warning: unknown_user_warning(&gw, token.user.as_deref()).await,
     };
-    match create_token(&gw, &admin, new).await {
-        Ok((token, secret)) => {
-            let mut body = json!({"token": token_view(&gw, &token), "secret": secret, "note": "the secret is shown once; store it now"});
-            if let Some(warning) = unknown_user_warning(&gw, token.user.as_deref()).await {
-                body["warning"] = warning.into();
-            }
-            (StatusCode::CREATED, Json(body)).into_response()
-        }
-        Err(r) => r.into_response(),
-    }
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn show(State(gw): State<Shared>, Path(id): Path<String>) -> Result<Json<Value>, Refusal> {
+/// One token, revoked and expired ones included.
+#[utoipa::path(get, path = "/admin/v1/tokens/{id}", operation_id = "getToken",
+    params(("id" = String, Path, description = "the token's public id (`tok_…`)")),
+    responses(
+        (status = 200, description = "the token", body = TokenView),
+        (status = 400, description = "`invalid_path`: the id is not valid UTF-8 once percent-decoded", body = ErrorBody),
+        (status = 404, description = "`token_not_found`", body = ErrorBody),
+    ))]
+pub(super) async fn show(
+    State(gw): State<Shared>,
+    PathOf(id): PathOf<String>,
+) -> Result<Json<TokenView>, Refusal> {
     let _counts = gw.usage.read().await;
     match gw.store.token(&id).await.map_err(store_error)? {
         Some(t) => Ok(Json(token_view(&gw, &t))),
-        None => Err(Refusal::new(
-            StatusCode::NOT_FOUND,
-            "token_not_found",
-            format!("no token with id {id}"),
-        )),
+        None => Err(token_not_found(&id)),
     }
 }
 
-async fn revoke(
+/// Revokes a token: the next request with it is refused, on every replica within seconds.
+/// Revoking twice is not an error (the first `revokedAt` stays).
+///
+/// A revoked token stays readable by design: `GET /admin/v1/tokens/{id}` still answers it, with
+/// `status: revoked` and `revokedAt`, so the audit trail can always name it. (This is why
+/// schemathesis's `use_after_free` check is left out in CI: `scripts/schemathesis.sh`.)
+#[utoipa::path(delete, path = "/admin/v1/tokens/{id}", operation_id = "revokeToken",
+    params(("id" = String, Path, description = "the token's public id (`tok_…`)")),
+    responses(
+        (status = 200, description = "the token, revoked", body = TokenView),
+        (status = 400, description = "`invalid_path`: the id is not valid UTF-8 once percent-decoded", body = ErrorBody),
+        (status = 404, description = "`token_not_found`", body = ErrorBody),
+    ))]
+pub(super) async fn revoke(
     State(gw): State<Shared>,
     Extension(admin): Extension<Admin>,
-    Path(id): Path<String>,
-) -> Result<Json<Value>, Refusal> {
+    PathOf(id): PathOf<String>,
+) -> Result<Json<TokenView>, Refusal> {
     let t = revoke_token(&gw, &admin, &id).await?;
     Ok(Json(token_view(&gw, &t)))
 }
 
-/// `?format=jsonl`; read separately because `serde(flatten)` breaks numeric query fields.
-#[derive(Deserialize)]
-struct Format {
-    format: Option<String>,
-}
-
-async fn audit(
+/// Audit records, newest first, a page at a time.
+#[utoipa::path(get, path = "/admin/v1/audit", operation_id = "queryAudit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "a page of records (`format=jsonl`: one record per line)",
+            content((AuditPage = "application/json"), (String = "application/x-ndjson"))),
+        (status = 400, description = "`invalid_query`: a parameter is not what it should be (e.g. `limit=many`)", body = ErrorBody),
+    ))]
+pub(super) async fn audit(
     State(gw): State<Shared>,
-    QueryOf(filter): QueryOf<AuditFilter>,
-    QueryOf(f): QueryOf<Format>,
+    QueryOf(query): QueryOf<AuditQuery>,
 ) -> Result<Response, Refusal> {
     gw.audit.sync().await.map_err(store_error)?;
+    let filter = query.filter();
     let records = gw.store.audit_query(&filter).await.map_err(store_error)?;
-    if f.format.as_deref() == Some("jsonl") {
+    if query.format == Some(AuditFormat::Jsonl) {
         let mut body = String::new();
-        for r in &records {
-            body.push_str(&serde_json::to_string(r).unwrap_or_default());
+        for r in records {
+            body.push_str(&serde_json::to_string(&AuditRecordView::from(r)).unwrap_or_default());
             body.push('\n');
         }
         return Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], body).into_response());
     }
     let limit = filter.limit.unwrap_or(100).clamp(1, 1000) as usize;
-    let next = (records.len() == limit)
+    let next_before = (records.len() == limit)
         .then(|| records.last().map(|r| r.seq))
         .flatten();
-    Ok(Json(json!({"records": records, "nextBefore": next})).into_response())
+    Ok(Json(AuditPage {
+        records: records.into_iter().map(AuditRecordView::from).collect(),
+        next_before,
+    })
+    .into_response())
 }
 
-async fn verify(State(gw): State<Shared>) -> Result<Json<Value>, Refusal> {
+/// Checks the audit chain from its first record: every hash, every link.
+#[utoipa::path(get, path = "/admin/v1/audit/verify", operation_id = "verifyAudit",
+    responses((status = 200, description = "the verdict (`ok: false` names the first problem)", body = VerifyReport)))]
+pub(super) async fn verify(State(gw): State<Shared>) -> Result<Json<VerifyReport>, Refusal> {
     gw.audit.sync().await.map_err(store_error)?;
     let mut v = Verifier::default();
     let mut after = 0;
@@ -212,41 +258,51 @@ async fn verify(State(gw): State<Shared>) -> Result<Json<Value>, Refusal> {
         }
         for r in &page {
             if let Err(problem) = v.push(r) {
-                return Ok(Json(
-                    json!({"ok": false, "checked": v.checked, "problem": problem.to_string()}),
-                ));
+                return Ok(Json(VerifyReport {
+                    ok: false,
+                    checked: v.checked,
+                    problem: Some(problem.to_string()),
+                }));
             }
         }
         after = page.last().map(|r| r.seq).unwrap_or(after);
     }
-    Ok(Json(json!({"ok": true, "checked": v.checked})))
+    Ok(Json(VerifyReport {
+        ok: true,
+        checked: v.checked,
+        problem: None,
+    }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CheckRequest {
-    token_id: Option<String>,
-    /// Rules to try without a token (the admin page's tester).
-    restrictions: Option<Vec<String>>,
-    method: String,
-    path: String,
-    body: Option<Value>,
-}
-
-async fn check(
+/// Would the proxy let this request through? With `tokenId`, as that token now: a revoked or
+/// expired token is denied whatever its rules say.
+#[utoipa::path(post, path = "/admin/v1/check", operation_id = "checkRequest",
+    request_body = CheckRequest,
+    responses(
+        (status = 200, description = "the decision, with the rule that allows it or why not", body = CheckAnswer),
+        (status = 400, description = "`invalid_json`, `invalid_check` (neither `tokenId` nor `restrictions`), `invalid_restrictions` (a rule that doesn't parse; the message names the line)", body = ErrorBody),
+        (status = 404, description = "`token_not_found`: no token with that `tokenId`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+    ))]
+pub(super) async fn check(
     State(gw): State<Shared>,
     JsonBody(req): JsonBody<CheckRequest>,
-) -> Result<Json<Value>, Refusal> {
+) -> Result<Json<CheckAnswer>, Refusal> {
+    let deny = |reason: String, normalized_path: Option<String>| CheckAnswer {
+        decision: Verdict::Deny,
+        rule: None,
+        reason: Some(reason),
+        normalized_path,
+    };
+    let mut unusable = None;
     let rules_text = match (&req.token_id, &req.restrictions) {
         (Some(id), _) => match gw.store.token(id).await.map_err(store_error)? {
-            Some(t) => t.restrictions.join("\n"),
-            None => {
-                return Err(Refusal::new(
-                    StatusCode::NOT_FOUND,
-                    "token_not_found",
-                    format!("no token with id {id}"),
-                ))
+            Some(t) => {
+                unusable = t.usable_at(gw.now_ms()).err();
+                t.restrictions.join("\n")
             }
+            None => return Err(token_not_found(id)),
         },
         (None, Some(lines)) => lines.join("\n"),
         (None, None) => {
@@ -266,12 +322,23 @@ async fn check(
     })?;
     let target = match normalize(&req.path) {
         Ok(t) => t,
-        Err(e) => {
-            return Ok(Json(
-                json!({"decision": "deny", "reason": format!("path refused: {e}")}),
-            ))
-        }
+        Err(e) => return Ok(Json(deny(format!("path refused: {e}"), None))),
     };
+    match unusable {
+        Some(Unusable::Revoked) => {
+            return Ok(Json(deny(
+                "the token is revoked (token_revoked)".into(),
+                Some(target.path),
+            )))
+        }
+        Some(Unusable::Expired) => {
+            return Ok(Json(deny(
+                "the token has expired (token_expired)".into(),
+                Some(target.path),
+            )))
+        }
+        None => {}
+    }
     let view = RequestView {
         method: &req.method,
         path: &target.path,
@@ -282,19 +349,12 @@ async fn check(
         d => d,
     };
     Ok(Json(match decision {
-        Decision::Allow { rule } => {
-            json!({"decision": "allow", "rule": rule, "normalizedPath": target.path})
-        }
-        _ => {
-            json!({"decision": "deny", "reason": "no rule matches", "normalizedPath": target.path})
-        }
+        Decision::Allow { rule } => CheckAnswer {
+            decision: Verdict::Allow,
+            rule,
+            reason: None,
+            normalized_path: Some(target.path),
+        },
+        _ => deny("no rule matches".into(), Some(target.path)),
     }))
-}
-
-async fn openapi() -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        include_str!("openapi.json"),
-    )
-        .into_response()
 }

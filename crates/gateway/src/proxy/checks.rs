@@ -1,5 +1,8 @@
 //! What an authenticated token may do, as three steps: its IP allowlist, its restriction rules
-//! (reading a JSON body only when a rule needs it) and its rate limit.
+//! (reading a JSON body only when a rule needs it; a `multipart/form-data` body is also scanned
+//! for a `_method` field, see `multipart`) and its rate limit.
+
+mod multipart;
 
 use std::net::IpAddr;
 
@@ -51,7 +54,18 @@ pub async fn restrictions(
                 Some(n) => rule_reason(n),
                 None => "no restrictions".into(),
             };
-            Ok(())
+            // The rules checked the request line: a form field must not change its method. (A
+            // URL-encoded form's `_method` is refused in `forward`, which reads such bodies to
+            // sign them.) Only a multipart content type costs more than this one look-up.
+            let boundary = req
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(multipart::form_data_boundary);
+            match boundary {
+                Some(boundary) => Box::pin(no_method_part(gw, req, boundary)).await,
+                None => Ok(()),
+            }
         }
         Decision::Deny | Decision::NeedsBody => Err(Refusal::forbidden(
             "restricted",
@@ -120,6 +134,49 @@ async fn check_with_body(
     );
     *req.body_mut() = Body::from(bytes);
     Ok(decision)
+}
+
+/// Refuses a `multipart/form-data` body with a `_method` part. A body within the JSON cap (by its
+/// `Content-Length`) is read and scanned first, so the refusal is a clean 400; a larger or
+/// chunked one streams on through a scan that cuts it before such a part's content, so Confluence
+/// never reads the field (the client then sees the upload fail).
+async fn no_method_part(gw: &Shared, req: &mut Request, boundary: String) -> Result<(), Refusal> {
+    let mut scanner = multipart::Scanner::new(&boundary);
+    let cap = gw.config.proxy.json_body_cap_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let body = std::mem::take(req.body_mut());
+    if declared.is_some_and(|n| n <= cap) {
+        let bytes = match Limited::new(body, cap).collect().await {
+            Ok(c) => c.to_bytes(),
+            Err(_) => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "body_unreadable",
+                    "the request body could not be read to its declared length",
+                ))
+            }
+        };
+        if let Err(found) = scanner.feed(&bytes) {
+            return Err(match found {
+                multipart::Found::MethodField(_) => {
+                    super::forward::override_refusal(&found.to_string())
+                }
+                multipart::Found::HeadersTooLong => Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    "multipart_refused",
+                    format!("{found}; no browser writes such a part: send shorter part headers"),
+                ),
+            });
+        }
+        *req.body_mut() = Body::from(bytes);
+    } else {
+        *req.body_mut() = Body::new(multipart::Guarded::new(body, scanner));
+    }
+    Ok(())
 }
 
 /// `now`: the request's time, in epoch milliseconds.

@@ -70,11 +70,11 @@ fn is_override(name: &HeaderName) -> bool {
 }
 
 /// The `_method` parameter of the Rails/Laravel/Symfony convention, in a query or a form body.
-fn is_method_parameter(name: &str) -> bool {
+pub(crate) fn is_method_parameter(name: &str) -> bool {
     name.trim().eq_ignore_ascii_case("_method")
 }
 
-fn override_refusal(what: &str) -> Refusal {
+pub(crate) fn override_refusal(what: &str) -> Refusal {
     Refusal::new(
         StatusCode::BAD_REQUEST,
         "override_refused",

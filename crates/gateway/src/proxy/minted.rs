@@ -174,6 +174,31 @@ impl MintedPats {
         Ok(bearer)
     }
 
+    /// Whether Confluence knows `user`: `/rest/api/user/current` as that user through the
+    /// application link (`401`: unknown), without minting anything. `None`: no answer.
+    pub async fn knows_user(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        user: &str,
+    ) -> Option<bool> {
+        let (url, auth) = self
+            .signed("GET", &format!("{base}/rest/api/user/current"), user)
+            .ok()?;
+        let resp = client
+            .get(url)
+            .header("authorization", auth)
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        match resp.status().as_u16() {
+            200..=299 => Some(true),
+            401 => Some(false),
+            _ => None,
+        }
+    }
+
     fn signed(&self, method: &str, url: &str, user: &str) -> anyhow::Result<(String, String)> {
         let url = with_requestor_id(url, user)?;
         let header = self

@@ -158,15 +158,19 @@ impl Upstream {
 
     /// Whether Confluence knows `user`, asked as the gateway's own identity where its mode can
     /// tell: OAuth 1.0a impersonation (`/rest/api/user/current` as that user: a `401` means
-    /// unknown) and a static credential (`/rest/api/user?username=`: a `404` means unknown).
-    /// `None`: the mode can't tell, or Confluence didn't answer.
+    /// unknown), minted PATs (the same through the application link, minting nothing) and a
+    /// static credential (`/rest/api/user?username=`: a `404` means unknown). `None`: Confluence
+    /// didn't answer, or the mode can't tell: a trusted header has no credential to ask with, and
+    /// client credentials act as the service account itself (the token's user never goes
+    /// upstream).
     pub async fn knows_user(&self, store: &crate::store::Store, user: &str) -> Option<bool> {
-        let path = match self.identity {
+        let path = match &self.identity {
             Identity::OAuth1(_) => "/rest/api/user/current".to_string(),
             Identity::Static(_) => format!(
                 "/rest/api/user?username={}",
                 percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC)
             ),
+            Identity::MintedPat(m) => return m.knows_user(&self.client, &self.base, user).await,
             _ => return None,
         };
         let mut uri: Uri = format!("{}{path}", self.base).parse().ok()?;

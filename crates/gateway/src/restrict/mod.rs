@@ -70,10 +70,18 @@ fn anchored(re: &str) -> String {
     format!("^(?:{re})$")
 }
 
+/// Compiles `re` anchored at both ends. A syntax error is reported on the admin's own text:
+/// the anchors' `^(?:…)$` would shift the error's caret off what they wrote.
 fn compile(re: &str) -> Result<Regex, regex::Error> {
-    RegexBuilder::new(&anchored(re))
-        .size_limit(REGEX_SIZE_LIMIT)
-        .build()
+    let build = |pattern: &str| {
+        RegexBuilder::new(pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+    };
+    build(&anchored(re)).map_err(|e| match (&e, build(re)) {
+        (regex::Error::Syntax(_), Err(own @ regex::Error::Syntax(_))) => own,
+        _ => e,
+    })
 }
 
 impl RuleSet {

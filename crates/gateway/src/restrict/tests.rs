@@ -186,6 +186,29 @@ fn bad_rules_name_the_line() {
     assert!(err.to_string().contains("condition regex"), "{err}");
 }
 
+/// The regex error shows the admin's own text with the caret under their mistake, not the
+/// `^(?:…)$` the matcher wraps it in.
+#[test]
+fn a_regex_error_points_into_the_rule_as_written() {
+    for (rule, regex, at) in [
+        ("[get]/rest/x{", "/rest/x{", '{'),
+        ("/rest/(unclosed", "/rest/(unclosed", '('),
+        ("/a[QueryParam::q==v{]", "v{", '{'),
+    ] {
+        let message = RuleSet::parse(rule).unwrap_err().to_string();
+        let lines: Vec<&str> = message.lines().collect();
+        let shown = lines
+            .iter()
+            .position(|l| l.ends_with("regex parse error:"))
+            .map(|i| (lines[i + 1], lines[i + 2]))
+            .unwrap_or_else(|| panic!("{message}"));
+        let indent = shown.0.len() - shown.0.trim_start().len();
+        assert_eq!(&shown.0[indent..], regex, "{message}");
+        let caret = shown.1.find('^').unwrap() - indent;
+        assert_eq!(regex[caret..].chars().next(), Some(at), "{message}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
 

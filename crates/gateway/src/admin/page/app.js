@@ -228,14 +228,7 @@ async function runCheck(ev) {
   try {
     const r = await api("POST", "/admin/v1/check", body);
     const checked = r.normalizedPath ? ` (checked as ${r.normalizedPath})` : "";
-    const token = tokens.find((t) => t.id === body.tokenId);
-    if (token && token.status !== "active") {
-      // The check answers for the rules only; a revoked or expired token is refused before them.
-      const rules = r.decision === "allow" ? "its rules would allow this request" : `its rules refuse it too: ${r.reason}`;
-      out.className = "deny";
-      out.textContent = `DENY — token_${token.status}: this token is ${token.status}, so the gateway refuses every request with it (${rules})${checked}`;
-      return;
-    }
+    // A revoked or expired token is denied by the check itself, saying so in `reason`.
     out.className = r.decision;
     out.textContent =
       r.decision === "allow"
