@@ -21,9 +21,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::peer::Peer;
 use crate::proxy;
-use crate::proxy::audited::Peer;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::tls::Tls;
 
 /// How long a shutdown waits for open requests to finish.

@@ -21,44 +21,9 @@ use crate::cache::TokenCache;
 use crate::config::GatewayConfig;
 use crate::proxy::upstream::Upstream;
 use crate::secret::{public_id, Secret, SecretHash};
+use crate::state::{now_ms, Gateway, Shared};
 use crate::store::Store;
 use crate::{admin, proxy};
-
-pub struct Gateway {
-    pub config: GatewayConfig,
-    pub store: Store,
-    pub cache: TokenCache,
-    pub audit: AuditWriter,
-    pub upstream: Upstream,
-    pub metrics: crate::metrics::Metrics,
-    pub admin_cache: crate::admin::confluence::AdminCache,
-    /// Held by a usage flush from taking the counts out of the cache until the store has them,
-    /// and by readers of use counts (store plus cache), which would otherwise miss the counts in
-    /// between.
-    pub usage: tokio::sync::RwLock<()>,
-}
-
-pub type Shared = Arc<Gateway>;
-
-impl Gateway {
-    pub fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    }
-
-    /// Writes the tokens' use counts gathered since the last flush (kept for a retry on failure).
-    pub async fn flush_usage(&self) -> anyhow::Result<()> {
-        let _flushing = self.usage.write().await;
-        let updates = self.cache.take_usage();
-        if let Err(e) = self.audit.flush_usage(updates.clone()).await {
-            self.cache.return_usage(&updates);
-            return Err(e);
-        }
-        Ok(())
-    }
-}
 
 /// How often a job that keeps failing is logged again.
 const REPEAT_FAILURE_LOG: Duration = Duration::from_secs(60);
@@ -225,11 +190,16 @@ async fn readyz(State(gw): State<Shared>) -> (StatusCode, Json<serde_json::Value
     (status, Json(json!({"store": store, "upstream": upstream})))
 }
 
+/// The Prometheus metrics; live values (cache, queue) are read at scrape time.
+async fn metrics(State(gw): State<Shared>) -> impl axum::response::IntoResponse {
+    crate::metrics::render(&gw.metrics, &gw.cache, &gw.audit)
+}
+
 pub fn router(gw: Shared) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(metrics))
         .merge(admin::router(gw.clone()))
         .fallback_service(proxy::ProxyService(gw.clone()))
         .with_state(gw)
@@ -433,13 +403,6 @@ pub async fn new_admin_token(config: &GatewayConfig) -> anyhow::Result<String> {
     drop(conn);
     store.close().await;
     Ok(secret.expose().to_string())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Checks the config, takes the listening address, opens everything and starts serving. The

@@ -18,10 +18,10 @@ use axum::Router;
 use base64::Engine;
 
 use crate::audit::AuditRecord;
-use crate::proxy::audited::client_ip;
+use crate::peer::client_ip;
 use crate::proxy::refusal::Refusal;
 use crate::secret::SecretHash;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// The admin making this request.
 #[derive(Clone, Debug)]

@@ -14,7 +14,7 @@ use super::Admin;
 use crate::audit::Verifier;
 use crate::proxy::refusal::Refusal;
 use crate::restrict::{normalize, Decision, RequestView};
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::store::AuditFilter;
 use crate::token::{NewToken, Token};
 

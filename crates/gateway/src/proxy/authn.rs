@@ -13,7 +13,7 @@ use super::refusal::Refusal;
 use crate::audit::AuditRecord;
 use crate::restrict::normalize;
 use crate::secret::{shape, Shape};
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::token::{Active, Unusable};
 
 /// Who this request runs as.

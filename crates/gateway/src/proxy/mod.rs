@@ -32,8 +32,8 @@ use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 
 use crate::audit::AuditRecord;
-use crate::server::Shared;
-use audited::{Forwarding, Peer};
+use crate::peer::{Forwarding, Peer};
+use crate::state::Shared;
 use refusal::Refusal;
 
 // Why the functions below return `async move` blocks instead of being `async fn`s: an async
@@ -41,7 +41,7 @@ use refusal::Refusal;
 // (240 bytes) passed down three async fns took six slots, copied on every poll's set-up and
 // move (BENCHMARKS.md). A block holds each captured value once.
 
-/// Runs one request through the proxy path; `peer` is the TCP peer (see [`audited::client_ip`]).
+/// Runs one request through the proxy path; `peer` is the TCP peer (see [`crate::peer::client_ip`]).
 pub fn handle(gw: Shared, peer: Arc<Peer>, req: Request) -> impl Future<Output = Response> + Send {
     let started = Instant::now();
     let client = peer.client(&gw, req.headers());
