@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 use crate::secret::{Digest, DigestHasher};
-use crate::store::{Store, Usage};
+use crate::store::usage::Usage;
+use crate::store::Store;
 use crate::token::{Active, Token};
 
 /// Tokens by the SHA-256 digest of their secret.

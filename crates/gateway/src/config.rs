@@ -287,12 +287,26 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// The database file a `sqlite:PATH` (or `sqlite://PATH?options`) store URL names; `None` for
+/// other stores.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    Some(std::path::PathBuf::from(
+        path.split('?').next().unwrap_or(path),
+    ))
+}
+
+/// Whether a SQLite path names a file (not `:memory:` or the empty, temporary database).
+pub fn is_file_path(path: &std::path::Path) -> bool {
+    !path.as_os_str().is_empty() && path.as_os_str() != ":memory:"
+}
+
 /// A `sqlite:PATH` store URL with a relative PATH made relative to `base`; any other URL as is.
 fn resolve_sqlite_url(url: &str, base: &Path) -> String {
-    let Some(file) = crate::store::sqlite_path(url) else {
+    let Some(file) = sqlite_path(url) else {
         return url.to_string();
     };
-    if !crate::store::is_file_path(&file) || file.is_absolute() {
+    if !is_file_path(&file) || file.is_absolute() {
         return url.to_string();
     }
     let options = url.find('?').map(|i| &url[i..]).unwrap_or("");

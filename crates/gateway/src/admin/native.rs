@@ -15,7 +15,7 @@ use crate::audit::Verifier;
 use crate::proxy::refusal::Refusal;
 use crate::restrict::{normalize, Decision, RequestView};
 use crate::state::Shared;
-use crate::store::AuditFilter;
+use crate::store::audit::AuditFilter;
 use crate::token::{NewToken, Token};
 
 pub fn routes() -> Router<Shared> {

@@ -12,7 +12,8 @@ use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{AuditRecord, GENESIS};
-use crate::store::{audit_insert_sql, Backend, Store, AUDIT_ROWS_PER_INSERT, SQLITE_PRAGMAS};
+use crate::store::audit::{audit_insert_sql, AUDIT_ROWS_PER_INSERT};
+use crate::store::{Backend, Store, SQLITE_PRAGMAS};
 
 /// Binds `rows` to the parameters of a `rows.len()`-row INSERT, in the store's column order.
 fn bind_rows(insert: &mut rusqlite::Statement<'_>, rows: &[AuditRecord]) -> rusqlite::Result<()> {

@@ -161,13 +161,6 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The journal directory of a SQLite database file.
-pub fn dir_for(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push(".audit-journal");
-    PathBuf::from(name)
-}
-
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("{n:020}.jsonl"))
 }
@@ -613,7 +606,7 @@ mod tests {
 
     async fn sqlite(dir: &tempfile::TempDir) -> (Store, PathBuf) {
         let (store, file) = sqlite_store(dir).await;
-        (store, dir_for(&file))
+        (store, crate::store::journal_dir_for(&file))
     }
 
     #[tokio::test]

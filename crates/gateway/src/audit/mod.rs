@@ -6,6 +6,7 @@
 
 pub mod ingest;
 pub mod journal;
+pub mod open;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod writer;
