@@ -53,7 +53,7 @@ impl TokenCache {
                 t.id
             )
         })?;
-        let active = Arc::new(Active::compile(t).map_err(|e| anyhow::anyhow!(e))?);
+        let active = Arc::new(Active::compile(t)?);
         self.write().insert(hash, active.clone());
         Ok(active)
     }
@@ -76,9 +76,7 @@ impl TokenCache {
             Some(t) if Digest::from_hex(&t.secret_hash).is_some_and(|d| d.ct_eq(&digest)) => {
                 if t.revoked_at.is_some() {
                     // Keep revoked tokens out of memory; answer from the record.
-                    return Ok(Some(Arc::new(
-                        Active::compile(t).map_err(|e| anyhow::anyhow!(e))?,
-                    )));
+                    return Ok(Some(Arc::new(Active::compile(t)?)));
                 }
                 Ok(Some(self.insert(t)?))
             }

@@ -16,7 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::audit::writer::AuditWriter;
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, Decision, Kind};
 use crate::cache::TokenCache;
 use crate::config::GatewayConfig;
 use crate::proxy::upstream::Upstream;
@@ -359,11 +359,11 @@ fn check_admin_secret(secret: &str) -> anyhow::Result<()> {
 fn local_admin_record(action: &str, actor: &'static str, id: &str, now: i64) -> AuditRecord {
     AuditRecord {
         at: now,
-        kind: "admin".into(),
+        kind: Kind::Admin,
         actor: actor.into(),
         method: "LOCAL".into(),
         path: action.into(),
-        decision: "allow".into(),
+        decision: Decision::Allow,
         reason: format!("admin {id}").into(),
         status: 201,
         client_ip: "-".into(),

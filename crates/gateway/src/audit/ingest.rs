@@ -25,13 +25,13 @@ fn bind_rows(insert: &mut rusqlite::Statement<'_>, rows: &[AuditRecord]) -> rusq
     for r in rows {
         bind(&r.seq)?;
         bind(&r.at)?;
-        bind(&r.kind.as_ref())?;
+        bind(&r.kind.as_str())?;
         bind(&r.actor.as_ref())?;
         bind(&r.token_id)?;
         bind(&r.bound_user)?;
         bind(&r.method.as_ref())?;
         bind(&r.path)?;
-        bind(&r.decision.as_ref())?;
+        bind(&r.decision.as_str())?;
         bind(&r.reason.as_ref())?;
         bind(&r.status)?;
         bind(&r.request_bytes)?;

@@ -36,6 +36,93 @@ pub fn method_word(method: &axum::http::Method) -> Word {
     }
 }
 
+/// What a record is about. Stored and hashed as its word (`proxy`, `admin`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A request through the proxy.
+    #[default]
+    Proxy,
+    /// An action on the admin API (or on the store directly, e.g. a recovery admin token).
+    Admin,
+}
+
+/// Whether a request or action was let through. Stored and hashed as `allow` or `deny`; a record
+/// nobody decided on says `deny`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    #[default]
+    Deny,
+}
+
+/// A stored `kind` or `decision` that is none of the known words.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log holds an unknown {field} {value:?}")]
+pub struct UnknownWord {
+    field: &'static str,
+    value: String,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Proxy => "proxy",
+            Kind::Admin => "admin",
+        }
+    }
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Kind, UnknownWord> {
+        match s {
+            "proxy" => Ok(Kind::Proxy),
+            "admin" => Ok(Kind::Admin),
+            _ => Err(UnknownWord {
+                field: "kind",
+                value: s.to_string(),
+            }),
+        }
+    }
+}
+
+impl std::str::FromStr for Decision {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Decision, UnknownWord> {
+        match s {
+            "allow" => Ok(Decision::Allow),
+            "deny" => Ok(Decision::Deny),
+            _ => Err(UnknownWord {
+                field: "decision",
+                value: s.to_string(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The hash that precedes the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -46,8 +133,7 @@ pub struct AuditRecord {
     pub seq: i64,
     /// Epoch milliseconds.
     pub at: i64,
-    /// `proxy` or `admin`.
-    pub kind: Word,
+    pub kind: Kind,
     /// Who acted: the bound user for proxied calls, the admin for admin actions.
     pub actor: Word,
     /// Public id of the token used (never the secret).
@@ -56,8 +142,7 @@ pub struct AuditRecord {
     pub method: Word,
     /// The normalised path (or the admin action, e.g. `token.create`).
     pub path: String,
-    /// `allow` or `deny`.
-    pub decision: Word,
+    pub decision: Decision,
     pub reason: Word,
     pub status: i64,
     pub request_bytes: i64,
@@ -219,7 +304,7 @@ mod tests {
             let mut r = AuditRecord {
                 at: i as i64,
                 path: format!("/p/{i}"),
-                decision: "allow".into(),
+                decision: Decision::Allow,
                 ..Default::default()
             };
             let (s, h) = out
@@ -243,13 +328,13 @@ mod tests {
         let r = AuditRecord {
             seq: 7,
             at: 1_700_000_000_000,
-            kind: "proxy".into(),
+            kind: Kind::Proxy,
             actor: "jdoe \"quoted\" ü".into(),
             token_id: Some("tok1".into()),
             bound_user: None,
             method: "GET".into(),
             path: "/rest/api/content".into(),
-            decision: "allow".into(),
+            decision: Decision::Allow,
             reason: "rule 1".into(),
             status: 200,
             request_bytes: 0,

@@ -1,7 +1,7 @@
 //! What the audit modules' tests share: a record, a SQLite store in a temporary directory, and
 //! the chain read back and verified.
 
-use super::{AuditRecord, Verifier};
+use super::{AuditRecord, Decision, Kind, Verifier};
 use crate::config::Durability;
 use crate::store::Store;
 
@@ -9,11 +9,11 @@ use crate::store::Store;
 pub fn record(path: &str) -> AuditRecord {
     AuditRecord {
         at: 1_700_000_000_000,
-        kind: "proxy".into(),
+        kind: Kind::Proxy,
         actor: "svc".into(),
         method: "GET".into(),
         path: path.into(),
-        decision: "allow".into(),
+        decision: Decision::Allow,
         status: 200,
         client_ip: "127.0.0.1".into(),
         ..Default::default()

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::refusal::Refusal;
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, Decision, Kind};
 use crate::state::Shared;
 
 fn content_length(headers: &HeaderMap) -> i64 {
@@ -26,10 +26,10 @@ fn content_length(headers: &HeaderMap) -> i64 {
 pub fn begin(gw: &Shared, client_ip: String, req: &Request) -> AuditRecord {
     AuditRecord {
         at: gw.now_ms(),
-        kind: "proxy".into(),
+        kind: Kind::Proxy,
         actor: "-".into(),
         method: crate::audit::method_word(req.method()),
-        decision: "allow".into(),
+        decision: Decision::Allow,
         client_ip,
         request_bytes: content_length(req.headers()).max(0),
         ..AuditRecord::default()
@@ -52,12 +52,8 @@ pub fn finish(
         reason = %record.reason, token = record.token_id.as_deref().unwrap_or("-"), latency_us = record.latency_us,
         "request"
     );
-    let decision = if record.decision == "deny" {
-        "deny"
-    } else {
-        "allow"
-    };
-    gw.metrics.request(decision, record.status as u16);
+    gw.metrics
+        .request(record.decision.as_str(), record.status as u16);
     let durable = gw.audit.record(record);
     async move {
         if durable.await {

@@ -277,7 +277,7 @@ fn send<'a>(
             return Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,
                 "identity_unavailable",
-                e,
+                e.to_string(),
             ));
         }
 

@@ -31,7 +31,7 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, Decision};
 use crate::peer::{Forwarding, Peer};
 use crate::state::Shared;
 use refusal::Refusal;
@@ -51,7 +51,7 @@ pub fn handle(gw: Shared, peer: Arc<Peer>, req: Request) -> impl Future<Output =
         let response = match steps(&gw, ip, &forwarding, req, &mut record).await {
             Ok(response) => response,
             Err(refusal) => {
-                record.decision = "deny".into();
+                record.decision = Decision::Deny;
                 record.reason = refusal.code.into();
                 refusal.into_response()
             }

@@ -155,13 +155,13 @@ impl Store {
             q = q
                 .bind(r.seq)
                 .bind(r.at)
-                .bind(r.kind.as_ref())
+                .bind(r.kind.as_str())
                 .bind(r.actor.as_ref())
                 .bind(r.token_id.as_deref())
                 .bind(r.bound_user.as_deref())
                 .bind(r.method.as_ref())
                 .bind(r.path.as_str())
-                .bind(r.decision.as_ref())
+                .bind(r.decision.as_str())
                 .bind(r.reason.as_ref())
                 .bind(r.status)
                 .bind(r.request_bytes)
@@ -218,15 +218,19 @@ impl Store {
         let limit = f.limit.unwrap_or(100).clamp(1, 1000);
         sql += &format!(" ORDER BY seq DESC LIMIT {limit}");
         // Bind in placeholder order.
-        let mut binds: Vec<(usize, Result<i64, String>)> =
-            ints.into_iter().map(|(i, v)| (i, Ok(v))).collect();
-        binds.extend(texts.into_iter().map(|(i, v)| (i, Err(v))));
+        enum Bind {
+            Int(i64),
+            Text(String),
+        }
+        let mut binds: Vec<(usize, Bind)> =
+            ints.into_iter().map(|(i, v)| (i, Bind::Int(v))).collect();
+        binds.extend(texts.into_iter().map(|(i, v)| (i, Bind::Text(v))));
         binds.sort_by_key(|(i, _)| *i);
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (_, b) in binds {
             q = match b {
-                Ok(v) => q.bind(v),
-                Err(s) => q.bind(s),
+                Bind::Int(v) => q.bind(v),
+                Bind::Text(s) => q.bind(s),
             };
         }
         let rows = q.fetch_all(&self.pool).await?;
@@ -252,13 +256,13 @@ fn audit_from_row(r: &AnyRow) -> anyhow::Result<AuditRecord> {
     Ok(AuditRecord {
         seq: r.try_get("seq")?,
         at: r.try_get("at")?,
-        kind: r.try_get("kind")?,
+        kind: r.try_get::<String, _>("kind")?.parse()?,
         actor: r.try_get("actor")?,
         token_id: r.try_get("token_id")?,
         bound_user: r.try_get("bound_user")?,
         method: r.try_get("method")?,
         path: r.try_get("path")?,
-        decision: r.try_get("decision")?,
+        decision: r.try_get::<String, _>("decision")?.parse()?,
         reason: r.try_get("reason")?,
         status: r.try_get("status")?,
         request_bytes: r.try_get("request_bytes")?,

@@ -132,7 +132,7 @@ mod tests {
     use super::audit::AuditFilter;
     use super::migrate::{schema_version, MIGRATIONS};
     use super::*;
-    use crate::audit::{AuditRecord, Verifier, GENESIS};
+    use crate::audit::{AuditRecord, Decision, Kind, Verifier, GENESIS};
     use crate::config::Durability;
     use crate::token::NewToken;
     use sqlx::{AssertSqlSafe, Row};
@@ -190,7 +190,7 @@ mod tests {
         let mut batch: Vec<AuditRecord> = (0..120)
             .map(|i| AuditRecord {
                 at: i,
-                kind: "proxy".into(),
+                kind: Kind::Proxy,
                 path: format!("/p/{i}"),
                 ..Default::default()
             })
@@ -227,7 +227,7 @@ mod tests {
         };
         let record = |at: i64| AuditRecord {
             at,
-            kind: "proxy".into(),
+            kind: Kind::Proxy,
             token_id: Some(format!("tok{}", at % 3)),
             path: format!("/p/{at}"),
             ..Default::default()
@@ -298,8 +298,8 @@ mod tests {
         let mut batch: Vec<AuditRecord> = (0..120)
             .map(|i| AuditRecord {
                 at: i,
-                kind: "proxy".into(),
-                decision: "allow".into(),
+                kind: Kind::Proxy,
+                decision: Decision::Allow,
                 ..Default::default()
             })
             .collect();
@@ -365,8 +365,8 @@ mod tests {
     async fn writers_with_stale_heads_keep_one_chain(store: &Store) {
         let record = |at| AuditRecord {
             at,
-            kind: "proxy".into(),
-            decision: "allow".into(),
+            kind: Kind::Proxy,
+            decision: Decision::Allow,
             ..Default::default()
         };
         let mut a = store.writer_connection().await.unwrap();
@@ -427,8 +427,8 @@ mod tests {
             let mut batch: Vec<AuditRecord> = (0..3)
                 .map(|i| AuditRecord {
                     at: i,
-                    kind: "proxy".into(),
-                    decision: "allow".into(),
+                    kind: Kind::Proxy,
+                    decision: Decision::Allow,
                     ..Default::default()
                 })
                 .collect();
@@ -438,8 +438,8 @@ mod tests {
         let store = Store::open(&url).await.unwrap();
         let mut more = vec![AuditRecord {
             at: 9,
-            kind: "admin".into(),
-            decision: "allow".into(),
+            kind: Kind::Admin,
+            decision: Decision::Allow,
             ..Default::default()
         }];
         store.append_audit(&mut more).await.unwrap();
