@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+pub use crate::store::Durability;
+
 /// More serving threads than this is a typo, not a tuning.
 const MAX_WORKERS: usize = 1024;
 
@@ -43,19 +45,6 @@ pub struct GatewayConfig {
 pub struct AuditConfig {
     #[serde(default)]
     pub durability: Durability,
-}
-
-/// Against what an answered request's audit record survives (SQLite; a PostgreSQL store follows
-/// the server's own `synchronous_commit`, since the commit is acknowledged by the server).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Durability {
-    /// Committed to the kernel (WAL, `synchronous=NORMAL`): survives a crash or `kill -9` of the
-    /// gateway, not a power loss or kernel crash. Several times cheaper per request.
-    Process,
-    /// Fsynced before the answer (WAL, `synchronous=FULL`): survives a power loss too.
-    #[default]
-    PowerLoss,
 }
 
 /// Warnings before a token expires (like DC PATs' mail 5 days before): a log line and, if set,
@@ -287,26 +276,12 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// The database file a `sqlite:PATH` (or `sqlite://PATH?options`) store URL names; `None` for
-/// other stores.
-pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
-    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
-    Some(std::path::PathBuf::from(
-        path.split('?').next().unwrap_or(path),
-    ))
-}
-
-/// Whether a SQLite path names a file (not `:memory:` or the empty, temporary database).
-pub fn is_file_path(path: &std::path::Path) -> bool {
-    !path.as_os_str().is_empty() && path.as_os_str() != ":memory:"
-}
-
 /// A `sqlite:PATH` store URL with a relative PATH made relative to `base`; any other URL as is.
 fn resolve_sqlite_url(url: &str, base: &Path) -> String {
-    let Some(file) = sqlite_path(url) else {
+    let Some(file) = crate::store::sqlite_path(url) else {
         return url.to_string();
     };
-    if !is_file_path(&file) || file.is_absolute() {
+    if !crate::store::is_file_path(&file) || file.is_absolute() {
         return url.to_string();
     }
     let options = url.find('?').map(|i| &url[i..]).unwrap_or("");

@@ -329,7 +329,7 @@ pub fn check(config: &GatewayConfig, admin_secret: Option<&str>) -> anyhow::Resu
     };
     let upstream = Upstream::from_config(&config.upstream)
         .context("cannot set up the upstream ([upstream])")?;
-    if let Some(file) = crate::config::sqlite_path(&config.store) {
+    if let Some(file) = crate::store::sqlite_path(&config.store) {
         let dir = file.parent().filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = dir.filter(|d| !d.is_dir()) {
             anyhow::bail!(

@@ -32,7 +32,7 @@ use tokio::sync::oneshot;
 
 use super::ingest::Ingest;
 use super::{AuditRecord, Decision, Fields, Kind};
-use crate::config::Durability;
+use crate::store::Durability;
 use crate::store::Store;
 
 /// A segment is closed (and deleted once stored) after this many bytes.

@@ -6,8 +6,7 @@
 use anyhow::Context;
 
 use super::journal;
-use crate::config::{is_file_path, sqlite_path, Durability};
-use crate::store::Store;
+use crate::store::{is_file_path, sqlite_path, Durability, Store};
 
 impl Store {
     /// Opens (creating a SQLite file if needed) and migrates, fsyncing every SQLite commit.

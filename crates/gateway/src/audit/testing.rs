@@ -2,7 +2,7 @@
 //! the chain read back and verified.
 
 use super::{AuditRecord, Decision, Kind, Verifier};
-use crate::config::Durability;
+use crate::store::Durability;
 use crate::store::Store;
 
 /// A proxied GET of `path`.

@@ -7,9 +7,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, AssertSqlSafe, SqlSafeStr};
 
-use super::{prepare_sqlite, redact_url, Backend, Store};
-use crate::config::sqlite_path;
-use crate::config::Durability;
+use super::{prepare_sqlite, redact_url, sqlite_path, Backend, Durability, Store};
 
 /// A migration's SQL: one text for both backends, or one for each where they differ.
 pub(super) enum Sql {

@@ -16,7 +16,7 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use anyhow::Context;
 
-use crate::config::is_file_path;
+use serde::Deserialize;
 
 /// A connection kept by the one task that makes the frequent writes (audit batches and use
 /// counts, see `audit::writer`), so those never queue for SQLite's write lock behind each other.
@@ -61,6 +61,33 @@ pub fn journal_dir_for(database: &std::path::Path) -> std::path::PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(".audit-journal");
     std::path::PathBuf::from(name)
+}
+
+/// Against what an answered request's audit record survives (SQLite; a PostgreSQL store follows
+/// the server's own `synchronous_commit`, since the commit is acknowledged by the server).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// Committed to the kernel (WAL, `synchronous=NORMAL`): survives a crash or `kill -9` of the
+    /// gateway, not a power loss or kernel crash. Several times cheaper per request.
+    Process,
+    /// Fsynced before the answer (WAL, `synchronous=FULL`): survives a power loss too.
+    #[default]
+    PowerLoss,
+}
+
+/// The database file a `sqlite:PATH` (or `sqlite://PATH?options`) store URL names; `None` for
+/// other stores.
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    Some(std::path::PathBuf::from(
+        path.split('?').next().unwrap_or(path),
+    ))
+}
+
+/// Whether a SQLite path names a file (not `:memory:` or the empty, temporary database).
+pub fn is_file_path(path: &std::path::Path) -> bool {
+    !path.as_os_str().is_empty() && path.as_os_str() != ":memory:"
 }
 
 /// `postgres://user:pw@host/db` → `postgres://user:***@host/db` for error messages.
@@ -133,7 +160,6 @@ mod tests {
     use super::migrate::{schema_version, MIGRATIONS};
     use super::*;
     use crate::audit::{AuditRecord, Decision, Kind, Verifier, GENESIS};
-    use crate::config::Durability;
     use crate::token::NewToken;
     use sqlx::{AssertSqlSafe, Row};
 
