@@ -1001,14 +1001,14 @@ async fn minted_pat_is_created_once_reused_and_renewed() {
 
     // Sealed at rest: the stored value is not a token the simulator accepts.
     let store = cfl_gateway::store::Store::open(&gw.store).await.unwrap();
-    let row = store
-        .minted_pat("svc-reports")
-        .await
-        .unwrap()
-        .expect("a stored PAT");
+    let sealed: String =
+        sqlx::query_scalar("SELECT sealed FROM minted_pats WHERE bound_user = 'svc-reports'")
+            .fetch_one(store.pool())
+            .await
+            .expect("a stored PAT");
     let r = http()
         .get(sim.url("/rest/api/user/current"))
-        .bearer_auth(&row.sealed)
+        .bearer_auth(&sealed)
         .send()
         .await
         .unwrap();
@@ -1264,11 +1264,12 @@ async fn graceful_shutdown_finishes_in_flight_requests_and_flushes() {
     let gw = exit.1;
 
     let store = cfl_gateway::store::Store::open(&gw.store).await.unwrap();
-    let token = store.token(&id).await.unwrap().unwrap();
-    assert_eq!(
-        token.use_count, 1,
-        "the use counter was flushed on shutdown"
-    );
+    let use_count: i64 = sqlx::query_scalar("SELECT use_count FROM tokens WHERE id = $1")
+        .bind(&id)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(use_count, 1, "the use counter was flushed on shutdown");
     let records = store.audit_after(0, 100).await.unwrap();
     assert!(
         records

@@ -104,10 +104,6 @@ impl TokenCache {
         self.read().len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Pending use counts for the token with this id (not yet flushed).
     pub fn pending(&self, id: &str) -> (i64, i64) {
         self.read()

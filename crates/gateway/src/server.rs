@@ -99,7 +99,7 @@ where
 pub struct RunningGateway {
     pub addr: SocketAddr,
     pub base_url: String,
-    pub gateway: Shared,
+    pub(crate) gateway: Shared,
     /// The admin secret generated at this start (first start, no `CFL_ADMIN_TOKEN`): shown once.
     pub generated_admin_token: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -195,7 +195,7 @@ async fn metrics(State(gw): State<Shared>) -> impl axum::response::IntoResponse 
     crate::metrics::render(&gw.metrics, &gw.cache, &gw.audit)
 }
 
-pub fn router(gw: Shared) -> Router {
+pub(crate) fn router(gw: Shared) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -4,12 +4,15 @@
 //! Records go through [`writer::AuditWriter`], which commits them in groups and tells each
 //! request when its record is durable; the proxy sends no response before that.
 
+#[cfg(feature = "bench")]
 pub mod ingest;
-pub mod journal;
-pub mod open;
+#[cfg(not(feature = "bench"))]
+pub(crate) mod ingest;
+pub(crate) mod journal;
+pub(crate) mod open;
 #[cfg(test)]
 pub(crate) mod testing;
-pub mod writer;
+pub(crate) mod writer;
 
 use std::borrow::Cow;
 
@@ -23,7 +26,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub type Word = Cow<'static, str>;
 
 /// A request method as a [`Word`]: the standard ones borrowed.
-pub fn method_word(method: &axum::http::Method) -> Word {
+pub(crate) fn method_word(method: &axum::http::Method) -> Word {
     match method.as_str() {
         "GET" => Cow::Borrowed("GET"),
         "POST" => Cow::Borrowed("POST"),
@@ -124,7 +127,7 @@ impl std::fmt::Display for Decision {
 }
 
 /// The hash that precedes the first record.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -184,7 +187,7 @@ impl AuditRecord {
     }
 
     /// Sets `seq`, `prev_hash` and `hash` to extend a chain whose head is (`seq`, `hash`).
-    pub fn chain_after(&mut self, head_seq: i64, head_hash: &str) {
+    pub(crate) fn chain_after(&mut self, head_seq: i64, head_hash: &str) {
         self.seq = head_seq + 1;
         self.prev_hash = head_hash.to_string();
         self.hash = self.compute_hash(head_hash);

@@ -142,8 +142,9 @@ impl Pool {
         Ok(sender)
     }
 
-    /// Idle connections right now (for tests).
-    pub fn idle(&self) -> usize {
+    /// Idle connections right now.
+    #[cfg(test)]
+    fn idle(&self) -> usize {
         self.inner.locked().len()
     }
 }

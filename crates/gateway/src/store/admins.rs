@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::Store;
 
 impl Store {
-    pub async fn insert_admin_token(
+    pub(crate) async fn insert_admin_token(
         &self,
         id: &str,
         label: &str,
@@ -26,7 +26,10 @@ impl Store {
     }
 
     /// The admin token with this hash, as `(id, label)`, if it exists and isn't revoked.
-    pub async fn admin_by_hash(&self, hash: &str) -> anyhow::Result<Option<(String, String)>> {
+    pub(crate) async fn admin_by_hash(
+        &self,
+        hash: &str,
+    ) -> anyhow::Result<Option<(String, String)>> {
         let row = sqlx::query(
             "SELECT id, label FROM admin_tokens WHERE secret_hash = $1 AND revoked_at IS NULL",
         )
@@ -39,7 +42,7 @@ impl Store {
         })
     }
 
-    pub async fn admin_count(&self) -> anyhow::Result<i64> {
+    pub(crate) async fn admin_count(&self) -> anyhow::Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM admin_tokens WHERE revoked_at IS NULL")
             .fetch_one(&self.pool)
             .await?;

@@ -51,7 +51,7 @@ pub(crate) fn audit_insert_sql(backend: Backend, rows: usize) -> &'static str {
 /// Which records to return from the audit log, newest first.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AuditFilter {
+pub(crate) struct AuditFilter {
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub token_id: Option<String>,
@@ -68,7 +68,7 @@ impl Store {
     /// Appends records, extending the chain from its newest record, atomically, on a pool
     /// connection (the gateway appends through its writer, with `append_audit_on`).
     #[cfg(test)]
-    pub async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
+    pub(crate) async fn append_audit(&self, records: &mut [AuditRecord]) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         self.append_audit_on(&mut conn, records, &mut None).await
     }
@@ -79,7 +79,7 @@ impl Store {
     /// insert hits the primary key on `seq`, and the records are chained again from the real
     /// head. So the steady state is one statement per batch, and the chain stays linear with
     /// any number of writers.
-    pub async fn append_audit_on(
+    pub(crate) async fn append_audit_on(
         &self,
         conn: &mut AnyConnection,
         records: &mut [AuditRecord],
@@ -175,7 +175,7 @@ impl Store {
     }
 
     /// Records matching `f`, newest first (at most 1000 per call).
-    pub async fn audit_query(&self, f: &AuditFilter) -> anyhow::Result<Vec<AuditRecord>> {
+    pub(crate) async fn audit_query(&self, f: &AuditFilter) -> anyhow::Result<Vec<AuditRecord>> {
         let mut sql = String::from("SELECT * FROM audit WHERE 1 = 1");
         let mut ints: Vec<(usize, i64)> = Vec::new();
         let mut texts: Vec<(usize, String)> = Vec::new();

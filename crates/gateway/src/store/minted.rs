@@ -6,14 +6,14 @@ use super::Store;
 
 /// A PAT minted for a user, as stored: `sealed` is the encrypted raw token.
 #[derive(Debug, Clone)]
-pub struct MintedPatRow {
+pub(crate) struct MintedPatRow {
     pub pat_id: i64,
     pub sealed: String,
     pub expires_at: i64,
 }
 
 impl Store {
-    pub async fn minted_pat(&self, user: &str) -> anyhow::Result<Option<MintedPatRow>> {
+    pub(crate) async fn minted_pat(&self, user: &str) -> anyhow::Result<Option<MintedPatRow>> {
         let row =
             sqlx::query("SELECT pat_id, sealed, expires_at FROM minted_pats WHERE bound_user = $1")
                 .bind(user)
@@ -29,7 +29,7 @@ impl Store {
         })
     }
 
-    pub async fn save_minted_pat(
+    pub(crate) async fn save_minted_pat(
         &self,
         user: &str,
         row: &MintedPatRow,

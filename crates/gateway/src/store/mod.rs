@@ -5,12 +5,12 @@
 //! `minted` (PATs minted for users), `audit` (the chain's SQL), `usage` (use counts). Each adds
 //! its methods to [`Store`]; this file holds the connection and what they share.
 
-pub mod admins;
-pub mod audit;
-pub mod migrate;
-pub mod minted;
-pub mod tokens;
-pub mod usage;
+pub(crate) mod admins;
+pub(crate) mod audit;
+pub(crate) mod migrate;
+pub(crate) mod minted;
+pub(crate) mod tokens;
+pub(crate) mod usage;
 
 use sqlx::{AnyConnection, AnyPool, Executor};
 
@@ -20,10 +20,10 @@ use serde::Deserialize;
 
 /// A connection kept by the one task that makes the frequent writes (audit batches and use
 /// counts, see `audit::writer`), so those never queue for SQLite's write lock behind each other.
-pub type WriterConnection = sqlx::pool::PoolConnection<sqlx::Any>;
+pub(crate) type WriterConnection = sqlx::pool::PoolConnection<sqlx::Any>;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
@@ -31,7 +31,7 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
-    pub backend: Backend,
+    pub(crate) backend: Backend,
     url: String,
     /// The `synchronous` pragma every SQLite connection runs (see [`prepare_sqlite`]).
     synchronous: &'static str,
@@ -57,7 +57,7 @@ async fn prepare_sqlite(
 }
 
 /// The journal directory of a SQLite database file.
-pub fn journal_dir_for(database: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn journal_dir_for(database: &std::path::Path) -> std::path::PathBuf {
     let mut name = database.as_os_str().to_owned();
     name.push(".audit-journal");
     std::path::PathBuf::from(name)
@@ -78,7 +78,7 @@ pub enum Durability {
 
 /// The database file a `sqlite:PATH` (or `sqlite://PATH?options`) store URL names; `None` for
 /// other stores.
-pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
     Some(std::path::PathBuf::from(
         path.split('?').next().unwrap_or(path),
@@ -86,7 +86,7 @@ pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Whether a SQLite path names a file (not `:memory:` or the empty, temporary database).
-pub fn is_file_path(path: &std::path::Path) -> bool {
+pub(crate) fn is_file_path(path: &std::path::Path) -> bool {
     !path.as_os_str().is_empty() && path.as_os_str() != ":memory:"
 }
 
@@ -103,7 +103,7 @@ pub fn redact_url(url: &str) -> String {
 
 impl Store {
     /// Where the audit journal of a SQLite store lives (see `audit/journal.rs`).
-    pub fn journal_dir(&self) -> Option<std::path::PathBuf> {
+    pub(crate) fn journal_dir(&self) -> Option<std::path::PathBuf> {
         self.sqlite_file().map(|(file, _)| journal_dir_for(file))
     }
 
@@ -116,12 +116,12 @@ impl Store {
     }
 
     /// The connection URL (for a `LISTEN` connection of its own).
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.url
     }
 
     /// A connection for [`crate::audit::writer`] to keep.
-    pub async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
+    pub(crate) async fn writer_connection(&self) -> anyhow::Result<WriterConnection> {
         self.pool
             .acquire()
             .await
@@ -139,7 +139,7 @@ impl Store {
     }
 
     /// Answers when the database is reachable (for `/readyz`).
-    pub async fn ping(&self) -> anyhow::Result<()> {
+    pub(crate) async fn ping(&self) -> anyhow::Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }

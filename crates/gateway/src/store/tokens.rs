@@ -8,7 +8,7 @@ use super::{Backend, Store};
 use crate::token::Token;
 
 impl Store {
-    pub async fn insert_token(&self, t: &Token) -> anyhow::Result<()> {
+    pub(crate) async fn insert_token(&self, t: &Token) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO tokens (id, label, bound_user, secret_hash, created_at, created_by, expires_at,
                 restrictions, ip_allowlist, rate_limit_per_minute, use_count, last_used_at, revoked_at)
@@ -30,14 +30,14 @@ impl Store {
         Ok(())
     }
 
-    pub async fn tokens(&self) -> anyhow::Result<Vec<Token>> {
+    pub(crate) async fn tokens(&self) -> anyhow::Result<Vec<Token>> {
         let rows = sqlx::query("SELECT * FROM tokens ORDER BY created_at, id")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(token_from_row).collect()
     }
 
-    pub async fn token(&self, id: &str) -> anyhow::Result<Option<Token>> {
+    pub(crate) async fn token(&self, id: &str) -> anyhow::Result<Option<Token>> {
         let row = sqlx::query("SELECT * FROM tokens WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
@@ -45,7 +45,7 @@ impl Store {
         row.as_ref().map(token_from_row).transpose()
     }
 
-    pub async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<Token>> {
+    pub(crate) async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<Token>> {
         let row = sqlx::query("SELECT * FROM tokens WHERE secret_hash = $1")
             .bind(hash)
             .fetch_optional(&self.pool)
@@ -54,7 +54,7 @@ impl Store {
     }
 
     /// Marks a token revoked; `false` when it doesn't exist or was already revoked.
-    pub async fn revoke_token(&self, id: &str, at: i64) -> anyhow::Result<bool> {
+    pub(crate) async fn revoke_token(&self, id: &str, at: i64) -> anyhow::Result<bool> {
         let r =
             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
                 .bind(at)
@@ -66,7 +66,7 @@ impl Store {
 
     /// Tells other replicas that a token was revoked (PostgreSQL `NOTIFY`; a no-op on SQLite,
     /// where replicas find out by polling [`Store::revoked_since`]).
-    pub async fn notify_revoked(&self, id: &str) -> anyhow::Result<()> {
+    pub(crate) async fn notify_revoked(&self, id: &str) -> anyhow::Result<()> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify('cfl_token_revoked', $1)")
                 .bind(id)
@@ -77,7 +77,7 @@ impl Store {
     }
 
     /// Tokens revoked at or after `since_ms`, as `(id, revoked_at)`.
-    pub async fn revoked_since(&self, since_ms: i64) -> anyhow::Result<Vec<(String, i64)>> {
+    pub(crate) async fn revoked_since(&self, since_ms: i64) -> anyhow::Result<Vec<(String, i64)>> {
         let rows = sqlx::query("SELECT id, revoked_at FROM tokens WHERE revoked_at >= $1")
             .bind(since_ms)
             .fetch_all(&self.pool)
@@ -88,7 +88,11 @@ impl Store {
     }
 
     /// Active tokens expiring before `before_ms` that nobody was warned about yet.
-    pub async fn tokens_to_warn(&self, now_ms: i64, before_ms: i64) -> anyhow::Result<Vec<Token>> {
+    pub(crate) async fn tokens_to_warn(
+        &self,
+        now_ms: i64,
+        before_ms: i64,
+    ) -> anyhow::Result<Vec<Token>> {
         let rows = sqlx::query(
             "SELECT * FROM tokens WHERE revoked_at IS NULL AND expiry_warned_at IS NULL
                 AND expires_at IS NOT NULL AND expires_at > $1 AND expires_at <= $2",
@@ -101,7 +105,7 @@ impl Store {
     }
 
     /// Claims the expiry warning for a token: `true` for exactly one caller across replicas.
-    pub async fn claim_expiry_warning(&self, id: &str, now_ms: i64) -> anyhow::Result<bool> {
+    pub(crate) async fn claim_expiry_warning(&self, id: &str, now_ms: i64) -> anyhow::Result<bool> {
         let r = sqlx::query(
             "UPDATE tokens SET expiry_warned_at = $1 WHERE id = $2 AND expiry_warned_at IS NULL",
         )

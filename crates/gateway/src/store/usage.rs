@@ -5,19 +5,19 @@ use sqlx::{AnyConnection, Connection};
 use super::Store;
 
 /// Uses of one token since the last flush: (token id, uses, last used at).
-pub type Usage = (String, i64, i64);
+pub(crate) type Usage = (String, i64, i64);
 
 impl Store {
     /// Adds use counts (increments, so replicas add up) in one transaction, on a pool
     /// connection (the gateway writes them through its writer, with `flush_usage_on`).
     #[cfg(test)]
-    pub async fn flush_usage(&self, updates: &[Usage]) -> anyhow::Result<()> {
+    pub(crate) async fn flush_usage(&self, updates: &[Usage]) -> anyhow::Result<()> {
         let mut conn = self.pool.acquire().await?;
         self.flush_usage_on(&mut conn, updates).await
     }
 
     /// [`Store::flush_usage`] on the given connection (the writer's).
-    pub async fn flush_usage_on(
+    pub(crate) async fn flush_usage_on(
         &self,
         conn: &mut AnyConnection,
         updates: &[Usage],
