@@ -1432,3 +1432,42 @@ async fn use_counts_never_dip_while_they_are_flushed() {
         );
     }
 }
+
+/// `cfl token create` shows the gateway's refusal of an unknown condition and its warning about
+/// a user Confluence doesn't know (the requests themselves: crates/gateway/tests/hardening.rs).
+#[tokio::test]
+async fn token_cli_relays_the_gateways_refusals_and_warnings() {
+    const UNKNOWN_FOO: &str = "unknown condition `Foo` (use QueryParam or JsonData)";
+    let sim = dc_sim();
+    let gw = static_gateway(&sim);
+    let out = std::process::Command::new(CFL)
+        .args([
+            "token",
+            "create",
+            "--label",
+            "x",
+            "--user",
+            "svc-reports",
+            "--restrict",
+            "/rest/api/content[Foo::x==1]",
+        ])
+        .env("CFL_GATEWAY_URL", &gw.base_url)
+        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains(UNKNOWN_FOO), "{stderr}");
+    let out = std::process::Command::new(CFL)
+        .args(["token", "create", "--label", "x", "--user", "ghost-user"])
+        .env("CFL_GATEWAY_URL", &gw.base_url)
+        .env("CFL_ADMIN_TOKEN", ADMIN_TOKEN)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: Confluence does not know user ghost-user"),
+        "{stderr}"
+    );
+}
