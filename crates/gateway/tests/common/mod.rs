@@ -47,6 +47,8 @@ fn loopback() -> SocketAddr {
 /// A simulator serving in this process; stopped on drop.
 pub struct Sim {
     pub base_url: String,
+    /// What `cfl sim` prints on start (`gateway_base` and the like).
+    pub startup: Value,
     pub dir: tempfile::TempDir,
     _running: cfl_sim::server::RunningSim,
 }
@@ -64,6 +66,7 @@ impl Sim {
             .expect("start the simulator");
         Sim {
             base_url: running.base_url.clone(),
+            startup: running.startup_line(),
             dir,
             _running: running,
         }
