@@ -301,6 +301,37 @@ impl Verifier {
 mod tests {
     use super::*;
 
+    /// The enums are written, hashed and read back as the words the log always held, so
+    /// existing chains still verify; a word the gateway never writes is an error, not a guess.
+    #[test]
+    fn kind_and_decision_keep_their_stored_words() {
+        let r = AuditRecord {
+            kind: Kind::Admin,
+            decision: Decision::Deny,
+            ..AuditRecord::default()
+        };
+        let fields = serde_json::to_string(&Fields {
+            record: &r,
+            with_seq: false,
+        })
+        .unwrap();
+        assert!(
+            fields.starts_with("[0,\"admin\",") && fields.contains(",\"deny\","),
+            "{fields}"
+        );
+        for (word, kind) in [("proxy", Kind::Proxy), ("admin", Kind::Admin)] {
+            assert_eq!(word.parse::<Kind>().unwrap(), kind);
+            assert_eq!(kind.as_str(), word);
+        }
+        for (word, decision) in [("allow", Decision::Allow), ("deny", Decision::Deny)] {
+            assert_eq!(word.parse::<Decision>().unwrap(), decision);
+            assert_eq!(decision.as_str(), word);
+        }
+        let err = "Allow".parse::<Decision>().unwrap_err().to_string();
+        assert_eq!(err, "the audit log holds an unknown decision \"Allow\"");
+        assert!("".parse::<Kind>().is_err());
+    }
+
     fn chain(n: usize) -> Vec<AuditRecord> {
         let mut out: Vec<AuditRecord> = Vec::new();
         for i in 0..n {
