@@ -241,8 +241,8 @@ pub struct ProxyConfig {
     #[serde(default = "yes")]
     pub allow_bearer: bool,
     /// Rewrite the upstream's absolute URLs in JSON answers (`_links.base`, `_links.self`) to the
-    /// gateway's own. Off by default: it reads every JSON answer before sending it, which cost
-    /// 7% more instructions per proxied request (BENCHMARKS.md). `Location` is always rewritten.
+    /// gateway's own. Off by default: it reads every JSON answer before sending it instead of
+    /// streaming it. `Location` is always rewritten.
     #[serde(default)]
     pub rewrite_json_links: bool,
 }

@@ -452,8 +452,8 @@ pub async fn start(
         |gw| async move { gw.flush_usage().await },
     );
     // Small, frequent checkpoints: each one's fsync makes the filesystem commit its journal,
-    // which holds up the writer's next append; a 1 s interval let that stall reach ~10-60 ms at
-    // the p99, every 100 ms keeps it near 5 ms (BENCHMARKS.md). PostgreSQL needs none of this.
+    // which holds up the writer's next append, and a small checkpoint holds it up briefly where
+    // a large one shows in the p99 latency. PostgreSQL needs none of this.
     let checkpointer = (gw.store.backend == crate::store::Backend::Sqlite).then(|| {
         spawn_every(
             Duration::from_millis(100),

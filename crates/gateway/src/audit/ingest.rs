@@ -5,8 +5,8 @@
 //! rusqlite, not the store's sqlx: this runs on a thread of its own, so a synchronous connection
 //! needs no async runtime and no hand-off to sqlx's SQLite worker thread for every statement,
 //! and binds each value straight into one prepared statement instead of converting it through
-//! sqlx's `Any` driver. That took the CPU spent per record from 11.3 to 8.7 µs
-//! (`bench/audit-ingest.sh`, BENCHMARKS.md). Both link the same SQLite (one `libsqlite3-sys`).
+//! sqlx's `Any` driver (`bench/audit-ingest.sh` measures the CPU per record). Both link the
+//! same SQLite (one `libsqlite3-sys`).
 
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};

@@ -242,7 +242,7 @@ impl Upstream {
         match &self.identity {
             Identity::ClientCredentials(cc) => {
                 // Boxed, like the minted PAT below: these futures are large and rarely wait, and
-                // inline they would be copied with every request's future (BENCHMARKS.md).
+                // inline they would be copied with every request's future.
                 let v = Box::pin(cc.bearer(&self.client))
                     .await
                     .map_err(IdentityError::Bearer)?;

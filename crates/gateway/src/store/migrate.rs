@@ -112,8 +112,8 @@ pub(super) const MIGRATIONS: &[(i64, &str, Sql)] = &[(
     6,
     "the audit chain's seq is the SQLite table's row id",
     // In SQLite only `INTEGER PRIMARY KEY` names the row id; `BIGINT PRIMARY KEY` kept a
-    // separate unique index beside the table, one more B-tree for every record to enter
-    // (BENCHMARKS.md). Rebuilding the table is SQLite's way to change a column's type.
+    // separate unique index beside the table, one more B-tree for every record to enter.
+    // Rebuilding the table is SQLite's way to change a column's type.
     // PostgreSQL's BIGINT primary key is already the one index.
     Sql::Each {
         sqlite: "CREATE TABLE audit_rowid (
