@@ -23,7 +23,9 @@ if [ -f "$work/base/crates/gateway/src/audit/ingest.rs" ]; then
 fi
 target=${CARGO_TARGET_DIR:-$PWD/target}
 build() { # source dir, target dir → the example built from that tree
-  (cd "$1" && cargo build --release -q -p cfl-gateway --example audit_ingest --target-dir "$2")
+  # Trees since the gateway's internals went pub(crate) open them to the example with `bench`.
+  local features=""; grep -q '^bench = ' "$1/crates/gateway/Cargo.toml" && features="--features bench"
+  (cd "$1" && cargo build --release -q -p cfl-gateway $features --example audit_ingest --target-dir "$2")
   echo "$2/release/examples/audit_ingest"
 }
 new=$(build "$PWD" "$target")

@@ -97,7 +97,7 @@ for name in $NAMES; do
   case $name in
     bare)
       BARE=${BARE:-target/release/examples/bare_proxy}
-      [ "$BARE" = target/release/examples/bare_proxy ] && cargo build --release -q -p cfl-gateway --example bare_proxy
+      [ "$BARE" = target/release/examples/bare_proxy ] && cargo build --release -q -p cfl-gateway --features bench --example bare_proxy
       $BARE 127.0.0.1:18193 "http://127.0.0.1:$UP" > "$work/bare.out" & pids+=($!)
       echo $! > "$work/bare.pid"
       for _ in $(seq 100); do grep -q listening "$work/bare.out" 2>/dev/null && break; sleep 0.1; done;;

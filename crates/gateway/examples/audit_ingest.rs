@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use cfl_gateway::audit::ingest::Ingest;
-use cfl_gateway::audit::AuditRecord;
+use cfl_gateway::audit::{AuditRecord, Decision, Kind};
 use cfl_gateway::config::Durability;
 use cfl_gateway::store::Store;
 
@@ -33,13 +33,13 @@ fn cpu_time() -> Duration {
 fn record(n: i64) -> AuditRecord {
     AuditRecord {
         at: 1_795_000_000_000 + n / 16,
-        kind: "proxy".into(),
+        kind: Kind::Proxy,
         actor: "svc-reports".into(),
         token_id: Some("tok_8Fq2LwZk3XyP0aBcDeFgHi".into()),
         bound_user: Some("svc-reports".into()),
         method: "GET".into(),
         path: "/rest/api/user/current".into(),
-        decision: "allow".into(),
+        decision: Decision::Allow,
         status: 200,
         request_bytes: 0,
         response_bytes: 83,

@@ -8,7 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock};
 
 use crate::secret::{Digest, DigestHasher};
-use crate::store::{Store, Usage};
+use crate::store::usage::Usage;
+use crate::store::Store;
 use crate::token::{Active, Token};
 
 /// Tokens by the SHA-256 digest of their secret.
@@ -52,7 +53,7 @@ impl TokenCache {
                 t.id
             )
         })?;
-        let active = Arc::new(Active::compile(t).map_err(|e| anyhow::anyhow!(e))?);
+        let active = Arc::new(Active::compile(t)?);
         self.write().insert(hash, active.clone());
         Ok(active)
     }
@@ -75,9 +76,7 @@ impl TokenCache {
             Some(t) if Digest::from_hex(&t.secret_hash).is_some_and(|d| d.ct_eq(&digest)) => {
                 if t.revoked_at.is_some() {
                     // Keep revoked tokens out of memory; answer from the record.
-                    return Ok(Some(Arc::new(
-                        Active::compile(t).map_err(|e| anyhow::anyhow!(e))?,
-                    )));
+                    return Ok(Some(Arc::new(Active::compile(t)?)));
                 }
                 Ok(Some(self.insert(t)?))
             }
@@ -103,10 +102,6 @@ impl TokenCache {
 
     pub fn len(&self) -> usize {
         self.read().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Pending use counts for the token with this id (not yet flushed).

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+pub use crate::store::Durability;
+
 /// More serving threads than this is a typo, not a tuning.
 const MAX_WORKERS: usize = 1024;
 
@@ -43,19 +45,6 @@ pub struct GatewayConfig {
 pub struct AuditConfig {
     #[serde(default)]
     pub durability: Durability,
-}
-
-/// Against what an answered request's audit record survives (SQLite; a PostgreSQL store follows
-/// the server's own `synchronous_commit`, since the commit is acknowledged by the server).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Durability {
-    /// Committed to the kernel (WAL, `synchronous=NORMAL`): survives a crash or `kill -9` of the
-    /// gateway, not a power loss or kernel crash. Several times cheaper per request.
-    Process,
-    /// Fsynced before the answer (WAL, `synchronous=FULL`): survives a power loss too.
-    #[default]
-    PowerLoss,
 }
 
 /// Warnings before a token expires (like DC PATs' mail 5 days before): a log line and, if set,
@@ -252,8 +241,8 @@ pub struct ProxyConfig {
     #[serde(default = "yes")]
     pub allow_bearer: bool,
     /// Rewrite the upstream's absolute URLs in JSON answers (`_links.base`, `_links.self`) to the
-    /// gateway's own. Off by default: it reads every JSON answer before sending it, which cost
-    /// 7% more instructions per proxied request (BENCHMARKS.md). `Location` is always rewritten.
+    /// gateway's own. Off by default: it reads every JSON answer before sending it instead of
+    /// streaming it. `Location` is always rewritten.
     #[serde(default)]
     pub rewrite_json_links: bool,
 }

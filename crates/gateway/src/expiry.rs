@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::server::Shared;
+use crate::state::Shared;
 
 const DAY_MS: i64 = 86_400_000;
 

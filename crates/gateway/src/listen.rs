@@ -1,7 +1,7 @@
 //! The server: accepts connections, completes the TLS handshake when `[tls]` is set, and serves
 //! HTTP/1.1 on each with hyper. Requests for the gateway's own paths go through the axum
 //! router; every other request goes straight into the proxy path, without the router's
-//! per-request service boxing (the proxy is most of the traffic; BENCHMARKS.md).
+//! per-request service boxing, since the proxy is most of the traffic.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -21,9 +21,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+use crate::peer::Peer;
 use crate::proxy;
-use crate::proxy::audited::Peer;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::tls::Tls;
 
 /// How long a shutdown waits for open requests to finish.

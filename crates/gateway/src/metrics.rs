@@ -5,7 +5,6 @@
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::Arc;
 
-use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use prometheus_client::encoding::text::encode;
@@ -16,7 +15,8 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::server::Shared;
+use crate::audit::writer::AuditWriter;
+use crate::cache::TokenCache;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -49,35 +49,35 @@ impl Metrics {
 }
 
 /// Renders the registry; live values (cache, queue) are read at scrape time.
-pub async fn render(State(gw): State<Shared>) -> impl IntoResponse {
+pub fn render(metrics: &Metrics, cache: &TokenCache, audit: &AuditWriter) -> impl IntoResponse {
     let mut registry = Registry::with_prefix("cfl_gateway");
     registry.register(
         "requests",
         "Proxied requests by decision and status",
-        gw.metrics.requests.clone(),
+        metrics.requests.clone(),
     );
     registry.register(
         "upstream_latency_seconds",
         "Time from forwarding a request to Confluence's response head",
-        gw.metrics.upstream_latency.clone(),
+        metrics.upstream_latency.clone(),
     );
     let load = |a: &AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
     registry.register(
         "token_cache_hits",
         "Token lookups answered from memory",
-        ConstCounter::new(load(&gw.cache.hits)),
+        ConstCounter::new(load(&cache.hits)),
     );
     registry.register(
         "token_cache_misses",
         "Token lookups that went to the store",
-        ConstCounter::new(load(&gw.cache.misses)),
+        ConstCounter::new(load(&cache.misses)),
     );
     registry.register(
         "tokens_cached",
         "Tokens held in memory",
-        ConstGauge::new(gw.cache.len() as i64),
+        ConstGauge::new(cache.len() as i64),
     );
-    let depth: &Arc<AtomicI64> = &gw.audit.depth;
+    let depth: &Arc<AtomicI64> = &audit.depth;
     registry.register(
         "audit_queue_depth",
         "Audit records waiting to be committed",
@@ -86,12 +86,12 @@ pub async fn render(State(gw): State<Shared>) -> impl IntoResponse {
     registry.register(
         "audit_commits",
         "Commits of audit records (group commit: each covers every record queued at the time)",
-        ConstCounter::new(load(&gw.audit.commits)),
+        ConstCounter::new(load(&audit.commits)),
     );
     registry.register(
         "audit_records",
         "Audit records committed",
-        ConstCounter::new(load(&gw.audit.committed)),
+        ConstCounter::new(load(&audit.committed)),
     );
     let mut body = String::new();
     if encode(&mut body, &registry).is_err() {

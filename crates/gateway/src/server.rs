@@ -16,125 +16,20 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::audit::writer::AuditWriter;
-use crate::audit::AuditRecord;
+use crate::audit::{AuditRecord, Decision, Kind};
 use crate::cache::TokenCache;
 use crate::config::GatewayConfig;
 use crate::proxy::upstream::Upstream;
 use crate::secret::{public_id, Secret, SecretHash};
+use crate::state::{now_ms, Gateway, Shared};
 use crate::store::Store;
 use crate::{admin, proxy};
-
-pub struct Gateway {
-    pub config: GatewayConfig,
-    pub store: Store,
-    pub cache: TokenCache,
-    pub audit: AuditWriter,
-    pub upstream: Upstream,
-    pub metrics: crate::metrics::Metrics,
-    pub admin_cache: crate::admin::confluence::AdminCache,
-    /// Held by a usage flush from taking the counts out of the cache until the store has them,
-    /// and by readers of use counts (store plus cache), which would otherwise miss the counts in
-    /// between.
-    pub usage: tokio::sync::RwLock<()>,
-}
-
-pub type Shared = Arc<Gateway>;
-
-impl Gateway {
-    pub fn now_ms(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    }
-
-    /// Writes the tokens' use counts gathered since the last flush (kept for a retry on failure).
-    pub async fn flush_usage(&self) -> anyhow::Result<()> {
-        let _flushing = self.usage.write().await;
-        let updates = self.cache.take_usage();
-        if let Err(e) = self.audit.flush_usage(updates.clone()).await {
-            self.cache.return_usage(&updates);
-            return Err(e);
-        }
-        Ok(())
-    }
-}
-
-/// How often a job that keeps failing is logged again.
-const REPEAT_FAILURE_LOG: Duration = Duration::from_secs(60);
-
-/// Keeps a periodic job's failures from flooding the log: the first failure is logged, then one
-/// line a minute while it keeps failing, and one when it works again.
-#[derive(Default)]
-struct FailureLog {
-    /// When the last failure line was written, while failing.
-    logged_at: Option<std::time::Instant>,
-    /// Failures since then, not yet logged.
-    unlogged: u64,
-    failures: u64,
-}
-
-impl FailureLog {
-    /// A failure: `Some(n)` when it should be logged, `n` counting the unlogged ones before it.
-    fn failed(&mut self, now: std::time::Instant) -> Option<u64> {
-        self.failures += 1;
-        match self.logged_at {
-            Some(at) if now.duration_since(at) < REPEAT_FAILURE_LOG => {
-                self.unlogged += 1;
-                None
-            }
-            _ => {
-                self.logged_at = Some(now);
-                Some(std::mem::take(&mut self.unlogged))
-            }
-        }
-    }
-
-    /// A success: `Some(failures)` when it ends a run of failures.
-    fn succeeded(&mut self) -> Option<u64> {
-        self.logged_at = None;
-        self.unlogged = 0;
-        Some(std::mem::take(&mut self.failures)).filter(|&n| n > 0)
-    }
-}
-
-/// Runs `job` every `period` until aborted; a failure is logged (see [`FailureLog`]) and the next
-/// tick tries again.
-fn spawn_every<F>(
-    period: Duration,
-    what: &'static str,
-    gw: Shared,
-    job: impl Fn(Shared) -> F + Send + 'static,
-) -> tokio::task::JoinHandle<()>
-where
-    F: std::future::Future<Output = anyhow::Result<()>> + Send,
-{
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        let mut log = FailureLog::default();
-        loop {
-            tick.tick().await;
-            match job(gw.clone()).await {
-                Ok(()) => {
-                    if let Some(n) = log.succeeded() {
-                        tracing::info!(failures = n, "{what} works again");
-                    }
-                }
-                Err(e) => {
-                    if let Some(unlogged) = log.failed(std::time::Instant::now()) {
-                        tracing::warn!(error = %e, unlogged_failures = unlogged, "{what} failed; will retry");
-                    }
-                }
-            }
-        }
-    })
-}
 
 /// A gateway serving on a bound address.
 pub struct RunningGateway {
     pub addr: SocketAddr,
     pub base_url: String,
-    pub gateway: Shared,
+    pub(crate) gateway: Shared,
     /// The admin secret generated at this start (first start, no `CFL_ADMIN_TOKEN`): shown once.
     pub generated_admin_token: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -225,94 +120,19 @@ async fn readyz(State(gw): State<Shared>) -> (StatusCode, Json<serde_json::Value
     (status, Json(json!({"store": store, "upstream": upstream})))
 }
 
-pub fn router(gw: Shared) -> Router {
+/// The Prometheus metrics; live values (cache, queue) are read at scrape time.
+async fn metrics(State(gw): State<Shared>) -> impl axum::response::IntoResponse {
+    crate::metrics::render(&gw.metrics, &gw.cache, &gw.audit)
+}
+
+pub(crate) fn router(gw: Shared) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::render))
+        .route("/metrics", get(metrics))
         .merge(admin::router(gw.clone()))
         .fallback_service(proxy::ProxyService(gw.clone()))
         .with_state(gw)
-}
-
-/// Keeps this replica's cache in step with revocations made on other replicas: PostgreSQL
-/// `LISTEN` delivers them at once; a poll every few seconds catches any missed while the listening
-/// connection was down (and is the only channel on SQLite, shared by processes on one host).
-async fn watch_revocations(gw: Shared) {
-    const POLL: Duration = Duration::from_secs(5);
-    let mut since = gw.now_ms() - 60_000;
-    let mut listener = None;
-    if gw.store.backend == crate::store::Backend::Postgres {
-        match sqlx::postgres::PgListener::connect(gw.store.url()).await {
-            Ok(mut l) => match l.listen("cfl_token_revoked").await {
-                Ok(()) => listener = Some(l),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot LISTEN for revocations; polling instead")
-                }
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot open a LISTEN connection; polling instead")
-            }
-        }
-    }
-    let mut tick = tokio::time::interval(POLL);
-    loop {
-        let notified = async {
-            match listener.as_mut() {
-                Some(l) => l.recv().await.map(|n| n.payload().to_string()).ok(),
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            id = notified => {
-                if let Some(id) = id {
-                    gw.cache.revoke(&id, gw.now_ms());
-                    tracing::info!(token = %id, "revocation notice received");
-                }
-            }
-            _ = tick.tick() => {
-                let now = gw.now_ms();
-                match gw.store.revoked_since(since - POLL.as_millis() as i64).await {
-                    Ok(revoked) => {
-                        for (id, at) in revoked {
-                            gw.cache.revoke(&id, at);
-                        }
-                        since = now;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "polling revocations failed"),
-                }
-            }
-        }
-    }
-}
-
-/// Re-reads the certificate and key on SIGHUP (certificate rotation without a restart); a bad
-/// pair is logged and the current one kept.
-async fn reload_tls_on_sighup(tls: Arc<crate::tls::Tls>) {
-    #[cfg(unix)]
-    {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            tracing::warn!("cannot listen for SIGHUP: TLS certificates will not be reloaded");
-            return;
-        };
-        while hup.recv().await.is_some() {
-            let reloading = tls.clone();
-            match tokio::task::spawn_blocking(move || reloading.reload()).await {
-                Ok(Ok(())) => {
-                    tracing::info!(cert = %tls.cert_file().display(), "TLS certificate reloaded")
-                }
-                Ok(Err(e)) => {
-                    tracing::error!(error = %format!("{e:#}"), "TLS reload failed; keeping the current certificate")
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "TLS reload did not run; keeping the current certificate")
-                }
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tls;
 }
 
 /// The listening address was taken (or not allowed): nothing else was opened.
@@ -389,11 +209,11 @@ fn check_admin_secret(secret: &str) -> anyhow::Result<()> {
 fn local_admin_record(action: &str, actor: &'static str, id: &str, now: i64) -> AuditRecord {
     AuditRecord {
         at: now,
-        kind: "admin".into(),
+        kind: Kind::Admin,
         actor: actor.into(),
         method: "LOCAL".into(),
         path: action.into(),
-        decision: "allow".into(),
+        decision: Decision::Allow,
         reason: format!("admin {id}").into(),
         status: 201,
         client_ip: "-".into(),
@@ -433,13 +253,6 @@ pub async fn new_admin_token(config: &GatewayConfig) -> anyhow::Result<String> {
     drop(conn);
     store.close().await;
     Ok(secret.expose().to_string())
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// Checks the config, takes the listening address, opens everything and starts serving. The
@@ -482,29 +295,31 @@ pub async fn start(
 
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(gw.clone());
-    let flusher = spawn_every(
+    let flusher = crate::jobs::spawn_every(
         Duration::from_secs(1),
         "flushing token usage",
         gw.clone(),
         |gw| async move { gw.flush_usage().await },
     );
     // Small, frequent checkpoints: each one's fsync makes the filesystem commit its journal,
-    // which holds up the writer's next append; a 1 s interval let that stall reach ~10-60 ms at
-    // the p99, every 100 ms keeps it near 5 ms (BENCHMARKS.md). PostgreSQL needs none of this.
+    // which holds up the writer's next append, and a small checkpoint holds it up briefly where
+    // a large one shows in the p99 latency. PostgreSQL needs none of this.
     let checkpointer = (gw.store.backend == crate::store::Backend::Sqlite).then(|| {
-        spawn_every(
+        crate::jobs::spawn_every(
             Duration::from_millis(100),
             "checkpointing the store",
             gw.clone(),
             |gw| async move { gw.store.checkpoint().await },
         )
     });
-    let watcher = tokio::spawn(watch_revocations(gw.clone()));
+    let watcher = tokio::spawn(crate::revocations::watch(gw.clone()));
     let warner = tokio::spawn(crate::expiry::run(gw.clone()));
     let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
     let task = tokio::spawn(async move {
-        let reloader = tls.clone().map(|t| tokio::spawn(reload_tls_on_sighup(t)));
+        let reloader = tls
+            .clone()
+            .map(|t| tokio::spawn(crate::tls::reload_on_sighup(t)));
         crate::listen::serve(listener, serve_gw.clone(), app, tls, async move {
             let _ = rx.await;
         })
@@ -534,32 +349,4 @@ pub async fn start(
         shutdown: Some(tx),
         task: Some(task),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_job_failing_every_tick_is_logged_once_a_minute_and_when_it_recovers() {
-        let mut log = FailureLog::default();
-        let t0 = std::time::Instant::now();
-        assert_eq!(log.failed(t0), Some(0), "the first failure is logged");
-        // Every 100 ms for the next minute: nothing more.
-        for i in 1..600 {
-            assert_eq!(log.failed(t0 + Duration::from_millis(100 * i)), None);
-        }
-        assert_eq!(log.failed(t0 + Duration::from_secs(60)), Some(599));
-        assert_eq!(log.succeeded(), Some(601));
-        assert_eq!(
-            log.succeeded(),
-            None,
-            "a success after a success says nothing"
-        );
-        assert_eq!(
-            log.failed(t0 + Duration::from_secs(61)),
-            Some(0),
-            "a new run of failures is logged at once"
-        );
-    }
 }

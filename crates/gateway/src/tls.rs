@@ -83,6 +83,35 @@ fn acceptor(cert_file: &Path, key_file: &Path) -> anyhow::Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// Re-reads the certificate and key on SIGHUP (certificate rotation without a restart); a bad
+/// pair is logged and the current one kept.
+pub(crate) async fn reload_on_sighup(tls: Arc<Tls>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("cannot listen for SIGHUP: TLS certificates will not be reloaded");
+            return;
+        };
+        while hup.recv().await.is_some() {
+            let reloading = tls.clone();
+            match tokio::task::spawn_blocking(move || reloading.reload()).await {
+                Ok(Ok(())) => {
+                    tracing::info!(cert = %tls.cert_file().display(), "TLS certificate reloaded")
+                }
+                Ok(Err(e)) => {
+                    tracing::error!(error = %format!("{e:#}"), "TLS reload failed; keeping the current certificate")
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS reload did not run; keeping the current certificate")
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tls;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -128,7 +128,7 @@ impl NewToken {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .collect();
-        parse_allowlist(&ip_allowlist).map_err(Invalid)?;
+        parse_allowlist(&ip_allowlist).map_err(|e| Invalid(e.to_string()))?;
         if self.rate_limit_per_minute == Some(0) {
             return Err(Invalid(
                 "rateLimitPerMinute must be at least 1 (omit it for no limit)".into(),
@@ -162,14 +162,30 @@ impl NewToken {
     }
 }
 
+/// A stored token that can't be compiled (its rules or allowlist no longer parse).
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    #[error(transparent)]
+    Rules(#[from] crate::restrict::RuleError),
+    #[error(transparent)]
+    Allowlist(#[from] BadAllowlistEntry),
+}
+
+/// An IP allowlist entry that is neither an address nor a CIDR block.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "IP allowlist entry {0:?} is not an address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)"
+)]
+pub struct BadAllowlistEntry(String);
+
 /// Parses allowlist entries: single addresses (v4/v6) or CIDR blocks.
-pub fn parse_allowlist(entries: &[String]) -> Result<Vec<IpNet>, String> {
+pub fn parse_allowlist(entries: &[String]) -> Result<Vec<IpNet>, BadAllowlistEntry> {
     entries
         .iter()
         .map(|e| {
             e.parse::<IpNet>()
                 .or_else(|_| e.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| format!("IP allowlist entry {e:?} is not an address or CIDR block (e.g. 10.0.0.0/8, 2001:db8::/32)"))
+                .map_err(|_| BadAllowlistEntry(e.clone()))
         })
         .collect()
 }
@@ -189,8 +205,8 @@ pub struct Active {
 }
 
 impl Active {
-    pub fn compile(token: Token) -> Result<Active, String> {
-        let rules = RuleSet::parse(&token.restrictions.join("\n")).map_err(|e| e.to_string())?;
+    pub fn compile(token: Token) -> Result<Active, CompileError> {
+        let rules = RuleSet::parse(&token.restrictions.join("\n"))?;
         let networks = parse_allowlist(&token.ip_allowlist)?;
         Ok(Active {
             last_used_at: AtomicI64::new(token.last_used_at.unwrap_or(0)),

@@ -3,22 +3,15 @@
 //! and whether they are in an admin group (`/rest/api/user/memberof`). A yes is remembered for a
 //! minute, keyed by a hash of the credentials, so scripts don't cost two upstream calls each.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use serde_json::Value;
 
 use crate::secret::SecretHash;
-use crate::server::Shared;
+use crate::state::Shared;
 
 const REMEMBER: Duration = Duration::from_secs(60);
-
-#[derive(Default)]
-pub struct AdminCache {
-    known: Mutex<HashMap<String, (String, Instant)>>,
-}
 
 /// The Confluence username behind `authorization` if Confluence says it is an admin.
 pub async fn confluence_admin(

@@ -18,7 +18,7 @@ use super::Admin;
 use crate::proxy::refusal::Refusal;
 use crate::restrict::rule::split_lines;
 use crate::secret::SecretHash;
-use crate::server::Shared;
+use crate::state::Shared;
 use crate::token::NewToken;
 
 pub fn routes() -> Router<Shared> {

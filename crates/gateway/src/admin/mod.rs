@@ -19,11 +19,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::Engine;
 
-use crate::audit::AuditRecord;
-use crate::proxy::audited::client_ip;
+use crate::audit::{AuditRecord, Decision, Kind};
+use crate::peer::client_ip;
 use crate::proxy::refusal::Refusal;
 use crate::secret::SecretHash;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// The admin making this request.
 #[derive(Clone, Debug)]
@@ -45,12 +45,12 @@ impl Admin {
     ) -> bool {
         let record = AuditRecord {
             at: gw.now_ms(),
-            kind: "admin".into(),
+            kind: Kind::Admin,
             actor: self.label.clone().into(),
             token_id: token_id.map(str::to_string),
             method: method.into(),
             path: action.into(),
-            decision: "allow".into(),
+            decision: Decision::Allow,
             reason: format!("admin {}", self.id).into(),
             status: status as i64,
             client_ip: self.ip.clone(),
@@ -131,11 +131,11 @@ async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -
         Ok(None) => {
             let denied = AuditRecord {
                 at: gw.now_ms(),
-                kind: "admin".into(),
+                kind: Kind::Admin,
                 actor: "-".into(),
                 method: crate::audit::method_word(req.method()),
                 path: req.uri().path().to_string(),
-                decision: "deny".into(),
+                decision: Decision::Deny,
                 reason: "admin_required".into(),
                 status: 401,
                 client_ip: ip,

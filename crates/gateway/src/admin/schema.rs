@@ -218,8 +218,8 @@ pub enum AuditFormat {
 }
 
 impl AuditQuery {
-    pub fn filter(&self) -> crate::store::AuditFilter {
-        crate::store::AuditFilter {
+    pub fn filter(&self) -> crate::store::audit::AuditFilter {
+        crate::store::audit::AuditFilter {
             from: self.from,
             to: self.to,
             token_id: self.token_id.clone(),

@@ -5,14 +5,15 @@
 //! rusqlite, not the store's sqlx: this runs on a thread of its own, so a synchronous connection
 //! needs no async runtime and no hand-off to sqlx's SQLite worker thread for every statement,
 //! and binds each value straight into one prepared statement instead of converting it through
-//! sqlx's `Any` driver. That took the CPU spent per record from 11.3 to 8.7 µs
-//! (`bench/audit-ingest.sh`, BENCHMARKS.md). Both link the same SQLite (one `libsqlite3-sys`).
+//! sqlx's `Any` driver (`bench/audit-ingest.sh` measures the CPU per record). Both link the
+//! same SQLite (one `libsqlite3-sys`).
 
 use anyhow::Context;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{AuditRecord, GENESIS};
-use crate::store::{audit_insert_sql, Backend, Store, AUDIT_ROWS_PER_INSERT, SQLITE_PRAGMAS};
+use crate::store::audit::{audit_insert_sql, AUDIT_ROWS_PER_INSERT};
+use crate::store::{Backend, Store, SQLITE_PRAGMAS};
 
 /// Binds `rows` to the parameters of a `rows.len()`-row INSERT, in the store's column order.
 fn bind_rows(insert: &mut rusqlite::Statement<'_>, rows: &[AuditRecord]) -> rusqlite::Result<()> {
@@ -24,13 +25,13 @@ fn bind_rows(insert: &mut rusqlite::Statement<'_>, rows: &[AuditRecord]) -> rusq
     for r in rows {
         bind(&r.seq)?;
         bind(&r.at)?;
-        bind(&r.kind.as_ref())?;
+        bind(&r.kind.as_str())?;
         bind(&r.actor.as_ref())?;
         bind(&r.token_id)?;
         bind(&r.bound_user)?;
         bind(&r.method.as_ref())?;
         bind(&r.path)?;
-        bind(&r.decision.as_ref())?;
+        bind(&r.decision.as_str())?;
         bind(&r.reason.as_ref())?;
         bind(&r.status)?;
         bind(&r.request_bytes)?;

@@ -31,8 +31,8 @@ use anyhow::Context;
 use tokio::sync::oneshot;
 
 use super::ingest::Ingest;
-use super::{AuditRecord, Fields};
-use crate::config::Durability;
+use super::{AuditRecord, Decision, Fields, Kind};
+use crate::store::Durability;
 use crate::store::Store;
 
 /// A segment is closed (and deleted once stored) after this many bytes.
@@ -61,13 +61,13 @@ impl serde::Serialize for Line<'_> {
 /// [`Fields`] without `seq`, as read back.
 type LineFields = (
     i64,
-    String,
+    Kind,
     String,
     Option<String>,
     Option<String>,
     String,
     String,
-    String,
+    Decision,
     String,
     i64,
     i64,
@@ -91,13 +91,13 @@ impl ReadLine {
             ReadLine::Fields(pos, f) => {
                 let record = AuditRecord {
                     at: f.0,
-                    kind: f.1.into(),
+                    kind: f.1,
                     actor: f.2.into(),
                     token_id: f.3,
                     bound_user: f.4,
                     method: f.5.into(),
                     path: f.6,
-                    decision: f.7.into(),
+                    decision: f.7,
                     reason: f.8.into(),
                     status: f.9,
                     request_bytes: f.10,
@@ -159,13 +159,6 @@ struct ToStore {
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The journal directory of a SQLite database file.
-pub fn dir_for(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push(".audit-journal");
-    PathBuf::from(name)
 }
 
 fn segment_path(dir: &Path, n: u64) -> PathBuf {
@@ -613,7 +606,7 @@ mod tests {
 
     async fn sqlite(dir: &tempfile::TempDir) -> (Store, PathBuf) {
         let (store, file) = sqlite_store(dir).await;
-        (store, dir_for(&file))
+        (store, crate::store::journal_dir_for(&file))
     }
 
     #[tokio::test]
@@ -658,7 +651,7 @@ mod tests {
         r.token_id = Some("tok_1".into());
         r.bound_user = Some("svc".into());
         r.method = "PROPFIND".into();
-        r.decision = "deny".into();
+        r.decision = Decision::Deny;
         r.reason = "restricted".into();
         (r.status, r.request_bytes, r.response_bytes, r.latency_us) = (403, 5, 7, 9);
         let line = serde_json::to_vec(&Line(42, &r)).unwrap();

@@ -4,11 +4,15 @@
 //! Records go through [`writer::AuditWriter`], which commits them in groups and tells each
 //! request when its record is durable; the proxy sends no response before that.
 
+#[cfg(feature = "bench")]
 pub mod ingest;
-pub mod journal;
+#[cfg(not(feature = "bench"))]
+pub(crate) mod ingest;
+pub(crate) mod journal;
+pub(crate) mod open;
 #[cfg(test)]
 pub(crate) mod testing;
-pub mod writer;
+pub(crate) mod writer;
 
 use std::borrow::Cow;
 
@@ -22,7 +26,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 pub type Word = Cow<'static, str>;
 
 /// A request method as a [`Word`]: the standard ones borrowed.
-pub fn method_word(method: &axum::http::Method) -> Word {
+pub(crate) fn method_word(method: &axum::http::Method) -> Word {
     match method.as_str() {
         "GET" => Cow::Borrowed("GET"),
         "POST" => Cow::Borrowed("POST"),
@@ -35,8 +39,95 @@ pub fn method_word(method: &axum::http::Method) -> Word {
     }
 }
 
+/// What a record is about. Stored and hashed as its word (`proxy`, `admin`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A request through the proxy.
+    #[default]
+    Proxy,
+    /// An action on the admin API (or on the store directly, e.g. a recovery admin token).
+    Admin,
+}
+
+/// Whether a request or action was let through. Stored and hashed as `allow` or `deny`; a record
+/// nobody decided on says `deny`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    #[default]
+    Deny,
+}
+
+/// A stored `kind` or `decision` that is none of the known words.
+#[derive(Debug, thiserror::Error)]
+#[error("the audit log holds an unknown {field} {value:?}")]
+pub struct UnknownWord {
+    field: &'static str,
+    value: String,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Proxy => "proxy",
+            Kind::Admin => "admin",
+        }
+    }
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Kind, UnknownWord> {
+        match s {
+            "proxy" => Ok(Kind::Proxy),
+            "admin" => Ok(Kind::Admin),
+            _ => Err(UnknownWord {
+                field: "kind",
+                value: s.to_string(),
+            }),
+        }
+    }
+}
+
+impl std::str::FromStr for Decision {
+    type Err = UnknownWord;
+    fn from_str(s: &str) -> Result<Decision, UnknownWord> {
+        match s {
+            "allow" => Ok(Decision::Allow),
+            "deny" => Ok(Decision::Deny),
+            _ => Err(UnknownWord {
+                field: "decision",
+                value: s.to_string(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The hash that precedes the first record.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -45,8 +136,7 @@ pub struct AuditRecord {
     pub seq: i64,
     /// Epoch milliseconds.
     pub at: i64,
-    /// `proxy` or `admin`.
-    pub kind: Word,
+    pub kind: Kind,
     /// Who acted: the bound user for proxied calls, the admin for admin actions.
     pub actor: Word,
     /// Public id of the token used (never the secret).
@@ -55,8 +145,7 @@ pub struct AuditRecord {
     pub method: Word,
     /// The normalised path (or the admin action, e.g. `token.create`).
     pub path: String,
-    /// `allow` or `deny`.
-    pub decision: Word,
+    pub decision: Decision,
     pub reason: Word,
     pub status: i64,
     pub request_bytes: i64,
@@ -98,7 +187,7 @@ impl AuditRecord {
     }
 
     /// Sets `seq`, `prev_hash` and `hash` to extend a chain whose head is (`seq`, `hash`).
-    pub fn chain_after(&mut self, head_seq: i64, head_hash: &str) {
+    pub(crate) fn chain_after(&mut self, head_seq: i64, head_hash: &str) {
         self.seq = head_seq + 1;
         self.prev_hash = head_hash.to_string();
         self.hash = self.compute_hash(head_hash);
@@ -212,13 +301,44 @@ impl Verifier {
 mod tests {
     use super::*;
 
+    /// The enums are written, hashed and read back as the words the log always held, so
+    /// existing chains still verify; a word the gateway never writes is an error, not a guess.
+    #[test]
+    fn kind_and_decision_keep_their_stored_words() {
+        let r = AuditRecord {
+            kind: Kind::Admin,
+            decision: Decision::Deny,
+            ..AuditRecord::default()
+        };
+        let fields = serde_json::to_string(&Fields {
+            record: &r,
+            with_seq: false,
+        })
+        .unwrap();
+        assert!(
+            fields.starts_with("[0,\"admin\",") && fields.contains(",\"deny\","),
+            "{fields}"
+        );
+        for (word, kind) in [("proxy", Kind::Proxy), ("admin", Kind::Admin)] {
+            assert_eq!(word.parse::<Kind>().unwrap(), kind);
+            assert_eq!(kind.as_str(), word);
+        }
+        for (word, decision) in [("allow", Decision::Allow), ("deny", Decision::Deny)] {
+            assert_eq!(word.parse::<Decision>().unwrap(), decision);
+            assert_eq!(decision.as_str(), word);
+        }
+        let err = "Allow".parse::<Decision>().unwrap_err().to_string();
+        assert_eq!(err, "the audit log holds an unknown decision \"Allow\"");
+        assert!("".parse::<Kind>().is_err());
+    }
+
     fn chain(n: usize) -> Vec<AuditRecord> {
         let mut out: Vec<AuditRecord> = Vec::new();
         for i in 0..n {
             let mut r = AuditRecord {
                 at: i as i64,
                 path: format!("/p/{i}"),
-                decision: "allow".into(),
+                decision: Decision::Allow,
                 ..Default::default()
             };
             let (s, h) = out
@@ -242,13 +362,13 @@ mod tests {
         let r = AuditRecord {
             seq: 7,
             at: 1_700_000_000_000,
-            kind: "proxy".into(),
+            kind: Kind::Proxy,
             actor: "jdoe \"quoted\" ü".into(),
             token_id: Some("tok1".into()),
             bound_user: None,
             method: "GET".into(),
             path: "/rest/api/content".into(),
-            decision: "allow".into(),
+            decision: Decision::Allow,
             reason: "rule 1".into(),
             status: 200,
             request_bytes: 0,

@@ -1,19 +1,19 @@
 //! What the audit modules' tests share: a record, a SQLite store in a temporary directory, and
 //! the chain read back and verified.
 
-use super::{AuditRecord, Verifier};
-use crate::config::Durability;
+use super::{AuditRecord, Decision, Kind, Verifier};
+use crate::store::Durability;
 use crate::store::Store;
 
 /// A proxied GET of `path`.
 pub fn record(path: &str) -> AuditRecord {
     AuditRecord {
         at: 1_700_000_000_000,
-        kind: "proxy".into(),
+        kind: Kind::Proxy,
         actor: "svc".into(),
         method: "GET".into(),
         path: path.into(),
-        decision: "allow".into(),
+        decision: Decision::Allow,
         status: 200,
         client_ip: "127.0.0.1".into(),
         ..Default::default()

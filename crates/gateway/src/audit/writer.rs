@@ -13,8 +13,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::journal::{Counters, Journal};
 use super::AuditRecord;
-use crate::config::Durability;
-use crate::store::{Store, Usage, WriterConnection};
+use crate::store::usage::Usage;
+use crate::store::Durability;
+use crate::store::{Store, WriterConnection};
 
 const MAX_BATCH: usize = 512;
 

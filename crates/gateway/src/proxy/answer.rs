@@ -20,7 +20,7 @@ use std::pin::Pin;
 
 use super::pool::PooledBody;
 use super::refusal::Refusal;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// How much of a `401`'s body is read for its reason.
 const REASON_CAP: usize = 16 * 1024;

@@ -13,8 +13,8 @@ use super::refusal::Refusal;
 use crate::audit::AuditRecord;
 use crate::restrict::normalize;
 use crate::secret::{shape, Shape};
-use crate::server::Shared;
-use crate::token::{Active, Unusable};
+use crate::state::Shared;
+use crate::token::{Active, Token, Unusable};
 
 /// Who this request runs as.
 #[derive(Clone)]
@@ -105,39 +105,7 @@ pub async fn authenticate(
     req: &mut Request,
     record: &mut AuditRecord,
 ) -> Result<Authenticated, Refusal> {
-    let raw_target = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    let target = match normalize(raw_target) {
-        Ok(target) => target,
-        Err(e) => {
-            // The record keeps the path as it came, since it has no other.
-            record.path = req.uri().path().to_string();
-            return Err(Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "path_refused",
-                format!("request path refused: {e}"),
-            ));
-        }
-    };
-    // Most targets are already normal: those keep the URI they came with.
-    let unchanged = target.path == req.uri().path() && target.query.as_deref() == req.uri().query();
-    if !unchanged {
-        let forwarded = match &target.query {
-            Some(q) => format!("{}?{q}", target.path),
-            None => target.path.clone(),
-        };
-        *req.uri_mut() = forwarded.parse::<Uri>().map_err(|_| {
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                "path_refused",
-                "request path refused: not a valid URI",
-            )
-        })?;
-    }
-    record.path = target.path;
+    normalize_target(req, record)?;
 
     let presented = presented(req)?;
     if matches!(presented, Presented::Bearer(_)) && !gw.config.proxy.allow_bearer {
@@ -173,7 +141,56 @@ pub async fn authenticate(
         (None, Some(given)) => given.to_string().into(),
         (None, None) => "-".into(),
     };
-    match t.usable_at(record.at) {
+    usable(t, record.at)?;
+    let unbound_user = unbound_user(gw, t, basic_user)?;
+    Ok(Authenticated {
+        token: active,
+        unbound_user,
+    })
+}
+
+/// Makes the URI of `req` the normalised one (most targets already are, and keep theirs), and
+/// the record's path the normalised path.
+fn normalize_target(req: &mut Request, record: &mut AuditRecord) -> Result<(), Refusal> {
+    let raw_target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let target = match normalize(raw_target) {
+        Ok(target) => target,
+        Err(e) => {
+            // The record keeps the path as it came, since it has no other.
+            record.path = req.uri().path().to_string();
+            return Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "path_refused",
+                format!("request path refused: {e}"),
+            ));
+        }
+    };
+    // Most targets are already normal: those keep the URI they came with.
+    let unchanged = target.path == req.uri().path() && target.query.as_deref() == req.uri().query();
+    if !unchanged {
+        let forwarded = match &target.query {
+            Some(q) => format!("{}?{q}", target.path),
+            None => target.path.clone(),
+        };
+        *req.uri_mut() = forwarded.parse::<Uri>().map_err(|_| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "path_refused",
+                "request path refused: not a valid URI",
+            )
+        })?;
+    }
+    record.path = target.path;
+    Ok(())
+}
+
+/// Refuses a revoked or expired token.
+fn usable(t: &Token, at: i64) -> Result<(), Refusal> {
+    match t.usable_at(at) {
         Err(Unusable::Revoked) => {
             return Err(Refusal::unauthorized(
                 "token_revoked",
@@ -188,7 +205,17 @@ pub async fn authenticate(
         }
         Ok(()) => {}
     }
-    let unbound_user = match (&t.user, basic_user) {
+    Ok(())
+}
+
+/// The user an unbound token acts as (the Basic user it came with), `None` for a bound token;
+/// refuses a bound token sent for another user and an unbound one the identity can't serve.
+fn unbound_user(
+    gw: &Shared,
+    t: &Token,
+    basic_user: Option<&str>,
+) -> Result<Option<String>, Refusal> {
+    Ok(match (&t.user, basic_user) {
         (Some(bound), Some(given)) if !bound.eq_ignore_ascii_case(given) => {
             return Err(Refusal::unauthorized(
                 "wrong_user",
@@ -209,9 +236,5 @@ pub async fn authenticate(
                 "this token is not bound to a user: send it as Basic USER:TOKEN",
             ))
         }
-    };
-    Ok(Authenticated {
-        token: active,
-        unbound_user,
     })
 }

@@ -15,7 +15,7 @@ use super::authn::Authenticated;
 use super::refusal::Refusal;
 use crate::audit::{AuditRecord, Word};
 use crate::restrict::{Decision, RequestView};
-use crate::server::Shared;
+use crate::state::Shared;
 
 pub fn ip_allowlist(auth: &Authenticated, ip: IpAddr) -> Result<(), Refusal> {
     if auth.token.ip_allowed(ip) {

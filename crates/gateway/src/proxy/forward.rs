@@ -14,10 +14,10 @@ use axum::http::{header, HeaderMap, HeaderName, StatusCode, Uri};
 use axum::response::Response;
 
 use super::answer::{self, Answer, PublicBase};
-use super::audited::Forwarding;
 use super::authn::Authenticated;
 use super::refusal::Refusal;
-use crate::server::Shared;
+use crate::peer::Forwarding;
+use crate::state::Shared;
 
 // Header names as statics: removing by `&str` would parse and hash each name per request, and a
 // `const` array would be built (and dropped) again at every use.
@@ -277,7 +277,7 @@ fn send<'a>(
             return Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,
                 "identity_unavailable",
-                e,
+                e.to_string(),
             ));
         }
 

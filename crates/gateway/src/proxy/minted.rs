@@ -19,7 +19,8 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::store::{MintedPatRow, Store};
+use crate::store::minted::MintedPatRow;
+use crate::store::Store;
 
 const DAY_MS: i64 = 86_400_000;
 /// Confluence's `token.name.length`.

@@ -6,9 +6,8 @@
 //!
 //! Each step can refuse with a [`refusal::Refusal`]: nothing reaches Confluence, and the audit
 //! record says `deny` and why. The steps are plain functions over one request and one audit
-//! record rather than tower layers: five `from_fn` layers boxed and cloned a service per layer per
-//! request and shared the record through a mutex in the request's extensions, which cost about a
-//! third of the gateway's CPU per request (BENCHMARKS.md).
+//! record rather than tower layers: `from_fn` layers box and clone a service per layer per
+//! request and would share the record through a mutex in the request's extensions.
 
 pub mod answer;
 pub mod audited;
@@ -31,17 +30,17 @@ use std::time::Instant;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 
-use crate::audit::AuditRecord;
-use crate::server::Shared;
-use audited::{Forwarding, Peer};
+use crate::audit::{AuditRecord, Decision};
+use crate::peer::{Forwarding, Peer};
+use crate::state::Shared;
 use refusal::Refusal;
 
 // Why the functions below return `async move` blocks instead of being `async fn`s: an async
-// fn's future keeps a slot for each argument *and* one for its local copy, so a request
-// (240 bytes) passed down three async fns took six slots, copied on every poll's set-up and
-// move (BENCHMARKS.md). A block holds each captured value once.
+// fn's future keeps a slot for each argument *and* one for its local copy, so a request passed
+// down three async fns would take six slots, copied on every poll's set-up and move. A block
+// holds each captured value once.
 
-/// Runs one request through the proxy path; `peer` is the TCP peer (see [`audited::client_ip`]).
+/// Runs one request through the proxy path; `peer` is the TCP peer (see [`crate::peer::client_ip`]).
 pub fn handle(gw: Shared, peer: Arc<Peer>, req: Request) -> impl Future<Output = Response> + Send {
     let started = Instant::now();
     let client = peer.client(&gw, req.headers());
@@ -51,7 +50,7 @@ pub fn handle(gw: Shared, peer: Arc<Peer>, req: Request) -> impl Future<Output =
         let response = match steps(&gw, ip, &forwarding, req, &mut record).await {
             Ok(response) => response,
             Err(refusal) => {
-                record.decision = "deny".into();
+                record.decision = Decision::Deny;
                 record.reason = refusal.code.into();
                 refusal.into_response()
             }
@@ -120,8 +119,8 @@ mod tests {
     }
 
     /// Every proxied request's future is built, moved into hyper's connection and polled: its
-    /// size is copied on each request. It was 3.5 KiB while the request and the audit record
-    /// were passed down `async fn`s by value (each kept twice); keep it well under that.
+    /// size is copied on each request. Passing the request and the audit record down `async fn`s
+    /// by value keeps each twice and takes it past 3 KiB.
     #[test]
     fn a_requests_future_stays_small() {
         let size = future_size(super::handle);

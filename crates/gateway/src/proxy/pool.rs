@@ -5,8 +5,7 @@
 //! Why not hyper-util's pool, which this replaced: it serves any number of hosts, so every
 //! checkout and return looked the host up in hash maps (hashing it byte by byte with SipHash) and
 //! every answer spawned a task to wait for its connection to be ready again. A gateway has one
-//! upstream: taking and returning a connection is a push and a pop on one `Vec`. That was about
-//! 7% of the runtime thread's instructions per request (BENCHMARKS.md).
+//! upstream: taking and returning a connection is a push and a pop on one `Vec`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -142,8 +141,9 @@ impl Pool {
         Ok(sender)
     }
 
-    /// Idle connections right now (for tests).
-    pub fn idle(&self) -> usize {
+    /// Idle connections right now.
+    #[cfg(test)]
+    fn idle(&self) -> usize {
         self.inner.locked().len()
     }
 }

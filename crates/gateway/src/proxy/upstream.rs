@@ -241,46 +241,50 @@ impl Upstream {
         headers: &mut HeaderMap,
         user: Option<&str>,
         form_body: Option<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<(), IdentityError> {
         use cfl_auth::oauth1::{with_requestor_id, RequestParts, TokenParams};
         match &self.identity {
             Identity::ClientCredentials(cc) => {
                 // Boxed, like the minted PAT below: these futures are large and rarely wait, and
-                // inline they would be copied with every request's future (BENCHMARKS.md).
+                // inline they would be copied with every request's future.
                 let v = Box::pin(cc.bearer(&self.client))
                     .await
-                    .map_err(|e| format!("{e:#}"))?;
+                    .map_err(IdentityError::Bearer)?;
                 headers.insert(axum::http::header::AUTHORIZATION, v);
             }
             Identity::MintedPat(minted) => {
-                let user = user.ok_or("a minted PAT needs a bound user")?;
+                let user = user.ok_or(IdentityError::NoUser("a minted PAT"))?;
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map(|d| d.as_millis() as i64)
                     .unwrap_or(0);
                 let v = Box::pin(minted.authorization(&self.client, &self.base, store, user, now))
                     .await
-                    .map_err(|e| format!("no PAT for {user}: {e:#}"))?;
+                    .map_err(|error| IdentityError::NoPat {
+                        user: user.to_string(),
+                        error,
+                    })?;
                 headers.insert(axum::http::header::AUTHORIZATION, v);
             }
             Identity::OAuth1(consumer) => {
-                let user = user.ok_or("OAuth 1.0a impersonation needs a bound user")?;
+                let user = user.ok_or(IdentityError::NoUser("OAuth 1.0a impersonation"))?;
                 let signed_url = with_requestor_id(&uri.to_string(), user)
-                    .map_err(|e| format!("upstream URL: {e}"))?;
+                    .map_err(|e| IdentityError::Url(e.to_string()))?;
                 let mut req = RequestParts::new(method, &signed_url);
                 if let Some(body) = form_body {
                     req = req.with_form_body(body);
                 }
                 let header = consumer
                     .authorization_now(&req, TokenParams::TwoLegged)
-                    .map_err(|e| format!("cannot sign the upstream request: {e}"))?;
-                let mut v = HeaderValue::from_str(&header)
-                    .map_err(|_| "the OAuth header is not a valid header value")?;
+                    .map_err(|e| IdentityError::Sign(e.to_string()))?;
+                let mut v = HeaderValue::from_str(&header).map_err(|_| {
+                    IdentityError::Invalid("the OAuth header is not a valid header value")
+                })?;
                 v.set_sensitive(true);
                 headers.insert(axum::http::header::AUTHORIZATION, v);
-                *uri = signed_url
-                    .parse()
-                    .map_err(|_| "the signed upstream URL is not a valid URI")?;
+                *uri = signed_url.parse().map_err(|_| {
+                    IdentityError::Invalid("the signed upstream URL is not a valid URI")
+                })?;
             }
             Identity::Static(v) => {
                 headers.insert(axum::http::header::AUTHORIZATION, v.clone());
@@ -290,15 +294,33 @@ impl Upstream {
                 secret_header,
                 secret,
             } => {
-                let user = user.ok_or("header identity needs a bound user")?;
-                let v = HeaderValue::from_str(user)
-                    .map_err(|_| "the bound user name is not a valid header value")?;
+                let user = user.ok_or(IdentityError::NoUser("header identity"))?;
+                let v = HeaderValue::from_str(user).map_err(|_| {
+                    IdentityError::Invalid("the bound user name is not a valid header value")
+                })?;
                 headers.insert(user_header.clone(), v);
                 headers.insert(secret_header.clone(), secret.clone());
             }
         }
         Ok(())
     }
+}
+
+/// Why the gateway could not act as the bound user upstream.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("{0} needs a bound user")]
+    NoUser(&'static str),
+    #[error("{0:#}")]
+    Bearer(anyhow::Error),
+    #[error("no PAT for {user}: {error:#}")]
+    NoPat { user: String, error: anyhow::Error },
+    #[error("upstream URL: {0}")]
+    Url(String),
+    #[error("cannot sign the upstream request: {0}")]
+    Sign(String),
+    #[error("{0}")]
+    Invalid(&'static str),
 }
 
 /// The upstream base URL in parts: every proxied request's URI is its scheme and authority with

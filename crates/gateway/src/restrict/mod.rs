@@ -12,8 +12,8 @@ pub mod rule;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde_json::Value;
 
-pub use normalize::{normalize, PathError, Target};
-pub use rule::{Condition, RuleError, RuleSpec};
+pub use normalize::normalize;
+pub use rule::{Condition, RuleError};
 
 /// Compiled size cap per regex: rules come from admins, but a typo must not exhaust memory.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;

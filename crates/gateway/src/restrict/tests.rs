@@ -1,6 +1,7 @@
 //! Restriction matching: tables of requests that must pass or be refused, and property tests for
 //! the parser and the normaliser.
 
+use super::normalize::PathError;
 use super::*;
 use proptest::prelude::*;
 use serde_json::json;

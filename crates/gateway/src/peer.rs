@@ -1,0 +1,116 @@
+//! Who is on the other end: a connection's TCP peer, and the client a trusted proxy in front of
+//! the gateway names in `X-Forwarded-For`, as the audit log writes it and the forwarding headers
+//! name it to Confluence.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::http::{HeaderMap, HeaderValue};
+
+use crate::state::Shared;
+use crate::token::canonical_ip;
+
+/// A connection's TCP peer, with what the gateway says about it (its address as the audit log
+/// writes it, the forwarding headers) built once per connection instead of for each request.
+pub struct Peer {
+    pub addr: SocketAddr,
+    ip: IpAddr,
+    text: String,
+    /// Whether the client connected over TLS (the scheme the forwarding headers name).
+    https: bool,
+    forwarding: Forwarding,
+}
+
+/// The client as the current request's audit record and forwarding headers name it.
+pub struct Client {
+    pub ip: IpAddr,
+    pub text: String,
+    pub forwarding: Forwarding,
+}
+
+/// `X-Forwarded-For`, `Forwarded` and `X-Forwarded-Proto` for one client.
+#[derive(Clone)]
+pub struct Forwarding {
+    pub for_: HeaderValue,
+    pub forwarded: HeaderValue,
+    pub proto: HeaderValue,
+}
+
+impl Forwarding {
+    fn new(ip: IpAddr, text: &str, https: bool) -> Forwarding {
+        let proto = if https { "https" } else { "http" };
+        // RFC 7239: an IPv6 node is quoted and bracketed.
+        let forwarded = match ip {
+            IpAddr::V4(_) => format!("for={text};proto={proto}"),
+            IpAddr::V6(_) => format!("for=\"[{text}]\";proto={proto}"),
+        };
+        // An address's text is always a valid header value; "unknown" is RFC 7239's word for
+        // a client the proxy can't name.
+        let value = |v: String| {
+            HeaderValue::try_from(v).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+        };
+        Forwarding {
+            for_: value(text.to_string()),
+            forwarded: value(forwarded),
+            proto: HeaderValue::from_static(proto),
+        }
+    }
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr, https: bool) -> Peer {
+        let ip = canonical_ip(addr.ip());
+        let text = ip.to_string();
+        Peer {
+            addr,
+            ip,
+            forwarding: Forwarding::new(ip, &text, https),
+            text,
+            https,
+        }
+    }
+
+    /// The client (see [`client_ip`]): this peer, or the client a trusted proxy names.
+    pub fn client(&self, gw: &Shared, headers: &HeaderMap) -> Client {
+        let ip = client_ip(gw, self.ip, headers);
+        if ip == self.ip {
+            return Client {
+                ip,
+                text: self.text.clone(),
+                forwarding: self.forwarding.clone(),
+            };
+        }
+        let text = ip.to_string();
+        Client {
+            ip,
+            forwarding: Forwarding::new(ip, &text, self.https),
+            text,
+        }
+    }
+}
+
+/// The client's address: the peer, or the last untrusted hop of `X-Forwarded-For` when the peer
+/// is a trusted proxy.
+pub fn client_ip(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let peer = canonical_ip(peer);
+    let trusted = |ip: &IpAddr| {
+        gw.config
+            .proxy
+            .trusted_proxies
+            .iter()
+            .any(|n| n.contains(ip))
+    };
+    if !trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|h| h.trim().parse::<IpAddr>().ok().map(canonical_ip))
+        .collect();
+    hops.into_iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .unwrap_or(peer)
+}
