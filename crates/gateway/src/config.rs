@@ -305,7 +305,7 @@ impl GatewayConfig {
     }
 
     /// Makes every relative path in the config relative to `base` (the config file's directory).
-    fn resolve_paths(&mut self, base: &Path) {
+    pub(crate) fn resolve_paths(&mut self, base: &Path) {
         let resolve = |f: &mut PathBuf| {
             if f.is_relative() {
                 *f = base.join(&*f);

@@ -68,7 +68,7 @@ pub fn read(path: &Path) -> Result<GatewayConfig, Problem> {
     })?;
     let dir = path.parent().unwrap_or(Path::new("."));
     let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    resolve_paths(&mut config, &base);
+    config.resolve_paths(&base);
     Ok(config)
 }
 
@@ -358,39 +358,6 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
-}
-
-/// Mirrors `GatewayConfig::load`'s path resolution (private there; a test below keeps the two
-/// in step): key, certificate and SQLite paths relative to the config file's directory.
-fn resolve_paths(config: &mut GatewayConfig, base: &Path) {
-    let resolve = |f: &mut PathBuf| {
-        if f.is_relative() {
-            *f = base.join(&*f);
-        }
-    };
-    if let IdentityConfig::Oauth1Impersonation {
-        private_key_file, ..
-    }
-    | IdentityConfig::MintedPat {
-        private_key_file, ..
-    } = &mut config.upstream.identity
-    {
-        resolve(private_key_file);
-    }
-    if let Some(tls) = &mut config.tls {
-        resolve(&mut tls.cert_file);
-        resolve(&mut tls.key_file);
-    }
-    if let Some(file) = crate::store::sqlite_path(&config.store) {
-        if crate::store::is_file_path(&file) && file.is_relative() {
-            let options = config
-                .store
-                .find('?')
-                .map(|i| config.store[i..].to_string())
-                .unwrap_or_default();
-            config.store = format!("sqlite:{}{options}", base.join(file).display());
-        }
-    }
 }
 
 #[cfg(test)]

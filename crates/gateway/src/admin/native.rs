@@ -18,7 +18,6 @@ use crate::audit::Verifier;
 use crate::proxy::refusal::Refusal;
 use crate::restrict::{normalize, Decision, RequestView};
 use crate::state::Shared;
-use crate::store::audit::AuditFilter;
 use crate::token::{NewToken, Token, Unusable};
 
 pub fn routes() -> Router<Shared> {
