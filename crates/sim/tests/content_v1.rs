@@ -904,6 +904,29 @@ async fn cloud_archive_archives_pages_and_answers_with_a_finished_long_task() {
         "{v}"
     );
 
+    // Where v1 reads are served again (legacy_v1), `status=archived` finds the page.
+    let legacy = Api::cloud("");
+    let (_, results) = legacy.get("/rest/api/content?spaceKey=DEV&limit=2").await;
+    let page = results["results"][1]["id"].as_str().unwrap().to_string();
+    let (_, dev) = legacy.get("/rest/api/space/DEV?expand=homepage").await;
+    assert_ne!(dev["homepage"]["id"], page.as_str(), "not the home page");
+    let (s, _) = legacy
+        .send(
+            "POST",
+            "/rest/api/content/archive",
+            json!({"pages": [{"id": page.parse::<u64>().unwrap()}]}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    assert_eq!(
+        legacy.get(&format!("/rest/api/content/{page}")).await.0,
+        404
+    );
+    let (s, v) = legacy
+        .get(&format!("/rest/api/content/{page}?status=archived"))
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("archived")), "{v}");
+
     // Data Center has no archive call.
     let dc = Api::dc("");
     let (s, _) = dc
