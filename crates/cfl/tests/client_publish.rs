@@ -549,3 +549,79 @@ fn a_single_file_uploads_linked_files_and_images_by_content_hash() {
     assert!(third.contains("attachment\tchart.png\tuploaded"), "{third}");
     assert!(third.contains("attachment\tspec.pdf\tunchanged"), "{third}");
 }
+
+/// Cloud: a removed file with `--orphans archive` archives its page through v1's archive call
+/// (the only archive Cloud has); the page is then `archived` in the sim and a later publish
+/// plans nothing for it.
+#[test]
+fn a_removed_file_archives_its_page_on_cloud() {
+    let sim = Sim::example("sim-cloud.toml", "");
+    let cli = Cli::new();
+    cli.login_cloud("cloud", &sim.base_url);
+    let work = tempfile::tempdir().unwrap();
+    let docs = work.path().join("docs");
+    write(&docs, "index.md", "# Archive demo\n\nThe root.\n");
+    write(&docs, "keep.md", "# Kept page\n\nStays.\n");
+    write(&docs, "old.md", "# Old page\n\nGoes to the archive.\n");
+    let dir = docs.to_str().unwrap();
+    let publish = |extra: &[&str]| {
+        let mut args = vec!["publish", dir, "--space", "DEV", "--profile", "cloud"];
+        args.extend_from_slice(extra);
+        let out = cli.run(&args, None);
+        assert_eq!(out.code, 0, "publish {extra:?}: {}", out.all());
+        out
+    };
+    let first = publish(&[]);
+    let old = id_of(&first.stdout, "old.md");
+    let keep = id_of(&first.stdout, "keep.md");
+
+    std::fs::remove_file(docs.join("old.md")).unwrap();
+    clear_requests(&sim);
+    let second = publish(&["--orphans", "archive"]);
+    let archived = lines(&second.stdout, "archived");
+    assert_eq!(archived.len(), 1, "{}", second.stdout);
+    assert_eq!((archived[0][1], archived[0][2]), ("old.md", old.as_str()));
+    assert_eq!(
+        writes(&sim),
+        vec!["POST /wiki/rest/api/content/archive".to_string()]
+    );
+
+    // Through the sim: the page is archived, the other one still current.
+    let sim_ref = &sim;
+    let (archived_ids, kept) = rt().block_on(async {
+        let get = |path: String| async move {
+            let r = http()
+                .get(sim_ref.url(&path))
+                .header("authorization", basic(EMAIL, CLOUD_TOKEN))
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()
+        };
+        let archived = get("/wiki/api/v2/pages?status=archived".into()).await;
+        let kept = get(format!("/wiki/api/v2/pages/{keep}")).await;
+        (archived, kept)
+    });
+    let ids: Vec<&str> = archived_ids["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert_eq!(ids, [old.as_str()], "{archived_ids}");
+    assert_eq!(archived_ids["results"][0]["status"], "archived");
+    assert_eq!(kept["status"], "current", "{kept}");
+
+    // Once archived, it is no orphan any more: nothing to plan, nothing written.
+    let plan = publish(&["--dry-run", "--orphans", "archive"]);
+    assert!(lines(&plan.stdout, "orphan").is_empty(), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains(old.as_str()),
+        "the archived page is not planned: {}",
+        plan.stdout
+    );
+    clear_requests(&sim);
+    publish(&["--orphans", "archive"]);
+    assert_eq!(writes(&sim), Vec::<String>::new());
+    assert_no_gone(&sim);
+}

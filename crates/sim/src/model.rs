@@ -135,6 +135,15 @@ pub struct OldVersion {
     pub message: String,
 }
 
+/// A finished background job (Cloud's archive), for `GET /rest/api/longtask/{id}`.
+#[derive(Debug, Clone)]
+pub struct LongTask {
+    /// The job's name key, e.g. `com.atlassian.confluence.pages.archive.longtask`.
+    pub key: String,
+    pub started_ms: i64,
+    pub finished_ms: i64,
+}
+
 /// A DC personal access token, stored hashed like the real one.
 #[derive(Debug, Clone)]
 pub struct Pat {
@@ -163,6 +172,8 @@ pub struct Db {
     pub space_properties: BTreeMap<(String, String), Property>,
     /// Replaced versions of each page, oldest first (the current one lives on the page).
     pub old_versions: HashMap<ContentId, Vec<OldVersion>>,
+    /// Long tasks by id.
+    pub long_tasks: BTreeMap<String, LongTask>,
     pub next_id: u64,
     pub next_pat_id: u64,
     /// Free-form per-feature state (sessions, OAuth grants, nonces) lives in the auth modules'

@@ -512,6 +512,31 @@ async fn walk_v1(w: &mut Walker, api: Api, space_id: u64, home: u64, with_att: u
             Body::None,
         )
         .await;
+        // Archive (Cloud's, v1 only) answers with a long task, which is then read.
+        let doomed = w
+            .call(
+                Api::CloudV2,
+                "post",
+                "/pages",
+                Body::Json(
+                    json!({"spaceId": space_id.to_string(), "title": "Conformance archive",
+                    "parentId": home.to_string(),
+                    "body": {"representation": "storage", "value": "<p>a</p>"}}),
+                ),
+            )
+            .await;
+        let doomed: u64 = doomed["id"].as_str().unwrap_or("0").parse().unwrap_or(0);
+        let task = w
+            .call(
+                api,
+                "post",
+                "/content/archive",
+                Body::Json(json!({"pages": [{"id": doomed}]})),
+            )
+            .await;
+        let task = task["id"].as_str().unwrap_or("0").to_string();
+        w.call(api, "get", &format!("/longtask/{task}"), Body::None)
+            .await;
     }
     w.call(api, "delete", &format!("/content/{id}"), Body::None)
         .await;

@@ -810,3 +810,131 @@ async fn blog_posts_have_no_ancestors() {
         );
     }
 }
+
+/// Cloud's archive: `POST /rest/api/content/archive` archives the named pages (status
+/// `archived`, out of the current listings, children moved up to the parent) and answers 202
+/// with a long task whose status link reads as finished; bad requests archive nothing.
+#[tokio::test]
+async fn cloud_archive_archives_pages_and_answers_with_a_finished_long_task() {
+    let api = Api {
+        sim: Sim::example("sim-cloud.toml", ""),
+        prefix: "/wiki",
+        auth: basic("alice@example.com", "ATATT3xFfGF0-classic-alice"),
+    };
+    let (_, spaces) = api.get("/api/v2/spaces?keys=DEV").await;
+    let space_id = spaces["results"][0]["id"].as_str().unwrap().to_string();
+    let home = spaces["results"][0]["homepageId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let create = |title: &'static str, parent: String| {
+        let space_id = space_id.clone();
+        let api = &api;
+        async move {
+            let (s, v) = api
+                .send(
+                    "POST",
+                    "/api/v2/pages",
+                    json!({"spaceId": space_id, "title": title, "parentId": parent,
+                        "body": {"representation": "storage", "value": "<p>x</p>"}}),
+                )
+                .await;
+            assert_eq!(s, 200, "{v}");
+            v["id"].as_str().unwrap().to_string()
+        }
+    };
+    let parent = create("Old parent", home.clone()).await;
+    let child = create("Still current", parent.clone()).await;
+    let archive = |ids: Value| async { api.send("POST", "/rest/api/content/archive", ids).await };
+
+    // Ids as strings, an empty list, the home page: 400, nothing archived.
+    let (s, v) = archive(json!({"pages": [{"id": parent}]})).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("not a number"),
+        "{v}"
+    );
+    let (s, _) = archive(json!({"pages": []})).await;
+    assert_eq!(s, 400);
+    let parent_n: u64 = parent.parse().unwrap();
+    let home_n: u64 = home.parse().unwrap();
+    let (s, v) = archive(json!({"pages": [{"id": parent_n}, {"id": home_n}]})).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["message"].as_str().unwrap().contains("home page"), "{v}");
+    assert_eq!(api.get(&format!("/api/v2/pages/{parent}")).await.0, 200);
+
+    let (s, task) = archive(json!({"pages": [{"id": parent_n}]})).await;
+    assert_eq!(s, 202, "{task}");
+    let status_link = task["links"]["status"].as_str().unwrap();
+    assert_eq!(
+        status_link,
+        format!("/wiki/rest/api/longtask/{}", task["id"].as_str().unwrap())
+    );
+    let (s, done) = api.get(status_link.strip_prefix("/wiki").unwrap()).await;
+    assert_eq!(s, 200, "{done}");
+    assert_eq!(
+        (done["finished"].as_bool(), done["successful"].as_bool()),
+        (Some(true), Some(true))
+    );
+    assert_eq!(api.get("/rest/api/longtask/999").await.0, 404);
+
+    // Out of the current listings, found with status=archived; its child moved up.
+    assert_eq!(api.get(&format!("/api/v2/pages/{parent}")).await.0, 404);
+    let (_, current) = api
+        .get(&format!("/api/v2/spaces/{space_id}/pages?limit=250"))
+        .await;
+    let ids: Vec<&str> = current["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["id"].as_str())
+        .collect();
+    assert!(!ids.contains(&parent.as_str()) && ids.contains(&child.as_str()));
+    let (_, archived) = api.get("/api/v2/pages?status=archived").await;
+    assert_eq!(archived["results"][0]["id"], parent.as_str(), "{archived}");
+    assert_eq!(archived["results"][0]["status"], "archived");
+    let (_, kid) = api.get(&format!("/api/v2/pages/{child}")).await;
+    assert_eq!(kid["parentId"], home.as_str());
+
+    // Archiving it again is refused.
+    let (s, v) = archive(json!({"pages": [{"id": parent_n}]})).await;
+    assert_eq!(s, 400);
+    assert!(
+        v["message"].as_str().unwrap().contains("already archived"),
+        "{v}"
+    );
+
+    // Where v1 reads are served again (legacy_v1), `status=archived` finds the page.
+    let legacy = Api::cloud("");
+    let (_, results) = legacy.get("/rest/api/content?spaceKey=DEV&limit=2").await;
+    let page = results["results"][1]["id"].as_str().unwrap().to_string();
+    let (_, dev) = legacy.get("/rest/api/space/DEV?expand=homepage").await;
+    assert_ne!(dev["homepage"]["id"], page.as_str(), "not the home page");
+    let (s, _) = legacy
+        .send(
+            "POST",
+            "/rest/api/content/archive",
+            json!({"pages": [{"id": page.parse::<u64>().unwrap()}]}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    assert_eq!(
+        legacy.get(&format!("/rest/api/content/{page}")).await.0,
+        404
+    );
+    let (s, v) = legacy
+        .get(&format!("/rest/api/content/{page}?status=archived"))
+        .await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("archived")), "{v}");
+
+    // Data Center has no archive call.
+    let dc = Api::dc("");
+    let (s, _) = dc
+        .send(
+            "POST",
+            "/rest/api/content/archive",
+            json!({"pages": [{"id": 1}]}),
+        )
+        .await;
+    assert!(s == 404 || s == 405, "{s}");
+}

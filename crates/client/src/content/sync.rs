@@ -225,7 +225,15 @@ impl Content<'_> {
             )
             .into());
         }
-        let pages: Vec<Value> = ids.iter().map(|id| json!({"id": id})).collect();
+        // The description types the ids as int64: send numbers, not the strings v2 uses.
+        let pages = ids
+            .iter()
+            .map(|id| {
+                id.parse::<u64>()
+                    .map(|n| json!({"id": n}))
+                    .map_err(|_| anyhow::anyhow!("cannot archive page {id:?}: not a page id"))
+            })
+            .collect::<anyhow::Result<Vec<Value>>>()?;
         self.call(
             "POST",
             "/rest/api/content/archive",

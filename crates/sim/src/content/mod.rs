@@ -7,6 +7,7 @@
 // boxing it everywhere would cost more clarity than the few bytes it saves.
 #![allow(clippy::result_large_err)]
 
+pub mod archive;
 pub mod attachment;
 pub mod children;
 pub mod comment;
@@ -56,10 +57,11 @@ pub fn dc_v1_routes() -> Router<Shared> {
     server_info::dc_routes()
 }
 
-/// v1 operations Cloud has and Data Center 9 does not: page move, the attachment download
-/// redirect.
+/// v1 operations Cloud has and Data Center 9 does not: page move, page archive (and its long
+/// task), the attachment download redirect.
 pub fn cloud_v1_routes() -> Router<Shared> {
     Router::new()
+        .merge(archive::routes())
         .merge(moves::routes())
         .merge(media::v1_routes())
         .merge(server_info::cloud_routes())

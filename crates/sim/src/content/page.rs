@@ -406,8 +406,10 @@ async fn one(
         None => Expand::default().with(&["space", "history", "version"]),
         Some(e) => Expand::parse(Some(e)),
     };
-    let want_trashed =
-        q(&pairs, "status").is_some_and(|s| s.split(',').any(|s| s == "trashed" || s == "any"));
+    // `status=trashed`, `archived` or `any` also finds pages out of the current listings.
+    let wanted = |status: &str| {
+        q(&pairs, "status").is_some_and(|s| s.split(',').any(|s| s == status || s == "any"))
+    };
     let db = state.db();
     if let Some(cm) = db.comments.get(&id) {
         return Ok(Json(super::comment::comment_json(
@@ -417,7 +419,7 @@ async fn one(
     let c = db
         .content
         .get(&id)
-        .filter(|c| c.status == "current" || want_trashed)
+        .filter(|c| c.status == "current" || wanted(&c.status))
         .ok_or_else(|| not_found(S, &id.to_string()))?;
     Ok(Json(content_json(&state, &db, c, &ex, &ctx)))
 }
