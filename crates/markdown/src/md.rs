@@ -76,6 +76,10 @@ fn heading_texts(nodes: &[Node], out: &mut Vec<String>) {
 }
 
 fn is_block(e: &Element) -> bool {
+    // A status lozenge sits inside text (`[A](status:)` in a list item is not a block).
+    if e.name == "ac:structured-macro" && e.attr("ac:name") == Some("status") {
+        return false;
+    }
     matches!(
         e.name.as_str(),
         "p" | "h1"
