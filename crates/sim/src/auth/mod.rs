@@ -12,6 +12,7 @@
 
 mod basic;
 pub mod caller;
+pub mod login;
 pub(crate) mod primitives;
 mod scopes;
 mod session;
@@ -30,6 +31,7 @@ use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::Shared;
 
 pub use caller::{ApiBase, AuthMethod, Caller};
+pub use login::check_login;
 pub(crate) use primitives::{ct_eq, lock, starts_with_ci};
 pub use scopes::{cloud_required_scopes, dc_required_scope, scope_mismatch};
 pub use session::{SESSION_COOKIE, XSRF_HEADER};
@@ -235,23 +237,6 @@ fn bearer(
         style,
         "Client must be authenticated to access this resource.",
     ))
-}
-
-/// Checks a user's own secret for interactive logins (OAuth consent forms, `/dologin.action`):
-/// DC a password, Cloud a classic API token (the simulator has no Atlassian account passwords).
-/// Returns the canonical username.
-pub fn check_login(state: &Shared, login: &str, secret: &str) -> Option<String> {
-    let db = state.db();
-    match state.flavor() {
-        Flavor::Dc => db
-            .user_by_name(login)
-            .filter(|u| u.password.as_deref().is_some_and(|p| ct_eq(p, secret)))
-            .map(|u| u.name.clone()),
-        Flavor::Cloud => db
-            .user_by_email(login)
-            .filter(|u| u.api_tokens.iter().any(|t| ct_eq(t, secret)))
-            .map(|u| u.name.clone()),
-    }
 }
 
 /// `GET /_edge/tenant_info` → `{"cloudId": ...}`.
