@@ -132,7 +132,7 @@ async fn clear_requests(State(state): State<Shared>) -> StatusCode {
 }
 
 async fn reset(State(state): State<Shared>) -> StatusCode {
-    let fresh = crate::model::Db::new(&state.config, state.clock.now_ms());
+    let fresh = crate::world::build(&state.config, state.clock.now_ms());
     *state.db() = fresh;
     StatusCode::NO_CONTENT
 }

@@ -23,6 +23,7 @@ pub mod oidc;
 pub mod pat;
 pub mod seed;
 pub mod server;
+pub mod world;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -48,7 +49,7 @@ pub type Shared = Arc<SimState>;
 impl SimState {
     pub fn new(config: SimConfig) -> Shared {
         let clock = Clock::default();
-        let db = model::Db::new(&config, clock.now_ms());
+        let db = world::build(&config, clock.now_ms());
         let limits = limits::Limits::new(&config);
         let mut media_key = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut media_key);

@@ -191,7 +191,9 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 impl Db {
-    pub fn new(config: &SimConfig, now_ms: i64) -> Db {
+    /// The accounts from the config (users and their PATs), no content yet; [`crate::world::build`]
+    /// adds the content.
+    pub fn with_accounts(config: &SimConfig, now_ms: i64) -> Db {
         let mut db = Db {
             users: config.users.iter().map(User::from_config).collect(),
             next_id: 65_536,
@@ -213,15 +215,15 @@ impl Db {
                 });
             }
         }
-        if let Some(content) = &config.seed_content {
-            crate::seed::apply(&mut db, content, now_ms);
-        } else {
-            seed(&mut db, &config.seed, now_ms);
-            if config.flavor == Flavor::Cloud {
-                seed_folders(&mut db, now_ms);
-            }
-        }
         db
+    }
+
+    /// The generated demo content (spaces, pages; folders on Cloud), for a simulator without a seed.
+    pub fn seed_demo(&mut self, config: &SimConfig, now_ms: i64) {
+        seed(self, &config.seed, now_ms);
+        if config.flavor == Flavor::Cloud {
+            seed_folders(self, now_ms);
+        }
     }
 
     pub fn alloc_id(&mut self) -> ContentId {
@@ -539,8 +541,8 @@ mod tests {
     fn seed_is_deterministic_and_shaped_as_configured() {
         let cfg =
             SimConfig::parse("flavor = \"dc\"\n[seed]\nspaces = 3\npages_per_space = 20").unwrap();
-        let a = Db::new(&cfg, 0);
-        let b = Db::new(&cfg, 0);
+        let a = crate::world::build(&cfg, 0);
+        let b = crate::world::build(&cfg, 0);
         assert_eq!(a.spaces.len(), 3);
         // 20 pages + 1 home page per space
         assert_eq!(a.content.len(), 63);

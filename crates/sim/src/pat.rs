@@ -16,7 +16,7 @@ use rand::{Rng, RngCore};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::auth::{AuthMethod, Caller};
+use crate::auth::caller::{AuthMethod, Caller};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{secret_hash, Pat};
 use crate::{iso8601, Shared};
@@ -43,7 +43,8 @@ pub fn caller_for_pat(state: &Shared, raw: &str) -> Option<Caller> {
     let now = state.clock.now_ms();
     let mut db = state.db();
     let pat = db.pats.iter_mut().find(|p| {
-        crate::auth::ct_eq(&p.token_hash, &hash) && p.expiring_at.is_none_or(|e| e > now)
+        crate::auth::primitives::ct_eq(&p.token_hash, &hash)
+            && p.expiring_at.is_none_or(|e| e > now)
     })?;
     if pat
         .last_accessed_at

@@ -11,11 +11,14 @@
 //! `/dologin.action`, XSRF), `scopes` (which scopes a route needs).
 
 mod basic;
+pub mod caller;
+pub mod login;
+pub(crate) mod primitives;
 mod scopes;
 mod session;
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{header, HeaderValue};
@@ -27,85 +30,11 @@ use crate::config::Flavor;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::Shared;
 
+pub use caller::{ApiBase, AuthMethod, Caller};
+pub use login::check_login;
+pub(crate) use primitives::{ct_eq, lock, starts_with_ci};
 pub use scopes::{cloud_required_scopes, dc_required_scope, scope_mismatch};
 pub use session::{SESSION_COOKIE, XSRF_HEADER};
-
-/// Which host a Cloud request arrived on. DC only has `Site`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ApiBase {
-    /// `SITE.atlassian.net/wiki` (Cloud) or the DC base URL.
-    Site,
-    /// `api.atlassian.com/ex/confluence/{cloudId}/wiki`.
-    ApiGateway,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum AuthMethod {
-    Anonymous,
-    /// DC `user:password`.
-    Password,
-    /// Cloud classic API token.
-    ApiToken,
-    /// Cloud scoped API token.
-    ScopedToken,
-    /// DC personal access token.
-    Pat,
-    /// A trusted SSO header (`trusted_header` in the config).
-    TrustedHeader,
-    /// DC `JSESSIONID` cookie.
-    Session,
-    /// OAuth 1.0a (three-legged access token, or two-legged).
-    OAuth1,
-    /// OAuth 2.0 bearer (Cloud 3LO, client credentials, DC provider).
-    OAuth2,
-}
-
-/// The identity a request runs as, decided once by the auth layer.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// Canonical username; `None` for anonymous.
-    pub user: Option<String>,
-    pub method: AuthMethod,
-    /// `Some` when the credential is limited to scopes (scoped token, OAuth 2.0).
-    pub scopes: Option<Vec<String>>,
-    /// Authenticated by a session cookie: writes need `X-Atlassian-Token: no-check`.
-    pub session: bool,
-    /// The key the rate limiter meters (one bucket per credential).
-    pub rate_key: String,
-}
-
-impl Caller {
-    pub fn anonymous(rate_key: String) -> Caller {
-        Caller {
-            user: None,
-            method: AuthMethod::Anonymous,
-            scopes: None,
-            session: false,
-            rate_key,
-        }
-    }
-
-    pub fn user(name: &str, method: AuthMethod, rate_key: String) -> Caller {
-        Caller {
-            user: Some(name.to_string()),
-            method,
-            scopes: None,
-            session: false,
-            rate_key,
-        }
-    }
-
-    /// The username, or the error Confluence gives an anonymous caller where a user is needed.
-    pub fn require_user(&self, style: ErrorStyle) -> ApiResult<&str> {
-        self.user.as_deref().ok_or_else(|| {
-            ApiError::unauthorized(
-                style,
-                "This request requires authentication. Please log in and try again.",
-            )
-        })
-    }
-}
 
 /// Credentials issued while the simulator runs (sessions, OAuth grants, OAuth 1.0a nonces).
 #[derive(Default)]
@@ -123,11 +52,6 @@ impl AuthStore {
     pub fn reset_login_failures(&self) {
         lock(&self.login_failures).clear();
     }
-}
-
-/// Locks an auth map; a poisoned lock only means a handler panicked, the data is still usable.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The error body family for a request path.
@@ -255,12 +179,6 @@ fn trusted_header(
     )))
 }
 
-pub(crate) fn starts_with_ci(h: &str, prefix: &str) -> bool {
-    h.len() >= prefix.len()
-        && h.is_char_boundary(prefix.len())
-        && h[..prefix.len()].eq_ignore_ascii_case(prefix)
-}
-
 fn client_ip(req: &Request) -> String {
     req.extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -319,29 +237,6 @@ fn bearer(
         style,
         "Client must be authenticated to access this resource.",
     ))
-}
-
-/// Constant-time string comparison (the simulator should not be a timing oracle either).
-pub fn ct_eq(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-/// Checks a user's own secret for interactive logins (OAuth consent forms, `/dologin.action`):
-/// DC a password, Cloud a classic API token (the simulator has no Atlassian account passwords).
-/// Returns the canonical username.
-pub fn check_login(state: &Shared, login: &str, secret: &str) -> Option<String> {
-    let db = state.db();
-    match state.flavor() {
-        Flavor::Dc => db
-            .user_by_name(login)
-            .filter(|u| u.password.as_deref().is_some_and(|p| ct_eq(p, secret)))
-            .map(|u| u.name.clone()),
-        Flavor::Cloud => db
-            .user_by_email(login)
-            .filter(|u| u.api_tokens.iter().any(|t| ct_eq(t, secret)))
-            .map(|u| u.name.clone()),
-    }
 }
 
 /// `GET /_edge/tenant_info` → `{"cloudId": ...}`.

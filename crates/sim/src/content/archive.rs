@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
-use super::page::{live, not_found};
+use super::lookup::{live, not_found};
 use super::{require_writer, Ctx, P1};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};

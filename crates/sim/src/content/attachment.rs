@@ -18,9 +18,10 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json::attachment_json;
-use super::page::{live, parse_id};
+use super::lookup::attachments_of;
+use super::lookup::{live, parse_id};
 use super::pagination::V1Page;
-use super::space::{q, query_pairs};
+use super::query::{q, query_pairs};
 use super::{has_no_check, Ctx, P1, P2};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -47,13 +48,6 @@ pub fn routes() -> Router<Shared> {
 
 pub fn download_routes() -> Router<Shared> {
     Router::new().route("/download/attachments/{page}/{name}", get(download))
-}
-
-pub fn attachments_of(db: &Db, page: ContentId) -> Vec<&Attachment> {
-    db.attachments
-        .values()
-        .filter(|a| a.container_id == page)
-        .collect()
 }
 
 async fn list(
@@ -316,7 +310,7 @@ async fn upload_data(
             .get(&aid)
             .is_none_or(|a| a.container_id != page)
         {
-            return Err(super::page::not_found(S, &att));
+            return Err(super::lookup::not_found(S, &att));
         }
     }
     let mut up = read_upload(form, max_upload(&state)).await?;
@@ -327,7 +321,7 @@ async fn upload_data(
         .attachments
         .get(&aid)
         .map(|a| a.title.clone())
-        .ok_or_else(|| super::page::not_found(S, &att))?;
+        .ok_or_else(|| super::lookup::not_found(S, &att))?;
     store(&mut db, page, up, &user, now, true)?;
     Ok(Json(attachment_json(
         &state,

@@ -10,9 +10,9 @@ use serde_json::{json, Map, Value};
 
 use super::comment::{comment_json, comments_of};
 use super::json::{attachment_json, content_json, Expand};
-use super::page::{live, parse_id};
+use super::lookup::{live, parse_id};
 use super::pagination::V1Page;
-use super::space::{q, query_pairs};
+use super::query::{q, query_pairs};
 use super::{Ctx, P1, P2};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{ContentId, Db};

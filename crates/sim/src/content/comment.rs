@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::json::{content_json, user_or_unknown, Expand};
-use super::page::{live, not_found};
+use super::lookup::{live, not_found};
 use super::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{Comment, ContentId, Db};

@@ -423,7 +423,7 @@ mod tests {
     #[test]
     fn evaluates_against_seeded_content() {
         let cfg = crate::SimConfig::parse("flavor = \"dc\"").unwrap();
-        let db = Db::new(&cfg, 0);
+        let db = crate::world::build(&cfg, 0);
         let all_dev = run(&db, &parse("space = DEV").unwrap()).len();
         assert_eq!(all_dev, 13);
         let both = run(&db, &parse("space in (DEV, OPS)").unwrap()).len();

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::json::{user_or_unknown, version_json};
-use super::page::{live, parse_id};
+use super::lookup::{live, parse_id};
 use super::{Ctx, P1};
 use crate::error::{ApiResult, ErrorStyle};
 use crate::{iso8601, Shared};

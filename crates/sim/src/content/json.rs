@@ -9,9 +9,10 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+use super::ids::label_id;
 use super::Ctx;
 use crate::config::Flavor;
-use crate::model::{Attachment, Content, ContentId, Db, Space};
+use crate::model::{Attachment, Content, ContentId, Db, Space, User};
 use crate::{iso8601, Shared};
 
 /// The parsed `expand` parameter (`a,b.c` → {"a", "b", "b.c"}).
@@ -51,9 +52,40 @@ impl Expand {
     }
 }
 
+/// The JSON Confluence returns for a known user.
+pub fn user_json(state: &Shared, u: &User) -> Value {
+    let picture = json!({
+        "path": "/images/icons/profilepics/default.svg",
+        "width": 48, "height": 48, "isDefault": true
+    });
+    match state.flavor() {
+        Flavor::Dc => json!({
+            "type": "known",
+            "username": u.name,
+            "userKey": u.key,
+            "profilePicture": picture,
+            "displayName": u.display_name,
+            "_links": {"self": format!("/rest/api/user?key={}", u.key)},
+            "_expandable": {"status": ""},
+        }),
+        Flavor::Cloud => json!({
+            "type": "known",
+            "accountId": u.account_id,
+            "accountType": "atlassian",
+            "email": u.email,
+            "publicName": u.display_name,
+            "profilePicture": picture,
+            "displayName": u.display_name,
+            "isExternalCollaborator": false,
+            "_links": {"self": format!("/wiki/rest/api/user?accountId={}", u.account_id)},
+            "_expandable": {"operations": "", "personalSpace": ""},
+        }),
+    }
+}
+
 pub fn user_or_unknown(state: &Shared, db: &Db, name: &str) -> Value {
     match db.user_by_name(name) {
-        Some(u) => super::user::user_json(state, u),
+        Some(u) => user_json(state, u),
         None => json!({"type": "unknown", "displayName": name, "_links": {}}),
     }
 }
@@ -235,7 +267,7 @@ fn children_json(state: &Shared, db: &Db, id: ContentId, ex: &Expand, ctx: &Ctx)
     }
     // Like children.page: an embedded first page of the page's attachments.
     if ex.has("children.attachment") {
-        let atts: Vec<Value> = super::attachment::attachments_of(db, id)
+        let atts: Vec<Value> = super::lookup::attachments_of(db, id)
             .into_iter()
             .map(|a| attachment_json(state, db, a, ctx))
             .collect();
@@ -265,13 +297,6 @@ fn metadata_json(c: &Content, ex: &Expand, ctx: &Ctx) -> Value {
     } else {
         json!({"_expandable": {"labels": format!("/rest/api/content/{id}/label"), "currentuser": "", "properties": ""}})
     }
-}
-
-/// Labels are global; the id is derived from the name so it is stable across restarts.
-pub fn label_id(name: &str) -> u64 {
-    name.bytes().fold(1_469_598_103u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(1_099_511_628_211)
-    }) % 1_000_000_000
 }
 
 pub fn label_json(name: &str) -> Value {

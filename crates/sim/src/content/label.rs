@@ -8,9 +8,10 @@ use axum::{Extension, Json, Router};
 use serde_json::Value;
 
 use super::json::label_json;
-use super::page::{json_body, live, parse_id};
+use super::lookup::{live, parse_id};
+use super::page::json_body;
 use super::pagination::V1Page;
-use super::space::{q, query_pairs};
+use super::query::{q, query_pairs};
 use super::{require_writer, Ctx, P1, P2};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};

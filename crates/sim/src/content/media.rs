@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::json::{download_path, PATH_SEGMENT};
-use super::page::{live, not_found, parse_id};
+use super::lookup::{live, not_found, parse_id};
 use super::{Ctx, P2};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{hex, Attachment};

@@ -10,7 +10,7 @@ use axum::routing::put;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
-use super::page::{live, parse_id};
+use super::lookup::{live, parse_id};
 use super::require_writer;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -39,8 +39,8 @@ async fn move_action(
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> ApiResult<Json<Value>> {
     require_writer(&caller, &headers, S)?;
-    let pairs = super::space::query_pairs(&raw);
-    let get = |k: &str| super::space::q(&pairs, k);
+    let pairs = super::query::query_pairs(&raw);
+    let get = |k: &str| super::query::q(&pairs, k);
     let page = parse_id(
         get("pageId").ok_or_else(|| ApiError::bad_request(S, "pageId is required"))?,
         S,
@@ -122,7 +122,7 @@ pub fn move_in_tree(
     target: ContentId,
 ) -> ApiResult<()> {
     if live(db, page, S)?.kind != "page" {
-        return Err(super::page::not_found(S, &page.to_string()));
+        return Err(super::lookup::not_found(S, &page.to_string()));
     }
     let t = live(db, target, S)?.clone();
     if target == page || db.ancestors_of(target).iter().any(|a| a.id == page) {

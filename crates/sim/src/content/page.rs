@@ -12,8 +12,9 @@ use axum::{Extension, Json, Router};
 use serde_json::Value;
 
 use super::json::{content_json, Expand};
+use super::lookup::{live, not_found, parse_id};
 use super::pagination::V1Page;
-use super::space::{q, query_pairs};
+use super::query::{q, query_pairs};
 use super::{require_writer, Ctx, P1};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -29,31 +30,6 @@ pub fn routes() -> Router<Shared> {
         .route("/content/", axum::routing::post(create))
         .route("/content/{id}", get(one).put(update).delete(delete))
         .route("/content/{id}/child/page", get(child_pages))
-}
-
-pub fn not_found(style: ErrorStyle, id: &str) -> ApiError {
-    match style {
-        ErrorStyle::V2 => ApiError::not_found(style, "Not Found").with_code("NOT_FOUND"),
-        _ => ApiError::not_found(
-            style,
-            format!("No content found with id: ContentId{{id={id}}}"),
-        ),
-    }
-}
-
-/// Parses a content id as it appears in a path; anything else is simply not found.
-pub fn parse_id(raw: &str, style: ErrorStyle) -> ApiResult<ContentId> {
-    raw.trim_start_matches("att")
-        .parse()
-        .map_err(|_| not_found(style, raw))
-}
-
-/// The current (not trashed) page with this id.
-pub fn live(db: &Db, id: ContentId, style: ErrorStyle) -> ApiResult<&Content> {
-    db.content
-        .get(&id)
-        .filter(|c| c.status == "current")
-        .ok_or_else(|| not_found(style, &id.to_string()))
 }
 
 fn duplicate_title(style: ErrorStyle) -> ApiError {

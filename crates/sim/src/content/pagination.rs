@@ -17,19 +17,6 @@ use crate::error::{ApiError, ApiResult, ErrorStyle};
 /// defaults in Atlassian's Cloud v1 description (`/search`, `/content/search`: 25) and the DC
 /// "Pagination in the REST API" guide's examples.
 pub const V1_DEFAULT_LIMIT: usize = 25;
-/// v1 maximum for content lists, children and CQL search without body expansion (Confluence clamps
-/// silently). UNVERIFIED: neither the DC 9.3 nor the Cloud v1 description states a maximum for
-/// these operations, and Atlassian's pagination guide only says the limits "will be different
-/// depending on what parts of the response you're expanding". 100 is what clients observe;
-/// `[v1_limits] content` in the simulator config changes it.
-pub const V1_MAX_LIMIT: usize = 100;
-/// v1 maximum for label lists. UNVERIFIED: 200 is the `limit` *default* the Cloud v1
-/// description gives for `/label` and `/space/{key}/label`; no maximum is published.
-/// `[v1_limits] labels` changes it.
-pub const V1_LABEL_MAX_LIMIT: usize = 200;
-/// v1 maximum for `/group` and `/group/{name}/member`. UNVERIFIED: 200 is the `limit` default in
-/// the DC 9.3 and Cloud v1 descriptions; no maximum is published. `[v1_limits] groups` changes it.
-pub const V1_GROUP_MAX_LIMIT: usize = 200;
 /// Largest v1 `start` Confluence accepts: Cloud's own 400 message ("start parameter must be less
 /// than or equal to 100000"); unverified on DC, same value kept.
 pub const V1_MAX_START: usize = 100_000;
@@ -248,6 +235,7 @@ mod tests {
 
     #[test]
     fn v1_limit_is_clamped_and_bad_numbers_rejected() {
+        use crate::config::V1_MAX_LIMIT;
         let p = V1Page::parse(None, Some("5000"), V1_MAX_LIMIT).unwrap();
         assert_eq!(p.limit, V1_MAX_LIMIT);
         assert!(V1Page::parse(Some("x"), None, 10).is_err());

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::cql;
 use super::json::{content_json, Expand};
 use super::pagination::V1Page;
-use super::space::{q, query_pairs};
+use super::query::{q, query_pairs};
 use super::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::{iso8601, Shared};

@@ -9,9 +9,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::ids::group_id;
+use super::json::user_json;
 use super::pagination::V1Page;
-use super::space::{q, query_pairs};
-use super::user::user_json;
+use super::query::{q, query_pairs};
 use super::{Ctx, P1};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::User;
@@ -73,14 +74,6 @@ async fn server_information(State(state): State<Shared>, ctx: Ctx) -> Json<Value
         "scmInfo": "cfl-sim",
         "serverTitle": "Confluence",
     }))
-}
-
-/// A stable, UUID-shaped group id (Cloud addresses groups by id).
-pub fn group_id(name: &str) -> String {
-    format!(
-        "{:08x}-0000-4000-8000-000000000000",
-        super::json::label_id(name) as u32
-    )
 }
 
 pub fn group_json(name: &str, ctx: &Ctx) -> Value {

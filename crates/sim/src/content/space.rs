@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::json::{content_json, space_json, Expand};
 use super::pagination::V1Page;
+use super::query::{q, query_pairs};
 use super::{Ctx, P1};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::{Db, Space};
@@ -45,20 +46,6 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/space", get(list))
         .route("/space/{key}", get(one))
-}
-
-/// Query pairs, decoded; repeated keys kept (Confluence accepts `spaceKey=A&spaceKey=B`).
-pub fn query_pairs(raw: &Option<String>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-pub fn q<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 async fn list(

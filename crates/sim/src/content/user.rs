@@ -8,10 +8,10 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::ids::group_id;
+use super::json::user_json;
 use crate::auth::Caller;
-use crate::config::Flavor;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
-use crate::model::User;
 use crate::Shared;
 
 pub fn v1_routes() -> Router<Shared> {
@@ -49,7 +49,7 @@ async fn member_of(
     }
     let results: Vec<Value> = groups
         .iter()
-        .map(|g| json!({"type": "group", "name": g, "id": super::server_info::group_id(g), "_links": {"self": format!("/rest/api/group/{g}")}}))
+        .map(|g| json!({"type": "group", "name": g, "id": group_id(g), "_links": {"self": format!("/rest/api/group/{g}")}}))
         .collect();
     Ok(Json(json!({
         "results": results,
@@ -58,37 +58,6 @@ async fn member_of(
         "size": results.len(),
         "_links": {},
     })))
-}
-
-/// The JSON Confluence returns for a known user.
-pub fn user_json(state: &Shared, u: &User) -> Value {
-    let picture = json!({
-        "path": "/images/icons/profilepics/default.svg",
-        "width": 48, "height": 48, "isDefault": true
-    });
-    match state.flavor() {
-        Flavor::Dc => json!({
-            "type": "known",
-            "username": u.name,
-            "userKey": u.key,
-            "profilePicture": picture,
-            "displayName": u.display_name,
-            "_links": {"self": format!("/rest/api/user?key={}", u.key)},
-            "_expandable": {"status": ""},
-        }),
-        Flavor::Cloud => json!({
-            "type": "known",
-            "accountId": u.account_id,
-            "accountType": "atlassian",
-            "email": u.email,
-            "publicName": u.display_name,
-            "profilePicture": picture,
-            "displayName": u.display_name,
-            "isExternalCollaborator": false,
-            "_links": {"self": format!("/wiki/rest/api/user?accountId={}", u.account_id)},
-            "_expandable": {"operations": "", "personalSpace": ""},
-        }),
-    }
 }
 
 fn anonymous_json() -> Value {

@@ -13,7 +13,7 @@ use cfl_auth::oauth1::Problem;
 use cfl_auth::percent;
 
 use super::{check_signed, hash, problem, random_token, AccessToken, RequestToken};
-use crate::auth::ct_eq;
+use crate::auth::primitives::ct_eq;
 use crate::error::ApiResult;
 use crate::Shared;
 

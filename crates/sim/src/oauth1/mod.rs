@@ -20,7 +20,7 @@ use cfl_auth::oauth1::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::auth::{AuthMethod, Caller};
+use crate::auth::caller::{AuthMethod, Caller};
 use crate::config::OAuth1ConsumerConfig;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::Shared;

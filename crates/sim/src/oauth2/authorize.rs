@@ -12,7 +12,8 @@ use base64::Engine;
 use serde::Deserialize;
 
 use super::{client, code_kind, is_service_account, random_secret, split_scopes, Grant};
-use crate::auth::{check_login, lock, starts_with_ci};
+use crate::auth::login::check_login;
+use crate::auth::primitives::{lock, starts_with_ci};
 use crate::config::Flavor;
 use crate::model::secret_hash;
 use crate::Shared;

@@ -18,7 +18,8 @@ use axum::Router;
 use base64::Engine;
 use rand::RngCore;
 
-use crate::auth::{lock, ApiBase, AuthMethod, Caller};
+use crate::auth::caller::{ApiBase, AuthMethod, Caller};
+use crate::auth::primitives::lock;
 use crate::config::{Flavor, OAuth2ClientConfig, OAuth2ClientKind};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::secret_hash;

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::{client, code_kind, random_secret, split_scopes, Issued};
-use crate::auth::{ct_eq, lock, starts_with_ci};
+use crate::auth::primitives::{ct_eq, lock, starts_with_ci};
 use crate::config::{Flavor, OAuth2ClientConfig, OAuth2ClientKind};
 use crate::error::{ApiError, ApiResult, ErrorStyle};
 use crate::model::secret_hash;

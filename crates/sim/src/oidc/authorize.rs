@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{now_ms, provider, OidcConfig, PendingCode};
-use crate::auth::{ct_eq, lock};
+use crate::auth::primitives::{ct_eq, lock};
 use crate::model::secret_hash;
 use crate::oauth2::{esc, random_secret};
 use crate::Shared;

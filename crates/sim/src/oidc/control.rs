@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::keys::{self, DropError};
-use crate::auth::lock;
+use crate::auth::primitives::lock;
 use crate::error::{ApiError, ErrorStyle};
 use crate::Shared;
 

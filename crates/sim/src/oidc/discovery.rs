@@ -7,7 +7,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::{issuer, provider};
-use crate::auth::lock;
+use crate::auth::primitives::lock;
 use crate::Shared;
 
 pub(super) async fn openid_configuration(State(state): State<Shared>) -> Response {

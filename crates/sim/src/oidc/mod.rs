@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 pub use config::{GroupsClaim, OidcClient, OidcConfig, OidcGroup, OidcUser};
 pub use control::TokenFault;
 
-use crate::auth::lock;
+use crate::auth::primitives::lock;
 use crate::Shared;
 
 /// An approved authorization request waiting for its code to be redeemed.

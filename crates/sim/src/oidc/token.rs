@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::control::TokenFault;
 use super::{now_ms, object_id, provider, subject, AccessGrant, OidcConfig, OidcUser, Provider};
-use crate::auth::{ct_eq, lock, starts_with_ci};
+use crate::auth::primitives::{ct_eq, lock, starts_with_ci};
 use crate::model::secret_hash;
 use crate::oauth2::random_secret;
 use crate::Shared;

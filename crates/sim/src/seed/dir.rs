@@ -10,7 +10,7 @@ use super::{
     err, file_name, media_type, read_bytes, read_text, Seed, SeedAttachment, SeedError, SeedPage,
     SeedSpace,
 };
-use crate::config::UserConfig;
+use crate::config::users::UserConfig;
 
 /// `space.toml` in a seed folder.
 #[derive(Deserialize, Default)]

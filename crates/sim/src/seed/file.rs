@@ -8,7 +8,7 @@ use super::{
     err, file_name, media_type, read_bytes, read_text, Seed, SeedAttachment, SeedError, SeedPage,
     SeedSpace,
 };
-use crate::config::UserConfig;
+use crate::config::users::UserConfig;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

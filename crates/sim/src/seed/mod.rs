@@ -27,11 +27,11 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 
-use crate::config::UserConfig;
+use crate::config::users::UserConfig;
 
 pub use apply::apply;
 
-/// A seed read from disk and checked: what `Db::new` builds the world from.
+/// A seed read from disk and checked: what `world::build` builds the world from.
 #[derive(Debug, Clone, Default)]
 pub struct Seed {
     pub users: Vec<UserConfig>,

@@ -8,9 +8,9 @@ use axum::extract::{FromRequestParts, RawQuery};
 use axum::http::request::Parts;
 
 use super::{page_id, paging, S};
-use crate::content::page::{live, not_found};
+use crate::content::lookup::{live, not_found};
 use crate::content::pagination::{V2Page, V2_DEFAULT_LIMIT};
-use crate::content::space::query_pairs;
+use crate::content::query::query_pairs;
 use crate::content::P1;
 use crate::error::ApiError;
 use crate::model::ContentId;

@@ -14,13 +14,13 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
-use super::attachment::attachments_of;
-use super::json::{download_path, label_id};
-use super::page::{
-    create_page, json_body, not_found, trash_page, update_page, NewPage, PageUpdate,
-};
+use super::ids::label_id;
+use super::json::download_path;
+use super::lookup::attachments_of;
+use super::lookup::not_found;
+use super::page::{create_page, json_body, trash_page, update_page, NewPage, PageUpdate};
 use super::pagination::V2Page;
-use super::space::{q, query_pairs};
+use super::query::{q, query_pairs};
 use super::{require_writer, Ctx, P1};
 
 pub mod extract;

@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use super::extract::{Live, LiveFolder, LivePage, V2List};
 use super::{bad_param, space_id_of, S};
-use crate::content::page::{live, not_found};
+use crate::content::lookup::{live, not_found};
 use crate::content::pagination::{V2_DEFAULT_LIMIT, V2_MAX_LIMIT};
-use crate::content::space::{q, query_pairs};
+use crate::content::query::{q, query_pairs};
 use crate::content::Ctx;
 use crate::error::ApiResult;
 use crate::model::{ContentId, Db};

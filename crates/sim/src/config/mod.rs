@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod users;
+
+pub use users::{ScopedTokenConfig, SeedPatConfig, UserConfig};
+
 /// Which Confluence the simulator pretends to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -127,46 +131,6 @@ pub struct TrustedHeaderConfig {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct UserConfig {
-    /// DC username; on Cloud a stable handle used to derive the accountId.
-    pub name: String,
-    pub display_name: String,
-    pub email: String,
-    /// None: a passwordless account (e.g. synced from Entra ID) that can't use Basic or log in.
-    #[serde(default)]
-    pub password: Option<String>,
-    #[serde(default)]
-    pub admin: bool,
-    /// Cloud classic API tokens (Basic `email:token` on the site).
-    #[serde(default)]
-    pub api_tokens: Vec<String>,
-    /// Cloud scoped API tokens (Basic `email:token` on `/ex/confluence/{cloudId}` only).
-    #[serde(default)]
-    pub scoped_tokens: Vec<ScopedTokenConfig>,
-    /// DC personal access tokens that exist at start (as raw tokens, stored hashed).
-    #[serde(default)]
-    pub pats: Vec<SeedPatConfig>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ScopedTokenConfig {
-    pub token: String,
-    pub scopes: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeedPatConfig {
-    pub name: String,
-    pub token: String,
-    /// Days until expiry; None = never expires (eternal tokens are enabled by default on DC).
-    #[serde(default)]
-    pub expires_in_days: Option<i64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct OAuth1ConsumerConfig {
     pub key: String,
     /// PEM file (SPKI or PKCS#1) with the consumer's RSA public key; relative to the config file.
@@ -216,6 +180,20 @@ pub struct OAuth2ClientConfig {
     pub service_account: Option<String>,
 }
 
+/// v1 maximum for content lists, children and CQL search without body expansion (Confluence clamps
+/// silently). UNVERIFIED: neither the DC 9.3 nor the Cloud v1 description states a maximum for
+/// these operations, and Atlassian's pagination guide only says the limits "will be different
+/// depending on what parts of the response you're expanding". 100 is what clients observe;
+/// `[v1_limits] content` in the simulator config changes it.
+pub const V1_MAX_LIMIT: usize = 100;
+/// v1 maximum for label lists. UNVERIFIED: 200 is the `limit` *default* the Cloud v1
+/// description gives for `/label` and `/space/{key}/label`; no maximum is published.
+/// `[v1_limits] labels` changes it.
+pub const V1_LABEL_MAX_LIMIT: usize = 200;
+/// v1 maximum for `/group` and `/group/{name}/member`. UNVERIFIED: 200 is the `limit` default in
+/// the DC 9.3 and Cloud v1 descriptions; no maximum is published. `[v1_limits] groups` changes it.
+pub const V1_GROUP_MAX_LIMIT: usize = 200;
+
 /// `[v1_limits]`: maxima for v1 `limit`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -230,13 +208,13 @@ pub struct V1Limits {
 }
 
 fn default_content_cap() -> usize {
-    crate::content::pagination::V1_MAX_LIMIT
+    V1_MAX_LIMIT
 }
 fn default_labels_cap() -> usize {
-    crate::content::pagination::V1_LABEL_MAX_LIMIT
+    V1_LABEL_MAX_LIMIT
 }
 fn default_groups_cap() -> usize {
-    crate::content::pagination::V1_GROUP_MAX_LIMIT
+    V1_GROUP_MAX_LIMIT
 }
 
 impl Default for V1Limits {
