@@ -62,7 +62,7 @@ impl Admin {
 
 pub fn router(gw: Shared) -> Router<Shared> {
     Router::new()
-        .nest("/admin/v1", native::routes())
+        .nest("/admin/v1", native::routes().merge(openapi::routes()))
         .nest("/rest/extender/1.0/tokenTools", extender::routes())
         .layer(from_fn_with_state(gw, require_admin))
         // The page itself is public (it holds no data); everything it shows comes from the API.

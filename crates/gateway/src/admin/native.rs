@@ -27,7 +27,6 @@ pub fn routes() -> Router<Shared> {
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify))
         .route("/check", post(check))
-        .route("/openapi.json", get(super::openapi::serve))
         .method_not_allowed_fallback(super::extract::method_not_allowed)
 }
 
