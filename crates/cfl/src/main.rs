@@ -5,6 +5,7 @@
 
 mod commands;
 mod output;
+mod shutdown;
 
 use std::process::ExitCode;
 
