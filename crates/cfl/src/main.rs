@@ -5,6 +5,8 @@
 
 mod commands;
 mod output;
+mod runtime;
+mod shutdown;
 
 use std::process::ExitCode;
 

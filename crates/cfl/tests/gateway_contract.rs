@@ -59,7 +59,11 @@ fn routed_paths() -> BTreeSet<String> {
     };
     let admin = read("mod.rs");
     let mut paths = BTreeSet::new();
-    for (module, file) in [("native", "native.rs"), ("extender", "extender.rs")] {
+    for (module, file) in [
+        ("native", "native.rs"),
+        ("openapi", "openapi.rs"),
+        ("extender", "extender.rs"),
+    ] {
         let prefix = admin
             .split(".nest(")
             .skip(1)

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::deployment::Deployment;
 use crate::error::{Error, Result};
+pub use crate::secrets::SecretStore;
 
 /// How a profile authenticates: its name in `config.toml` and on the command line. What a method
 /// does to a request is its [`crate::authorize::Authorizer`]; how it logs in, [`crate::login`].
@@ -101,23 +102,6 @@ impl Method {
 impl std::fmt::Display for Method {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Where a profile's secret is kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SecretStore {
-    Keychain,
-    File,
-}
-
-impl SecretStore {
-    pub fn describe(self, dir: &Path) -> String {
-        match self {
-            SecretStore::Keychain => "OS keychain".into(),
-            SecretStore::File => format!("file {}", crate::secrets::file_path(dir).display()),
-        }
     }
 }
 

@@ -1,6 +1,16 @@
 //! The one error type of cfl-client. Callers decide by variant (and [`Error::status`]), never by
 //! the text: the binary maps errors to exit codes in one place (`credential_refused` → 4).
 
+/// Why a token endpoint said no, so callers can advise (log in again vs fix the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// `invalid_client`: wrong client id or secret.
+    Client,
+    /// `invalid_grant`: the code or refresh token is unknown, expired, used or revoked.
+    Grant,
+    Other,
+}
+
 /// A failure the caller may need to tell apart from others.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -46,10 +56,7 @@ pub enum Error {
     },
     /// A token endpoint refused a grant; `refusal` says which part, so the advice fits.
     #[error("{message}")]
-    Grant {
-        refusal: crate::oauth::token::Refusal,
-        message: String,
-    },
+    Grant { refusal: Refusal, message: String },
     /// The server kept answering 429/503 beyond the retry policy.
     #[error("{0}")]
     RateLimited(String),

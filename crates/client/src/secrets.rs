@@ -6,12 +6,30 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::config::SecretStore;
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 /// The keychain service name entries are stored under (account = profile name).
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 const SERVICE: &str = "cfl";
+
+/// Where a profile's secret is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SecretStore {
+    Keychain,
+    File,
+}
+
+impl SecretStore {
+    pub fn describe(self, dir: &Path) -> String {
+        match self {
+            SecretStore::Keychain => "OS keychain".into(),
+            SecretStore::File => format!("file {}", file_path(dir).display()),
+        }
+    }
+}
 
 pub fn file_path(dir: &Path) -> PathBuf {
     dir.join("secrets.toml")

@@ -79,6 +79,17 @@ pub fn normalized_parameters<'p>(params: impl IntoIterator<Item = (&'p str, &'p 
         .join("&")
 }
 
+/// The request's own parameters, decoded: the URL query, then the form body (if any).
+/// This is where `xoauth_requestor_id` is found.
+pub fn request_parameters(req: &RequestParts<'_>) -> Result<Vec<(String, String)>, Error> {
+    let url = parse_url(req.url)?;
+    let mut params = percent::parse_form(url.query().unwrap_or(""));
+    if let Some(body) = req.form_body {
+        params.extend(percent::parse_form(body));
+    }
+    Ok(params)
+}
+
 /// The full signature base string. `protocol` are the `oauth_*` parameters that travel in the
 /// `Authorization` header (decoded; `realm` and `oauth_signature` are skipped if present); the
 /// query of `req.url` and the form body are added here.
@@ -87,7 +98,7 @@ pub fn signature_base_string(
     protocol: &[(String, String)],
 ) -> Result<String, Error> {
     let uri = base_string_uri(req.url)?;
-    let request = super::verify::request_parameters(req)?;
+    let request = request_parameters(req)?;
     let params = request
         .iter()
         .chain(

@@ -29,13 +29,13 @@ pub mod keys;
 pub mod verify;
 
 pub use base::{
-    base_string_uri, is_form_content_type, normalized_parameters, signature_base_string,
-    RequestParts,
+    base_string_uri, is_form_content_type, normalized_parameters, request_parameters,
+    signature_base_string, RequestParts,
 };
 pub use consumer::{generate_nonce, unix_timestamp, with_requestor_id, Consumer, TokenParams};
 pub use header::AuthorizationHeader;
 pub use keys::{PrivateKey, PublicKey};
-pub use verify::{request_parameters, verify, ProtocolParams};
+pub use verify::{verify, ProtocolParams};
 
 /// The only signature method supported (the one application links use).
 pub const RSA_SHA1: &str = "RSA-SHA1";

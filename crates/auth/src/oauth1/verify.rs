@@ -3,9 +3,8 @@
 //! Policy that needs state (timestamp window, nonce memory, consumer and token lookup) stays with
 //! the caller; this module only answers "is this header well-formed" and "does the signature match".
 
-use super::base::{parse_url, signature_base_string, RequestParts};
+use super::base::{signature_base_string, RequestParts};
 use super::{AuthorizationHeader, Error, PublicKey, RSA_SHA1};
-use crate::percent;
 
 /// The `oauth_*` parameters of a request, checked for presence and syntax.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,17 +65,6 @@ impl ProtocolParams {
     pub fn is_two_legged(&self) -> bool {
         self.token.as_deref() == Some("")
     }
-}
-
-/// The request's own parameters, decoded: the URL query, then the form body (if any).
-/// This is where `xoauth_requestor_id` is found.
-pub fn request_parameters(req: &RequestParts<'_>) -> Result<Vec<(String, String)>, Error> {
-    let url = parse_url(req.url)?;
-    let mut params = percent::parse_form(url.query().unwrap_or(""));
-    if let Some(body) = req.form_body {
-        params.extend(percent::parse_form(body));
-    }
-    Ok(params)
 }
 
 /// Verifies the RSA-SHA1 signature of a request whose `Authorization` header is `header`.

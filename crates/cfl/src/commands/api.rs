@@ -15,6 +15,7 @@ use cfl_client::paginate;
 use serde_json::{Map, Value};
 
 use super::Globals;
+use crate::runtime::runtime;
 
 #[derive(clap::Args)]
 pub struct ApiArgs {
@@ -96,7 +97,7 @@ fn print_response(r: &Response, include: bool, out: &mut impl Write) -> anyhow::
 }
 
 pub fn run(a: ApiArgs, g: &Globals) -> anyhow::Result<ExitCode> {
-    super::auth::runtime()?.block_on(run_async(a, g))
+    runtime()?.block_on(run_async(a, g))
 }
 
 /// `-f` and `-F` fields, in order.

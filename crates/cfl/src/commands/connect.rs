@@ -9,6 +9,7 @@ use cfl_client::config::config_dir;
 use cfl_client::{credentials, Client};
 
 use super::Globals;
+use crate::runtime::runtime;
 
 /// The client for the selected profile (flag > env > active profile).
 pub fn client(g: &Globals) -> anyhow::Result<Client> {
@@ -24,7 +25,7 @@ where
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let client = client(g)?;
-    super::auth::runtime()?.block_on(body(client))?;
+    runtime()?.block_on(body(client))?;
     Ok(ExitCode::SUCCESS)
 }
 

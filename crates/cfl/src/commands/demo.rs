@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::json;
 
+use crate::shutdown::wait_for_signal;
+
 const SIM_CONFIG: &str = include_str!("../../../../examples/sim-dc.toml");
 const DEMO_PUBLIC_KEY: &str = include_str!("../../../../examples/keys/demo-consumer.pub.pem");
 const DEMO_PRIVATE_KEY: &str = include_str!("../../../../examples/keys/demo-consumer.key.pem");
@@ -131,7 +133,7 @@ Manage it:
         sim = sim.base_url,
     );
 
-    super::serve::wait_for_signal().await?;
+    wait_for_signal().await?;
     gw.shutdown().await;
     sim.shutdown().await;
     drop(dir);

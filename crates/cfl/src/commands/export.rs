@@ -15,6 +15,7 @@ use std::process::ExitCode;
 use cfl_client::export::{self, Event, Report};
 
 use super::Globals;
+use crate::runtime::runtime;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -64,7 +65,7 @@ pub fn run(a: ExportArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         force: a.force,
     };
     let mut shown = Shown::new();
-    let s = super::auth::runtime()?.block_on(export::run(client, &opts, &mut shown))?;
+    let s = runtime()?.block_on(export::run(client, &opts, &mut shown))?;
     for (id, msg) in &s.failures {
         eprintln!("error: page {id}: {msg}");
     }

@@ -16,6 +16,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use super::Globals;
+use crate::runtime::runtime;
 
 /// Confluence's defaults (`atlassian.pats.max.tokens.per.user`, `…max.tokens.expiry.days`),
 /// quoted when the server refuses.
@@ -64,7 +65,7 @@ enum PatCommand {
 }
 
 pub fn run(a: PatArgs, g: &Globals) -> anyhow::Result<ExitCode> {
-    super::auth::runtime()?.block_on(run_async(a, g))
+    runtime()?.block_on(run_async(a, g))
 }
 
 fn client_for(g: &Globals, for_user: Option<&str>) -> anyhow::Result<Client> {

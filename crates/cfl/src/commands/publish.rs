@@ -20,6 +20,7 @@ use cfl_client::content::page::PageChange;
 use cfl_client::content::{Api, Content, ContentError, PageRef};
 
 use super::Globals;
+use crate::runtime::runtime;
 
 #[derive(clap::Args)]
 pub struct PublishArgs {
@@ -168,7 +169,7 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    super::auth::runtime()?.block_on(publish(
+    runtime()?.block_on(publish(
         g,
         &space,
         parent.as_deref(),
@@ -207,7 +208,7 @@ fn run_dir(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             OrphanMode::Delete => Orphans::Delete,
         },
     };
-    super::auth::runtime()?.block_on(async {
+    runtime()?.block_on(async {
         let client = super::connect::client(g)?;
         let c = Content::new(&client);
         let plan = publish::plan(&c, &opts).await?;

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::demo;
+use crate::shutdown::wait_for_signal;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -179,21 +180,5 @@ fn ignore_sighup() -> anyhow::Result<()> {
             }
         });
     }
-    Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-pub async fn wait_for_signal() -> anyhow::Result<()> {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = ctrl_c => r?,
-            _ = term.recv() => {},
-        }
-    }
-    #[cfg(not(unix))]
-    ctrl_c.await?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! engine prints nothing.
 
 mod fetch;
+mod format;
 mod limiter;
 mod list;
 mod manifest;
@@ -30,34 +31,11 @@ use self::page::Ctx;
 use crate::content::Api;
 use crate::Client;
 
+pub use self::format::Format;
 pub use self::manifest::{JOURNAL, MANIFEST};
 
 /// Requests in flight at the start (or `--concurrency`, if lower).
 const START_CONCURRENCY: usize = 8;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Markdown,
-    Html,
-    Storage,
-}
-
-impl Format {
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Markdown => "markdown",
-            Format::Html => "html",
-            Format::Storage => "storage",
-        }
-    }
-    fn ext(self) -> &'static str {
-        match self {
-            Format::Markdown => "md",
-            Format::Html => "html",
-            Format::Storage => "xml",
-        }
-    }
-}
 
 /// What to export, where, how.
 #[derive(Clone, Debug)]

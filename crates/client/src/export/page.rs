@@ -8,10 +8,11 @@ use anyhow::Context;
 use cfl_markdown::{FrontMatter, Links, PageRef};
 
 use super::fetch::Fetcher;
+use super::format::Format;
 use super::manifest::{AttachmentEntry, PageEntry};
 use super::plan::{self, Job};
 use super::tree::{self, Listed, Placed};
-use super::{list, writer, Format};
+use super::{list, writer};
 use crate::content::Api;
 
 /// Everything a page task needs, shared.

@@ -7,6 +7,7 @@ use base64::Engine;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use crate::error::Refusal;
 use crate::error::{Error, Result};
 
 /// Where and how to ask for tokens.
@@ -25,16 +26,6 @@ pub struct Tokens {
     pub refresh_token: Option<String>,
     pub expires_in: Option<i64>,
     pub scope: Option<String>,
-}
-
-/// Why the endpoint said no, so callers can advise (log in again vs fix the secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// `invalid_client`: wrong client id or secret.
-    Client,
-    /// `invalid_grant`: the code or refresh token is unknown, expired, used or revoked.
-    Grant,
-    Other,
 }
 
 /// A PKCE pair (RFC 7636, S256): (verifier, challenge).

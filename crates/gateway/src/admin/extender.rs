@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::actor::Admin;
 use super::extract::{JsonBody, QueryOf};
 use super::native::{create_token, revoke_token, store_error};
 use super::schema::ErrorBody;
-use super::Admin;
 use crate::proxy::refusal::Refusal;
 use crate::restrict::rule::split_lines;
 use crate::secret::SecretHash;

@@ -2,6 +2,7 @@
 //! Extender's `/rest/extender/1.0/tokenTools/*`, both for gateway admins only. Every admin action
 //! is audited like a proxied request.
 
+mod actor;
 pub mod confluence;
 pub mod extender;
 pub mod extract;
@@ -25,44 +26,11 @@ use crate::proxy::refusal::Refusal;
 use crate::secret::SecretHash;
 use crate::state::Shared;
 
-/// The admin making this request.
-#[derive(Clone, Debug)]
-pub struct Admin {
-    pub id: String,
-    pub label: String,
-    pub ip: String,
-}
-
-impl Admin {
-    /// Records an admin action; `false` if the audit log could not take it.
-    pub async fn audit(
-        &self,
-        gw: &Shared,
-        action: &str,
-        method: &'static str,
-        token_id: Option<&str>,
-        status: u16,
-    ) -> bool {
-        let record = AuditRecord {
-            at: gw.now_ms(),
-            kind: Kind::Admin,
-            actor: self.label.clone().into(),
-            token_id: token_id.map(str::to_string),
-            method: method.into(),
-            path: action.into(),
-            decision: Decision::Allow,
-            reason: format!("admin {}", self.id).into(),
-            status: status as i64,
-            client_ip: self.ip.clone(),
-            ..AuditRecord::default()
-        };
-        gw.audit.record(record).await
-    }
-}
+pub use self::actor::Admin;
 
 pub fn router(gw: Shared) -> Router<Shared> {
     Router::new()
-        .nest("/admin/v1", native::routes())
+        .nest("/admin/v1", native::routes().merge(openapi::routes()))
         .nest("/rest/extender/1.0/tokenTools", extender::routes())
         .layer(from_fn_with_state(gw, require_admin))
         // The page itself is public (it holds no data); everything it shows comes from the API.

@@ -8,12 +8,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 
+use super::actor::Admin;
 use super::extract::{JsonBody, PathOf, QueryOf};
 use super::schema::{
     AuditFormat, AuditPage, AuditQuery, AuditRecordView, CheckAnswer, CheckRequest,
     CreateTokenRequest, CreatedToken, ErrorBody, TokenList, TokenView, Verdict, VerifyReport,
 };
-use super::Admin;
 use crate::audit::Verifier;
 use crate::proxy::refusal::Refusal;
 use crate::restrict::{normalize, Decision, RequestView};
@@ -27,7 +27,6 @@ pub fn routes() -> Router<Shared> {
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify))
         .route("/check", post(check))
-        .route("/openapi.json", get(super::openapi::serve))
         .method_not_allowed_fallback(super::extract::method_not_allowed)
 }
 

@@ -6,10 +6,13 @@ use std::sync::OnceLock;
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::{extender, native};
+use crate::state::Shared;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -36,11 +39,18 @@ Authenticate with `Authorization: Bearer ADMIN_TOKEN` (or Basic `ANY:ADMIN_TOKEN
 )]
 struct AdminApi;
 
+/// The document's own route, mounted beside the native API it describes (`/admin/v1`).
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/openapi.json", get(serve))
+        .method_not_allowed_fallback(super::extract::method_not_allowed)
+}
+
 /// This document.
 #[utoipa::path(get, path = "/admin/v1/openapi.json", operation_id = "openapi",
     security(()),
     responses((status = 200, description = "this document (public: it describes, it grants nothing)", content_type = "application/json", body = Object)))]
-pub(super) async fn serve() -> Response {
+async fn serve() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], document()).into_response()
 }
 

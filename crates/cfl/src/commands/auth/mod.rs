@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use super::Globals;
+use crate::runtime::runtime;
 
 #[derive(Subcommand)]
 pub enum AuthCommand {
@@ -36,12 +37,4 @@ pub fn run(cmd: AuthCommand, g: &Globals) -> anyhow::Result<ExitCode> {
         AuthCommand::Switch(a) => manage::switch(a),
         AuthCommand::Refresh => runtime()?.block_on(status::refresh(g)),
     }
-}
-
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    use anyhow::Context;
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
 }

@@ -9,6 +9,7 @@ use cfl_client::{identity, Client, ClientOptions};
 use serde_json::{json, Value};
 
 use crate::commands::Globals;
+use crate::runtime::runtime;
 
 #[derive(clap::Args)]
 pub struct StatusArgs {
@@ -167,7 +168,7 @@ pub fn token(g: &Globals) -> anyhow::Result<ExitCode> {
     // A bearer is renewed first when it is about to expire; methods that sign or send a cookie
     // per request say why they have no header to give.
     let client = Client::new(cred, &g.client_options(profile.as_ref()))?;
-    println!("{}", super::runtime()?.block_on(client.reusable_header())?);
+    println!("{}", runtime()?.block_on(client.reusable_header())?);
     Ok(ExitCode::SUCCESS)
 }
 
