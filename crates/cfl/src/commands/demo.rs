@@ -3,6 +3,7 @@
 //! The simulator config and demo keys are compiled in, so it works from any directory.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -17,17 +18,59 @@ const OTHER_PUBLIC_KEY: &str = include_str!("../../../../examples/keys/other-con
 
 pub async fn run(listen: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
     let dir = tempfile::tempdir().context("cannot create a temporary directory for the demo")?;
-    let keys = dir.path().join("keys");
+    let sim_path = write_demo_files(dir.path())?;
+    let sim_config = cfl_sim::SimConfig::load(&sim_path)?;
+    let sim = cfl_sim::start(sim_config, "127.0.0.1:0".parse()?).await?;
+
+    let admin_env = std::env::var("CFL_ADMIN_TOKEN")
+        .ok()
+        .filter(|s| !s.is_empty());
+    let (gw, moved_from) =
+        start_gateway(dir.path(), listen, &sim.base_url, admin_env.clone()).await?;
+    let admin_token = gw
+        .generated_admin_token
+        .clone()
+        .or(admin_env)
+        .context("no admin token available")?;
+    let (secret, id) = create_demo_token(&gw.base_url, &admin_token).await?;
+    print_instructions(&Demo {
+        sim: &sim.base_url,
+        base: &gw.base_url,
+        moved_from,
+        admin_token: &admin_token,
+        secret: &secret,
+        id: &id,
+    });
+
+    wait_for_signal().await?;
+    gw.shutdown().await;
+    sim.shutdown().await;
+    drop(dir);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The simulator config and the demo keys, written where the configs name them; returns the
+/// simulator config's path.
+fn write_demo_files(dir: &Path) -> anyhow::Result<PathBuf> {
+    let keys = dir.join("keys");
     std::fs::create_dir_all(&keys)?;
     std::fs::write(keys.join("demo-consumer.pub.pem"), DEMO_PUBLIC_KEY)?;
     std::fs::write(keys.join("other-consumer.pub.pem"), OTHER_PUBLIC_KEY)?;
     std::fs::write(keys.join("demo-consumer.key.pem"), DEMO_PRIVATE_KEY)?;
-    let sim_path = dir.path().join("sim.toml");
+    let sim_path = dir.join("sim.toml");
     std::fs::write(&sim_path, SIM_CONFIG)?;
-    let sim_config = cfl_sim::SimConfig::load(&sim_path)?;
-    let sim = cfl_sim::start(sim_config, "127.0.0.1:0".parse()?).await?;
+    Ok(sim_path)
+}
 
-    let store = format!("sqlite:{}", dir.path().join("gateway.sqlite").display());
+/// Starts the gateway in front of the simulator. Without `--listen` a taken default port moves
+/// the gateway to any free port rather than failing the demo; the taken address is returned.
+async fn start_gateway(
+    dir: &Path,
+    listen: Option<SocketAddr>,
+    upstream: &str,
+    admin_env: Option<String>,
+) -> anyhow::Result<(cfl_gateway::server::RunningGateway, Option<SocketAddr>)> {
+    let store = format!("sqlite:{}", dir.join("gateway.sqlite").display());
     let gateway_toml = format!(
         r#"listen = "{listen}"
 store = {store:?}
@@ -39,43 +82,34 @@ mode = "oauth1-impersonation"
 consumer_key = "cfl-gateway"
 private_key_file = "keys/demo-consumer.key.pem"
 "#,
-        listen = listen.unwrap_or_else(|| "127.0.0.1:8080"
-            .parse()
-            .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080)))),
-        upstream = sim.base_url,
+        listen = listen.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 8080))),
     );
-    let gateway_path = dir.path().join("gateway.toml");
+    let gateway_path = dir.join("gateway.toml");
     std::fs::write(&gateway_path, &gateway_toml)?;
     let mut config = cfl_gateway::config::GatewayConfig::load(&gateway_path)?;
-    let admin_env = std::env::var("CFL_ADMIN_TOKEN")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let mut moved_from = None;
-    let gw = match cfl_gateway::server::start(config.clone(), admin_env.clone()).await {
-        Ok(gw) => gw,
-        // The default port taken and no --listen given: take any free port rather than fail the
-        // demo (the failed start opened nothing else).
+    match cfl_gateway::server::start(config.clone(), admin_env.clone()).await {
+        Ok(gw) => Ok((gw, None)),
+        // The failed start opened nothing else, so starting again is safe.
         Err(e)
             if listen.is_none()
                 && e.downcast_ref::<cfl_gateway::server::ListenError>()
                     .is_some_and(|l| l.io.kind() == std::io::ErrorKind::AddrInUse) =>
         {
-            moved_from = Some(config.listen);
+            let taken = config.listen;
             config.listen = "127.0.0.1:0".parse()?;
-            cfl_gateway::server::start(config, admin_env.clone()).await?
+            let gw = cfl_gateway::server::start(config, admin_env).await?;
+            Ok((gw, Some(taken)))
         }
-        Err(e) => return Err(e),
-    };
-    let admin_token = gw
-        .generated_admin_token
-        .clone()
-        .or(admin_env)
-        .context("no admin token available")?;
+        Err(e) => Err(e),
+    }
+}
 
+/// The demo's bound token for the passwordless service account: (secret, token id).
+async fn create_demo_token(base: &str, admin_token: &str) -> anyhow::Result<(String, String)> {
     let http = reqwest::Client::builder().no_proxy().build()?;
     let created: serde_json::Value = http
-        .post(format!("{}/admin/v1/tokens", gw.base_url))
-        .bearer_auth(&admin_token)
+        .post(format!("{base}/admin/v1/tokens"))
+        .bearer_auth(admin_token)
         .json(&json!({
             "label": "reports integration (demo)",
             "user": "svc-reports",
@@ -92,17 +126,37 @@ private_key_file = "keys/demo-consumer.key.pem"
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let base = &gw.base_url;
+    Ok((secret, id))
+}
+
+struct Demo<'a> {
+    sim: &'a str,
+    base: &'a str,
+    moved_from: Option<SocketAddr>,
+    admin_token: &'a str,
+    secret: &'a str,
+    id: &'a str,
+}
+
+/// One JSON line on stdout for scripts, the guided tour on stderr.
+fn print_instructions(demo: &Demo<'_>) {
+    let Demo {
+        sim,
+        base,
+        moved_from,
+        admin_token,
+        secret,
+        id,
+    } = demo;
     let moved = match moved_from {
         Some(taken) => format!(
             "\n  ({taken} is in use by another program, so the gateway listens on {base} instead.)\n"
         ),
         None => String::new(),
     };
-
     println!(
         "{}",
-        json!({"event": "demo", "gateway": base, "admin_page": format!("{base}/admin/"), "confluence": sim.base_url, "admin_token": admin_token, "token": secret, "token_id": id})
+        json!({"event": "demo", "gateway": base, "admin_page": format!("{base}/admin/"), "confluence": sim, "admin_token": admin_token, "token": secret, "token_id": id})
     );
     eprintln!(
         r#"
@@ -130,12 +184,5 @@ Manage it:
   cfl audit list
   cfl audit verify
 "#,
-        sim = sim.base_url,
     );
-
-    wait_for_signal().await?;
-    gw.shutdown().await;
-    sim.shutdown().await;
-    drop(dir);
-    Ok(ExitCode::SUCCESS)
 }
