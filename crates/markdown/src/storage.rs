@@ -213,45 +213,10 @@ fn title_heading_len(events: &[Event], title: &str) -> usize {
 }
 
 fn convert(markdown: &str, title: Option<&str>, links: Option<LinkResolver<'_>>) -> Storage {
-    let mut out = String::with_capacity(markdown.len() * 2);
-    let mut images: Vec<String> = Vec::new();
-    let mut attachments: Vec<String> = Vec::new();
-    // A link's target: the caller's reading of a local path first, then the default one.
-    let resolve = |dest: &str| -> Option<(LinkTarget, Option<String>)> {
-        let (path, fragment) = match dest.split_once('#') {
-            Some((p, f)) => (p, Some(decode_target(f))),
-            None => (dest, None),
-        };
-        if path.is_empty() || dest.contains("://") {
-            return None;
-        }
-        let path = decode_target(path);
-        let target = links
-            .filter(|_| is_local(&path))
-            .and_then(|f| f(&path))
-            .or_else(|| default_target(&path))?;
-        Some((target, fragment.filter(|f| !f.is_empty())))
-    };
-    let mut pending: Option<Pending> = None;
-    let mut in_table_head = false;
-    let mut lists: Vec<List> = Vec::new();
-    let mut tasks = 0usize;
-    let mut alert: Option<Alert> = None;
-    // A kept panel title shown as a bold first paragraph: (where it starts, its storage).
-    let mut title_para: Option<(usize, String)> = None;
-    let mut details: Vec<usize> = Vec::new();
-    let mut html_block: Option<String> = None;
-    let mut marker_space = false;
-    let mut inline_placeholder: Option<(usize, String)> = None;
-    // The current table's column alignments, and the cell's column.
-    let mut columns: Vec<Alignment> = Vec::new();
-    let mut column = 0usize;
     let options = Options::ENABLE_TABLES
         | Options::ENABLE_GFM
         | Options::ENABLE_TASKLISTS
         | Options::ENABLE_FOOTNOTES;
-    // A footnote definition just opened: its label goes before its first paragraph's text.
-    let mut footnote: Option<String> = None;
     // Where each event starts in the source: text right after a backslash escape begins there.
     let (mut events, mut starts): (Vec<Event>, Vec<usize>) = Parser::new_ext(markdown, options)
         .into_offset_iter()
@@ -262,75 +227,143 @@ fn convert(markdown: &str, title: Option<&str>, links: Option<LinkResolver<'_>>)
         events.drain(..skip);
         starts.drain(..skip);
     }
-    let task_lists = task_lists(&events);
-    let heading_texts = heading_texts(&events);
-    let headings = crate::anchor::Headings::new(heading_texts.iter().map(String::as_str));
+    let mut writer = Writer::new(markdown, links, &events, starts);
     for (index, ev) in events.into_iter().enumerate() {
-        if let Some(block) = &mut html_block {
-            match &ev {
-                Event::Html(h) => {
-                    block.push_str(h);
-                    continue;
-                }
-                Event::End(TagEnd::HtmlBlock) => {
-                    let block = html_block.take().unwrap_or_default();
-                    if let Some(kept) = panel_opening(&block) {
-                        if let Some(a) = alert.take() {
-                            out.truncate(a.open_at);
-                            out.push_str(&kept.xml);
-                            out.push_str("<ac:rich-text-body>");
-                            title_para = kept.title.map(|t| {
-                                let mut s = String::from("<p><strong>");
-                                escape_text(t.trim(), &mut s);
-                                s.push_str("</strong></p>");
-                                (out.len(), s)
-                            });
-                        }
-                    } else if let Some((kept, rest)) = kept_then_text(&block) {
-                        // `<!-- confluence X -->text`: a paragraph that starts with a kept
-                        // inline element (CommonMark reads the line as an HTML block).
-                        out.push_str("<p>");
-                        raw_html(kept, &mut out);
-                        let rest = convert(rest, None, links).body;
-                        let inner = rest
-                            .strip_prefix("<p>")
-                            .and_then(|r| r.strip_suffix("</p>"))
-                            .filter(|r| !r.contains("<p>"));
-                        match inner {
-                            Some(inner) => out.push_str(inner),
-                            None => out.push_str(&rest),
-                        }
-                        out.push_str("</p>");
-                    } else {
-                        for line in block.split_inclusive('\n') {
-                            html(line, &mut out, &mut details);
-                        }
-                        // A kept macro's visible placeholder line follows it: not content.
-                        if let Some(text) = kept_placeholder(&block) {
-                            let mut s = String::from("<p><em>");
-                            escape_text(&text, &mut s);
-                            s.push_str("</em></p>");
-                            title_para = Some((out.len(), s));
-                        }
-                    }
-                    continue;
-                }
-                _ => {}
-            }
+        writer.event(index, ev);
+    }
+    writer.finish()
+}
+
+/// One conversion under way: the storage written so far, and what later events depend on.
+struct Writer<'a> {
+    markdown: &'a str,
+    links: Option<LinkResolver<'a>>,
+    /// Where each event starts in the source (by event index).
+    starts: Vec<usize>,
+    /// The event indexes of lists written as `ac:task-list`.
+    task_lists: Vec<usize>,
+    headings: crate::anchor::Headings,
+    out: String,
+    images: Vec<String>,
+    attachments: Vec<String>,
+    pending: Option<Pending>,
+    lists: Vec<List>,
+    /// Tasks written so far: each task's id.
+    tasks: usize,
+    alert: Option<Alert>,
+    /// A kept panel title shown as a bold first paragraph: (where it starts, its storage).
+    title_para: Option<(usize, String)>,
+    /// Where each open `<details>` started.
+    details: Vec<usize>,
+    /// A raw HTML block being collected: written whole at its end.
+    html_block: Option<String>,
+    /// A literal task marker was written: a space follows it if anything else does.
+    marker_space: bool,
+    /// An inline kept macro's placeholder: (where it would start, its storage).
+    inline_placeholder: Option<(usize, String)>,
+    in_table_head: bool,
+    /// The current table's column alignments, and the cell's column.
+    columns: Vec<Alignment>,
+    column: usize,
+    /// A footnote definition just opened: its label goes before its first paragraph's text.
+    footnote: Option<String>,
+}
+
+impl<'a> Writer<'a> {
+    fn new(
+        markdown: &'a str,
+        links: Option<LinkResolver<'a>>,
+        events: &[Event],
+        starts: Vec<usize>,
+    ) -> Self {
+        let heading_texts = heading_texts(events);
+        Writer {
+            markdown,
+            links,
+            starts,
+            task_lists: task_lists(events),
+            headings: crate::anchor::Headings::new(heading_texts.iter().map(String::as_str)),
+            out: String::with_capacity(markdown.len() * 2),
+            images: Vec::new(),
+            attachments: Vec::new(),
+            pending: None,
+            lists: Vec::new(),
+            tasks: 0,
+            alert: None,
+            title_para: None,
+            details: Vec::new(),
+            html_block: None,
+            marker_space: false,
+            inline_placeholder: None,
+            in_table_head: false,
+            columns: Vec::new(),
+            column: 0,
+            footnote: None,
         }
+    }
+
+    fn finish(mut self) -> Storage {
+        // An unclosed `<details>` still closes its macro.
+        for _ in self.details.drain(..) {
+            self.out.push_str(EXPAND_CLOSE);
+        }
+        Storage {
+            body: self.out,
+            images: self.images,
+            attachments: self.attachments,
+        }
+    }
+
+    /// Writes the event at `index` in the event list.
+    fn event(&mut self, index: usize, ev: Event<'_>) {
+        if self.collect_html_block(&ev) {
+            return;
+        }
+        self.before_event(&ev);
+        // Images, special links and code blocks collect their text first.
+        if self.pending.is_some() {
+            self.collect_pending(&ev);
+            return;
+        }
+        match ev {
+            Event::Start(tag) => self.start(index, tag),
+            Event::End(tag) => self.end(tag),
+            Event::Text(t) => self.text(index, &t),
+            Event::Code(t) => {
+                self.out.push_str("<code>");
+                escape_text(&t, &mut self.out);
+                self.out.push_str("</code>");
+            }
+            // Raw HTML passes through as written; storage an export kept in a comment comes back.
+            Event::Html(h) => html(&h, &mut self.out, &mut self.details),
+            Event::InlineHtml(h) => self.inline_html(&h),
+            Event::SoftBreak => self.out.push(' '),
+            Event::HardBreak => self.out.push_str("<br />"),
+            Event::FootnoteReference(label) => {
+                self.out.push_str(&crate::footnote::reference(&label));
+            }
+            Event::TaskListMarker(done) => self.task_marker(done),
+            Event::Rule => self.out.push_str("<hr />"),
+            _ => {}
+        }
+    }
+
+    /// What any event first settles: state that lasts only until the next event.
+    fn before_event(&mut self, ev: &Event<'_>) {
         // The space after a literal task marker, when anything follows it in the item.
-        if std::mem::take(&mut marker_space) && !matches!(ev, Event::End(_)) {
-            out.push(' ');
+        if std::mem::take(&mut self.marker_space) && !matches!(ev, Event::End(_)) {
+            self.out.push(' ');
         }
         // A footnote definition that does not start with a paragraph: its label on its own.
-        if footnote.is_some()
-            && matches!(&ev, Event::Start(t) if !matches!(t, Tag::Paragraph))
+        if self.footnote.is_some()
+            && matches!(ev, Event::Start(t) if !matches!(t, Tag::Paragraph))
                 | matches!(ev, Event::End(TagEnd::FootnoteDefinition))
         {
-            if let Some(label) = footnote.take() {
-                out.push_str("<p>");
-                out.push_str(crate::footnote::definition_start(&label).trim_end());
-                out.push_str("</p>");
+            if let Some(label) = self.footnote.take() {
+                self.out.push_str("<p>");
+                self.out
+                    .push_str(crate::footnote::definition_start(&label).trim_end());
+                self.out.push_str("</p>");
             }
         }
         // The placeholder must follow its kept macro at once.
@@ -341,308 +374,394 @@ fn convert(markdown: &str, title: Option<&str>, links: Option<LinkResolver<'_>>)
                 | Event::Text(_)
                 | Event::InlineHtml(_)
         ) {
-            inline_placeholder = None;
+            self.inline_placeholder = None;
         }
         // A kept panel opening counts only as the alert's first block.
-        if let Some(a) = &mut alert {
+        if let Some(a) = &mut self.alert {
             a.seen += 1;
             if a.seen > 1 {
-                alert = None;
+                self.alert = None;
             }
         }
-        // Images and code blocks collect their text first.
-        match (&mut pending, &ev) {
-            (Some(Pending::Image { alt, .. }), Event::Text(t) | Event::Code(t)) => {
-                alt.push_str(t);
-                continue;
+    }
+
+    fn start(&mut self, index: usize, tag: Tag<'_>) {
+        let out = &mut self.out;
+        match tag {
+            Tag::Paragraph => {
+                out.push_str("<p>");
+                if let Some(label) = self.footnote.take() {
+                    out.push_str(&crate::footnote::definition_start(&label));
+                }
             }
-            (Some(Pending::Image { .. }), Event::End(TagEnd::Image)) => {
-                if let Some(Pending::Image { dest, title, alt }) = pending.take() {
-                    image(&mut out, &mut images, &dest, &title, &alt);
-                }
-                continue;
+            Tag::FootnoteDefinition(label) => self.footnote = Some(label.to_string()),
+            Tag::Heading { level, .. } => out.push_str(&format!("<h{}>", level_num(level))),
+            Tag::BlockQuote(None) => out.push_str("<blockquote>"),
+            Tag::BlockQuote(Some(kind)) => {
+                self.alert = Some(Alert {
+                    open_at: out.len(),
+                    seen: 0,
+                });
+                out.push_str(alert_opening(kind));
+                out.push_str("<ac:rich-text-body>");
             }
-            (Some(Pending::Image { .. }), _) => continue,
-            (Some(Pending::Inline { text, .. }), Event::Text(t) | Event::Code(t)) => {
-                text.push_str(t);
-                continue;
+            Tag::CodeBlock(kind) => self.code_block_start(kind),
+            Tag::List(start) => self.list_start(index, start),
+            Tag::Item => {
+                if let Some(l) = self.lists.last_mut() {
+                    l.item_at = out.len();
+                }
+                out.push_str("<li>");
             }
-            (Some(Pending::Inline { .. }), Event::End(TagEnd::Link)) => {
-                if let Some(Pending::Inline { dest, text }) = pending.take() {
-                    if let Some(fragment) = dest.strip_prefix('#') {
-                        let fragment = decode_target(fragment);
-                        let anchor = headings.text(&fragment).unwrap_or(&fragment);
-                        out.push_str(&format!(
-                            "<ac:link ac:anchor=\"{}\"><ac:plain-text-link-body><![CDATA[{}]]></ac:plain-text-link-body></ac:link>",
-                            escape_attr(anchor),
-                            text.replace("]]>", "]]]]><![CDATA[>")
-                        ));
-                    } else if dest.starts_with(inline::STATUS_SCHEME) {
-                        inline::status_storage(&text, &dest, &mut out);
-                    } else {
-                        // The `@` written before a mention is part of its Markdown form.
-                        if out.ends_with('@') {
-                            out.pop();
-                        }
-                        inline::mention_storage(&text, &dest, &mut out);
-                    }
-                }
-                continue;
+            Tag::Table(aligns) => {
+                self.columns = aligns;
+                out.push_str("<table><tbody>");
             }
-            (Some(Pending::Inline { .. }), _) => continue,
-            (Some(Pending::Ref { text, .. }), Event::Text(t) | Event::Code(t)) => {
-                text.push_str(t);
-                continue;
+            Tag::TableHead => {
+                self.column = 0;
+                self.in_table_head = true;
+                out.push_str("<tr>");
             }
-            (Some(Pending::Ref { .. }), Event::End(TagEnd::Link)) => {
-                if let Some(Pending::Ref {
-                    target,
-                    anchor,
-                    text,
-                }) = pending.take()
-                {
-                    ref_link(&mut out, &target, anchor.as_deref(), &text);
-                    if let LinkTarget::Attachment { path } = target {
-                        if !attachments.contains(&path) {
-                            attachments.push(path);
-                        }
-                    }
-                }
-                continue;
+            Tag::TableRow => {
+                self.column = 0;
+                out.push_str("<tr>");
             }
-            (Some(Pending::Ref { .. }), _) => continue,
-            (Some(Pending::Code { text, .. }), Event::Text(t)) => {
-                text.push_str(t);
-                continue;
-            }
-            (Some(Pending::Code { .. }), Event::End(TagEnd::CodeBlock)) => {
-                if let Some(Pending::Code { lang, params, text }) = pending.take() {
-                    code_macro(&mut out, &lang, &params, &text);
-                }
-                continue;
-            }
-            (Some(Pending::Code { .. }), _) => continue,
-            (None, _) => {}
-        }
-        match ev {
-            Event::Start(tag) => match tag {
-                Tag::Paragraph => {
-                    out.push_str("<p>");
-                    if let Some(label) = footnote.take() {
-                        out.push_str(&crate::footnote::definition_start(&label));
-                    }
-                }
-                Tag::FootnoteDefinition(label) => footnote = Some(label.to_string()),
-                Tag::Heading { level, .. } => out.push_str(&format!("<h{}>", level_num(level))),
-                Tag::BlockQuote(None) => out.push_str("<blockquote>"),
-                Tag::BlockQuote(Some(kind)) => {
-                    alert = Some(Alert {
-                        open_at: out.len(),
-                        seen: 0,
-                    });
-                    out.push_str(alert_opening(kind));
-                    out.push_str("<ac:rich-text-body>");
-                }
-                Tag::CodeBlock(kind) => {
-                    let (lang, params) = match kind {
-                        CodeBlockKind::Fenced(info) => (
-                            crate::code::confluence_language(&info)
-                                .unwrap_or("")
-                                .to_string(),
-                            crate::code::info_parameters(&info),
-                        ),
-                        CodeBlockKind::Indented => (String::new(), Vec::new()),
-                    };
-                    pending = Some(Pending::Code {
-                        lang,
-                        params,
-                        text: String::new(),
-                    });
-                }
-                Tag::List(start) => {
-                    let task = task_lists.contains(&index);
-                    lists.push(List { task, item_at: 0 });
-                    match start {
-                        _ if task => out.push_str("<ac:task-list>"),
-                        Some(1) => out.push_str("<ol>"),
-                        Some(n) => out.push_str(&format!("<ol start=\"{n}\">")),
-                        None => out.push_str("<ul>"),
-                    }
-                }
-                Tag::Item => {
-                    if let Some(l) = lists.last_mut() {
-                        l.item_at = out.len();
-                    }
-                    out.push_str("<li>");
-                }
-                Tag::Table(aligns) => {
-                    columns = aligns;
-                    out.push_str("<table><tbody>");
-                }
-                Tag::TableHead => {
-                    column = 0;
-                    in_table_head = true;
-                    out.push_str("<tr>");
-                }
-                Tag::TableRow => {
-                    column = 0;
-                    out.push_str("<tr>");
-                }
-                Tag::TableCell => {
-                    out.push_str(if in_table_head { "<th" } else { "<td" });
-                    let align = match columns.get(column) {
-                        Some(Alignment::Left) => "left",
-                        Some(Alignment::Center) => "center",
-                        Some(Alignment::Right) => "right",
-                        _ => "",
-                    };
-                    if !align.is_empty() {
-                        out.push_str(&format!(" style=\"text-align: {align};\""));
-                    }
-                    out.push('>');
-                    column += 1;
-                }
-                Tag::Emphasis => out.push_str("<em>"),
-                Tag::Strong => out.push_str("<strong>"),
-                Tag::Strikethrough => out.push_str("<s>"),
-                Tag::Link { dest_url, .. }
-                    if dest_url.starts_with(inline::STATUS_SCHEME)
-                        || dest_url.starts_with(inline::USER_SCHEME)
-                        || (dest_url.starts_with('#') && dest_url.len() > 1) =>
-                {
-                    pending = Some(Pending::Inline {
-                        dest: dest_url.to_string(),
-                        text: String::new(),
-                    });
-                }
-                Tag::Link { dest_url, .. } if resolve(&dest_url).is_some() => {
-                    if let Some((target, anchor)) = resolve(&dest_url) {
-                        pending = Some(Pending::Ref {
-                            target,
-                            anchor,
-                            text: String::new(),
-                        });
-                    }
-                }
-                Tag::Link {
-                    dest_url, title, ..
-                } => {
-                    out.push_str(&format!("<a href=\"{}\"", escape_attr(&dest_url)));
-                    if !title.is_empty() {
-                        out.push_str(&format!(" title=\"{}\"", escape_attr(&title)));
-                    }
-                    out.push('>');
-                }
-                Tag::Image {
-                    dest_url, title, ..
-                } => {
-                    pending = Some(Pending::Image {
-                        dest: dest_url.to_string(),
-                        title: title.to_string(),
-                        alt: String::new(),
-                    });
-                }
-                Tag::HtmlBlock => html_block = Some(String::new()),
-                _ => {}
-            },
-            Event::End(tag) => match tag {
-                TagEnd::Paragraph => {
-                    out.push_str("</p>");
-                    if let Some((at, expected)) = title_para.take() {
-                        if out.get(at..) == Some(expected.as_str()) {
-                            out.truncate(at);
-                        }
-                    }
-                }
-                TagEnd::Heading(level) => out.push_str(&format!("</h{}>", level_num(level))),
-                TagEnd::BlockQuote(None) => out.push_str("</blockquote>"),
-                TagEnd::BlockQuote(Some(_)) => {
-                    alert = None;
-                    out.push_str("</ac:rich-text-body></ac:structured-macro>");
-                }
-                TagEnd::List(ordered) => match lists.pop() {
-                    Some(l) if l.task => out.push_str("</ac:task-list>"),
-                    _ if ordered => out.push_str("</ol>"),
-                    _ => out.push_str("</ul>"),
-                },
-                TagEnd::Item => match lists.last() {
-                    Some(l) if l.task => out.push_str("</ac:task-body></ac:task>"),
-                    _ => out.push_str("</li>"),
-                },
-                TagEnd::Table => out.push_str("</tbody></table>"),
-                TagEnd::TableHead => {
-                    in_table_head = false;
-                    out.push_str("</tr>");
-                }
-                TagEnd::TableRow => out.push_str("</tr>"),
-                TagEnd::TableCell => out.push_str(if in_table_head { "</th>" } else { "</td>" }),
-                TagEnd::Emphasis => {
-                    out.push_str("</em>");
-                    if let Some((at, expected)) = inline_placeholder.take() {
-                        if out.get(at..) == Some(expected.as_str()) {
-                            out.truncate(at);
-                        }
-                    }
-                }
-                TagEnd::Strong => out.push_str("</strong>"),
-                TagEnd::Strikethrough => out.push_str("</s>"),
-                TagEnd::Link => out.push_str("</a>"),
-                _ => {}
-            },
-            Event::Text(t) => {
-                // An odd run of backslashes right before it: the first character was escaped.
-                let before = markdown.get(..starts[index]).unwrap_or("");
-                let slashes = before.len() - before.trim_end_matches('\\').len();
-                let escaped = slashes % 2 == 1;
-                inline::text_to_storage(&t, escaped, &mut out)
-            }
-            Event::Code(t) => {
-                out.push_str("<code>");
-                escape_text(&t, &mut out);
-                out.push_str("</code>");
-            }
-            // Raw HTML passes through as written; storage an export kept in a comment comes back.
-            Event::Html(h) => html(&h, &mut out, &mut details),
-            Event::InlineHtml(h) => {
-                html(&h, &mut out, &mut details);
-                // An inline kept macro's placeholder (`*…*`) follows it: not content.
-                inline_placeholder = kept_placeholder(&h).map(|text| {
-                    let mut s = String::from("<em>");
-                    escape_text(&text, &mut s);
-                    s.push_str("</em>");
-                    (out.len(), s)
+            Tag::TableCell => self.table_cell_start(),
+            Tag::Emphasis => out.push_str("<em>"),
+            Tag::Strong => out.push_str("<strong>"),
+            Tag::Strikethrough => out.push_str("<s>"),
+            Tag::Link {
+                dest_url, title, ..
+            } => self.link_start(&dest_url, &title),
+            Tag::Image {
+                dest_url, title, ..
+            } => {
+                self.pending = Some(Pending::Image {
+                    dest: dest_url.to_string(),
+                    title: title.to_string(),
+                    alt: String::new(),
                 });
             }
-            Event::SoftBreak => out.push(' '),
-            Event::HardBreak => out.push_str("<br />"),
-            Event::FootnoteReference(label) => {
-                out.push_str(&crate::footnote::reference(&label));
-            }
-            Event::TaskListMarker(done) => match lists.last() {
-                // The item's `<li>` becomes the task's opening (a loose item's `<p>` follows it).
-                Some(l) if l.task && out[l.item_at..].starts_with("<li>") => {
-                    let at = l.item_at;
-                    tasks += 1;
-                    out.replace_range(at..at + "<li>".len(), &task_opening(tasks, done));
-                }
-                // A marker in a list that is not all tasks stays text.
-                _ => {
-                    out.push_str(if done { "[x]" } else { "[ ]" });
-                    marker_space = true;
-                }
-            },
-            Event::Rule => out.push_str("<hr />"),
+            Tag::HtmlBlock => self.html_block = Some(String::new()),
             _ => {}
         }
     }
-    // An unclosed `<details>` still closes its macro.
-    for _ in details.drain(..) {
-        out.push_str(EXPAND_CLOSE);
+
+    fn end(&mut self, tag: TagEnd) {
+        let out = &mut self.out;
+        match tag {
+            TagEnd::Paragraph => {
+                out.push_str("</p>");
+                drop_if_unchanged(out, self.title_para.take());
+            }
+            TagEnd::Heading(level) => out.push_str(&format!("</h{}>", level_num(level))),
+            TagEnd::BlockQuote(None) => out.push_str("</blockquote>"),
+            TagEnd::BlockQuote(Some(_)) => {
+                self.alert = None;
+                out.push_str("</ac:rich-text-body></ac:structured-macro>");
+            }
+            TagEnd::List(ordered) => match self.lists.pop() {
+                Some(l) if l.task => out.push_str("</ac:task-list>"),
+                _ if ordered => out.push_str("</ol>"),
+                _ => out.push_str("</ul>"),
+            },
+            TagEnd::Item => match self.lists.last() {
+                Some(l) if l.task => out.push_str("</ac:task-body></ac:task>"),
+                _ => out.push_str("</li>"),
+            },
+            TagEnd::Table => out.push_str("</tbody></table>"),
+            TagEnd::TableHead => {
+                self.in_table_head = false;
+                out.push_str("</tr>");
+            }
+            TagEnd::TableRow => out.push_str("</tr>"),
+            TagEnd::TableCell => out.push_str(if self.in_table_head { "</th>" } else { "</td>" }),
+            TagEnd::Emphasis => {
+                out.push_str("</em>");
+                drop_if_unchanged(out, self.inline_placeholder.take());
+            }
+            TagEnd::Strong => out.push_str("</strong>"),
+            TagEnd::Strikethrough => out.push_str("</s>"),
+            TagEnd::Link => out.push_str("</a>"),
+            _ => {}
+        }
     }
-    Storage {
-        body: out,
-        images,
-        attachments,
+
+    fn text(&mut self, index: usize, text: &str) {
+        // An odd run of backslashes right before it: the first character was escaped.
+        let before = self.markdown.get(..self.starts[index]).unwrap_or("");
+        let slashes = before.len() - before.trim_end_matches('\\').len();
+        let escaped = slashes % 2 == 1;
+        inline::text_to_storage(text, escaped, &mut self.out)
+    }
+
+    fn inline_html(&mut self, h: &str) {
+        html(h, &mut self.out, &mut self.details);
+        // An inline kept macro's placeholder (`*…*`) follows it: not content.
+        self.inline_placeholder = kept_placeholder(h).map(|text| {
+            let mut s = String::from("<em>");
+            escape_text(&text, &mut s);
+            s.push_str("</em>");
+            (self.out.len(), s)
+        });
+    }
+
+    fn code_block_start(&mut self, kind: CodeBlockKind<'_>) {
+        let (lang, params) = match kind {
+            CodeBlockKind::Fenced(info) => (
+                crate::code::confluence_language(&info)
+                    .unwrap_or("")
+                    .to_string(),
+                crate::code::info_parameters(&info),
+            ),
+            CodeBlockKind::Indented => (String::new(), Vec::new()),
+        };
+        self.pending = Some(Pending::Code {
+            lang,
+            params,
+            text: String::new(),
+        });
+    }
+
+    fn list_start(&mut self, index: usize, start: Option<u64>) {
+        let task = self.task_lists.contains(&index);
+        self.lists.push(List { task, item_at: 0 });
+        match start {
+            _ if task => self.out.push_str("<ac:task-list>"),
+            Some(1) => self.out.push_str("<ol>"),
+            Some(n) => self.out.push_str(&format!("<ol start=\"{n}\">")),
+            None => self.out.push_str("<ul>"),
+        }
+    }
+
+    fn task_marker(&mut self, done: bool) {
+        match self.lists.last() {
+            // The item's `<li>` becomes the task's opening (a loose item's `<p>` follows it).
+            Some(l) if l.task && self.out[l.item_at..].starts_with("<li>") => {
+                let at = l.item_at;
+                self.tasks += 1;
+                self.out
+                    .replace_range(at..at + "<li>".len(), &task_opening(self.tasks, done));
+            }
+            // A marker in a list that is not all tasks stays text.
+            _ => {
+                self.out.push_str(if done { "[x]" } else { "[ ]" });
+                self.marker_space = true;
+            }
+        }
+    }
+
+    fn table_cell_start(&mut self) {
+        let out = &mut self.out;
+        out.push_str(if self.in_table_head { "<th" } else { "<td" });
+        let align = match self.columns.get(self.column) {
+            Some(Alignment::Left) => "left",
+            Some(Alignment::Center) => "center",
+            Some(Alignment::Right) => "right",
+            _ => "",
+        };
+        if !align.is_empty() {
+            out.push_str(&format!(" style=\"text-align: {align};\""));
+        }
+        out.push('>');
+        self.column += 1;
+    }
+
+    /// A status, mention or heading link and a page or attachment link collect their text
+    /// first; any other link is a plain `<a href>`.
+    fn link_start(&mut self, dest_url: &str, title: &str) {
+        if dest_url.starts_with(inline::STATUS_SCHEME)
+            || dest_url.starts_with(inline::USER_SCHEME)
+            || (dest_url.starts_with('#') && dest_url.len() > 1)
+        {
+            self.pending = Some(Pending::Inline {
+                dest: dest_url.to_string(),
+                text: String::new(),
+            });
+        } else if let Some((target, anchor)) = self.resolve(dest_url) {
+            self.pending = Some(Pending::Ref {
+                target,
+                anchor,
+                text: String::new(),
+            });
+        } else {
+            self.out
+                .push_str(&format!("<a href=\"{}\"", escape_attr(dest_url)));
+            if !title.is_empty() {
+                self.out
+                    .push_str(&format!(" title=\"{}\"", escape_attr(title)));
+            }
+            self.out.push('>');
+        }
+    }
+
+    /// A link's target: the caller's reading of a local path first, then the default one.
+    fn resolve(&self, dest: &str) -> Option<(LinkTarget, Option<String>)> {
+        let (path, fragment) = match dest.split_once('#') {
+            Some((p, f)) => (p, Some(decode_target(f))),
+            None => (dest, None),
+        };
+        if path.is_empty() || dest.contains("://") {
+            return None;
+        }
+        let path = decode_target(path);
+        let target = self
+            .links
+            .filter(|_| is_local(&path))
+            .and_then(|f| f(&path))
+            .or_else(|| default_target(&path))?;
+        Some((target, fragment.filter(|f| !f.is_empty())))
+    }
+
+    /// Adds the event's text to what is pending, or writes it at its end.
+    fn collect_pending(&mut self, ev: &Event<'_>) {
+        let ended = matches!(
+            (&self.pending, ev),
+            (Some(Pending::Image { .. }), Event::End(TagEnd::Image))
+                | (
+                    Some(Pending::Inline { .. } | Pending::Ref { .. }),
+                    Event::End(TagEnd::Link)
+                )
+                | (Some(Pending::Code { .. }), Event::End(TagEnd::CodeBlock))
+        );
+        if ended {
+            self.write_pending();
+            return;
+        }
+        match (&mut self.pending, ev) {
+            (Some(Pending::Image { alt: text, .. }), Event::Text(t) | Event::Code(t))
+            | (
+                Some(Pending::Inline { text, .. } | Pending::Ref { text, .. }),
+                Event::Text(t) | Event::Code(t),
+            )
+            | (Some(Pending::Code { text, .. }), Event::Text(t)) => text.push_str(t),
+            _ => {}
+        }
+    }
+
+    fn write_pending(&mut self) {
+        match self.pending.take() {
+            Some(Pending::Image { dest, title, alt }) => {
+                image(&mut self.out, &mut self.images, &dest, &title, &alt);
+            }
+            Some(Pending::Inline { dest, text }) => self.inline_link(&dest, &text),
+            Some(Pending::Ref {
+                target,
+                anchor,
+                text,
+            }) => {
+                ref_link(&mut self.out, &target, anchor.as_deref(), &text);
+                if let LinkTarget::Attachment { path } = target {
+                    if !self.attachments.contains(&path) {
+                        self.attachments.push(path);
+                    }
+                }
+            }
+            Some(Pending::Code { lang, params, text }) => {
+                code_macro(&mut self.out, &lang, &params, &text);
+            }
+            None => {}
+        }
+    }
+
+    /// A heading, status or mention link, its text collected.
+    fn inline_link(&mut self, dest: &str, text: &str) {
+        let out = &mut self.out;
+        if let Some(fragment) = dest.strip_prefix('#') {
+            let fragment = decode_target(fragment);
+            let anchor = self.headings.text(&fragment).unwrap_or(&fragment);
+            out.push_str(&format!(
+                "<ac:link ac:anchor=\"{}\"><ac:plain-text-link-body><![CDATA[{}]]></ac:plain-text-link-body></ac:link>",
+                escape_attr(anchor),
+                text.replace("]]>", "]]]]><![CDATA[>")
+            ));
+        } else if dest.starts_with(inline::STATUS_SCHEME) {
+            inline::status_storage(text, dest, out);
+        } else {
+            // The `@` written before a mention is part of its Markdown form.
+            if out.ends_with('@') {
+                out.pop();
+            }
+            inline::mention_storage(text, dest, out);
+        }
+    }
+
+    /// Inside a raw HTML block, its lines are collected and written whole at its end.
+    /// True when the event was taken.
+    fn collect_html_block(&mut self, ev: &Event<'_>) -> bool {
+        let Some(block) = &mut self.html_block else {
+            return false;
+        };
+        match ev {
+            Event::Html(h) => {
+                block.push_str(h);
+                true
+            }
+            Event::End(TagEnd::HtmlBlock) => {
+                let block = self.html_block.take().unwrap_or_default();
+                self.html_block_end(&block);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn html_block_end(&mut self, block: &str) {
+        if let Some(kept) = panel_opening(block) {
+            self.kept_panel_opening(kept);
+        } else if let Some((kept, rest)) = kept_then_text(block) {
+            // `<!-- confluence X -->text`: a paragraph that starts with a kept
+            // inline element (CommonMark reads the line as an HTML block).
+            self.out.push_str("<p>");
+            raw_html(kept, &mut self.out);
+            let rest = convert(rest, None, self.links).body;
+            let inner = rest
+                .strip_prefix("<p>")
+                .and_then(|r| r.strip_suffix("</p>"))
+                .filter(|r| !r.contains("<p>"));
+            match inner {
+                Some(inner) => self.out.push_str(inner),
+                None => self.out.push_str(&rest),
+            }
+            self.out.push_str("</p>");
+        } else {
+            for line in block.split_inclusive('\n') {
+                html(line, &mut self.out, &mut self.details);
+            }
+            // A kept macro's visible placeholder line follows it: not content.
+            if let Some(text) = kept_placeholder(block) {
+                let mut s = String::from("<p><em>");
+                escape_text(&text, &mut s);
+                s.push_str("</em></p>");
+                self.title_para = Some((self.out.len(), s));
+            }
+        }
+    }
+
+    /// A kept panel opening as an alert's first block replaces the alert's default opening.
+    fn kept_panel_opening(&mut self, kept: KeptPanel) {
+        let Some(a) = self.alert.take() else {
+            return;
+        };
+        self.out.truncate(a.open_at);
+        self.out.push_str(&kept.xml);
+        self.out.push_str("<ac:rich-text-body>");
+        self.title_para = kept.title.map(|t| {
+            let mut s = String::from("<p><strong>");
+            escape_text(t.trim(), &mut s);
+            s.push_str("</strong></p>");
+            (self.out.len(), s)
+        });
+    }
+}
+
+/// Removes what was written from `at` on when it is exactly `expected` (a placeholder
+/// nobody changed).
+fn drop_if_unchanged(out: &mut String, written: Option<(usize, String)>) {
+    if let Some((at, expected)) = written {
+        if out.get(at..) == Some(expected.as_str()) {
+            out.truncate(at);
+        }
     }
 }
 
