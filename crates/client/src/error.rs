@@ -220,11 +220,6 @@ impl Error {
         }
         text
     }
-
-    /// The cfl-client error anywhere in an error's chain (under any context added on the way).
-    pub fn find(e: &anyhow::Error) -> Option<&Error> {
-        e.chain().find_map(|c| c.downcast_ref::<Error>())
-    }
 }
 
 #[cfg(test)]
@@ -239,8 +234,12 @@ mod tests {
         };
         assert!(http(401).credential_refused());
         assert!(!http(500).credential_refused(), "the text is never read");
-        let e = anyhow::Error::new(http(401)).context("reading page 1");
-        assert_eq!(Error::find(&e).and_then(Error::status), Some(401));
-        assert!(Error::find(&anyhow::anyhow!("HTTP 401")).is_none());
+        let e = http(401).context("reading page 1");
+        assert_eq!(e.status(), Some(401), "a context keeps the status inside");
+        assert!(e.credential_refused());
+        assert_eq!(
+            e.with_sources(),
+            "reading page 1: HTTP 500 but the text says HTTP 401"
+        );
     }
 }
