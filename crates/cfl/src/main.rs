@@ -143,7 +143,11 @@ const EXIT_CREDENTIAL_REFUSED: u8 = 4;
 /// The one place an error becomes an exit code, for every command (`cfl man` lists them). It
 /// looks at the error's type, never its text; 2 (usage) is clap's own.
 fn exit_code(err: &anyhow::Error) -> u8 {
-    match cfl_client::Error::find(err) {
+    // The cfl-client error anywhere in the chain (under any context added on the way).
+    match err
+        .chain()
+        .find_map(|c| c.downcast_ref::<cfl_client::Error>())
+    {
         Some(e) if e.credential_refused() => EXIT_CREDENTIAL_REFUSED,
         _ => 1,
     }

@@ -67,6 +67,9 @@ pub enum Error {
         #[source]
         source: Box<Error>,
     },
+    /// cfl itself failed (a task panicked, a value would not serialize): not the input's fault.
+    #[error("{0}")]
+    Internal(String),
     /// `cfl export` finished, but some pages failed (each was reported on its own).
     #[error("{failed} page(s) failed; run the same command again to fetch just those.")]
     PagesFailed {
@@ -78,7 +81,7 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// What was being done, added to an error as anyhow's `context` does, keeping its type inside
+/// What was being done, added to an error (shown as `what: why`), keeping its type inside
 /// (a refusal under a context is still a refusal). On an `Option`, `None` is invalid input.
 pub(crate) trait Context<T> {
     fn context(self, message: impl Into<String>) -> Result<T>;
@@ -98,6 +101,39 @@ impl<T> Context<T> for Result<T> {
             message: message().into(),
             source: Box::new(e),
         })
+    }
+}
+
+/// A local file failed: the message names the file, the source what the OS said.
+impl<T> Context<T> for std::result::Result<T, std::io::Error> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::io(message, e))
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.map_err(|e| Error::io(message(), e))
+    }
+}
+
+/// The transport failed mid-way (a body broken off).
+impl<T> Context<T> for std::result::Result<T, reqwest::Error> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::transport(message, e))
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.map_err(|e| Error::transport(message(), e))
+    }
+}
+
+/// A local JSON file (a manifest, a journal) is unusable as given; the parser's words follow.
+impl<T> Context<T> for std::result::Result<T, serde_json::Error> {
+    fn context(self, message: impl Into<String>) -> Result<T> {
+        self.map_err(|e| Error::Invalid(format!("{}: {e}", message.into())))
+    }
+
+    fn with_context<M: Into<String>>(self, message: impl FnOnce() -> M) -> Result<T> {
+        self.map_err(|e| Error::Invalid(format!("{}: {e}", message().into())))
     }
 }
 
@@ -125,6 +161,25 @@ impl Error {
             message: message.into(),
             source,
         }
+    }
+
+    /// This error with what was being done when it happened (see [`Context`]).
+    pub fn context(self, message: impl Into<String>) -> Error {
+        Error::Context {
+            message: message.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// An [`Error::Internal`] from another error, its sources in the text (`a: b`).
+    pub fn internal(e: &dyn std::error::Error) -> Error {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        Error::Internal(text)
     }
 
     pub fn io(message: impl Into<String>, source: std::io::Error) -> Error {
@@ -165,11 +220,6 @@ impl Error {
         }
         text
     }
-
-    /// The cfl-client error anywhere in an error's chain (under any context added on the way).
-    pub fn find(e: &anyhow::Error) -> Option<&Error> {
-        e.chain().find_map(|c| c.downcast_ref::<Error>())
-    }
 }
 
 #[cfg(test)]
@@ -184,8 +234,12 @@ mod tests {
         };
         assert!(http(401).credential_refused());
         assert!(!http(500).credential_refused(), "the text is never read");
-        let e = anyhow::Error::new(http(401)).context("reading page 1");
-        assert_eq!(Error::find(&e).and_then(Error::status), Some(401));
-        assert!(Error::find(&anyhow::anyhow!("HTTP 401")).is_none());
+        let e = http(401).context("reading page 1");
+        assert_eq!(e.status(), Some(401), "a context keeps the status inside");
+        assert!(e.credential_refused());
+        assert_eq!(
+            e.with_sources(),
+            "reading page 1: HTTP 500 but the text says HTTP 401"
+        );
     }
 }

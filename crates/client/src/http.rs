@@ -471,7 +471,7 @@ fn form_body(headers: &[(String, String)], body: RequestBody<'_>) -> Option<Stri
 enum RequestBody<'a> {
     Empty,
     Bytes(&'a [u8]),
-    Stream(&'a (dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync)),
+    Stream(&'a (dyn Fn() -> crate::error::Result<StreamBody> + Send + Sync)),
 }
 
 // Streaming variants of `send`, on the same request loop (headers, credentials, retries,
@@ -484,7 +484,7 @@ impl Client {
         method: &str,
         url: &str,
         headers: &[(String, String)],
-        make_body: &(dyn Fn() -> anyhow::Result<StreamBody> + Send + Sync),
+        make_body: &(dyn Fn() -> crate::error::Result<StreamBody> + Send + Sync),
     ) -> Result<Response> {
         let streamed = self
             .send_with(
@@ -766,7 +766,7 @@ impl Client {
             RequestBody::Empty => req,
             RequestBody::Bytes(b) => req.body(b.to_vec()),
             RequestBody::Stream(make) => {
-                match make().map_err(|e| Error::Request(format!("{e:#}")))? {
+                match make().map_err(|e| Error::Request(e.with_sources()))? {
                     StreamBody::Multipart(form) => req.multipart(form),
                     StreamBody::Raw(body) => req.body(body),
                 }

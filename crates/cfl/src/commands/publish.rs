@@ -268,8 +268,8 @@ async fn page_titled(c: &Content<'_>, space: &str, title: &str) -> anyhow::Resul
     };
     match c.resolve(&r).await {
         Ok(id) => Ok(Some(id)),
-        Err(e) if matches!(e.downcast_ref(), Some(ContentError::NotFound(_))) => Ok(None),
-        Err(e) => Err(e),
+        Err(ContentError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::error::Context;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -83,7 +83,7 @@ impl Content<'_> {
         &self,
         page_id: &str,
         limit: Option<usize>,
-    ) -> anyhow::Result<Vec<Attachment>> {
+    ) -> crate::error::Result<Vec<Attachment>> {
         match self.api {
             Api::V1 => {
                 let all = self
@@ -114,7 +114,7 @@ impl Content<'_> {
         &self,
         page_id: &str,
         name: &str,
-    ) -> anyhow::Result<Option<Attachment>> {
+    ) -> crate::error::Result<Option<Attachment>> {
         let path = match self.api {
             Api::V1 => format!("/rest/api/content/{}/child/attachment", segment(page_id)),
             Api::CloudV2 => format!("{V2}/pages/{}/attachments", segment(page_id)),
@@ -139,11 +139,11 @@ impl Content<'_> {
         file: &Path,
         name: Option<&str>,
         comment: Option<&str>,
-    ) -> anyhow::Result<Attachment> {
+    ) -> crate::error::Result<Attachment> {
         let meta =
             std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
         if !meta.is_file() {
-            anyhow::bail!("{} is not a file", file.display());
+            crate::error::invalid!("{} is not a file", file.display());
         }
         let name = match name {
             Some(n) => n.to_string(),
@@ -169,7 +169,7 @@ impl Content<'_> {
         let mime = guess_mime(&name).to_string();
         let file = file.to_path_buf();
         let comment = comment.map(str::to_string);
-        let make = move || -> anyhow::Result<StreamBody> {
+        let make = move || -> crate::error::Result<StreamBody> {
             let f = std::fs::File::open(&file)
                 .with_context(|| format!("cannot open {}", file.display()))?;
             // 64 KiB reads: the 4 KiB default makes a large upload several times slower.
@@ -182,7 +182,8 @@ impl Content<'_> {
                 len,
             )
             .file_name(name.clone())
-            .mime_str(&mime)?;
+            .mime_str(&mime)
+            .map_err(|e| crate::Error::internal(&e))?;
             let mut form = reqwest::multipart::Form::new()
                 .part("file", part)
                 .text("minorEdit", "true");
@@ -196,7 +197,7 @@ impl Content<'_> {
             .send_body_stream("POST", &url, &[], &make)
             .await?;
         if !r.is_success() {
-            return Err(self.error(&r).into());
+            return Err(self.error(&r));
         }
         let v = r.json()?;
         // A new attachment answers a result list; new data answers the attachment itself.
@@ -214,7 +215,7 @@ impl Content<'_> {
         page_id: &str,
         name: &str,
         dest: &Path,
-    ) -> anyhow::Result<(PathBuf, u64)> {
+    ) -> crate::error::Result<(PathBuf, u64)> {
         let a = self.attachment_named(page_id, name).await?.ok_or_else(|| {
             ContentError::NotFound(format!(
                 "page {page_id} has no attachment named {name:?} (see `cfl attachment list {page_id}`)"
@@ -241,7 +242,7 @@ impl Content<'_> {
 
     /// Streams `url` into `target` through a temporary file in the same directory, following
     /// redirects (another host gets no credential).
-    pub async fn download_to(&self, url: &str, target: &Path) -> anyhow::Result<u64> {
+    pub async fn download_to(&self, url: &str, target: &Path) -> crate::error::Result<u64> {
         use std::io::Write;
         let mut resp = match self
             .client
@@ -249,7 +250,7 @@ impl Content<'_> {
             .await?
         {
             Streamed::Ok(r) => r,
-            Streamed::Read(r) => return Err(self.error(&r).into()),
+            Streamed::Read(r) => return Err(self.error(&r)),
         };
         let expected = resp.content_length();
         let dir = match target.parent() {
@@ -278,21 +279,24 @@ impl Content<'_> {
         }
         if let Some(n) = expected {
             if n != written {
-                anyhow::bail!(
+                crate::error::invalid!(
                     "the download stopped after {written} of {n} bytes; nothing was written to {}",
                     target.display()
                 );
             }
         }
-        tmp.as_file_mut().flush()?;
+        tmp.as_file_mut()
+            .flush()
+            .with_context(|| format!("cannot write {}", target.display()))?;
         tmp.persist(target)
+            .map_err(|e| e.error)
             .with_context(|| format!("cannot write {}", target.display()))?;
         Ok(written)
     }
 }
 
 /// An attachment title as a local file name: no directories, nothing hidden behind `..`.
-pub fn safe_file_name(title: &str) -> anyhow::Result<String> {
+pub fn safe_file_name(title: &str) -> crate::error::Result<String> {
     let name: String = title
         .chars()
         .map(|c| {
@@ -304,7 +308,9 @@ pub fn safe_file_name(title: &str) -> anyhow::Result<String> {
         })
         .collect();
     if name.is_empty() || name == "." || name == ".." {
-        anyhow::bail!("the attachment name {title:?} is not a usable file name; pass -o FILE");
+        crate::error::invalid!(
+            "the attachment name {title:?} is not a usable file name; pass -o FILE"
+        );
     }
     Ok(name)
 }

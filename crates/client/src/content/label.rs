@@ -42,7 +42,7 @@ pub fn check_label(name: &str) -> Result<(), ContentError> {
 }
 
 impl Content<'_> {
-    pub async fn labels(&self, page_id: &str) -> anyhow::Result<Vec<Label>> {
+    pub async fn labels(&self, page_id: &str) -> crate::error::Result<Vec<Label>> {
         let path = match self.api {
             Api::V1 => format!("/rest/api/content/{}/label", segment(page_id)),
             Api::CloudV2 => format!("{V2}/pages/{}/labels", segment(page_id)),
@@ -52,7 +52,11 @@ impl Content<'_> {
     }
 
     /// Adds labels; returns the page's labels afterwards.
-    pub async fn add_labels(&self, page_id: &str, names: &[String]) -> anyhow::Result<Vec<Label>> {
+    pub async fn add_labels(
+        &self,
+        page_id: &str,
+        names: &[String],
+    ) -> crate::error::Result<Vec<Label>> {
         for n in names {
             check_label(n)?;
         }
@@ -69,7 +73,7 @@ impl Content<'_> {
         self.labels(page_id).await
     }
 
-    pub async fn remove_label(&self, page_id: &str, name: &str) -> anyhow::Result<()> {
+    pub async fn remove_label(&self, page_id: &str, name: &str) -> crate::error::Result<()> {
         self.call(
             "DELETE",
             &format!(

@@ -143,31 +143,35 @@ impl<'a> Content<'a> {
         method: &str,
         path: &str,
         body: Option<&Value>,
-    ) -> anyhow::Result<Response> {
+    ) -> crate::error::Result<Response> {
         let url = self.client.url(path)?;
         let mut headers = Vec::new();
         let bytes = match body {
             Some(b) => {
                 headers.push(("Content-Type".to_string(), "application/json".to_string()));
-                Some(serde_json::to_vec(b)?)
+                Some(serde_json::to_vec(b).map_err(|e| crate::Error::internal(&e))?)
             }
             None => None,
         };
         let r = self.client.send(method, &url, &headers, bytes).await?;
         if !r.is_success() {
-            return Err(self.error(&r).into());
+            return Err(self.error(&r));
         }
         Ok(r)
     }
 
-    pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
-        Ok(self.call("GET", path, None).await?.json()?)
+    pub async fn get_json(&self, path: &str) -> crate::error::Result<Value> {
+        self.call("GET", path, None).await?.json()
     }
 
     /// Follows next links (`Link` header, else `_links.next`: v1 offsets and v2 cursors alike)
     /// from `path` (which carries its own query) until `limit` results (all when `None`) are
     /// collected, asking for as many per request as the API allows (v1 100, v2 250).
-    pub async fn collect(&self, path: &str, limit: Option<usize>) -> anyhow::Result<Vec<Value>> {
+    pub async fn collect(
+        &self,
+        path: &str,
+        limit: Option<usize>,
+    ) -> crate::error::Result<Vec<Value>> {
         let most = if path.starts_with(V2) {
             V2_PAGE
         } else {
@@ -182,7 +186,7 @@ impl<'a> Content<'a> {
         loop {
             let r = self.client.send("GET", &url, &[], None).await?;
             if !r.is_success() {
-                return Err(self.error(&r).into());
+                return Err(self.error(&r));
             }
             let v = r.json()?;
             let results = v["results"].as_array().cloned().unwrap_or_default();

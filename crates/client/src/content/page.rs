@@ -133,7 +133,7 @@ impl Content<'_> {
         }
     }
 
-    async fn detail_from_v2(&self, v: &Value) -> anyhow::Result<PageDetail> {
+    async fn detail_from_v2(&self, v: &Value) -> crate::error::Result<PageDetail> {
         let space_key = self.space_key(&id_string(&v["spaceId"])).await?;
         let parent_id = Some(id_string(&v["parentId"])).filter(|p| !p.is_empty());
         Ok(PageDetail {
@@ -147,7 +147,7 @@ impl Content<'_> {
     }
 
     /// A page by id, with its storage-format body when `with_body`.
-    pub async fn page(&self, id: &str, with_body: bool) -> anyhow::Result<PageDetail> {
+    pub async fn page(&self, id: &str, with_body: bool) -> crate::error::Result<PageDetail> {
         match self.api {
             Api::V1 => {
                 let expand = if with_body {
@@ -198,7 +198,7 @@ impl Content<'_> {
         title: &str,
         parent_id: Option<&str>,
         body: &str,
-    ) -> anyhow::Result<PageDetail> {
+    ) -> crate::error::Result<PageDetail> {
         match self.api {
             Api::V1 => {
                 let mut req = json!({
@@ -241,7 +241,11 @@ impl Content<'_> {
 
     /// Reads the current version and saves `change` as the next one. A 409 means someone saved
     /// in between: reported as [`ContentError::Conflict`], never retried over their change.
-    pub async fn update_page(&self, id: &str, change: &PageChange) -> anyhow::Result<PageDetail> {
+    pub async fn update_page(
+        &self,
+        id: &str,
+        change: &PageChange,
+    ) -> crate::error::Result<PageDetail> {
         let (path, req) = match self.api {
             Api::V1 => {
                 let current = self.page(id, false).await?;
@@ -266,7 +270,7 @@ impl Content<'_> {
                 "PUT",
                 &url,
                 &[("Content-Type".into(), "application/json".into())],
-                Some(serde_json::to_vec(&req)?),
+                Some(serde_json::to_vec(&req).map_err(|e| crate::Error::internal(&e))?),
             )
             .await?;
         if r.status == 409 {
@@ -275,11 +279,10 @@ impl Content<'_> {
                 sent,
                 server: crate::http::error_message(&r.body)
                     .unwrap_or_else(|| "the server answered 409 Conflict".into()),
-            }
-            .into());
+            });
         }
         if !r.is_success() {
-            return Err(self.error(&r).into());
+            return Err(self.error(&r));
         }
         match self.api {
             Api::V1 => Ok(self.detail_from(&r.json()?)),
@@ -290,7 +293,7 @@ impl Content<'_> {
     /// Moves a page under a new parent (a page, or on Cloud a folder) as its last child. Data
     /// Center: an update that only changes the ancestors (a new version). Cloud: v1's move
     /// (`PUT /rest/api/content/{id}/move/append/{parent}`, which v2 lacks; the version stays).
-    pub async fn move_page(&self, id: &str, parent_id: &str) -> anyhow::Result<PageDetail> {
+    pub async fn move_page(&self, id: &str, parent_id: &str) -> crate::error::Result<PageDetail> {
         match self.api {
             Api::V1 => {
                 self.update_page(
@@ -319,7 +322,7 @@ impl Content<'_> {
     }
 
     /// Moves a page to the trash (its children move up to its parent).
-    pub async fn delete_page(&self, id: &str) -> anyhow::Result<()> {
+    pub async fn delete_page(&self, id: &str) -> crate::error::Result<()> {
         let path = match self.api {
             Api::V1 => format!("/rest/api/content/{}", segment(id)),
             Api::CloudV2 => format!("{V2}/pages/{}", segment(id)),
@@ -330,7 +333,11 @@ impl Content<'_> {
 
     /// The children of a page — on Cloud of a page or a folder, and folders among them (their
     /// `type` is `folder`, their version 0).
-    pub async fn children(&self, id: &str, limit: Option<usize>) -> anyhow::Result<Vec<Page>> {
+    pub async fn children(
+        &self,
+        id: &str,
+        limit: Option<usize>,
+    ) -> crate::error::Result<Vec<Page>> {
         match self.api {
             Api::V1 => {
                 let all = self

@@ -117,7 +117,7 @@ fn from_url(s: &str) -> Result<PageRef, ContentError> {
 
 impl Content<'_> {
     /// The page id a reference names; a title costs one lookup in its space.
-    pub async fn resolve(&self, r: &PageRef) -> anyhow::Result<String> {
+    pub async fn resolve(&self, r: &PageRef) -> crate::error::Result<String> {
         match r {
             PageRef::Id(id) => Ok(id.clone()),
             PageRef::Title { space, title } => {
@@ -138,8 +138,7 @@ impl Content<'_> {
                     None => Err(ContentError::NotFound(format!(
                         "no page titled {title:?} in space {space} (titles are matched exactly; \
                          try `cfl search 'space = {space} and title ~ \"…\"'`)"
-                    ))
-                    .into()),
+                    ))),
                 }
             }
         }

@@ -4,9 +4,11 @@
 use super::{query, Content, Page};
 
 impl Content<'_> {
-    pub async fn search(&self, cql: &str, limit: Option<usize>) -> anyhow::Result<Vec<Page>> {
+    pub async fn search(&self, cql: &str, limit: Option<usize>) -> crate::error::Result<Vec<Page>> {
         if cql.trim().is_empty() {
-            anyhow::bail!("empty CQL query; e.g. cfl search 'space = DEV and type = page'");
+            crate::error::invalid!(
+                "empty CQL query; e.g. cfl search 'space = DEV and type = page'"
+            );
         }
         let path = format!(
             "/rest/api/content/search?{}",

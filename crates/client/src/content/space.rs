@@ -51,7 +51,7 @@ impl Content<'_> {
     }
 
     /// Spaces the caller can see, up to `limit` (all when `None`).
-    pub async fn spaces(&self, limit: Option<usize>) -> anyhow::Result<Vec<Space>> {
+    pub async fn spaces(&self, limit: Option<usize>) -> crate::error::Result<Vec<Space>> {
         let path = match self.api {
             Api::V1 => "/rest/api/space".to_string(),
             Api::CloudV2 => format!("{V2}/spaces"),
@@ -60,7 +60,7 @@ impl Content<'_> {
         Ok(all.iter().map(|v| self.space_from(v)).collect())
     }
 
-    pub async fn space(&self, key: &str) -> anyhow::Result<Space> {
+    pub async fn space(&self, key: &str) -> crate::error::Result<Space> {
         match self.api {
             Api::V1 => {
                 let v = self
@@ -80,15 +80,14 @@ impl Content<'_> {
                     None => Err(ContentError::NotFound(format!(
                         "there is no space {key:?} (or you cannot see it); space keys are case \
                          sensitive: see `cfl space list`"
-                    ))
-                    .into()),
+                    ))),
                 }
             }
         }
     }
 
     /// The v2 id of the space `key` (Cloud), looked up once per [`Content`].
-    pub async fn space_id(&self, key: &str) -> anyhow::Result<String> {
+    pub async fn space_id(&self, key: &str) -> crate::error::Result<String> {
         if let Some(id) = self.known_space_id(key) {
             return Ok(id);
         }
@@ -97,7 +96,7 @@ impl Content<'_> {
 
     /// The key of the space with v2 id `id` (Cloud), looked up once per [`Content`]; empty when
     /// the space cannot be read.
-    pub async fn space_key(&self, id: &str) -> anyhow::Result<String> {
+    pub async fn space_key(&self, id: &str) -> crate::error::Result<String> {
         if id.is_empty() {
             return Ok(String::new());
         }

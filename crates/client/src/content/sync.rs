@@ -49,7 +49,7 @@ impl Content<'_> {
     /// Every current page of the space with parent, version, sibling position and body (one
     /// request per 100 pages on Data Center, per 250 on Cloud), plus on Cloud the folders above
     /// them (one request each).
-    pub async fn sync_listing(&self, space_key: &str) -> anyhow::Result<Vec<SyncNode>> {
+    pub async fn sync_listing(&self, space_key: &str) -> crate::error::Result<Vec<SyncNode>> {
         match self.api {
             Api::V1 => {
                 let path = format!(
@@ -113,7 +113,7 @@ impl Content<'_> {
     }
 
     /// The value of the content property `key` of page `id`, if it has one.
-    pub async fn page_property(&self, id: &str, key: &str) -> anyhow::Result<Option<Value>> {
+    pub async fn page_property(&self, id: &str, key: &str) -> crate::error::Result<Option<Value>> {
         match self.api {
             Api::V1 => {
                 let path = format!(
@@ -148,7 +148,7 @@ impl Content<'_> {
         id: &str,
         key: &str,
         value: &Value,
-    ) -> anyhow::Result<()> {
+    ) -> crate::error::Result<()> {
         let path = match self.api {
             Api::V1 => format!("/rest/api/content/{}/property", segment(id)),
             Api::CloudV2 => format!("{V2}/pages/{}/properties", segment(id)),
@@ -160,7 +160,12 @@ impl Content<'_> {
 
     /// Puts page `id` just before or after its sibling `target` (same parent). Data Center: the
     /// web UI's `movepage.action` (DC has no REST move); Cloud: v1's move. The version stays.
-    pub async fn place_page(&self, id: &str, place: Place, target: &str) -> anyhow::Result<()> {
+    pub async fn place_page(
+        &self,
+        id: &str,
+        place: Place,
+        target: &str,
+    ) -> crate::error::Result<()> {
         match self.api {
             Api::V1 => {
                 let position = match place {
@@ -195,12 +200,11 @@ impl Content<'_> {
         space: &str,
         title: &str,
         parent_id: Option<&str>,
-    ) -> anyhow::Result<SyncNode> {
+    ) -> crate::error::Result<SyncNode> {
         if self.api == Api::V1 {
             return Err(ContentError::NotFound(
                 "folders exist only on Confluence Cloud; this profile is Data Center".into(),
-            )
-            .into());
+            ));
         }
         let mut req = json!({"spaceId": self.space_id(space).await?, "title": title});
         if let Some(p) = parent_id {
@@ -217,23 +221,22 @@ impl Content<'_> {
 
     /// Archives pages (Cloud only: v1 `POST /rest/api/content/archive`, which v2 lacks; Data
     /// Center has no REST call for it).
-    pub async fn archive_pages(&self, ids: &[String]) -> anyhow::Result<()> {
+    pub async fn archive_pages(&self, ids: &[String]) -> crate::error::Result<()> {
         if self.api == Api::V1 {
             return Err(ContentError::NotFound(
                 "Data Center has no REST call to archive pages: use --orphans delete or keep"
                     .into(),
-            )
-            .into());
+            ));
         }
         // The description types the ids as int64: send numbers, not the strings v2 uses.
         let pages = ids
             .iter()
             .map(|id| {
-                id.parse::<u64>()
-                    .map(|n| json!({"id": n}))
-                    .map_err(|_| anyhow::anyhow!("cannot archive page {id:?}: not a page id"))
+                id.parse::<u64>().map(|n| json!({"id": n})).map_err(|_| {
+                    crate::Error::Invalid(format!("cannot archive page {id:?}: not a page id"))
+                })
             })
-            .collect::<anyhow::Result<Vec<Value>>>()?;
+            .collect::<crate::error::Result<Vec<Value>>>()?;
         self.call(
             "POST",
             "/rest/api/content/archive",
@@ -273,7 +276,7 @@ impl Content<'_> {
         &self,
         listed: &PageDetail,
         change: &PageChange,
-    ) -> anyhow::Result<()> {
+    ) -> crate::error::Result<()> {
         let id = &listed.page.id;
         let (path, req) = match self.api {
             Api::V1 => (
@@ -293,7 +296,7 @@ impl Content<'_> {
                 "PUT",
                 &url,
                 &[("Content-Type".into(), "application/json".into())],
-                Some(serde_json::to_vec(&req)?),
+                Some(serde_json::to_vec(&req).map_err(|e| crate::Error::internal(&e))?),
             )
             .await?;
         if r.status == 409 {
@@ -302,11 +305,10 @@ impl Content<'_> {
                 sent,
                 server: crate::http::error_message(&r.body)
                     .unwrap_or_else(|| "the server answered 409 Conflict".into()),
-            }
-            .into());
+            });
         }
         if !r.is_success() {
-            return Err(self.error(&r).into());
+            return Err(self.error(&r));
         }
         Ok(())
     }

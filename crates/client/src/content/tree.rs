@@ -73,12 +73,11 @@ impl Content<'_> {
     }
 
     /// A folder by id (Cloud only).
-    pub async fn folder(&self, id: &str) -> anyhow::Result<Folder> {
+    pub async fn folder(&self, id: &str) -> crate::error::Result<Folder> {
         if self.api == Api::V1 {
             return Err(ContentError::NotFound(
                 "folders exist only on Confluence Cloud; this profile is Data Center".into(),
-            )
-            .into());
+            ));
         }
         let v = self
             .get_json(&format!("{V2}/folders/{}", segment(id)))
@@ -97,7 +96,7 @@ impl Content<'_> {
     }
 
     /// The space key of a page — or on Cloud of a folder — that is to hold a new page.
-    pub async fn container_space(&self, id: &str) -> anyhow::Result<String> {
+    pub async fn container_space(&self, id: &str) -> crate::error::Result<String> {
         match self.page(id, false).await {
             Ok(p) => Ok(p.page.space_key),
             Err(e) if self.api == Api::CloudV2 && is_status(&e, 404) => {
@@ -112,7 +111,7 @@ impl Content<'_> {
         &self,
         id: &str,
         limit: Option<usize>,
-    ) -> anyhow::Result<Vec<Page>> {
+    ) -> crate::error::Result<Vec<Page>> {
         let of_page = format!("{V2}/pages/{}/direct-children", segment(id));
         let all = match self.collect(&of_page, limit).await {
             Ok(all) => all,
@@ -151,7 +150,7 @@ impl Content<'_> {
     }
 
     /// Cloud: v2 page objects (no bodies) by id, 250 ids a request.
-    async fn pages_by_id(&self, ids: &[String]) -> anyhow::Result<HashMap<String, Value>> {
+    async fn pages_by_id(&self, ids: &[String]) -> crate::error::Result<HashMap<String, Value>> {
         let mut found = HashMap::new();
         for chunk in ids.chunks(250) {
             let path = format!("{V2}/pages?{}", super::query(&[("id", &chunk.join(","))]));
@@ -169,7 +168,7 @@ impl Content<'_> {
         &self,
         space_key: &str,
         with_bodies: bool,
-    ) -> anyhow::Result<Vec<TreeNode>> {
+    ) -> crate::error::Result<Vec<TreeNode>> {
         match self.api {
             Api::V1 => {
                 let expand = if with_bodies {
@@ -242,7 +241,7 @@ impl Content<'_> {
     }
 
     /// Fetches every folder named as a parent in `nodes` (and their parent folders) into it.
-    async fn add_folders(&self, nodes: &mut Vec<TreeNode>) -> anyhow::Result<()> {
+    async fn add_folders(&self, nodes: &mut Vec<TreeNode>) -> crate::error::Result<()> {
         let mut known: HashSet<String> = nodes.iter().map(|n| n.id.clone()).collect();
         let mut todo: Vec<String> = nodes
             .iter()
@@ -275,8 +274,6 @@ impl Content<'_> {
 }
 
 /// Whether `e` is a [`ContentError`] with HTTP status `status`.
-pub(super) fn is_status(e: &anyhow::Error, status: u16) -> bool {
-    e.downcast_ref::<ContentError>()
-        .and_then(ContentError::status)
-        == Some(status)
+pub(super) fn is_status(e: &crate::Error, status: u16) -> bool {
+    e.status() == Some(status)
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use anyhow::Context;
+use crate::error::Context;
 use serde_json::Value;
 
 use super::limiter::{Limiter, Signal};
@@ -60,11 +60,11 @@ impl Fetcher {
         url: &str,
         dest: Option<&Path>,
         attempt: u32,
-    ) -> anyhow::Result<Outcome> {
+    ) -> crate::error::Result<Outcome> {
         let slot = self.limiter.acquire().await;
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let res = match dest {
-            None => self.client.get_once(url, None).await.map_err(Into::into),
+            None => self.client.get_once(url, None).await,
             Some(dest) => self.download_once(url, dest).await,
         };
         drop(slot);
@@ -99,7 +99,7 @@ impl Fetcher {
 
     /// One download through the HTTP layer's redirect-following GET (to another host, such as
     /// Cloud's media store, without the credential), its body streamed into `dest`.
-    async fn download_once(&self, url: &str, dest: &Path) -> anyhow::Result<Response> {
+    async fn download_once(&self, url: &str, dest: &Path) -> crate::error::Result<Response> {
         use std::io::Write;
         let mut resp = match self
             .client
@@ -128,7 +128,7 @@ impl Fetcher {
             written += chunk.len() as u64;
         }
         if expected.is_some_and(|n| n != written) {
-            anyhow::bail!("the download broke off after {written} bytes");
+            crate::error::invalid!("the download broke off after {written} bytes");
         }
         f.sync_data()
             .with_context(|| format!("cannot write {}", dest.display()))?;
@@ -138,7 +138,11 @@ impl Fetcher {
     /// A GET (a path under the API base, or an absolute URL on the site), retried while
     /// throttled; the final response whatever its status. With `dest`, a 2xx body goes to that
     /// file instead of memory.
-    pub async fn get(&self, path_or_url: &str, dest: Option<&Path>) -> anyhow::Result<Response> {
+    pub async fn get(
+        &self,
+        path_or_url: &str,
+        dest: Option<&Path>,
+    ) -> crate::error::Result<Response> {
         let url = self.client.url(path_or_url)?;
         let mut attempt = 0;
         loop {
@@ -154,11 +158,11 @@ impl Fetcher {
     }
 
     /// A GET that must succeed, as JSON.
-    pub async fn json(&self, path_or_url: &str) -> anyhow::Result<Value> {
+    pub async fn json(&self, path_or_url: &str) -> crate::error::Result<Value> {
         let r = self.get(path_or_url, None).await?;
         if !r.is_success() {
-            return Err(self.client.refusal(&r, &format!("GET {}", r.url)).into());
+            return Err(self.client.refusal(&r, &format!("GET {}", r.url)));
         }
-        Ok(r.json()?)
+        r.json()
     }
 }

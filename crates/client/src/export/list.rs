@@ -12,38 +12,37 @@ use super::tree::{Listed, ListedAttachment};
 use crate::content::{bulk, Api, Content, ContentError};
 use crate::paginate;
 
-fn no_space(space: &str) -> anyhow::Error {
-    anyhow::anyhow!(
+fn no_space(space: &str) -> crate::Error {
+    crate::Error::Invalid(format!(
         "there is no space {space:?} (or you cannot see it): check the key with `cfl space list`"
-    )
+    ))
 }
 
-fn status_of(e: &anyhow::Error) -> Option<u16> {
-    e.downcast_ref::<ContentError>()
-        .and_then(ContentError::status)
+fn status_of(e: &crate::Error) -> Option<u16> {
+    e.status()
 }
 
 /// The space key of page (or Cloud folder) `id`.
-pub async fn space_of(f: &Fetcher, id: &str) -> anyhow::Result<String> {
+pub async fn space_of(f: &Fetcher, id: &str) -> crate::error::Result<String> {
     match Content::new(&f.client).container_space(id).await {
         Ok(k) if !k.is_empty() => Ok(k),
-        Ok(_) => anyhow::bail!("the answer for page {id} names no space"),
+        Ok(_) => crate::error::invalid!("the answer for page {id} names no space"),
         Err(e) if status_of(&e) == Some(404) => {
-            anyhow::bail!("there is no page with id {id} (or you cannot see it)")
+            crate::error::invalid!("there is no page with id {id} (or you cannot see it)")
         }
         Err(e) => Err(e.context(format!("reading page {id}"))),
     }
 }
 
 /// Every current page (and on Cloud every folder) of a space.
-pub async fn space(f: &Fetcher, api: Api, space: &str) -> anyhow::Result<Vec<Listed>> {
+pub async fn space(f: &Fetcher, api: Api, space: &str) -> crate::error::Result<Vec<Listed>> {
     match api {
         Api::V1 => dc_space(f, space).await,
         Api::CloudV2 => cloud_space(f, space).await,
     }
 }
 
-async fn dc_space(f: &Fetcher, space: &str) -> anyhow::Result<Vec<Listed>> {
+async fn dc_space(f: &Fetcher, space: &str) -> crate::error::Result<Vec<Listed>> {
     let mut url = bulk::dc_space_listing(space);
     let content = Content::with_api(&f.client, Api::V1);
     let mut pages = Vec::new();
@@ -53,10 +52,7 @@ async fn dc_space(f: &Fetcher, space: &str) -> anyhow::Result<Vec<Listed>> {
             return Err(no_space(space));
         }
         if !r.is_success() {
-            return Err(f
-                .client
-                .refusal(&r, &format!("listing space {space}"))
-                .into());
+            return Err(f.client.refusal(&r, &format!("listing space {space}")));
         }
         let v = r.json()?;
         for item in v["results"].as_array().into_iter().flatten() {
@@ -91,7 +87,7 @@ async fn dc_space(f: &Fetcher, space: &str) -> anyhow::Result<Vec<Listed>> {
     Ok(pages)
 }
 
-async fn cloud_space(f: &Fetcher, space: &str) -> anyhow::Result<Vec<Listed>> {
+async fn cloud_space(f: &Fetcher, space: &str) -> crate::error::Result<Vec<Listed>> {
     let content = Content::new(&f.client);
     let nodes = match content.space_tree(space, true).await {
         Ok(n) => n,
@@ -132,15 +128,21 @@ async fn cloud_space(f: &Fetcher, space: &str) -> anyhow::Result<Vec<Listed>> {
         .collect())
 }
 
-fn is_not_found(e: &anyhow::Error) -> bool {
-    matches!(
-        e.downcast_ref::<ContentError>(),
-        Some(ContentError::NotFound(_))
-    )
+/// Whether `e` is a lookup that found nothing, under any context added on the way.
+fn is_not_found(e: &crate::Error) -> bool {
+    match e {
+        ContentError::NotFound(_) => true,
+        ContentError::Context { source, .. } => is_not_found(source),
+        _ => false,
+    }
 }
 
 /// A page's full attachment list.
-pub async fn attachments(f: &Fetcher, api: Api, id: &str) -> anyhow::Result<Vec<ListedAttachment>> {
+pub async fn attachments(
+    f: &Fetcher,
+    api: Api,
+    id: &str,
+) -> crate::error::Result<Vec<ListedAttachment>> {
     let mut url = bulk::attachment_listing(api, id);
     let content = Content::with_api(&f.client, api);
     let mut out = Vec::new();
@@ -149,8 +151,7 @@ pub async fn attachments(f: &Fetcher, api: Api, id: &str) -> anyhow::Result<Vec<
         if !r.is_success() {
             return Err(f
                 .client
-                .refusal(&r, &format!("listing attachments of page {id}"))
-                .into());
+                .refusal(&r, &format!("listing attachments of page {id}")));
         }
         let v = r.json()?;
         out.extend(
@@ -175,7 +176,7 @@ pub struct Body {
     pub title: Option<String>,
 }
 
-pub async fn dc_body(f: &Fetcher, id: &str) -> anyhow::Result<Body> {
+pub async fn dc_body(f: &Fetcher, id: &str) -> crate::error::Result<Body> {
     let v = f.json(&bulk::dc_page_body(id)).await?;
     Ok(Body {
         storage: v

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::error::Context;
 use serde::{Deserialize, Serialize};
 
 pub const MANIFEST: &str = ".cfl-export.json";
@@ -74,7 +74,7 @@ impl Manifest {
 
     /// The manifest and journal in `dir`, if any. A torn last journal line (a kill mid-write)
     /// is ignored; anything else unreadable is an error that says which file.
-    pub fn load(dir: &Path) -> anyhow::Result<Option<Manifest>> {
+    pub fn load(dir: &Path) -> crate::error::Result<Option<Manifest>> {
         let path = dir.join(MANIFEST);
         let mut m: Option<Manifest> = match std::fs::read(&path) {
             Ok(bytes) => Some(serde_json::from_slice(&bytes).with_context(|| {
@@ -88,7 +88,7 @@ impl Manifest {
         };
         if let Some(m) = &m {
             if m.manifest_version != FORMAT_VERSION {
-                anyhow::bail!(
+                crate::error::invalid!(
                     "{} was written by another cfl version (manifest version {}); use a new --out directory",
                     path.display(),
                     m.manifest_version
@@ -134,8 +134,8 @@ impl Manifest {
     }
 
     /// Writes the manifest atomically and drops the journal.
-    pub fn save(&self, dir: &Path) -> anyhow::Result<()> {
-        let bytes = serde_json::to_vec_pretty(self)?;
+    pub fn save(&self, dir: &Path) -> crate::error::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(|e| crate::Error::internal(&e))?;
         super::writer::write_atomic(&dir.join(MANIFEST), &bytes)?;
         let _ = std::fs::remove_file(dir.join(JOURNAL));
         Ok(())
@@ -150,7 +150,7 @@ pub struct Journal {
 
 impl Journal {
     /// Opens (or starts) the journal; a new one begins with the run's header.
-    pub fn open(dir: &Path, header: &Manifest) -> anyhow::Result<Journal> {
+    pub fn open(dir: &Path, header: &Manifest) -> crate::error::Result<Journal> {
         let path = dir.join(JOURNAL);
         let exists = path.exists();
         let mut file = std::fs::OpenOptions::new()
@@ -162,16 +162,18 @@ impl Journal {
             let mut head = header.clone();
             head.pages.clear();
             head.folders.clear();
-            writeln!(file, "{}", serde_json::to_string(&head)?)?;
+            let line = serde_json::to_string(&head).map_err(|e| crate::Error::internal(&e))?;
+            writeln!(file, "{line}").with_context(|| format!("cannot write {}", path.display()))?;
         }
         Ok(Journal { file, path })
     }
 
-    pub fn record(&mut self, id: &str, entry: Option<&PageEntry>) -> anyhow::Result<()> {
+    pub fn record(&mut self, id: &str, entry: Option<&PageEntry>) -> crate::error::Result<()> {
         let line = serde_json::to_string(&JournalLine {
             id: id.to_string(),
             entry: entry.cloned(),
-        })?;
+        })
+        .map_err(|e| crate::Error::internal(&e))?;
         // One write per line, so a kill leaves at most a torn last line.
         self.file
             .write_all(format!("{line}\n").as_bytes())

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context;
+use crate::error::Context;
 
 use self::fetch::{Fetcher, Stats};
 use self::manifest::{FolderEntry, Journal, Manifest};
@@ -106,11 +106,15 @@ pub struct Summary {
 
 /// Runs one export. An error means nothing useful could be done (a bad target, an unreadable
 /// manifest); failed pages are listed in the summary and the rest are exported.
-pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow::Result<Summary> {
+pub async fn run(
+    client: Client,
+    o: &Options,
+    report: &mut dyn Report,
+) -> crate::error::Result<Summary> {
     let started = Instant::now();
     let target = o.target.trim().to_string();
     if target.is_empty() {
-        anyhow::bail!("give a space key (e.g. DEV) or a page id (e.g. 12345) to export");
+        crate::error::invalid!("give a space key (e.g. DEV) or a page id (e.g. 12345) to export");
     }
     let max = o.concurrency.max(1);
     let fetch = Fetcher::new(client, START_CONCURRENCY, max);
@@ -129,7 +133,7 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
     let previous = Manifest::load(&out)?;
     if let Some(m) = &previous {
         if !o.force && (m.target != target || m.format != o.format.name()) {
-            anyhow::bail!(
+            crate::error::invalid!(
                 "{} holds an export of {} as {}; export {} as {} into another directory, or pass --force to replace it",
                 out.display(),
                 m.target,
@@ -144,7 +148,7 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
     let mut listed = list::space(&fetch, api, &space).await?;
     if let Some(r) = &root {
         if !listed.iter().any(|p| &p.id == r) {
-            anyhow::bail!("page {r} is not a current page of space {space}");
+            crate::error::invalid!("page {r} is not a current page of space {space}");
         }
     }
     let placed = tree::layout(&listed, root.as_deref(), o.format.ext());
@@ -200,7 +204,8 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
         ..Summary::default()
     };
     while let Some(joined) = set.join_next().await {
-        let (id, res) = joined.context("an export task panicked")?;
+        let (id, res) = joined
+            .map_err(|e| crate::Error::Internal(format!("an export task panicked: {}", e)))?;
         match res {
             Ok(done) => {
                 // Files of the page's old place or of removed attachments go.
@@ -237,9 +242,8 @@ pub async fn run(client: Client, o: &Options, report: &mut dyn Report) -> anyhow
                 manifest.pages.insert(done.id, done.entry);
             }
             Err(e) => {
-                sum.auth_failed |=
-                    crate::Error::find(&e).is_some_and(crate::Error::credential_refused);
-                sum.failures.push((id, format!("{e:#}")));
+                sum.auth_failed |= e.credential_refused();
+                sum.failures.push((id, e.with_sources()));
             }
         }
         report.page_done(ctx.fetch.limiter.snapshot().0);

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use anyhow::Context;
+use crate::error::Context;
 use cfl_markdown::{FrontMatter, Links, PageRef};
 
 use super::fetch::Fetcher;
@@ -82,7 +82,7 @@ fn render(
     }
 }
 
-pub async fn export_page(ctx: &Ctx, mut job: Job) -> anyhow::Result<Done> {
+pub async fn export_page(ctx: &Ctx, mut job: Job) -> crate::error::Result<Done> {
     let f = &ctx.fetch;
     let mut version = job.page.version;
     let mut title = job.page.title.clone();
@@ -139,10 +139,7 @@ pub async fn export_page(ctx: &Ctx, mut job: Job) -> anyhow::Result<Done> {
         let r = f.get(&a.download, Some(&tmp)).await?;
         if !r.is_success() {
             let _ = std::fs::remove_file(&tmp);
-            return Err(f
-                .client
-                .refusal(&r, &format!("downloading {}", a.title))
-                .into());
+            return Err(f.client.refusal(&r, &format!("downloading {}", a.title)));
         }
         std::fs::rename(&tmp, &dest).with_context(|| format!("cannot write {}", dest.display()))?;
         attachments.insert(

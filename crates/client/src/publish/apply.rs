@@ -15,7 +15,7 @@ pub async fn apply(
     c: &Content<'_>,
     plan: &Plan,
     report: &mut dyn FnMut(String),
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let mut ids: Vec<Option<String>> = plan.steps.iter().map(|s| s.id.clone()).collect();
     for (i, s) in plan.steps.iter().enumerate() {
         let path = scan::shown(&s.source.path);

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::error::Context;
 use cfl_markdown::LinkTarget;
 use sha2::{Digest, Sha256};
 
@@ -181,7 +181,7 @@ pub fn same_storage(a: &str, b: &str) -> bool {
 }
 
 /// The SHA-256 of a file's bytes, in hex.
-pub fn sha256_file(path: &Path) -> anyhow::Result<String> {
+pub fn sha256_file(path: &Path) -> crate::error::Result<String> {
     let mut f =
         std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut h = Sha256::new();
@@ -241,7 +241,7 @@ async fn find_root(
     space: &Space,
     opts: &Options,
     root: &Source,
-) -> anyhow::Result<Option<SyncNode>> {
+) -> crate::error::Result<Option<SyncNode>> {
     let Some(p) = opts
         .parent
         .as_deref()
@@ -270,7 +270,7 @@ async fn find_root(
                 }
             }
         }
-        anyhow::bail!(
+        crate::error::invalid!(
             "there is no page{} with id {p} in space {}: pass the parent's id or title in that space",
             if c.api() == Api::CloudV2 { " or folder" } else { "" },
             opts.space
@@ -287,7 +287,7 @@ async fn find_root(
 }
 
 /// Builds the plan for publishing `opts.dir`.
-pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
+pub async fn plan(c: &Content<'_>, opts: &Options) -> crate::error::Result<Plan> {
     let parent_title = opts
         .parent
         .as_deref()
@@ -295,7 +295,7 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
         .filter(|p| !p.is_empty() && !p.chars().all(|ch| ch.is_ascii_digit()));
     let sources = scan::scan(&opts.dir, parent_title)?;
     if opts.orphans == Orphans::Archive && c.api() == Api::V1 {
-        anyhow::bail!(
+        crate::error::invalid!(
             "--orphans archive needs Confluence Cloud: Data Center has no REST call to archive \
              pages. Use --orphans delete (to the trash) or keep"
         );
@@ -343,7 +343,7 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
             if let Some(n) = found {
                 let inside = root_id.as_deref().is_some_and(|r| space.is_under(&n.id, r));
                 if !inside {
-                    anyhow::bail!(
+                    crate::error::invalid!(
                         "{}: a page titled {:?} already exists elsewhere in space {} (id {}), \
                          outside {:?}. Titles are unique in a space: rename the file's title \
                          (`title:` in its front matter) or move that page under {:?}",
@@ -356,7 +356,7 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
                     );
                 }
                 if !matched.insert(n.id.clone()) {
-                    anyhow::bail!(
+                    crate::error::invalid!(
                         "{}: page {} ({:?}) is matched by two files",
                         scan::shown(&s.path),
                         n.id,
@@ -423,7 +423,7 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
                     let name = cfl_markdown::file_name(f).to_string();
                     if let Some(other) = names.get(&name) {
                         if other != &path {
-                            anyhow::bail!(
+                            crate::error::invalid!(
                                 "{}: two different files are both called {name:?} ({} and {}); \
                                  attachments of one page need distinct names",
                                 scan::shown(&s.path),
@@ -482,7 +482,7 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> anyhow::Result<Plan> {
         });
     }
     if !missing_files.is_empty() {
-        anyhow::bail!(
+        crate::error::invalid!(
             "file(s) not found (paths are relative to the Markdown file): {}",
             missing_files.join(", ")
         );
@@ -566,7 +566,7 @@ async fn orphans(
     space: &Space,
     root: &str,
     matched: &HashSet<String>,
-) -> anyhow::Result<Vec<Orphan>> {
+) -> crate::error::Result<Vec<Orphan>> {
     let mut out = Vec::new();
     for n in &space.nodes {
         if n.is_folder() || matched.contains(&n.id) || !space.is_under(&n.id, root) {

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use crate::error::Context;
 use cfl_markdown::FrontMatter;
 
 /// Index file names, in order of preference.
@@ -48,12 +48,12 @@ struct Read {
     body: String,
 }
 
-fn read(path: &Path) -> anyhow::Result<Read> {
+fn read(path: &Path) -> crate::error::Result<Read> {
     let raw = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let text = String::from_utf8(raw)
-        .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", path.display()))?;
+        .map_err(|_| crate::Error::Invalid(format!("{} is not UTF-8 text", path.display())))?;
     let (fm, body) = cfl_markdown::front_matter(&text)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        .map_err(|e| crate::Error::Invalid(format!("{}: {e}", path.display())))?;
     Ok(Read {
         fm,
         body: body.to_string(),
@@ -82,16 +82,16 @@ fn title_of(r: Option<&Read>, fallback: &str) -> String {
     .unwrap_or_else(|| fallback.to_string())
 }
 
-fn weight(r: Option<&Read>, path: &Path) -> anyhow::Result<Option<i64>> {
+fn weight(r: Option<&Read>, path: &Path) -> crate::error::Result<Option<i64>> {
     let Some(r) = r else { return Ok(None) };
     let Some(w) = r.fm.get("weight").or_else(|| r.fm.get("nav_order")) else {
         return Ok(None);
     };
     w.trim().parse().map(Some).map_err(|_| {
-        anyhow::anyhow!(
+        crate::Error::Invalid(format!(
             "{}: weight/nav_order must be a whole number, got {w:?}",
             path.display()
-        )
+        ))
     })
 }
 
@@ -134,9 +134,9 @@ fn index_in(dir: &Path) -> Option<PathBuf> {
 
 /// Reads the tree under `root`: the root first, parents before their children, siblings in
 /// publishing order. `root_title` names the root when given (`--parent`).
-pub fn scan(root: &Path, root_title: Option<&str>) -> anyhow::Result<Vec<Source>> {
+pub fn scan(root: &Path, root_title: Option<&str>) -> crate::error::Result<Vec<Source>> {
     if !root.is_dir() {
-        anyhow::bail!("{} is not a directory", root.display());
+        crate::error::invalid!("{} is not a directory", root.display());
     }
     let index = index_in(root);
     let r = index.as_deref().map(read).transpose()?;
@@ -167,7 +167,7 @@ fn children(
     parent: usize,
     index: Option<&Path>,
     out: &mut Vec<Source>,
-) -> anyhow::Result<()> {
+) -> crate::error::Result<()> {
     let mut entries: Vec<(Option<i64>, String, Source)> = Vec::new();
     let listing =
         std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
@@ -243,11 +243,11 @@ fn children(
 }
 
 /// Confluence titles are unique in a space: two sources with one title cannot both be pages.
-fn check_titles(sources: &[Source]) -> anyhow::Result<()> {
+fn check_titles(sources: &[Source]) -> crate::error::Result<()> {
     let mut seen: HashMap<String, &Source> = HashMap::new();
     for s in sources {
         if let Some(other) = seen.insert(s.title.to_lowercase(), s) {
-            anyhow::bail!(
+            crate::error::invalid!(
                 "{} and {} both have the title {:?}; Confluence needs distinct titles in a space: \
                  give one a `title:` in its front matter",
                 shown(&other.path),
