@@ -1,4 +1,4 @@
-//! Waiting for the signal that ends a long-running command (`cfl serve`, `--demo`).
+//! Waiting for the signal that ends a long-running command (`cfl serve`, `--demo`, `cfl sim`).
 
 /// Ctrl-C or SIGTERM.
 pub async fn wait_for_signal() -> anyhow::Result<()> {

@@ -74,21 +74,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
         let line = sim.startup_line();
         println!("{line}");
         print_oidc_hint(&line);
-        let shutdown = async {
-            let ctrl_c = tokio::signal::ctrl_c();
-            #[cfg(unix)]
-            {
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-                tokio::select! {
-                    r = ctrl_c => r,
-                    _ = term.recv() => Ok(()),
-                }
-            }
-            #[cfg(not(unix))]
-            ctrl_c.await
-        };
-        shutdown
+        crate::shutdown::wait_for_signal()
             .await
             .context("cannot wait for a shutdown signal")?;
         sim.shutdown().await;
