@@ -305,172 +305,177 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> crate::error::Result<Plan>
         c.space(&opts.space).await?;
     }
     let space = Space::new(c.sync_listing(&opts.space).await?);
-    let cloud = c.api() == Api::CloudV2;
+    let root_node = find_root(c, &space, opts, &sources[0]).await?;
+    let mut builder = Builder::new(c, opts, &space, &sources, root_node.as_ref());
+    let mut steps: Vec<Step> = Vec::with_capacity(sources.len());
+    for i in 0..sources.len() {
+        let existing = builder.existing(i)?;
+        let step = builder.step(i, existing, &steps)?;
+        steps.push(step);
+    }
+    if !builder.missing_files.is_empty() {
+        crate::error::invalid!(
+            "file(s) not found (paths are relative to the Markdown file): {}",
+            builder.missing_files.join(", ")
+        );
+    }
+    skip_current_uploads(c, &mut steps).await?;
+    let reorder = reorder(&steps, &space);
+    let orphans = match &builder.root_id {
+        Some(r) => orphans(c, &space, r, &builder.matched).await?,
+        None => Vec::new(),
+    };
+    Ok(Plan {
+        space: opts.space.clone(),
+        steps,
+        reorder,
+        orphans,
+        orphan_mode: opts.orphans,
+        warnings: builder.warnings,
+    })
+}
 
-    // Link targets: every path a link may use → the title of the page published from it.
-    let mut titles: HashMap<String, String> = HashMap::new();
-    for s in &sources {
-        for k in scan::link_keys(s) {
-            titles.insert(k, s.title.clone());
+/// What the per-source steps share while the plan is built, and what they gather.
+struct Builder<'a> {
+    opts: &'a Options,
+    space: &'a Space,
+    sources: &'a [Source],
+    cloud: bool,
+    /// Link targets: every path a link may use → the title of the page published from it.
+    titles: HashMap<String, String>,
+    root: Option<&'a SyncNode>,
+    root_id: Option<String>,
+    /// Pages some file matched (the root included): the rest under the root may be orphans.
+    matched: HashSet<String>,
+    warnings: Vec<String>,
+    /// Images and attachments not found: reported together once every file is converted.
+    missing_files: Vec<String>,
+}
+
+impl<'a> Builder<'a> {
+    fn new(
+        c: &Content<'_>,
+        opts: &'a Options,
+        space: &'a Space,
+        sources: &'a [Source],
+        root: Option<&'a SyncNode>,
+    ) -> Builder<'a> {
+        let mut titles: HashMap<String, String> = HashMap::new();
+        for s in sources {
+            for k in scan::link_keys(s) {
+                titles.insert(k, s.title.clone());
+            }
+        }
+        let root_id = root.map(|n| n.id.clone());
+        Builder {
+            opts,
+            space,
+            sources,
+            cloud: c.api() == Api::CloudV2,
+            titles,
+            matched: root_id.iter().cloned().collect(),
+            root,
+            root_id,
+            warnings: Vec::new(),
+            missing_files: Vec::new(),
         }
     }
 
-    let root_node = find_root(c, &space, opts, &sources[0]).await?;
-    let root_id = root_node.as_ref().map(|n| n.id.clone());
-    let mut steps: Vec<Step> = Vec::with_capacity(sources.len());
-    let mut warnings = Vec::new();
-    let mut matched: HashSet<String> = root_id.iter().cloned().collect();
-    let mut missing_files = Vec::new();
-    for (i, s) in sources.iter().enumerate() {
-        let existing: Option<&SyncNode> = if i == 0 {
-            root_node.as_ref()
-        } else {
-            let by_id =
-                s.id.as_deref()
-                    .and_then(|id| space.get(id))
-                    .filter(|n| !n.is_folder());
-            let by_title = || {
-                space.page_titled(&s.title).or_else(|| {
-                    // A folder is found by title only under the root (folder titles repeat).
-                    space.nodes.iter().find(|n| {
-                        n.is_folder()
-                            && n.title == s.title
-                            && root_id.as_deref().is_some_and(|r| space.is_under(&n.id, r))
-                    })
-                })
-            };
-            let found = by_id.or_else(by_title);
-            if let Some(n) = found {
-                let inside = root_id.as_deref().is_some_and(|r| space.is_under(&n.id, r));
-                if !inside {
-                    crate::error::invalid!(
-                        "{}: a page titled {:?} already exists elsewhere in space {} (id {}), \
-                         outside {:?}. Titles are unique in a space: rename the file's title \
-                         (`title:` in its front matter) or move that page under {:?}",
-                        scan::shown(&s.path),
-                        n.title,
-                        opts.space,
-                        n.id,
-                        sources[0].title,
-                        sources[0].title
-                    );
-                }
-                if !matched.insert(n.id.clone()) {
-                    crate::error::invalid!(
-                        "{}: page {} ({:?}) is matched by two files",
-                        scan::shown(&s.path),
-                        n.id,
-                        n.title
-                    );
-                }
-            }
-            found
+    fn under_root(&self, id: &str) -> bool {
+        self.root_id
+            .as_deref()
+            .is_some_and(|r| self.space.is_under(id, r))
+    }
+
+    /// The page or folder source `i` already is: by the front matter's `id`, else by title.
+    /// It must lie under the root and be matched by no other file.
+    fn existing(&mut self, i: usize) -> crate::error::Result<Option<&'a SyncNode>> {
+        if i == 0 {
+            return Ok(self.root);
+        }
+        let space = self.space;
+        let s = &self.sources[i];
+        let by_id =
+            s.id.as_deref()
+                .and_then(|id| space.get(id))
+                .filter(|n| !n.is_folder());
+        let by_title = || {
+            space.page_titled(&s.title).or_else(|| {
+                // A folder is found by title only under the root (folder titles repeat).
+                space
+                    .nodes
+                    .iter()
+                    .find(|n| n.is_folder() && n.title == s.title && self.under_root(&n.id))
+            })
         };
-        // What it should hold.
+        let found = by_id.or_else(by_title);
+        if let Some(n) = found {
+            if !self.under_root(&n.id) {
+                let root_title = &self.sources[0].title;
+                crate::error::invalid!(
+                    "{}: a page titled {:?} already exists elsewhere in space {} (id {}), \
+                     outside {:?}. Titles are unique in a space: rename the file's title \
+                     (`title:` in its front matter) or move that page under {:?}",
+                    scan::shown(&s.path),
+                    n.title,
+                    self.opts.space,
+                    n.id,
+                    root_title,
+                    root_title
+                );
+            }
+            if !self.matched.insert(n.id.clone()) {
+                crate::error::invalid!(
+                    "{}: page {} ({:?}) is matched by two files",
+                    scan::shown(&s.path),
+                    n.id,
+                    n.title
+                );
+            }
+        }
+        Ok(found)
+    }
+
+    /// What happens to source `i`, given the page it already is and the steps before it.
+    fn step(
+        &mut self,
+        i: usize,
+        existing: Option<&SyncNode>,
+        earlier: &[Step],
+    ) -> crate::error::Result<Step> {
+        let s = &self.sources[i];
         let folder = match existing {
             Some(n) => n.is_folder(),
-            None => cloud && s.markdown.is_none(),
+            None => self.cloud && s.markdown.is_none(),
         };
         if folder && s.markdown.is_some() {
-            warnings.push(format!(
+            self.warnings.push(format!(
                 "{}: {:?} is a Cloud folder, which has no body: this file's text is not \
                  published (turn the folder into a page in Confluence to publish it)",
                 scan::shown(&s.path),
                 s.title
             ));
         }
-        let mut uploads = Vec::new();
-        let storage = match (&s.markdown, folder) {
-            (_, true) => None,
+        let (storage, uploads) = match (&s.markdown, folder) {
+            (_, true) => (None, Vec::new()),
             (Some(md), false) => {
-                let unresolved = RefCell::new(Vec::new());
-                let base = s.base_dir().to_string();
-                let resolve = |link: &str| -> Option<LinkTarget> {
-                    let key = scan::join(&base, link)?;
-                    let key = key.trim_end_matches('/').to_lowercase();
-                    match titles.get(&key) {
-                        Some(t) => Some(LinkTarget::Page {
-                            space: None,
-                            title: t.clone(),
-                        }),
-                        None => {
-                            let l = key.to_ascii_lowercase();
-                            if l.ends_with(".md") || l.ends_with(".markdown") {
-                                unresolved.borrow_mut().push(link.to_string());
-                            }
-                            None
-                        }
-                    }
-                };
-                let st = cfl_markdown::to_storage_linked(md, Some(&s.title), &resolve);
-                for l in unresolved.into_inner() {
-                    warnings.push(format!(
-                        "{}: the link {l:?} names no Markdown file of this tree; left as is",
-                        scan::shown(&s.path)
-                    ));
-                }
-                let dir = opts.dir.join(&base);
-                let mut names: HashMap<String, PathBuf> = HashMap::new();
-                for f in st.images.iter().chain(&st.attachments) {
-                    let path = match scan::join(&base, f) {
-                        Some(inside) => opts.dir.join(inside),
-                        None => dir.join(f),
-                    };
-                    if !path.is_file() {
-                        missing_files.push(format!("{} (in {})", f, scan::shown(&s.path)));
-                        continue;
-                    }
-                    let name = cfl_markdown::file_name(f).to_string();
-                    if let Some(other) = names.get(&name) {
-                        if other != &path {
-                            crate::error::invalid!(
-                                "{}: two different files are both called {name:?} ({} and {}); \
-                                 attachments of one page need distinct names",
-                                scan::shown(&s.path),
-                                other.display(),
-                                path.display()
-                            );
-                        }
-                        continue;
-                    }
-                    names.insert(name.clone(), path.clone());
-                    uploads.push(Upload {
-                        sha256: sha256_file(&path)?,
-                        name,
-                        path,
-                    });
-                }
-                Some(st.body)
+                let (body, uploads) = self.convert(s, md)?;
+                (Some(body), uploads)
             }
             // The root's page keeps its body when the directory has no index file.
-            (None, false) if i == 0 && existing.is_some() => None,
-            (None, false) => Some(CHILDREN_BODY.to_string()),
+            (None, false) if i == 0 && existing.is_some() => (None, Vec::new()),
+            (None, false) => (Some(CHILDREN_BODY.to_string()), Vec::new()),
         };
         let retitle = i > 0 && !folder && existing.is_some_and(|n| n.title != s.title);
-        let action = match (existing, &storage) {
-            (None, _) => Action::Create,
-            (Some(_), _) if retitle => Action::Update,
-            (Some(_), None) => Action::Unchanged,
-            (Some(n), Some(new)) => match &n.body {
-                Some(cur) if same_storage(cur, new) => Action::Unchanged,
-                _ => Action::Update,
-            },
-        };
-        let moved = match (existing, s.parent) {
-            (Some(n), Some(p)) => match &steps[p].id {
-                Some(pid) => n.parent_id.as_deref() != Some(pid.as_str()),
-                None => true,
-            },
-            _ => false,
-        };
-        steps.push(Step {
+        let action = action(existing, storage.as_deref(), retitle);
+        Ok(Step {
             source: s.clone(),
             folder,
             id: existing.map(|n| n.id.clone()),
             listed: existing.cloned(),
             version: existing.map(|n| n.version).unwrap_or(0),
             action,
-            moved,
+            moved: is_moved(existing, s.parent, earlier),
             retitle,
             storage: if action == Action::Unchanged {
                 None
@@ -479,15 +484,113 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> crate::error::Result<Plan>
             },
             uploads,
             current_files: 0,
-        });
+        })
     }
-    if !missing_files.is_empty() {
-        crate::error::invalid!(
-            "file(s) not found (paths are relative to the Markdown file): {}",
-            missing_files.join(", ")
-        );
+
+    /// The storage body of `s`, its links to other files of the tree made page links, and the
+    /// files it shows or links to, to upload.
+    fn convert(&mut self, s: &Source, md: &str) -> crate::error::Result<(String, Vec<Upload>)> {
+        let unresolved = RefCell::new(Vec::new());
+        let base = s.base_dir().to_string();
+        let resolve = |link: &str| -> Option<LinkTarget> {
+            let key = scan::join(&base, link)?;
+            let key = key.trim_end_matches('/').to_lowercase();
+            match self.titles.get(&key) {
+                Some(t) => Some(LinkTarget::Page {
+                    space: None,
+                    title: t.clone(),
+                }),
+                None => {
+                    let l = key.to_ascii_lowercase();
+                    if l.ends_with(".md") || l.ends_with(".markdown") {
+                        unresolved.borrow_mut().push(link.to_string());
+                    }
+                    None
+                }
+            }
+        };
+        let st = cfl_markdown::to_storage_linked(md, Some(&s.title), &resolve);
+        for l in unresolved.into_inner() {
+            self.warnings.push(format!(
+                "{}: the link {l:?} names no Markdown file of this tree; left as is",
+                scan::shown(&s.path)
+            ));
+        }
+        let uploads = self.uploads(s, &base, st.images.iter().chain(&st.attachments))?;
+        Ok((st.body, uploads))
     }
-    // Files already attached with the same hash stay.
+
+    /// The files `s` refers to (paths relative to its directory), once each, with their hashes.
+    /// Missing ones are noted, not fatal yet; two different files of one name are.
+    fn uploads<'f>(
+        &mut self,
+        s: &Source,
+        base: &str,
+        files: impl Iterator<Item = &'f String>,
+    ) -> crate::error::Result<Vec<Upload>> {
+        let dir = self.opts.dir.join(base);
+        let mut names: HashMap<String, PathBuf> = HashMap::new();
+        let mut uploads = Vec::new();
+        for f in files {
+            let path = match scan::join(base, f) {
+                Some(inside) => self.opts.dir.join(inside),
+                None => dir.join(f),
+            };
+            if !path.is_file() {
+                self.missing_files
+                    .push(format!("{} (in {})", f, scan::shown(&s.path)));
+                continue;
+            }
+            let name = cfl_markdown::file_name(f).to_string();
+            if let Some(other) = names.get(&name) {
+                if other != &path {
+                    crate::error::invalid!(
+                        "{}: two different files are both called {name:?} ({} and {}); \
+                         attachments of one page need distinct names",
+                        scan::shown(&s.path),
+                        other.display(),
+                        path.display()
+                    );
+                }
+                continue;
+            }
+            names.insert(name.clone(), path.clone());
+            uploads.push(Upload {
+                sha256: sha256_file(&path)?,
+                name,
+                path,
+            });
+        }
+        Ok(uploads)
+    }
+}
+
+/// Create what does not exist; update what is renamed or whose body differs.
+fn action(existing: Option<&SyncNode>, storage: Option<&str>, retitle: bool) -> Action {
+    match (existing, storage) {
+        (None, _) => Action::Create,
+        (Some(_), _) if retitle => Action::Update,
+        (Some(_), None) => Action::Unchanged,
+        (Some(n), Some(new)) => match &n.body {
+            Some(cur) if same_storage(cur, new) => Action::Unchanged,
+            _ => Action::Update,
+        },
+    }
+}
+
+/// Whether an existing page sits under another parent than its source's parent's page.
+fn is_moved(existing: Option<&SyncNode>, parent: Option<usize>, earlier: &[Step]) -> bool {
+    match (existing, parent) {
+        (Some(n), Some(p)) => match &earlier[p].id {
+            Some(pid) => n.parent_id.as_deref() != Some(pid.as_str()),
+            None => true,
+        },
+        _ => false,
+    }
+}
+
+/// Drops uploads already attached with the same hash: they stay as they are.
+async fn skip_current_uploads(c: &Content<'_>, steps: &mut [Step]) -> crate::error::Result<()> {
     for st in steps.iter_mut() {
         let Some(id) = st.id.clone() else { continue };
         if st.uploads.is_empty() {
@@ -504,19 +607,7 @@ pub async fn plan(c: &Content<'_>, opts: &Options) -> crate::error::Result<Plan>
             !current
         });
     }
-    let reorder = reorder(&steps, &space);
-    let orphans = match &root_id {
-        Some(r) => orphans(c, &space, r, &matched).await?,
-        None => Vec::new(),
-    };
-    Ok(Plan {
-        space: opts.space.clone(),
-        steps,
-        reorder,
-        orphans,
-        orphan_mode: opts.orphans,
-        warnings,
-    })
+    Ok(())
 }
 
 /// Sibling moves so each directory's pages follow the files' order. Pages that stay under
