@@ -18,7 +18,7 @@ mod plan;
 mod tree;
 mod writer;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -26,8 +26,9 @@ use std::time::Instant;
 use crate::error::Context;
 
 use self::fetch::{Fetcher, Stats};
-use self::manifest::{FolderEntry, Journal, Manifest};
+use self::manifest::{FolderEntry, Journal, Manifest, PageEntry};
 use self::page::Ctx;
+use self::tree::{Listed, Placed};
 use crate::content::Api;
 use crate::Client;
 
@@ -132,37 +133,21 @@ pub async fn run(
     let site = fetch.client.api_base().to_string();
     let previous = Manifest::load(&out)?;
     if let Some(m) = &previous {
-        if !o.force && (m.target != target || m.format != o.format.name()) {
-            crate::error::invalid!(
-                "{} holds an export of {} as {}; export {} as {} into another directory, or pass --force to replace it",
-                out.display(),
-                m.target,
-                m.format,
-                target,
-                o.format.name()
-            );
-        }
+        check_same_export(m, o, &target)?;
     }
     writer::sweep_temp_files(&out);
 
-    let mut listed = list::space(&fetch, api, &space).await?;
-    if let Some(r) = &root {
-        if !listed.iter().any(|p| &p.id == r) {
-            crate::error::invalid!("page {r} is not a current page of space {space}");
-        }
-    }
-    let placed = tree::layout(&listed, root.as_deref(), o.format.ext());
-    listed.retain(|p| placed.contains_key(&p.id));
-    let (folders, mut pages): (Vec<_>, Vec<_>) = listed.into_iter().partition(|p| p.folder);
+    let (placed, folders, mut pages) =
+        list_tree(&fetch, api, &space, root.as_deref(), o.format).await?;
 
-    let mut manifest = match (&previous, o.force) {
+    let manifest = match (&previous, o.force) {
         (Some(m), false) => m.clone(),
         _ => Manifest::new(&target, o.format.name(), &site),
     };
     let old = previous.map(|m| m.pages).unwrap_or_default();
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create the output directory {}", out.display()))?;
-    let mut journal = Journal::open(&out, &manifest)?;
+    let journal = Journal::open(&out, &manifest)?;
     let known = if o.force {
         BTreeMap::new()
     } else {
@@ -180,14 +165,7 @@ pub async fn run(
         out: out.clone(),
         format: o.format,
         space: space.clone(),
-        by_title: pages
-            .iter()
-            .filter_map(|p| {
-                placed
-                    .get(&p.id)
-                    .map(|pl| (p.title.to_lowercase(), pl.file.clone()))
-            })
-            .collect(),
+        by_title: files_by_title(&pages, &placed),
     });
     report.planned(jobs.len());
 
@@ -197,109 +175,43 @@ pub async fn run(
         let id = job.page.id.clone();
         set.spawn(async move { (id, page::export_page(&ctx, job).await) });
     }
-    let mut sum = Summary {
-        pages: pages.len(),
-        folders: folders.len(),
-        unchanged,
-        ..Summary::default()
+    let mut w = Written {
+        out,
+        journal,
+        manifest,
+        sum: Summary {
+            pages: pages.len(),
+            folders: folders.len(),
+            unchanged,
+            ..Summary::default()
+        },
+        report,
     };
     while let Some(joined) = set.join_next().await {
         let (id, res) = joined
             .map_err(|e| crate::Error::Internal(format!("an export task panicked: {}", e)))?;
         match res {
-            Ok(done) => {
-                // Files of the page's old place or of removed attachments go.
-                if let Some(prev) = old.get(&done.id) {
-                    if prev.path != done.entry.path {
-                        writer::remove_and_prune(&out, &prev.path);
-                    }
-                    for (aid, e) in &prev.attachments {
-                        if done.entry.attachments.get(aid).map(|n| &n.path) != Some(&e.path) {
-                            writer::remove_and_prune(&out, &e.path);
-                        }
-                    }
-                }
-                journal.record(&done.id, Some(&done.entry))?;
-                if done.wrote_page {
-                    sum.exported += 1;
-                    report.event(&Event::Page {
-                        id: &done.id,
-                        version: done.entry.version,
-                        path: &done.entry.path,
-                    });
-                }
-                for loss in &done.losses {
-                    report.approximated(&done.entry.path, loss);
-                }
-                for (aid, version, path) in &done.wrote {
-                    sum.attachments += 1;
-                    report.event(&Event::Attachment {
-                        id: aid,
-                        version: *version,
-                        path,
-                    });
-                }
-                manifest.pages.insert(done.id, done.entry);
-            }
+            Ok(done) => w.page_done(done, &old)?,
             Err(e) => {
-                sum.auth_failed |= e.credential_refused();
-                sum.failures.push((id, e.with_sources()));
+                w.sum.auth_failed |= e.credential_refused();
+                w.sum.failures.push((id, e.with_sources()));
             }
         }
-        report.page_done(ctx.fetch.limiter.snapshot().0);
+        w.report.page_done(ctx.fetch.limiter.snapshot().0);
     }
-    report.finished();
+    w.report.finished();
 
-    // Folders are directories, made even when empty; a folder gone from the tree goes once empty.
-    let old_folders = std::mem::take(&mut manifest.folders);
-    for f in &folders {
-        let dir = &placed[&f.id].dir;
-        std::fs::create_dir_all(out.join(dir))
-            .with_context(|| format!("cannot create {}", out.join(dir).display()))?;
-        manifest.folders.insert(
-            f.id.clone(),
-            FolderEntry {
-                title: f.title.clone(),
-                path: dir.clone(),
-            },
-        );
-    }
-    let stale_folders: Vec<&FolderEntry> = old_folders
-        .iter()
-        .filter(|(id, e)| manifest.folders.get(*id).map(|n| &n.path) != Some(&e.path))
-        .map(|(_, e)| e)
-        .collect();
-
-    // Pages no longer in the tree: their files go.
-    let live: HashSet<&String> = placed.keys().collect();
-    let stale: Vec<String> = manifest
-        .pages
-        .keys()
-        .filter(|id| !live.contains(id))
-        .cloned()
-        .collect();
-    for id in stale {
-        if let Some(e) = manifest.pages.remove(&id) {
-            for att in e.attachments.values() {
-                writer::remove_and_prune(&out, &att.path);
-            }
-            writer::remove_and_prune(&out, &e.path);
-            journal.record(&id, None)?;
-            sum.removed += 1;
-            report.event(&Event::Removed {
-                id: &id,
-                path: &e.path,
-            });
-        }
-    }
+    let stale_folders = w.make_folders(&folders, &placed)?;
+    w.remove_stale_pages(&placed)?;
     for f in stale_folders {
-        writer::prune_dir(&out, &f.path);
+        writer::prune_dir(&w.out, &f.path);
     }
-    manifest.target = target;
-    manifest.format = o.format.name().to_string();
-    manifest.site = site;
-    manifest.save(&out)?;
+    w.manifest.target = target;
+    w.manifest.format = o.format.name().to_string();
+    w.manifest.site = site;
+    w.manifest.save(&w.out)?;
 
+    let mut sum = w.sum;
     let st = &ctx.fetch.stats;
     let (slots, decreases) = ctx.fetch.limiter.snapshot();
     sum.requests = Stats::get(&st.requests);
@@ -309,4 +221,161 @@ pub async fn run(
     sum.final_concurrency = slots;
     sum.seconds = started.elapsed().as_secs_f64();
     Ok(sum)
+}
+
+/// A directory holding another export (target or format) is not overwritten without --force.
+fn check_same_export(m: &Manifest, o: &Options, target: &str) -> crate::error::Result<()> {
+    if !o.force && (m.target != target || m.format != o.format.name()) {
+        crate::error::invalid!(
+            "{} holds an export of {} as {}; export {} as {} into another directory, or pass --force to replace it",
+            o.out.display(),
+            m.target,
+            m.format,
+            target,
+            o.format.name()
+        );
+    }
+    Ok(())
+}
+
+/// The listing of the space, placed as files: where each page goes, the folders, the pages.
+/// With a root page, only it and its descendants.
+async fn list_tree(
+    fetch: &Fetcher,
+    api: Api,
+    space: &str,
+    root: Option<&str>,
+    format: Format,
+) -> crate::error::Result<(BTreeMap<String, Placed>, Vec<Listed>, Vec<Listed>)> {
+    let mut listed = list::space(fetch, api, space).await?;
+    if let Some(r) = root {
+        if !listed.iter().any(|p| p.id == r) {
+            crate::error::invalid!("page {r} is not a current page of space {space}");
+        }
+    }
+    let placed = tree::layout(&listed, root, format.ext());
+    listed.retain(|p| placed.contains_key(&p.id));
+    let (folders, pages): (Vec<_>, Vec<_>) = listed.into_iter().partition(|p| p.folder);
+    Ok((placed, folders, pages))
+}
+
+/// Page title (lower case) → its file, for links between exported pages.
+fn files_by_title(pages: &[Listed], placed: &BTreeMap<String, Placed>) -> HashMap<String, String> {
+    pages
+        .iter()
+        .filter_map(|p| {
+            placed
+                .get(&p.id)
+                .map(|pl| (p.title.to_lowercase(), pl.file.clone()))
+        })
+        .collect()
+}
+
+/// Where finished work is recorded: the output directory, the journal and manifest, the
+/// summary, the report.
+struct Written<'r> {
+    out: PathBuf,
+    journal: Journal,
+    manifest: Manifest,
+    sum: Summary,
+    report: &'r mut dyn Report,
+}
+
+impl Written<'_> {
+    /// Records one exported page; files of its old place or of removed attachments go.
+    fn page_done(
+        &mut self,
+        done: page::Done,
+        old: &BTreeMap<String, PageEntry>,
+    ) -> crate::error::Result<()> {
+        if let Some(prev) = old.get(&done.id) {
+            if prev.path != done.entry.path {
+                writer::remove_and_prune(&self.out, &prev.path);
+            }
+            for (aid, e) in &prev.attachments {
+                if done.entry.attachments.get(aid).map(|n| &n.path) != Some(&e.path) {
+                    writer::remove_and_prune(&self.out, &e.path);
+                }
+            }
+        }
+        self.journal.record(&done.id, Some(&done.entry))?;
+        if done.wrote_page {
+            self.sum.exported += 1;
+            self.report.event(&Event::Page {
+                id: &done.id,
+                version: done.entry.version,
+                path: &done.entry.path,
+            });
+        }
+        for loss in &done.losses {
+            self.report.approximated(&done.entry.path, loss);
+        }
+        for (aid, version, path) in &done.wrote {
+            self.sum.attachments += 1;
+            self.report.event(&Event::Attachment {
+                id: aid,
+                version: *version,
+                path,
+            });
+        }
+        self.manifest.pages.insert(done.id, done.entry);
+        Ok(())
+    }
+
+    /// Folders are directories, made even when empty. Returns the folders gone from the tree
+    /// (or moved), whose directories go once empty.
+    fn make_folders(
+        &mut self,
+        folders: &[Listed],
+        placed: &BTreeMap<String, Placed>,
+    ) -> crate::error::Result<Vec<FolderEntry>> {
+        let old_folders = std::mem::take(&mut self.manifest.folders);
+        for f in folders {
+            let dir = &placed[&f.id].dir;
+            std::fs::create_dir_all(self.out.join(dir))
+                .with_context(|| format!("cannot create {}", self.out.join(dir).display()))?;
+            self.manifest.folders.insert(
+                f.id.clone(),
+                FolderEntry {
+                    title: f.title.clone(),
+                    path: dir.clone(),
+                },
+            );
+        }
+        Ok(old_folders
+            .into_iter()
+            .filter(|(id, e)| self.manifest.folders.get(id).map(|n| &n.path) != Some(&e.path))
+            .map(|(_, e)| e)
+            .collect())
+    }
+
+    /// Pages no longer in the tree: their files go.
+    fn remove_stale_pages(
+        &mut self,
+        placed: &BTreeMap<String, Placed>,
+    ) -> crate::error::Result<()> {
+        let live: HashSet<&String> = placed.keys().collect();
+        let stale: Vec<String> = self
+            .manifest
+            .pages
+            .keys()
+            .filter(|id| !live.contains(id))
+            .cloned()
+            .collect();
+        for id in stale {
+            if let Some(e) = self.manifest.pages.remove(&id) {
+                for att in e.attachments.values() {
+                    writer::remove_and_prune(&self.out, &att.path);
+                }
+                writer::remove_and_prune(&self.out, &e.path);
+                self.journal.record(&id, None)?;
+                self.sum.removed += 1;
+                self.report.event(&Event::Removed {
+                    id: &id,
+                    path: &e.path,
+                });
+            }
+        }
+        Ok(())
+    }
 }
