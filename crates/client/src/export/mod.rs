@@ -187,19 +187,7 @@ pub async fn run(
         },
         report,
     };
-    while let Some(joined) = set.join_next().await {
-        let (id, res) = joined
-            .map_err(|e| crate::Error::Internal(format!("an export task panicked: {}", e)))?;
-        match res {
-            Ok(done) => w.page_done(done, &old)?,
-            Err(e) => {
-                w.sum.auth_failed |= e.credential_refused();
-                w.sum.failures.push((id, e.with_sources()));
-            }
-        }
-        w.report.page_done(ctx.fetch.limiter.snapshot().0);
-    }
-    w.report.finished();
+    w.collect(set, &ctx, &old).await?;
 
     let stale_folders = w.make_folders(&folders, &placed)?;
     w.remove_stale_pages(&placed)?;
@@ -212,15 +200,20 @@ pub async fn run(
     w.manifest.save(&w.out)?;
 
     let mut sum = w.sum;
-    let st = &ctx.fetch.stats;
-    let (slots, decreases) = ctx.fetch.limiter.snapshot();
+    add_request_stats(&mut sum, &ctx.fetch);
+    sum.seconds = started.elapsed().as_secs_f64();
+    Ok(sum)
+}
+
+/// What the requests met: counts, throttling, and where the adaptive limit ended.
+fn add_request_stats(sum: &mut Summary, fetch: &Fetcher) {
+    let st = &fetch.stats;
+    let (slots, decreases) = fetch.limiter.snapshot();
     sum.requests = Stats::get(&st.requests);
     sum.throttled = Stats::get(&st.throttled);
     sum.retried = Stats::get(&st.retried);
     sum.slowdowns = decreases;
     sum.final_concurrency = slots;
-    sum.seconds = started.elapsed().as_secs_f64();
-    Ok(sum)
 }
 
 /// A directory holding another export (target or format) is not overwritten without --force.
@@ -282,6 +275,29 @@ struct Written<'r> {
 }
 
 impl Written<'_> {
+    /// Records each page task as it finishes; a failed page is listed, the rest go on.
+    async fn collect(
+        &mut self,
+        mut set: tokio::task::JoinSet<(String, crate::error::Result<page::Done>)>,
+        ctx: &Ctx,
+        old: &BTreeMap<String, PageEntry>,
+    ) -> crate::error::Result<()> {
+        while let Some(joined) = set.join_next().await {
+            let (id, res) = joined
+                .map_err(|e| crate::Error::Internal(format!("an export task panicked: {}", e)))?;
+            match res {
+                Ok(done) => self.page_done(done, old)?,
+                Err(e) => {
+                    self.sum.auth_failed |= e.credential_refused();
+                    self.sum.failures.push((id, e.with_sources()));
+                }
+            }
+            self.report.page_done(ctx.fetch.limiter.snapshot().0);
+        }
+        self.report.finished();
+        Ok(())
+    }
+
     /// Records one exported page; files of its old place or of removed attachments go.
     fn page_done(
         &mut self,
