@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::plan::{Action, Plan};
+use super::plan::{Action, Plan, Step};
 use super::{scan, Orphans, MARKER};
 use crate::content::page::PageChange;
 use crate::content::Content;
@@ -18,68 +18,103 @@ pub async fn apply(
 ) -> crate::error::Result<()> {
     let mut ids: Vec<Option<String>> = plan.steps.iter().map(|s| s.id.clone()).collect();
     for (i, s) in plan.steps.iter().enumerate() {
-        let path = scan::shown(&s.source.path);
-        let title = &s.source.title;
+        // Parents come first, so a parent made by this run already has its id.
         let parent = match s.source.parent {
             Some(p) => ids[p].clone(),
             None => None,
         };
-        let id = match (&ids[i], s.action) {
-            (None, _) if s.folder => {
-                let f = c
-                    .create_folder(&plan.space, title, parent.as_deref())
-                    .await?;
-                report(format!("created\t{path}\t{}\tfolder\t{title}", f.id));
-                f.id
-            }
-            (None, _) => {
-                let body = s.storage.as_deref().unwrap_or("");
-                let p = c
-                    .create_page(&plan.space, title, parent.as_deref(), body)
-                    .await
-                    .map_err(|e| e.context(format!("creating {title:?} from {path}")))?;
-                c.add_page_property(&p.page.id, MARKER, &json!({"source": s.source.path}))
-                    .await
-                    .map_err(|e| e.context(format!("marking page {} as published", p.page.id)))?;
-                report(format!("created\t{path}\t{}\tpage\t{title}", p.page.id));
-                p.page.id
-            }
-            (Some(id), Action::Update) => {
-                let change = PageChange {
-                    title: s.retitle.then(|| title.clone()),
-                    body: s.storage.clone(),
-                    parent_id: if s.moved { parent.clone() } else { None },
-                    base_version: Some(s.version),
-                };
-                let updated = match &s.listed {
-                    Some(listed) => c.update_listed(&listed.detail(&plan.space), &change).await,
-                    None => c.update_page(id, &change).await.map(|_| ()),
-                };
-                updated.map_err(|e| e.context(format!("updating {title:?} from {path}")))?;
-                report(format!("updated\t{path}\t{id}\tpage\t{title}"));
-                id.clone()
-            }
-            (Some(id), _) => {
-                if s.moved {
-                    if let Some(p) = &parent {
-                        c.move_page(id, p).await?;
-                        report(format!("moved\t{path}\t{id}\tunder\t{title}"));
-                    }
-                } else {
-                    let what = if s.folder { "folder" } else { "page" };
-                    report(format!("unchanged\t{path}\t{id}\t{what}\t{title}"));
-                }
-                id.clone()
-            }
-        };
-        for u in &s.uploads {
-            c.upload(&id, &u.path, Some(&u.name), Some(&u.comment()))
-                .await
-                .map_err(|e| e.context(format!("uploading {} for {path}", u.path.display())))?;
-            report(format!("uploaded\t{path}\t{id}\t{}", u.name));
-        }
+        let id = apply_step(c, &plan.space, s, ids[i].as_deref(), parent, report).await?;
+        upload_files(c, s, &id, report).await?;
         ids[i] = Some(id);
     }
+    reorder(c, plan, &ids, report).await?;
+    settle_orphans(c, plan, report).await
+}
+
+/// Creates, updates, moves or leaves one page or folder; returns its id.
+async fn apply_step(
+    c: &Content<'_>,
+    space: &str,
+    s: &Step,
+    existing: Option<&str>,
+    parent: Option<String>,
+    report: &mut dyn FnMut(String),
+) -> crate::error::Result<String> {
+    let path = scan::shown(&s.source.path);
+    let title = &s.source.title;
+    let id = match (existing, s.action) {
+        (None, _) if s.folder => {
+            let f = c.create_folder(space, title, parent.as_deref()).await?;
+            report(format!("created\t{path}\t{}\tfolder\t{title}", f.id));
+            f.id
+        }
+        (None, _) => {
+            let body = s.storage.as_deref().unwrap_or("");
+            let p = c
+                .create_page(space, title, parent.as_deref(), body)
+                .await
+                .map_err(|e| e.context(format!("creating {title:?} from {path}")))?;
+            c.add_page_property(&p.page.id, MARKER, &json!({"source": s.source.path}))
+                .await
+                .map_err(|e| e.context(format!("marking page {} as published", p.page.id)))?;
+            report(format!("created\t{path}\t{}\tpage\t{title}", p.page.id));
+            p.page.id
+        }
+        (Some(id), Action::Update) => {
+            let change = PageChange {
+                title: s.retitle.then(|| title.clone()),
+                body: s.storage.clone(),
+                parent_id: if s.moved { parent.clone() } else { None },
+                base_version: Some(s.version),
+            };
+            let updated = match &s.listed {
+                Some(listed) => c.update_listed(&listed.detail(space), &change).await,
+                None => c.update_page(id, &change).await.map(|_| ()),
+            };
+            updated.map_err(|e| e.context(format!("updating {title:?} from {path}")))?;
+            report(format!("updated\t{path}\t{id}\tpage\t{title}"));
+            id.to_string()
+        }
+        (Some(id), _) => {
+            if s.moved {
+                if let Some(p) = &parent {
+                    c.move_page(id, p).await?;
+                    report(format!("moved\t{path}\t{id}\tunder\t{title}"));
+                }
+            } else {
+                let what = if s.folder { "folder" } else { "page" };
+                report(format!("unchanged\t{path}\t{id}\t{what}\t{title}"));
+            }
+            id.to_string()
+        }
+    };
+    Ok(id)
+}
+
+/// Attaches the step's new or changed files to page `id`.
+async fn upload_files(
+    c: &Content<'_>,
+    s: &Step,
+    id: &str,
+    report: &mut dyn FnMut(String),
+) -> crate::error::Result<()> {
+    let path = scan::shown(&s.source.path);
+    for u in &s.uploads {
+        c.upload(id, &u.path, Some(&u.name), Some(&u.comment()))
+            .await
+            .map_err(|e| e.context(format!("uploading {} for {path}", u.path.display())))?;
+        report(format!("uploaded\t{path}\t{id}\t{}", u.name));
+    }
+    Ok(())
+}
+
+/// Puts siblings in the files' order.
+async fn reorder(
+    c: &Content<'_>,
+    plan: &Plan,
+    ids: &[Option<String>],
+    report: &mut dyn FnMut(String),
+) -> crate::error::Result<()> {
     for (a, place, b) in &plan.reorder {
         let (Some(id), Some(target)) = (&ids[*a], &ids[*b]) else {
             continue;
@@ -95,6 +130,15 @@ pub async fn apply(
             plan.steps[*a].source.title
         ));
     }
+    Ok(())
+}
+
+/// Keeps, archives or deletes the pages whose files are gone, as `--orphans` says.
+async fn settle_orphans(
+    c: &Content<'_>,
+    plan: &Plan,
+    report: &mut dyn FnMut(String),
+) -> crate::error::Result<()> {
     match plan.orphan_mode {
         Orphans::Keep => {
             for o in &plan.orphans {
