@@ -18,7 +18,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::control::TokenFault;
-use super::{now_ms, object_id, provider, subject, AccessGrant, OidcConfig, OidcUser, Provider};
+use super::{
+    now_ms, object_id, provider, subject, AccessGrant, OidcClient, OidcConfig, OidcUser,
+    PendingCode, Provider,
+};
 use crate::auth::primitives::{ct_eq, lock, starts_with_ci};
 use crate::model::secret_hash;
 use crate::oauth2::random_secret;
@@ -53,77 +56,140 @@ pub(super) async fn token(
     let Some((provider, config)) = provider(&state) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let params: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
-    let (client_id, secret) =
-        match (basic_client(&headers), get("client_secret")) {
-            (Some(_), Some(_)) => {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "Use one client authentication method, not both Basic and client_secret.",
-                )
-            }
-            (Some(basic), None) => basic,
-            (None, Some(s)) => (get("client_id").unwrap_or("").to_string(), s.to_string()),
-            (None, None) => return oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "Client authentication is required (client_secret_post or client_secret_basic).",
-            ),
-        };
-    let Some(client) = config
-        .client(&client_id)
-        .filter(|c| ct_eq(&c.client_secret, &secret))
-    else {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "Client authentication failed: unknown client_id or wrong client_secret.",
-        );
+    let form = Form(url::form_urlencoded::parse(&body).into_owned().collect());
+    let client = match authenticate_client(config, &headers, &form) {
+        Ok(client) => client,
+        Err(resp) => return *resp,
     };
-    match get("grant_type") {
-        Some("authorization_code") => {}
-        None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "grant_type is required.",
-            )
-        }
-        Some(other) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                &format!("Unsupported grant_type {other:?}; only authorization_code is served."),
-            )
-        }
+    if let Err(resp) = check_grant_type(form.get("grant_type")) {
+        return *resp;
     }
-    // Removed before any check: a code is spent by its first use, right or wrong.
-    let Some(pending) = lock(&provider.codes).remove(&secret_hash(get("code").unwrap_or("")))
-    else {
-        return invalid_grant("The authorization code is unknown or was already redeemed.");
+    let pending = match redeem_code(&state, provider, client, &form) {
+        Ok(pending) => pending,
+        Err(resp) => return *resp,
     };
-    if pending.expires_at_ms <= now_ms(&state) {
-        return invalid_grant("The authorization code has expired.");
-    }
-    if pending.client_id != client.client_id {
-        return invalid_grant("The authorization code was issued to another client.");
-    }
-    if get("redirect_uri") != Some(pending.redirect_uri.as_str()) {
-        return invalid_grant("redirect_uri does not match the one of the authorization request.");
-    }
-    let Some(verifier) = get("code_verifier") else {
-        return invalid_grant("code_verifier is required (PKCE).");
-    };
-    let computed = B64.encode(Sha256::digest(verifier.as_bytes()));
-    if !ct_eq(&computed, &pending.code_challenge) {
-        return invalid_grant("The code_verifier does not match the code_challenge.");
-    }
     let Some(user) = config.user(&pending.username) else {
         return invalid_grant("The user no longer exists.");
     };
-    let now = now_ms(&state);
+    issue_tokens(&state, provider, config, client, user, &pending)
+}
+
+/// The form-urlencoded request body.
+struct Form(HashMap<String, String>);
+
+impl Form {
+    /// The parameter `k`; an empty value counts as absent.
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str).filter(|v| !v.is_empty())
+    }
+}
+
+/// The client, by `client_secret_post` or `client_secret_basic` (one of them, not both).
+fn authenticate_client<'c>(
+    config: &'c OidcConfig,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<&'c OidcClient, Box<Response>> {
+    let (client_id, secret) =
+        match (basic_client(headers), form.get("client_secret")) {
+            (Some(_), Some(_)) => {
+                return Err(Box::new(oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "Use one client authentication method, not both Basic and client_secret.",
+                )))
+            }
+            (Some(basic), None) => basic,
+            (None, Some(s)) => (
+                form.get("client_id").unwrap_or("").to_string(),
+                s.to_string(),
+            ),
+            (None, None) => return Err(Box::new(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Client authentication is required (client_secret_post or client_secret_basic).",
+            ))),
+        };
+    config
+        .client(&client_id)
+        .filter(|c| ct_eq(&c.client_secret, &secret))
+        .ok_or_else(|| {
+            Box::new(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Client authentication failed: unknown client_id or wrong client_secret.",
+            ))
+        })
+}
+
+/// Only the `authorization_code` grant is served.
+fn check_grant_type(grant_type: Option<&str>) -> Result<(), Box<Response>> {
+    match grant_type {
+        Some("authorization_code") => Ok(()),
+        None => Err(Box::new(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required.",
+        ))),
+        Some(other) => Err(Box::new(oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("Unsupported grant_type {other:?}; only authorization_code is served."),
+        ))),
+    }
+}
+
+/// Spends the code and checks it: unexpired, this client's, same redirect_uri, PKCE verifier.
+fn redeem_code(
+    state: &Shared,
+    provider: &Provider,
+    client: &OidcClient,
+    form: &Form,
+) -> Result<PendingCode, Box<Response>> {
+    // Removed before any check: a code is spent by its first use, right or wrong.
+    let Some(pending) = lock(&provider.codes).remove(&secret_hash(form.get("code").unwrap_or("")))
+    else {
+        return Err(Box::new(invalid_grant(
+            "The authorization code is unknown or was already redeemed.",
+        )));
+    };
+    if pending.expires_at_ms <= now_ms(state) {
+        return Err(Box::new(invalid_grant(
+            "The authorization code has expired.",
+        )));
+    }
+    if pending.client_id != client.client_id {
+        return Err(Box::new(invalid_grant(
+            "The authorization code was issued to another client.",
+        )));
+    }
+    if form.get("redirect_uri") != Some(pending.redirect_uri.as_str()) {
+        return Err(Box::new(invalid_grant(
+            "redirect_uri does not match the one of the authorization request.",
+        )));
+    }
+    let Some(verifier) = form.get("code_verifier") else {
+        return Err(Box::new(invalid_grant("code_verifier is required (PKCE).")));
+    };
+    let computed = B64.encode(Sha256::digest(verifier.as_bytes()));
+    if !ct_eq(&computed, &pending.code_challenge) {
+        return Err(Box::new(invalid_grant(
+            "The code_verifier does not match the code_challenge.",
+        )));
+    }
+    Ok(pending)
+}
+
+/// A fresh access token (recorded for userinfo) and a signed ID token for `user`.
+fn issue_tokens(
+    state: &Shared,
+    provider: &Provider,
+    config: &OidcConfig,
+    client: &OidcClient,
+    user: &OidcUser,
+    pending: &PendingCode,
+) -> Response {
+    let now = now_ms(state);
     let ttl = config.token_ttl_seconds as i64;
     let access_token = random_secret();
     lock(&provider.access).insert(
@@ -135,7 +201,7 @@ pub(super) async fn token(
         },
     );
     let claims = id_token_claims(
-        &state,
+        state,
         config,
         user,
         &client.client_id,
