@@ -239,6 +239,39 @@ impl Content<'_> {
         }
     }
 
+    /// PUTs `req` (a page body carrying its next version number) to `path`. A 409 means someone
+    /// saved in between: reported as [`ContentError::Conflict`] with the version sent.
+    pub(super) async fn put_version(
+        &self,
+        id: &str,
+        path: &str,
+        req: &Value,
+    ) -> crate::error::Result<crate::http::Response> {
+        let sent = req["version"]["number"].as_u64().unwrap_or(0);
+        let url = self.client.url(path)?;
+        let r = self
+            .client
+            .send(
+                "PUT",
+                &url,
+                &[("Content-Type".into(), "application/json".into())],
+                Some(serde_json::to_vec(req).map_err(|e| crate::Error::internal(&e))?),
+            )
+            .await?;
+        if r.status == 409 {
+            return Err(ContentError::Conflict {
+                id: id.to_string(),
+                sent,
+                server: crate::http::error_message(&r.body)
+                    .unwrap_or_else(|| "the server answered 409 Conflict".into()),
+            });
+        }
+        if !r.is_success() {
+            return Err(self.error(&r));
+        }
+        Ok(r)
+    }
+
     /// Reads the current version and saves `change` as the next one. A 409 means someone saved
     /// in between: reported as [`ContentError::Conflict`], never retried over their change.
     pub async fn update_page(
@@ -262,28 +295,7 @@ impl Content<'_> {
                 )
             }
         };
-        let sent = req["version"]["number"].as_u64().unwrap_or(0);
-        let url = self.client.url(&path)?;
-        let r = self
-            .client
-            .send(
-                "PUT",
-                &url,
-                &[("Content-Type".into(), "application/json".into())],
-                Some(serde_json::to_vec(&req).map_err(|e| crate::Error::internal(&e))?),
-            )
-            .await?;
-        if r.status == 409 {
-            return Err(ContentError::Conflict {
-                id: id.to_string(),
-                sent,
-                server: crate::http::error_message(&r.body)
-                    .unwrap_or_else(|| "the server answered 409 Conflict".into()),
-            });
-        }
-        if !r.is_success() {
-            return Err(self.error(&r));
-        }
+        let r = self.put_version(id, &path, &req).await?;
         match self.api {
             Api::V1 => Ok(self.detail_from(&r.json()?)),
             Api::CloudV2 => self.detail_from_v2(&r.json()?).await,

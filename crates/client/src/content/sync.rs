@@ -288,28 +288,7 @@ impl Content<'_> {
                 update_body_v2(listed, change),
             ),
         };
-        let sent = req["version"]["number"].as_u64().unwrap_or(0);
-        let url = self.client.url(&path)?;
-        let r = self
-            .client
-            .send(
-                "PUT",
-                &url,
-                &[("Content-Type".into(), "application/json".into())],
-                Some(serde_json::to_vec(&req).map_err(|e| crate::Error::internal(&e))?),
-            )
-            .await?;
-        if r.status == 409 {
-            return Err(ContentError::Conflict {
-                id: id.to_string(),
-                sent,
-                server: crate::http::error_message(&r.body)
-                    .unwrap_or_else(|| "the server answered 409 Conflict".into()),
-            });
-        }
-        if !r.is_success() {
-            return Err(self.error(&r));
-        }
+        self.put_version(id, &path, &req).await?;
         Ok(())
     }
 }
