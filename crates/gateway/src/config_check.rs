@@ -83,10 +83,18 @@ pub fn check(config: &GatewayConfig, env: &dyn Fn(&str) -> Option<String>) -> Ve
         let message = message
             .strip_prefix("invalid gateway config: ")
             .unwrap_or(&message);
-        problems.push(Problem::new(
-            message.to_string(),
-            "correct this setting in the config",
-        ));
+        // `[admin.oidc]` problems are all listed below, each with its own fix.
+        if !message.contains("admin.oidc") {
+            problems.push(Problem::new(
+                message.to_string(),
+                "correct this setting in the config",
+            ));
+        }
+    }
+    if let Some(oidc) = &config.admin.oidc {
+        for (what, fix) in oidc.problems(env) {
+            problems.push(Problem::new(what, fix));
+        }
     }
     check_listen(config.listen, &mut problems);
     check_store(&config.store, &mut problems);

@@ -11,7 +11,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::{extender, native};
+use super::oidc::session;
+use super::{admin_tokens, extender, native};
 use crate::state::Shared;
 
 #[derive(OpenApi)]
@@ -31,6 +32,10 @@ Authenticate with `Authorization: Bearer ADMIN_TOKEN` (or Basic `ANY:ADMIN_TOKEN
         native::audit,
         native::verify,
         native::check,
+        session::show,
+        session::sign_out,
+        admin_tokens::create,
+        admin_tokens::revoke,
         serve,
         extender::list,
         extender::set,
