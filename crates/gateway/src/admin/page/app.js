@@ -55,7 +55,8 @@ function credentialHeaders(method) {
 
 function roleRefusal(data) {
   const role = me && me.role ? me.role : "this";
-  const e = new Error(`Refused: your role (${role}) may not do this.` + (data.message ? " " + data.message : ""));
+  // The gateway's message names the role and the permission needed; without one, say the role.
+  const e = new Error("Refused: " + (data.message || `your role (${role}) may not do this.`));
   e.roleRefused = true;
   return e;
 }
