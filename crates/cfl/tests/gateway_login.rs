@@ -200,7 +200,15 @@ fn hidden_fields(html: &str) -> Vec<(String, String)> {
 async fn login(config_dir: &Path, gateway: &str, user: &str, password: &str) -> (Output, String) {
     let mut child = cfl(
         config_dir,
-        &["gateway", "login", "--no-browser", "--gateway", gateway],
+        &[
+            "gateway",
+            "login",
+            "--no-browser",
+            // The file store on every platform, so the test can look inside it.
+            "--insecure-storage",
+            "--gateway",
+            gateway,
+        ],
     )
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
