@@ -154,11 +154,7 @@ fn the_demo_on_a_busy_port_comes_up_on_another_and_says_which() {
 
 /// Signs in on the demo's admin page through its simulated provider; `/admin/v1/session`.
 async fn demo_sign_in(gateway: &str, user: &str, password: &str) -> Value {
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = http();
     let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();
     let r = http
         .get(format!("{gateway}/admin/oidc/login?return_to=/admin/"))

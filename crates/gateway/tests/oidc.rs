@@ -18,8 +18,16 @@ struct Setup {
 }
 
 impl Setup {
-    /// The simulator (its demo client registered for this gateway's callback) and the gateway.
+    /// The simulator (its demo client registered for this gateway's callback) and the gateway,
+    /// each demo group given its role.
     fn start() -> Setup {
+        Setup::with_roles(&format!(
+            "admin = [\"{ADMINS}\"]\ntoken_manager = [\"{TOKEN_MANAGERS}\"]\nauditor = [\"{AUDITORS}\"]"
+        ))
+    }
+
+    /// Like [`Setup::start`] with `roles` as the body of `[admin.oidc.roles]`.
+    fn with_roles(roles: &str) -> Setup {
         // A free port first: the provider compares redirect URIs exactly.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -44,9 +52,7 @@ client_secret_env = "{SECRET_ENV}"
 provider_name = "Simulated Entra ID"
 token_manager_users = "svc-.*"
 [admin.oidc.roles]
-admin = ["{ADMINS}"]
-token_manager = ["{TOKEN_MANAGERS}"]
-auditor = ["{AUDITORS}"]
+{roles}
 "#,
             sim.base_url
         );
@@ -147,9 +153,12 @@ auditor = ["{AUDITORS}"]
     /// A sign-in whose ID token is refused: the callback's JSON error.
     async fn refused_sign_in(&self, fault: &str) -> Value {
         self.arm(fault).await;
-        let callback = self
-            .to_callback("return_to=/admin/", "ada@example.com", "ada-demo")
-            .await;
+        self.refused_as("ada@example.com", "ada-demo").await
+    }
+
+    /// A sign-in the gateway refuses: the callback's JSON error, with its status.
+    async fn refused_as(&self, user: &str, password: &str) -> Value {
+        let callback = self.to_callback("return_to=/admin/", user, password).await;
         let r = http()
             .get(&callback)
             .header("accept", "application/json")
@@ -715,4 +724,26 @@ async fn bad_login_requests_are_refused_before_the_provider() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
+async fn a_user_in_no_mapped_group_is_refused_and_that_is_audited() {
+    // Group names, not ids, map to nothing: the provider sends ids (as Entra ID does).
+    let s = Setup::with_roles(&format!(
+        "admin = [\"{ADMINS}\"]\nauditor = [\"cfl-auditors\"]"
+    ));
+    let body = s.refused_as("aud@example.com", "aud-demo").await;
+    assert_eq!(body["error"], "no_role", "{body}");
+    assert_eq!(body["status"], 403);
+    assert!(
+        body["message"].as_str().unwrap().contains("Audrey Auditor"),
+        "{body}"
+    );
+    let records = s.gw.audit("limit=5").await;
+    assert!(
+        records.iter().any(|r| r["path"] == "session.sign_in"
+            && r["decision"] == "deny"
+            && r["reason"] == "no_role"),
+        "{records:?}"
+    );
 }
