@@ -175,3 +175,55 @@ fn is_loopback_http(u: &url::Url) -> bool {
             None => false,
         }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> OidcConfig {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn defaults_and_every_problem_at_once() {
+        let ok = parse(
+            "issuer = \"https://login.microsoftonline.com/T/v2.0\"\nclient_id = \"c\"\n[roles]\nadmin = [\"g\"]\n",
+        );
+        assert_eq!(ok.scopes, ["openid", "profile", "email"]);
+        assert_eq!(ok.groups_claim, "groups");
+        assert_eq!(ok.session_minutes, 480);
+        assert_eq!(ok.display_name(), "login.microsoftonline.com");
+        assert!(ok.problems(&|_| None).is_empty());
+
+        let bad = parse(
+            "issuer = \"http://idp.example.com\"\nclient_id = \" \"\nscopes = [\"profile\"]\n\
+             redirect_url = \"https://gw/elsewhere\"\nsession_minutes = 0\n\
+             token_manager_users = \"(\"\nclient_secret_env = \"NOPE\"\n",
+        );
+        let problems: Vec<String> = bad
+            .problems(&|_| None)
+            .into_iter()
+            .map(|(w, _)| w)
+            .collect();
+        for part in [
+            "admin.oidc.issuer",
+            "client_id",
+            "scopes",
+            "redirect_url",
+            "session_minutes",
+            "[admin.oidc.roles]",
+            "token_manager_users",
+            "NOPE is not set",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(part)),
+                "{part}: {problems:?}"
+            );
+        }
+        // Plain http is for a provider on loopback only.
+        let local = parse(
+            "issuer = \"http://127.0.0.1:9/T/v2.0\"\nclient_id = \"c\"\n[roles]\nauditor = [\"g\"]\n",
+        );
+        assert!(local.problems(&|_| None).is_empty());
+    }
+}

@@ -6,6 +6,9 @@ use sqlx::Row;
 
 use super::Store;
 
+/// Sign-ins under way (and CLI codes not yet exchanged) at most.
+pub(crate) const MAX_PENDING: i64 = 10_000;
+
 /// A signed-in admin's session as stored.
 #[derive(Debug, Clone)]
 pub(crate) struct SessionRow {
@@ -80,13 +83,26 @@ impl Store {
     }
 
     /// Keeps `data` (JSON) under `key_hash` until `expires_at`, for one [`Store::take_pending`].
+    /// `false` (nothing kept) when [`MAX_PENDING`] sign-ins are already under way: starting one
+    /// needs no credential, so their number is bounded.
     pub(crate) async fn put_pending(
         &self,
         key_hash: &str,
         kind: &str,
         data: &str,
         expires_at: i64,
-    ) -> anyhow::Result<()> {
+        now: i64,
+    ) -> anyhow::Result<bool> {
+        sqlx::query("DELETE FROM admin_pending WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM admin_pending")
+            .fetch_one(&self.pool)
+            .await?;
+        if row.try_get::<i64, _>("n")? >= MAX_PENDING {
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO admin_pending (key_hash, kind, data, expires_at) VALUES ($1, $2, $3, $4)",
         )
@@ -96,7 +112,7 @@ impl Store {
         .bind(expires_at)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Removes and returns the pending entry, if it is of `kind` and not expired. Whoever takes

@@ -179,15 +179,21 @@ async fn start_login(
         .append_pair("code_challenge", &s256(&pending.verifier))
         .append_pair("code_challenge_method", "S256");
     let data = serde_json::to_string(&pending).unwrap_or_default();
-    gw.store
+    let now = gw.now_ms();
+    let kept = gw
+        .store
         .put_pending(
             &SecretHash::of(&state).0,
             "login",
             &data,
-            gw.now_ms() + LOGIN_TTL_MS,
+            now + LOGIN_TTL_MS,
+            now,
         )
         .await
         .map_err(store_failure)?;
+    if !kept {
+        return Err(too_many());
+    }
     Ok(url.to_string())
 }
 
@@ -388,17 +394,21 @@ async fn hand_to_cli(
         challenge: cli.challenge.clone(),
     })
     .unwrap_or_default();
-    if let Err(e) = gw
+    let now = gw.now_ms();
+    let kept = gw
         .store
         .put_pending(
             &SecretHash::of(&code).0,
             "cli_code",
             &data,
-            gw.now_ms() + CLI_CODE_TTL_MS,
+            now + CLI_CODE_TTL_MS,
+            now,
         )
-        .await
-    {
-        return refused(gw, ip, headers, Some(cli), store_failure(e)).await;
+        .await;
+    match kept {
+        Ok(true) => {}
+        Ok(false) => return refused(gw, ip, headers, Some(cli), too_many()).await,
+        Err(e) => return refused(gw, ip, headers, Some(cli), store_failure(e)).await,
     }
     redirect_to_cli(cli, &[("code", &code), ("state", &cli.state)])
 }
@@ -513,6 +523,14 @@ fn off() -> Failure {
         StatusCode::NOT_FOUND,
         "oidc_off",
         "sign-in with an identity provider is not configured on this gateway ([admin.oidc])",
+    )
+}
+
+fn too_many() -> Failure {
+    failure(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_sign_ins",
+        "too many sign-ins are under way; try again in a few minutes",
     )
 }
 
