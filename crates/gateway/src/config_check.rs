@@ -389,6 +389,34 @@ mod tests {
     }
 
     #[test]
+    fn every_admin_oidc_problem_is_listed_once_and_secrets_come_from_env() {
+        let text = "[admin.oidc]\nissuer = \"ftp://idp\"\nclient_id = \"\"\nclient_secret_env = \"OIDC_SECRET\"\n\
+                    [upstream]\nurl = \"http://127.0.0.1:1\"\n[upstream.identity]\nmode = \"static\"\npat = \"x\"\n";
+        let config: GatewayConfig = toml::from_str(text).unwrap();
+        let lines: Vec<String> = check(&config, &|_| None)
+            .iter()
+            .map(|p| p.to_string())
+            .filter(|p| p.contains("oidc"))
+            .collect();
+        for part in [
+            "admin.oidc.issuer",
+            "client_id",
+            "[admin.oidc.roles]",
+            "OIDC_SECRET is not set",
+        ] {
+            let n = lines.iter().filter(|l| l.contains(part)).count();
+            assert_eq!(n, 1, "{part} once in {lines:#?}");
+        }
+        let with_secret = check(&config, &|k| (k == "OIDC_SECRET").then(|| "s".to_string()));
+        assert!(
+            with_secret
+                .iter()
+                .all(|p| !p.to_string().contains("OIDC_SECRET")),
+            "{with_secret:?}"
+        );
+    }
+
+    #[test]
     fn a_toml_error_names_the_line_and_never_shows_its_text() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gateway.toml");

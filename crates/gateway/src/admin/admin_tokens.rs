@@ -39,7 +39,7 @@ pub(super) async fn create(
     JsonBody(req): JsonBody<CreateAdminTokenRequest>,
 ) -> Result<Response, Refusal> {
     let label = req.label.trim();
-    if label.is_empty() || label.len() > 200 {
+    if label.is_empty() || req.label.chars().count() > 200 {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "invalid_label",

@@ -401,6 +401,8 @@ pub struct SignedOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAdminTokenRequest {
+    /// Whose or what the admin token is.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub label: String,
     /// What the token may do; `admin` is everything.
     pub role: crate::admin::roles::Role,

@@ -193,7 +193,7 @@ pub(crate) async fn show(Extension(admin): Extension<Admin>) -> Json<SessionView
 #[utoipa::path(delete, path = "/admin/v1/session", operation_id = "signOut",
     responses(
         (status = 200, description = "signed out", body = SignedOut),
-        (status = 400, description = "`not_a_session`: an admin token or Confluence credentials have no session to end (revoke the admin token instead)", body = ErrorBody),
+        (status = 409, description = "`not_a_session`: an admin token or Confluence credentials have no session to end (revoke the admin token instead)", body = ErrorBody),
     ))]
 pub(crate) async fn sign_out(
     axum::extract::State(gw): axum::extract::State<Shared>,
@@ -201,7 +201,7 @@ pub(crate) async fn sign_out(
 ) -> Result<Response, Refusal> {
     let Some(session) = &admin.session else {
         return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
+            StatusCode::CONFLICT,
             "not_a_session",
             format!(
                 "this request is authenticated by {} credentials, not a sign-in session; there is nothing to sign out of",
