@@ -485,3 +485,47 @@ fn login_to_a_gateway_without_oidc_says_so() {
         "{why}"
     );
 }
+
+/// `cfl serve --demo --listen 127.0.0.1:0`: the port the OS picks is the one the provider is
+/// told to send the browser back to, so signing in on the demo's page works.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_on_an_os_chosen_port_signs_in_through_the_provider() {
+    let mut child = Command::new(CFL)
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env_remove("CFL_ADMIN_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let demo: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let base = demo["gateway"].as_str().unwrap().to_string();
+    assert!(
+        !base.ends_with(":0"),
+        "the demo names its real port: {base}"
+    );
+    let mut browser = Browser::new();
+    let (last, status, body) = browser
+        .sign_in(
+            &format!("{base}/admin/oidc/login"),
+            "ada@example.com",
+            "ada-demo",
+        )
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        last,
+        format!(
+            "{base}/admin/oidc/callback?{}",
+            last.split_once('?').unwrap().1
+        ),
+        "the provider sent the browser back to the gateway's real address"
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("Signed in as"), "{body}");
+    assert!(browser.cookies.contains_key("cfl_admin_session"));
+}

@@ -88,9 +88,16 @@ fn write_demo_files(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// Where the gateway listens: `--listen`, else 127.0.0.1:8080, else (taken) any free port; and
-/// the taken address it moved from.
+/// the taken address it moved from. Port 0 becomes a port the OS picks now: the provider must
+/// be told the real callback URL before the gateway starts.
 fn choose_listen(listen: Option<SocketAddr>) -> anyhow::Result<(SocketAddr, Option<SocketAddr>)> {
     if let Some(l) = listen {
+        if l.port() == 0 {
+            let picked = TcpListener::bind(l)
+                .with_context(|| format!("cannot listen on {l}"))?
+                .local_addr()?;
+            return Ok((picked, None));
+        }
         return Ok((l, None));
     }
     let default = SocketAddr::from(([127, 0, 0, 1], 8080));
