@@ -88,6 +88,55 @@ impl Peer {
     }
 }
 
+/// What a trusted proxy in front of the gateway says the client reached: the scheme
+/// (`X-Forwarded-Proto`) and host (`X-Forwarded-Host`), each only if the proxy set it. A TLS-
+/// terminating load balancer makes the gateway's public origin https although it is reached over
+/// plain HTTP. From any other peer both are ignored: a client could name any origin.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ForwardedOrigin {
+    pub https: Option<bool>,
+    pub host: Option<String>,
+}
+
+pub fn forwarded_origin(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> ForwardedOrigin {
+    if !is_trusted_proxy(gw, canonical_ip(peer)) {
+        return ForwardedOrigin::default();
+    }
+    // The last value is the one the trusted peer itself set (a proxy that appends keeps what
+    // the client sent before it).
+    let last = |name: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .last()
+            .map(str::to_string)
+    };
+    let https = last("x-forwarded-proto").and_then(|p| match p.to_ascii_lowercase().as_str() {
+        "https" => Some(true),
+        "http" => Some(false),
+        _ => None,
+    });
+    // Only a plain `host[:port]`: it becomes part of an origin and a URL.
+    let host = last("x-forwarded-host").filter(|h| {
+        url::Url::parse(&format!("http://{h}/"))
+            .is_ok_and(|u| u.host_str().is_some() && u.path() == "/" && u.username().is_empty())
+            && !h.contains(['/', '@', '?', '#', '\\'])
+    });
+    ForwardedOrigin { https, host }
+}
+
+fn is_trusted_proxy(gw: &Shared, ip: IpAddr) -> bool {
+    gw.config
+        .proxy
+        .trusted_proxies
+        .iter()
+        .any(|n| n.contains(&ip))
+}
+
 /// The client's address: the peer, or the last untrusted hop of `X-Forwarded-For` when the peer
 /// is a trusted proxy.
 pub fn client_ip(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> IpAddr {

@@ -28,6 +28,11 @@ impl Setup {
 
     /// Like [`Setup::start`] with `roles` as the body of `[admin.oidc.roles]`.
     fn with_roles(roles: &str) -> Setup {
+        Setup::with_config(roles, "")
+    }
+
+    /// Like [`Setup::with_roles`], with `more` config (whole tables) after the roles.
+    fn with_config(roles: &str, more: &str) -> Setup {
         // A free port first: the provider compares redirect URIs exactly.
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -53,6 +58,7 @@ provider_name = "Simulated Entra ID"
 token_manager_users = "svc-.*"
 [admin.oidc.roles]
 {roles}
+{more}
 "#,
             sim.base_url
         );
@@ -746,4 +752,161 @@ async fn a_user_in_no_mapped_group_is_refused_and_that_is_audited() {
             && r["reason"] == "no_role"),
         "{records:?}"
     );
+}
+
+/// The admin page's "who am I?" while signed out (no credential at all) is not audited: every
+/// signed-out page load sends it. A wrong token, a stale cookie and a credential-less request to
+/// any other route still are.
+#[tokio::test]
+async fn a_signed_out_page_check_is_not_audited_but_failed_credentials_are() {
+    let s = Setup::start();
+    let get = |path: &str| http().get(s.gw.url(path));
+    let plain = get("/admin/v1/session").send().await.unwrap();
+    assert_eq!(plain.status(), 401);
+    assert_eq!(
+        plain.json::<Value>().await.unwrap()["error"],
+        "admin_required"
+    );
+    let wrong_token = get("/admin/v1/session")
+        .bearer_auth("not-an-admin-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_token.status(), 401);
+    let stale_cookie = get("/admin/v1/session")
+        .header("cookie", "cfl_admin_session=cfls_revoked-long-ago")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale_cookie.status(), 401);
+    let other_route = get("/admin/v1/tokens").send().await.unwrap();
+    assert_eq!(other_route.status(), 401);
+    let records = s.gw.audit("limit=50").await;
+    let denied: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["decision"] == "deny" && r["reason"] == "admin_required")
+        .collect();
+    let on = |path: &str| denied.iter().filter(|r| r["path"] == path).count();
+    assert_eq!(
+        on("/admin/v1/session"),
+        2,
+        "the wrong token and the stale cookie, not the bare check: {denied:?}"
+    );
+    assert_eq!(on("/admin/v1/tokens"), 1, "{denied:?}");
+}
+
+/// Behind a TLS-terminating load balancer: `X-Forwarded-Proto`/`-Host` from a peer in
+/// `[proxy] trusted_proxies` make the gateway's origin https (the callback URL, the CSRF
+/// Origin check, `Secure` cookies); from any other peer they change nothing.
+#[tokio::test]
+async fn forwarded_proto_and_host_count_only_from_a_trusted_proxy() {
+    for trusted in [false, true] {
+        let more = if trusted {
+            "[proxy]\ntrusted_proxies = [\"127.0.0.1/32\"]"
+        } else {
+            ""
+        };
+        let s = Setup::with_config(
+            &format!(
+                "admin = [\"{ADMINS}\"]\ntoken_manager = [\"{TOKEN_MANAGERS}\"]\nauditor = [\"{AUDITORS}\"]"
+            ),
+            more,
+        );
+        let host = s.gw.base_url.trim_start_matches("http://").to_string();
+        let https_origin = format!("https://{host}");
+
+        // The callback URL sent to the provider.
+        let r = http()
+            .get(s.gw.url("/admin/oidc/login?return_to=/admin/"))
+            .header("x-forwarded-proto", "https")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302);
+        let authorize = reqwest::Url::parse(&location(&r)).unwrap();
+        let redirect_uri = authorize
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .unwrap()
+            .1
+            .into_owned();
+        let expected = if trusted {
+            format!("{https_origin}/admin/oidc/callback")
+        } else {
+            s.gw.url("/admin/oidc/callback")
+        };
+        assert_eq!(redirect_uri, expected, "trusted: {trusted}");
+
+        // The session cookie set by the callback.
+        let callback = s
+            .to_callback("return_to=/admin/", "ada@example.com", "ada-demo")
+            .await;
+        let r = http()
+            .get(&callback)
+            .header("x-forwarded-proto", "https")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert_eq!(
+            set_cookie.contains("; Secure"),
+            trusted,
+            "trusted: {trusted}: {set_cookie}"
+        );
+        let cookie = set_cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("cfl_admin_session=")
+            .to_string();
+        let csrf = s.session(&cookie).await["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+        // The CSRF Origin check.
+        let cookie_request = |method: reqwest::Method, path: &str, origin: &str| {
+            http()
+                .request(method, s.gw.url(path))
+                .header("cookie", format!("cfl_admin_session={cookie}"))
+                .header("x-csrf-token", &csrf)
+                .header("origin", origin)
+                .header("x-forwarded-proto", "https")
+        };
+        let create = |origin: &str, fwd_host: Option<&str>| {
+            let mut req = cookie_request(reqwest::Method::POST, "/admin/v1/tokens", origin)
+                .json(&token_request("alice"));
+            if let Some(h) = fwd_host {
+                req = req.header("x-forwarded-host", h);
+            }
+            async move { req.send().await.unwrap().status().as_u16() }
+        };
+        let as_https = create(&https_origin, None).await;
+        let as_http = create(&s.origin(), None).await;
+        let other_host = create("https://gw.example", Some("gw.example")).await;
+        if trusted {
+            assert_eq!(as_https, 201, "the load balancer's https origin is own");
+            assert_eq!(as_http, 403, "the plain origin is no longer own");
+            assert_eq!(other_host, 201, "X-Forwarded-Host names the public host");
+        } else {
+            assert_eq!(as_https, 403, "an untrusted peer cannot claim https");
+            assert_eq!(other_host, 403, "nor another host");
+            assert_eq!(as_http, 201);
+        }
+
+        // Signing out removes the cookie with the same attributes.
+        let own = if trusted {
+            &https_origin
+        } else {
+            &s.gw.base_url
+        };
+        let r = cookie_request(reqwest::Method::DELETE, "/admin/v1/session", own)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let removed = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert_eq!(removed.contains("; Secure"), trusted, "{removed}");
+    }
 }

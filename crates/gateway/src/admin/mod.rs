@@ -93,7 +93,9 @@ async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -
         }
     };
     let Some(admin) = found else {
-        deny(&gw, &req, "-".into(), "admin_required".into(), 401, ip).await;
+        if !is_signed_out_page_check(&req) {
+            deny(&gw, &req, "-".into(), "admin_required".into(), 401, ip).await;
+        }
         let mut r = Refusal::unauthorized(
             "admin_required",
             "send a gateway admin token as Authorization: Bearer ADMIN_TOKEN, or sign in on the admin page",
@@ -101,7 +103,7 @@ async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -
         r.challenge = "Bearer realm=\"cfl gateway admin\"";
         return r.into_response();
     };
-    if let Err(refusal) = check_csrf(&gw, &admin, req.method(), req.headers()) {
+    if let Err(refusal) = check_csrf(&gw, &admin, peer, req.method(), req.headers()) {
         deny(&gw, &req, admin.label.clone(), "csrf".into(), 403, ip).await;
         return refusal.into_response();
     }
@@ -124,6 +126,17 @@ async fn require_admin(State(gw): State<Shared>, mut req: Request, next: Next) -
     }
     req.extensions_mut().insert(admin);
     next.run(req).await
+}
+
+/// The admin page asking "who am I?" while signed out: `GET /admin/v1/session` with no
+/// credential at all. Every signed-out page load sends it, it tries nothing and learns nothing,
+/// so it is not audited; any credential that fails (a wrong token or password, a stale cookie)
+/// and any other route still are.
+fn is_signed_out_page_check(req: &Request) -> bool {
+    matches!(*req.method(), Method::GET | Method::HEAD)
+        && req.uri().path().trim_end_matches('/') == "/admin/v1/session"
+        && !req.headers().contains_key(header::AUTHORIZATION)
+        && !session::has_cookie(req.headers())
 }
 
 /// Records a refused admin request.
@@ -229,6 +242,7 @@ async fn confluence_basic(gw: &Shared, headers: &HeaderMap) -> Option<String> {
 fn check_csrf(
     gw: &Shared,
     admin: &Admin,
+    peer: IpAddr,
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<(), Refusal> {
@@ -249,7 +263,7 @@ fn check_csrf(
         ));
     }
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let own = oidc::own_origin(gw, headers);
+    let own = oidc::own_origin(gw, peer, headers);
     if origin.is_none() || origin != own.as_deref() {
         return Err(refuse(
             "a request signed in by cookie must come from this gateway's own page (its Origin header must be this gateway's origin)",

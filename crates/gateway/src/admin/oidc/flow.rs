@@ -99,10 +99,11 @@ pub(super) async fn info(Extension(oidc): Extension<SharedOidc>) -> Response {
 pub(super) async fn login(
     State(gw): State<Shared>,
     Extension(oidc): Extension<SharedOidc>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(q): Query<LoginQuery>,
 ) -> Response {
-    match start_login(&gw, oidc.as_deref(), &headers, q).await {
+    match start_login(&gw, oidc.as_deref(), peer.ip(), &headers, q).await {
         Ok(location) => (
             StatusCode::FOUND,
             [
@@ -118,6 +119,7 @@ pub(super) async fn login(
 async fn start_login(
     gw: &Shared,
     oidc: Option<&Oidc>,
+    peer: IpAddr,
     headers: &HeaderMap,
     q: LoginQuery,
 ) -> Result<String, Failure> {
@@ -148,7 +150,7 @@ async fn start_login(
             ))
         }
     };
-    let redirect_uri = redirect_uri(gw, oidc, headers)?;
+    let redirect_uri = redirect_uri(gw, oidc, peer, headers)?;
     let discovery = oidc
         .provider
         .discovery(&oidc.config)
@@ -218,7 +220,10 @@ pub(super) async fn callback(
     };
     match &pending.cli {
         Some(cli) => hand_to_cli(&gw, &ip, &headers, cli, person).await,
-        None => start_browser_session(&gw, oidc, &ip, &headers, &pending, &person).await,
+        None => {
+            let https = super::served_over_https(&gw, peer.ip(), &headers);
+            start_browser_session(&gw, oidc, &ip, https, &headers, &pending, &person).await
+        }
     }
 }
 
@@ -355,6 +360,7 @@ async fn start_browser_session(
     gw: &Shared,
     oidc: &Oidc,
     ip: &str,
+    https: bool,
     headers: &HeaderMap,
     pending: &PendingLogin,
     person: &Person,
@@ -374,7 +380,7 @@ async fn start_browser_session(
     let max_age = oidc.config.session_minutes as i64 * 60;
     resp.headers_mut().insert(
         header::SET_COOKIE,
-        session::set_cookie(gw, &secret, max_age),
+        session::set_cookie(https, &secret, max_age),
     );
     resp
 }
@@ -552,11 +558,16 @@ fn store_failure(e: anyhow::Error) -> Failure {
 }
 
 /// The callback URL: `redirect_url`, else this gateway's origin as the request reached it.
-fn redirect_uri(gw: &Shared, oidc: &Oidc, headers: &HeaderMap) -> Result<String, Failure> {
+fn redirect_uri(
+    gw: &Shared,
+    oidc: &Oidc,
+    peer: IpAddr,
+    headers: &HeaderMap,
+) -> Result<String, Failure> {
     if let Some(u) = &oidc.config.redirect_url {
         return Ok(u.clone());
     }
-    super::own_origin(gw, headers)
+    super::own_origin(gw, peer, headers)
         .map(|o| format!("{o}{CALLBACK_PATH}"))
         .ok_or_else(|| {
             failure(

@@ -21,6 +21,7 @@ mod idtoken;
 mod provider;
 pub mod session;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::http::{header, HeaderMap};
@@ -33,6 +34,7 @@ use sha2::{Digest, Sha256};
 
 use super::roles::Role;
 use crate::config::oidc::OidcConfig;
+use crate::peer::forwarded_origin;
 use crate::state::Shared;
 
 /// The provider and its caches, when `[admin.oidc]` is configured.
@@ -85,37 +87,32 @@ fn role_for(config: &OidcConfig, groups: &[String]) -> Option<Role> {
     }
 }
 
-/// Whether the gateway is served over HTTPS (its own TLS, or a public https redirect URL behind
-/// a TLS-terminating load balancer): cookies are then `Secure`.
-pub fn served_over_https(gw: &Shared) -> bool {
+/// Whether the gateway is served over HTTPS (its own TLS, a public https redirect URL, or a
+/// trusted TLS-terminating proxy's `X-Forwarded-Proto: https`): cookies are then `Secure`.
+pub fn served_over_https(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> bool {
     gw.config.tls.is_some()
-        || gw
-            .config
-            .admin
-            .oidc
-            .as_ref()
-            .and_then(|o| o.redirect_url.as_deref())
-            .is_some_and(|u| u.starts_with("https://"))
+        || configured_origin(gw).is_some_and(|u| u.starts_with("https://"))
+        || forwarded_origin(gw, peer, headers).https == Some(true)
 }
 
 /// The gateway's own origin (`scheme://host[:port]`): from `redirect_url` when configured, else
-/// from the request's `Host`.
-pub fn own_origin(gw: &Shared, headers: &HeaderMap) -> Option<String> {
-    if let Some(u) = gw
-        .config
-        .admin
-        .oidc
-        .as_ref()
-        .and_then(|o| o.redirect_url.as_deref())
-        .and_then(|u| url::Url::parse(u).ok())
-    {
-        return Some(u.origin().ascii_serialization());
+/// from the request's `Host` (and a trusted proxy's `X-Forwarded-Proto`/`-Host`).
+pub fn own_origin(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> Option<String> {
+    if let Some(origin) = configured_origin(gw) {
+        return Some(origin);
     }
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    let scheme = if gw.config.tls.is_some() {
-        "https"
-    } else {
-        "http"
+    let forwarded = forwarded_origin(gw, peer, headers);
+    let host = match forwarded.host {
+        Some(h) => h,
+        None => headers.get(header::HOST)?.to_str().ok()?.to_string(),
     };
+    let https = forwarded.https.unwrap_or(gw.config.tls.is_some());
+    let scheme = if https { "https" } else { "http" };
     Some(format!("{scheme}://{host}"))
+}
+
+/// The origin of the configured `redirect_url`.
+fn configured_origin(gw: &Shared) -> Option<String> {
+    let url = gw.config.admin.oidc.as_ref()?.redirect_url.as_deref()?;
+    Some(url::Url::parse(url).ok()?.origin().ascii_serialization())
 }

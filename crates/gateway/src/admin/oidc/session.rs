@@ -4,6 +4,9 @@
 //! SHA-256; a cookie session's CSRF token is derived from its secret, so it needs no storage and
 //! nobody without the cookie can compute it.
 
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -123,13 +126,21 @@ pub fn cookie_secret(headers: &HeaderMap) -> Option<String> {
         .filter(|v| v.starts_with(SECRET_PREFIX))
 }
 
-/// `Set-Cookie` for a new session (`max_age_s` > 0) or for removing it (0).
-pub fn set_cookie(gw: &Shared, secret: &str, max_age_s: i64) -> HeaderValue {
-    let secure = if super::served_over_https(gw) {
-        "; Secure"
-    } else {
-        ""
-    };
+/// Whether the request carries a `cfl_admin_session` cookie at all, valid or not.
+pub fn has_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, _)| name == COOKIE)
+}
+
+/// `Set-Cookie` for a new session (`max_age_s` > 0) or for removing it (0); `Secure` when the
+/// gateway is served over HTTPS ([`super::served_over_https`]).
+pub fn set_cookie(https: bool, secret: &str, max_age_s: i64) -> HeaderValue {
+    let secure = if https { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
     ))
@@ -197,6 +208,8 @@ pub(crate) async fn show(Extension(admin): Extension<Admin>) -> Json<SessionView
     ))]
 pub(crate) async fn sign_out(
     axum::extract::State(gw): axum::extract::State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Extension(admin): Extension<Admin>,
 ) -> Result<Response, Refusal> {
     let Some(session) = &admin.session else {
@@ -216,8 +229,9 @@ pub(crate) async fn sign_out(
     admin
         .audit(&gw, "session.sign_out", "DELETE", None, 200)
         .await;
+    let https = super::served_over_https(&gw, peer.ip(), &headers);
     let mut resp = Json(SignedOut { signed_out: true }).into_response();
     resp.headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&gw, "", 0));
+        .insert(header::SET_COOKIE, set_cookie(https, "", 0));
     Ok(resp)
 }
