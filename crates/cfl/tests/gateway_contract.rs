@@ -64,6 +64,7 @@ fn routed_paths() -> BTreeSet<String> {
         ("openapi", "openapi.rs"),
         ("extender", "extender.rs"),
         ("session", "oidc/session.rs"),
+        ("sessions", "oidc/sessions.rs"),
         ("admin_tokens", "admin_tokens.rs"),
     ] {
         let prefix = admin

@@ -529,3 +529,72 @@ async fn the_demo_on_an_os_chosen_port_signs_in_through_the_provider() {
     assert!(body.contains("Signed in as"), "{body}");
     assert!(browser.cookies.contains_key("cfl_admin_session"));
 }
+
+/// `cfl gateway sessions` lists who is signed in; `cfl gateway revoke-sessions EMAIL` ends every
+/// session of that person (here the admin's own CLI session and Tom's browser-less one stays).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_lists_sessions_and_revokes_a_persons_sessions() {
+    let (_sim, gw) = start_pair();
+    let ada_home = tempfile::tempdir().unwrap();
+    let tom_home = tempfile::tempdir().unwrap();
+    let (ada, cfg) = (ada_home.path(), tom_home.path());
+    let (out, said) = login(ada, &gw.base_url, "ada@example.com", "ada-demo").await;
+    assert!(out.status.success(), "{said}");
+    let (out, said) = login(cfg, &gw.base_url, "tom@example.com", "tom-demo").await;
+    assert!(out.status.success(), "{said}");
+
+    let list = run(ada, &["gateway", "sessions", "--gateway", &gw.base_url]);
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    let table = text(&list.stdout);
+    assert!(
+        table.contains("EMAIL")
+            && table.contains("ada@example.com")
+            && table.contains("tom@example.com")
+            && table.contains("token-manager"),
+        "{table}"
+    );
+    let tom_may_not = run(cfg, &["gateway", "sessions", "--gateway", &gw.base_url]);
+    assert!(!tom_may_not.status.success());
+    assert!(
+        text(&tom_may_not.stderr).contains("forbidden_by_role"),
+        "{}",
+        text(&tom_may_not.stderr)
+    );
+
+    let revoke = run(
+        ada,
+        &[
+            "gateway",
+            "revoke-sessions",
+            "--gateway",
+            &gw.base_url,
+            "Tom@Example.com",
+        ],
+    );
+    assert!(revoke.status.success(), "{}", text(&revoke.stderr));
+    assert!(
+        text(&revoke.stderr).contains("Revoked 1 session of Tom@Example.com"),
+        "{}",
+        text(&revoke.stderr)
+    );
+    let tom_now = run(cfg, &["gateway", "whoami", "--gateway", &gw.base_url]);
+    assert!(!tom_now.status.success(), "Tom's session is revoked");
+    let again = run(
+        ada,
+        &[
+            "gateway",
+            "revoke-sessions",
+            "--gateway",
+            &gw.base_url,
+            "tom@example.com",
+        ],
+    );
+    assert!(again.status.success());
+    assert!(
+        text(&again.stderr).contains("no live session"),
+        "{}",
+        text(&again.stderr)
+    );
+    let ada_still = run(ada, &["gateway", "whoami", "--gateway", &gw.base_url]);
+    assert!(ada_still.status.success(), "Ada's own session is untouched");
+}

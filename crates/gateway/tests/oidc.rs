@@ -910,3 +910,106 @@ async fn forwarded_proto_and_host_count_only_from_a_trusted_proxy() {
         assert_eq!(removed.contains("; Secure"), trusted, "{removed}");
     }
 }
+
+/// `GET /admin/v1/sessions` lists live sessions (never a secret); `DELETE
+/// /admin/v1/sessions/{person}` by email (any case) or subject ends all of that person's
+/// sessions at once, audited; both are for the admin role only.
+#[tokio::test]
+async fn an_admin_revokes_every_session_of_a_person() {
+    let s = Setup::start();
+    let ada_1 = s.sign_in("ada@example.com", "ada-demo").await;
+    let ada_2 = s.sign_in("ada@example.com", "ada-demo").await;
+    let tom = s.sign_in("tom@example.com", "tom-demo").await;
+    let listed = admin_json(&s, "/admin/v1/sessions").await;
+    let sessions = listed["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 3, "{listed}");
+    let text = listed.to_string();
+    for secret in [&ada_1, &ada_2, &tom] {
+        assert!(!text.contains(secret.as_str()), "no secret in the list");
+    }
+    let ada = sessions
+        .iter()
+        .find(|v| v["email"] == "ada@example.com")
+        .unwrap();
+    assert_eq!(ada["role"], "admin");
+    assert!(ada["expires_at"].as_i64().unwrap() > ada["created_at"].as_i64().unwrap());
+    let ada_subject = ada["subject"].as_str().unwrap().to_string();
+
+    // Tom, a token manager, may neither list nor revoke.
+    let tom_csrf = s.session(&tom).await["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = http()
+        .get(s.gw.url("/admin/v1/sessions"))
+        .header("cookie", format!("cfl_admin_session={tom}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = s
+        .page_request(
+            reqwest::Method::DELETE,
+            "/admin/v1/sessions/ada@example.com",
+            &tom,
+            &tom_csrf,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let r = http()
+        .delete(s.gw.url("/admin/v1/sessions/ADA@Example.COM"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["revoked"], 2, "{body}");
+    assert_eq!(body["subjects"], json!([ada_subject]), "{body}");
+    for cookie in [&ada_1, &ada_2] {
+        let r = http()
+            .get(s.gw.url("/admin/v1/session"))
+            .header("cookie", format!("cfl_admin_session={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "Ada's sessions are over");
+    }
+    assert_eq!(s.session(&tom).await["role"], "token-manager");
+    let listed = admin_json(&s, "/admin/v1/sessions").await;
+    assert_eq!(listed["sessions"].as_array().unwrap().len(), 1, "{listed}");
+
+    // By subject too; nobody left to revoke is not an error.
+    let r = http()
+        .delete(s.gw.url(&format!("/admin/v1/sessions/{ada_subject}")))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["revoked"], 0);
+
+    let records = s.gw.audit("limit=20").await;
+    let revoked: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["path"] == "sessions.revoke")
+        .collect();
+    assert_eq!(revoked.len(), 1, "{records:?}");
+    assert_eq!(revoked[0]["tokenId"], format!("oidc:{ada_subject}"));
+    assert_eq!(revoked[0]["decision"], "allow");
+}
+
+/// The JSON of a `GET` as the bootstrap admin.
+async fn admin_json(s: &Setup, path: &str) -> Value {
+    let r = http()
+        .get(s.gw.url(path))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    r.json().await.unwrap()
+}

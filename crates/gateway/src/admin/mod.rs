@@ -42,6 +42,7 @@ pub fn router(gw: Shared) -> Router<Shared> {
             native::routes()
                 .merge(openapi::routes())
                 .merge(session::routes())
+                .merge(oidc::sessions::routes())
                 .merge(admin_tokens::routes()),
         )
         .nest("/rest/extender/1.0/tokenTools", extender::routes())

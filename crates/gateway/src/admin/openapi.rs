@@ -11,7 +11,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::oidc::session;
+use super::oidc::{session, sessions};
 use super::{admin_tokens, extender, native};
 use crate::state::Shared;
 
@@ -37,6 +37,8 @@ Each credential has a role (`admin`, `token-manager`, `auditor`); an operation t
         native::check,
         session::show,
         session::sign_out,
+        sessions::list,
+        sessions::revoke,
         admin_tokens::create,
         admin_tokens::revoke,
         serve,

@@ -19,6 +19,13 @@ pub(crate) struct SessionRow {
     pub expires_at: i64,
 }
 
+/// A live session as an admin sees it in the list.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveSession {
+    pub row: SessionRow,
+    pub created_at: i64,
+}
+
 impl Store {
     pub(crate) async fn insert_session(
         &self,
@@ -80,6 +87,52 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Every live session, newest first (for an admin to see who is signed in).
+    pub(crate) async fn live_sessions(&self, now: i64) -> anyhow::Result<Vec<LiveSession>> {
+        let rows = sqlx::query(
+            "SELECT subject, name, email, role, created_at, expires_at FROM admin_sessions
+             WHERE revoked_at IS NULL AND expires_at > $1
+             ORDER BY created_at DESC LIMIT 10000",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LiveSession {
+                    row: SessionRow {
+                        subject: r.try_get("subject")?,
+                        name: r.try_get("name")?,
+                        email: r.try_get("email")?,
+                        role: r.try_get("role")?,
+                        expires_at: r.try_get("expires_at")?,
+                    },
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes every live session of the person whose subject or email (any case) is
+    /// `person`; the subjects of the sessions revoked, one per session.
+    pub(crate) async fn revoke_sessions_of(
+        &self,
+        person: &str,
+        now: i64,
+    ) -> anyhow::Result<Vec<String>> {
+        let rows = sqlx::query(
+            "UPDATE admin_sessions SET revoked_at = $2
+             WHERE (subject = $1 OR LOWER(email) = LOWER($1))
+               AND revoked_at IS NULL AND expires_at > $2
+             RETURNING subject",
+        )
+        .bind(person)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("subject")?)).collect()
     }
 
     /// Keeps `data` (JSON) under `key_hash` until `expires_at`, for one [`Store::take_pending`].

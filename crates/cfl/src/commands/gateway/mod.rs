@@ -1,5 +1,6 @@
 //! `cfl gateway login|logout|whoami`: an admin session for a gateway's admin API, signed in
-//! through the gateway's identity provider (OpenID Connect), so admins need no admin token.
+//! through the gateway's identity provider (OpenID Connect), so admins need no admin token;
+//! `cfl gateway sessions|revoke-sessions`: everyone's sessions, for admins.
 
 mod login;
 pub mod session;
@@ -8,7 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::gateway_admin::{when, AdminClient, GatewayArgs};
+use super::gateway_admin::{table, when, AdminClient, GatewayArgs};
 
 #[derive(Args)]
 pub struct GatewayCmdArgs {
@@ -31,6 +32,18 @@ enum GatewayCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List everyone's live sign-in sessions (admin role).
+    Sessions {
+        /// Print the gateway's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// End every session of one person at once, on every replica (admin role): someone left,
+    /// or lost a laptop. Their admin tokens are separate (`cfl token`).
+    RevokeSessions {
+        /// The person's email (any case) or subject, as `cfl gateway sessions` lists them.
+        person: String,
+    },
 }
 
 pub fn run(args: GatewayCmdArgs) -> anyhow::Result<ExitCode> {
@@ -41,6 +54,10 @@ pub fn run(args: GatewayCmdArgs) -> anyhow::Result<ExitCode> {
             GatewayCommand::Login(a) => login::run(&gateway, a).await,
             GatewayCommand::Logout => logout(&gateway).await,
             GatewayCommand::Whoami { json } => whoami(&args.gateway, json).await,
+            GatewayCommand::Sessions { json } => sessions(&args.gateway, json).await,
+            GatewayCommand::RevokeSessions { person } => {
+                revoke_sessions(&args.gateway, &person).await
+            }
         }
     })?;
     Ok(ExitCode::SUCCESS)
@@ -98,5 +115,61 @@ async fn whoami(args: &GatewayArgs, json: bool) -> anyhow::Result<()> {
         "  until:       {}",
         when(me["expires_at"].as_i64().map(|t| t * 1000))
     );
+    Ok(())
+}
+
+async fn sessions(args: &GatewayArgs, json: bool) -> anyhow::Result<()> {
+    let list = AdminClient::new(args)?.get("/admin/v1/sessions").await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    let sessions = list["sessions"].as_array().cloned().unwrap_or_default();
+    if sessions.is_empty() {
+        eprintln!("Nobody is signed in.");
+        return Ok(());
+    }
+    let s = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or("-").to_string();
+    let at = |v: &serde_json::Value, k: &str| when(v[k].as_i64().map(|t| t * 1000));
+    let rows: Vec<Vec<String>> = sessions
+        .iter()
+        .map(|v| {
+            vec![
+                s(v, "email"),
+                s(v, "name"),
+                s(v, "role"),
+                at(v, "created_at"),
+                at(v, "expires_at"),
+                s(v, "subject"),
+            ]
+        })
+        .collect();
+    table(
+        &["EMAIL", "NAME", "ROLE", "SIGNED IN", "UNTIL", "SUBJECT"],
+        &rows,
+    );
+    Ok(())
+}
+
+async fn revoke_sessions(args: &GatewayArgs, person: &str) -> anyhow::Result<()> {
+    let person = person.trim();
+    anyhow::ensure!(
+        !person.is_empty(),
+        "name the person by email or subject, e.g. `cfl gateway revoke-sessions ada@example.com` (`cfl gateway sessions` lists them)"
+    );
+    let path = format!(
+        "/admin/v1/sessions/{}",
+        percent_encoding::utf8_percent_encode(person, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let done = AdminClient::new(args)?.delete(&path).await?;
+    match done["revoked"].as_u64().unwrap_or(0) {
+        0 => eprintln!(
+            "{person} has no live session (nothing revoked); `cfl gateway sessions` lists who is signed in."
+        ),
+        n => eprintln!(
+            "Revoked {n} session{} of {person}: they are signed out everywhere.",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
     Ok(())
 }

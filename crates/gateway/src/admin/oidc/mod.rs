@@ -11,7 +11,8 @@
 //!   for the CLI's loopback listener
 //! - `POST /admin/oidc/cli/token` — that code (+ PKCE verifier) for a session secret
 //!
-//! `/admin/v1/session` (who am I, sign out) sits behind the admin middleware (`session.rs`).
+//! `/admin/v1/session` (who am I, sign out) and `/admin/v1/sessions` (everyone's, revoking a
+//! person's) sit behind the admin middleware (`session.rs`, `sessions.rs`).
 //! Layout: `provider` (discovery, JWKS, token endpoint), `idtoken` (verification), `flow`
 //! (login, callback, CLI exchange), `session` (creating, reading and ending sessions, cookies,
 //! CSRF tokens).
@@ -20,6 +21,7 @@ mod flow;
 mod idtoken;
 mod provider;
 pub mod session;
+pub mod sessions;
 
 use std::net::IpAddr;
 use std::sync::Arc;
