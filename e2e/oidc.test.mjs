@@ -226,3 +226,31 @@ test("a session cookie survives a reload; an admin-token sign-in still works bes
   await page.waitForSelector("#signin:not([hidden])");
   assert.deepEqual(consoleErrors, [], "no script errors or CSP violations in the page");
 });
+
+test("an admin sees who is signed in and signs a person out everywhere", async () => {
+  consoleErrors.length = 0;
+  // Tom signs in in a browser of his own.
+  const toms = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const tomPage = await toms.newPage();
+  const adaPage = page;
+  page = tomPage;
+  await signInAs("tom@example.com", "tom-demo", "Tom Tokenmanager");
+  assert.equal(await page.isVisible("#nav [data-view=sessions]"), false, "no sessions tab for a token manager");
+  page = adaPage;
+
+  await signInAs("ada@example.com", "ada-demo", "Ada Admin");
+  await page.click("#nav [data-view=sessions]");
+  await page.waitForSelector("#session-table tbody td:has-text('tom@example.com')");
+  assert.ok(await page.isVisible("#session-table tbody td:has-text('Ada Admin (you)')"), "her own session is marked");
+  const tom = page.locator("#session-table tbody tr", { hasText: "tom@example.com" });
+  await tom.locator("button.revoke-sessions").click();
+  await tom.locator("button.confirm-revoke-sessions").click();
+  await page.waitForSelector("#session-table tbody td:has-text('tom@example.com')", { state: "detached" });
+  await shot("7-sessions");
+
+  const tomAfter = await tomPage.evaluate(async () => (await fetch("/admin/v1/session")).status);
+  assert.equal(tomAfter, 401, "Tom's cookie no longer signs in");
+  await toms.close();
+  await signOut();
+  assert.deepEqual(consoleErrors, [], "no script errors or CSP violations in the page");
+});

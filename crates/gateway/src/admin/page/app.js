@@ -160,12 +160,13 @@ function showError(target, e) {
 
 function show(view) {
   if (view !== "signin" && !me) view = "signin";
-  for (const id of ["signin", "tokens", "tester", "audit"]) $("#" + id).hidden = id !== view;
+  for (const id of ["signin", "tokens", "tester", "audit", "sessions"]) $("#" + id).hidden = id !== view;
   $("#nav").hidden = view === "signin";
   $$("#nav .tab").forEach((b) => b.classList.toggle("active", b.dataset.view === view));
   if (view === "tokens") return loadTokens();
   if (view === "tester") return fillTokenSelect();
   if (view === "audit") return loadAudit(true);
+  if (view === "sessions") return loadSessions();
 }
 
 function signOut(message) {
@@ -387,6 +388,45 @@ async function verifyChain() {
   const out = $("#audit-verify-result");
   out.className = r.ok ? "allow" : "deny";
   out.textContent = r.ok ? `intact: ${r.checked} records verified` : `TAMPERED: ${r.problem}`;
+}
+
+// ---- sessions (admins only) ----
+
+async function loadSessions() {
+  const { sessions } = await api("GET", "/admin/v1/sessions");
+  const body = $("#session-table tbody");
+  body.replaceChildren();
+  for (const s of sessions) {
+    const mine = me && me.via === "oidc" && me.subject === s.subject;
+    const actions = el("td");
+    actions.append(el("button", { type: "button", className: "danger revoke-sessions", onclick: (e) => confirmRevokeSessions(e.target, s, mine) }, "Revoke"));
+    body.append(
+      el(
+        "tr",
+        { "data-subject": s.subject },
+        el("td", {}, s.name + (mine ? " (you)" : "")),
+        el("td", {}, s.email || "-"),
+        el("td", {}, s.role),
+        el("td", {}, when(s.created_at * 1000)),
+        el("td", {}, when(s.expires_at * 1000)),
+        actions,
+      ),
+    );
+  }
+}
+
+function confirmRevokeSessions(button, s, mine) {
+  button.parentElement.replaceChildren(
+    el("span", {}, mine ? "Sign yourself out everywhere? " : `Sign ${s.name} out everywhere? `),
+    el("button", { type: "button", className: "danger confirm-revoke-sessions", onclick: guarded(() => revokeSessions(s)) }, "Yes, revoke"),
+    " ",
+    el("button", { type: "button", onclick: guarded(loadSessions) }, "Cancel"),
+  );
+}
+
+async function revokeSessions(s) {
+  await api("DELETE", "/admin/v1/sessions/" + encodeURIComponent(s.subject));
+  await loadSessions();
 }
 
 // ---- wiring ----
