@@ -111,8 +111,7 @@ pub fn forwarded_origin(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> Forwa
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .last()
+            .rfind(|v| !v.is_empty())
             .map(str::to_string)
     };
     let https = last("x-forwarded-proto").and_then(|p| match p.to_ascii_lowercase().as_str() {
