@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::credentials::Source;
+use crate::deployment::Deployment;
 use crate::http::{Client, ClientOptions};
 
 const BASE: &str = "https://c.example.com/confluence";
