@@ -240,6 +240,8 @@ def crate_edges(crate):
     edges = {m: set() for m in files}
     for mod, text in texts.items():
         paths = [(h, p) for h, p, _ in uses[mod]]
+        # inline paths outside `use` (whose trees were read whole above)
+        text = re.sub(r"\buse\s+[^;]+;", lambda m: " " * len(m.group(0)), text)
         for m in re.finditer(r"(?<![\w:])((?:crate|super|self)(?:::\w+)+)", text):
             paths.append((scope(mod, inlines[mod], m.start()), m.group(1).split("::")))
         kids = children[mod]
