@@ -109,7 +109,7 @@ def expand_use(tree):
                 seg, cur = "", None
                 continue
             if c == "}":
-                if cur is not None:
+                if cur is not None and (seg or cur != list(prefix)):  # not after a trailing comma
                     paths.append(cur + ([seg] if seg else []))
                 return paths, i + 1
             if c == ",":
