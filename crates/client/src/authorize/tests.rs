@@ -307,3 +307,17 @@ fn each_method_explains_its_own_refusal() {
     let bearer = explain(Method::DcOauth2, None, fresh, "{}");
     assert!(bearer.contains("even after renewing"), "{bearer}");
 }
+
+#[test]
+fn each_method_file_names_its_method_as_saved_profiles_do() {
+    for m in Method::ALL {
+        // The name in config.toml is serde's; the one on the command line is the Spec's.
+        let saved = serde_json::to_value(m).unwrap();
+        assert_eq!(saved.as_str(), Some(m.spec().name), "{m:?}");
+        assert_eq!(Method::parse(m.spec().name).unwrap(), m);
+    }
+    let mut names: Vec<_> = Method::ALL.iter().map(|m| m.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), Method::ALL.len(), "two methods share a name");
+}
