@@ -31,15 +31,17 @@ mod inline;
 mod link;
 mod md;
 mod storage;
+mod writer;
 
 pub use code::{confluence_language, LANGUAGES};
 pub use front::{front_matter, with_front_matter, FrontMatter};
 pub use html::to_html;
-pub use link::{decode_target, encode_segment, encode_target, Links, PageRef, PageResolver};
-pub use md::{to_markdown, to_markdown_reported};
-pub use storage::{
-    file_name, is_local, to_storage, to_storage_linked, to_storage_titled, LinkResolver,
-    LinkTarget, Storage,
+pub use link::{
+    decode_target, encode_segment, encode_target, file_name, is_local, LinkResolver, LinkTarget,
+    Links, PageRef, PageResolver,
 };
+pub use md::{to_markdown, to_markdown_reported};
+pub use storage::{to_storage, to_storage_linked, to_storage_titled};
+pub use writer::Storage;
 
 pub(crate) use escape::{escape_attr, escape_text};

@@ -1,4 +1,5 @@
-//! Links to other pages: how storage format names them and how a caller resolves them.
+//! Links: to other pages, as storage format names them and a caller resolves them (storage →
+//! Markdown), and what a Markdown link points at in Confluence (Markdown → storage).
 
 /// A link to another page, as storage format names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +72,69 @@ pub fn decode_target(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// What a link in the Markdown points at in Confluence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkTarget {
+    /// Another page (`ac:link` + `ri:page`), in the same space when `space` is `None`.
+    Page {
+        space: Option<String>,
+        title: String,
+    },
+    /// A file attached to this page (`ac:link` + `ri:attachment`); the path is uploaded.
+    Attachment { path: String },
+}
+
+/// Maps a local link path (decoded, without `#fragment`) to its target; `None` leaves the
+/// default: `SPACE:Title` → that page, a local file that is not Markdown → an attachment,
+/// anything else a plain `<a href>`.
+pub type LinkResolver<'a> = &'a dyn Fn(&str) -> Option<LinkTarget>;
+
+/// The default reading of a link target (see [`LinkResolver`]).
+pub(crate) fn default_target(path: &str) -> Option<LinkTarget> {
+    if let Some((key, title)) = path.split_once(':') {
+        let is_key = key.len() >= 2
+            && key
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && key.starts_with(|c: char| c.is_ascii_uppercase());
+        if is_key && !title.is_empty() && !title.starts_with("//") {
+            return Some(LinkTarget::Page {
+                space: Some(key.to_string()),
+                title: title.to_string(),
+            });
+        }
+        return None;
+    }
+    if !is_local(path) || path.ends_with('/') {
+        return None;
+    }
+    let name = file_name(path);
+    let lower = name.to_ascii_lowercase();
+    let markdown = lower.ends_with(".md") || lower.ends_with(".markdown");
+    if markdown || !name.contains('.') || name.starts_with('.') {
+        return None;
+    }
+    Some(LinkTarget::Attachment {
+        path: path.to_string(),
+    })
+}
+
+/// True for a link or image target on the local file system (no scheme, not an anchor).
+pub fn is_local(dest: &str) -> bool {
+    !(dest.is_empty()
+        || dest.starts_with('#')
+        || dest.starts_with("//")
+        || dest.starts_with('/')
+        || dest.contains("://")
+        || dest.starts_with("mailto:")
+        || dest.starts_with("data:"))
+}
+
+/// The file name part of a local path (what the attachment is called).
+pub fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
 #[cfg(test)]
