@@ -2,13 +2,15 @@
 //! PostgreSQL (several replicas), through sqlx's `Any` driver so both run the same SQL.
 //! Migrations run on open. Only hashes of secrets are stored. One file per concern: `migrate`
 //! (schema and opening), `tokens` (records, revocation notices, expiry warnings), `admins`,
-//! `minted` (PATs minted for users), `audit` (the chain's SQL), `usage` (use counts). Each adds
+//! `minted` (PATs minted for users), `audit` (the chain's SQL), `usage` (use counts), `sinks`
+//! (audit sinks' cursors). Each adds
 //! its methods to [`Store`]; this file holds the connection and what they share.
 
 pub(crate) mod admins;
 pub(crate) mod audit;
 pub(crate) mod migrate;
 pub(crate) mod minted;
+pub(crate) mod sinks;
 pub(crate) mod tokens;
 pub(crate) mod usage;
 
