@@ -14,15 +14,23 @@ use super::{Backend, Store};
 impl Store {
     /// The last `seq` the sink `name` acknowledged, its row made (at 0: the chain's start) if new.
     pub(crate) async fn sink_cursor(&self, name: &str) -> anyhow::Result<i64> {
-        sqlx::query("INSERT INTO audit_sinks (name, acked_seq) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
+        self.add_sink(name).await?;
         let row = sqlx::query("SELECT acked_seq FROM audit_sinks WHERE name = $1")
             .bind(name)
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("acked_seq")?)
+    }
+
+    /// The sink's row, at 0 (the chain's start) if it is new.
+    async fn add_sink(&self, name: &str) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_sinks (name, acked_seq) VALUES ($1, 0) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Records that the sink's receiver acknowledged every record up to `seq` (at `now`, epoch
@@ -53,6 +61,7 @@ impl Store {
         if self.backend == Backend::Sqlite {
             return Ok(true);
         }
+        self.add_sink(name).await?;
         let done = sqlx::query(
             "UPDATE audit_sinks SET lease_owner = $2, lease_until = $3
              WHERE name = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $4)",
@@ -118,6 +127,9 @@ mod tests {
         let Some(pg) = crate::store::tests::fresh_postgres().await else {
             return;
         };
+        // A sink's first lease makes its row.
+        assert!(pg.lease_sink("new", "a", 100, 200).await.unwrap());
+        assert!(!pg.lease_sink("new", "b", 100, 200).await.unwrap());
         cursor_moves_forward_only(&pg).await;
         assert!(pg.lease_sink("siem", "a", 100, 200).await.unwrap());
         assert!(
