@@ -137,10 +137,7 @@ async fn serve(
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
         // Every complete frame in the buffer.
-        loop {
-            let Some(space) = buf.iter().position(|b| *b == b' ') else {
-                break;
-            };
+        while let Some(space) = buf.iter().position(|b| *b == b' ') {
             let len: usize = match std::str::from_utf8(&buf[..space])
                 .ok()
                 .and_then(|s| s.parse().ok())
