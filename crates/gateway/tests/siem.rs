@@ -421,3 +421,114 @@ async fn replicas_on_postgres_deliver_one_sink_together() {
         + sink_metric(&b, "audit_sink_sent_total", "rsyslog").await;
     assert_eq!(sent as i64, end);
 }
+
+/// A TLS front for a plain receiver (as stunnel would be): the gateway's syslog-over-TLS
+/// (RFC 5425) is decrypted here and passed on. Its certificate is self-signed for 127.0.0.1.
+struct TlsFront {
+    addr: SocketAddr,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn tls_front(behind: SocketAddr, dir: &std::path::Path) -> TlsFront {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (installed by scripts/setup.sh)");
+    assert!(status.success());
+    let _ = http(); // installs the rustls provider
+    let certs = CertificateDer::pem_file_iter(dir.join("cert.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("key.pem")).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = siem_receiver::listen(&rt, SocketAddr::from(([127, 0, 0, 1], 0)));
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(conn).await else {
+                    return;
+                };
+                let mut plain = tokio::net::TcpStream::connect(behind).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    TlsFront {
+        addr,
+        runtime: Some(rt),
+    }
+}
+
+/// Syslog over TLS, trusting the receiver's private CA through `ca_file`; a sink that trusts only
+/// the system's roots refuses the same receiver and delivers nothing.
+#[tokio::test]
+async fn syslog_over_tls_trusts_the_ca_file_and_nothing_else() {
+    let sim = Sim::example("sim-dc.toml", "");
+    let receiver = SyslogReceiver::start();
+    let certs = tempfile::tempdir().unwrap();
+    let tls = tls_front(receiver.addr, certs.path());
+    let front = tls.addr;
+    let config = format!(
+        "[[audit.sinks]]\nname = \"tls\"\nkind = \"syslog\"\naddress = \"{front}\"\ntls = true\nca_file = {:?}\nmax_backoff_seconds = 1\n\
+         [[audit.sinks]]\nname = \"untrusted\"\nkind = \"syslog\"\naddress = \"{front}\"\ntls = true\nmax_backoff_seconds = 1\n",
+        certs.path().join("cert.pem")
+    );
+    let (identity, env) = static_identity();
+    let gw = Gateway::start(&sim, identity, &config, &env);
+    let (_, secret) = gw.create_token(token_request("svc-siem")).await;
+    load(&gw.base_url, &basic("svc-siem", &secret), 30).await;
+    let end = head(&gw).await;
+    let records = wait_for("syslog over TLS", end, || {
+        receiver.frames().into_iter().map(|f| f.record).collect()
+    })
+    .await;
+    assert_whole_chain(&records, end);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sink_metric(&gw, "audit_sink_failures_total", "untrusted").await < 1.0 {
+        assert!(Instant::now() < deadline, "the untrusted sink did not fail");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        sink_metric(&gw, "audit_sink_sent_total", "untrusted").await,
+        0.0
+    );
+    assert!(sink_metric(&gw, "audit_sink_lag", "untrusted").await >= end as f64);
+    // Every record arrived once: only the trusted sink reached the receiver.
+    assert_eq!(receiver.frames().len() as i64, end);
+}
