@@ -197,3 +197,40 @@ fn check_config_names_each_sink_mistake_and_no_secret() {
         "{out}"
     );
 }
+
+/// README's "Audit to a SIEM" config passes `--check-config` as written (with its CA file and
+/// token variables present), so the documented sinks are ones the gateway takes.
+#[test]
+fn the_readme_sink_examples_pass_check_config() {
+    let readme = std::fs::read_to_string(examples_dir().join("../README.md")).unwrap();
+    let section = &readme[readme.find("### Audit to a SIEM").expect("the section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let certs = tempfile::tempdir().unwrap();
+    let ca = certs.path().join("ca.pem");
+    let status = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=siem-ca", "-keyout"])
+        .arg(certs.path().join("ca.key"))
+        .arg("-out")
+        .arg(&ca)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl (installed by scripts/setup.sh)");
+    assert!(status.success());
+    assert!(block.contains("/etc/cfl/siem-ca.pem"), "{block}");
+    let block = block.replace("/etc/cfl/siem-ca.pem", &ca.display().to_string());
+    let toml = format!(
+        "listen = \"127.0.0.1:8443\"\nstore = \"sqlite:gateway.sqlite\"\n{block}\n[upstream]\nurl = \"https://confluence.example.com\"\n[upstream.identity]\nmode = \"static\"\ntoken_env = \"SIEM_CHECK_PAT\"\n"
+    );
+    let env = [
+        ("SIEM_CHECK_PAT", "pat"),
+        ("CFL_SPLUNK_HEC_TOKEN", "hec"),
+        ("CFL_AUDIT_HOOK_TOKEN", "hook"),
+    ];
+    let (code, out) = check_config(&toml, &env);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(toml.matches("[[audit.sinks]]").count(), 4, "{block}");
+}

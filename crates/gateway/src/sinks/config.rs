@@ -280,7 +280,7 @@ pub fn problems(sinks: &[SinkConfig], env: &dyn Fn(&str) -> Option<String>) -> V
                     format!("{at}: cannot read ca_file {}: {e}", ca.display()),
                     "give the PEM file of the CA that signed the receiver's certificate (readable by the gateway's user)",
                 ),
-                Ok(pem) if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") => problem(
+                Ok(pem) if !holds_certificates(&pem) => problem(
                     format!("{at}: ca_file {} holds no PEM certificate", ca.display()),
                     "give the CA certificate in PEM (-----BEGIN CERTIFICATE-----)",
                 ),
@@ -295,6 +295,13 @@ pub fn problems(sinks: &[SinkConfig], env: &dyn Fn(&str) -> Option<String>) -> V
         }
     }
     out
+}
+
+/// Whether `pem` holds at least one certificate, and nothing that fails to decode.
+fn holds_certificates(pem: &[u8]) -> bool {
+    use rustls::pki_types::pem::PemObject;
+    let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_slice_iter(pem).collect();
+    certs.is_ok_and(|c| !c.is_empty())
 }
 
 fn syslog_problems(s: &SinkConfig, at: &str, problem: &mut impl FnMut(String, &str)) {
