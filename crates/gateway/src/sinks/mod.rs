@@ -231,10 +231,6 @@ impl Delivery {
             *position = None;
             return Ok(Step::Idle);
         }
-        let transport = match transport {
-            Some(t) => t,
-            None => transport.insert(Transport::new(&self.config)?),
-        };
         let position = match position {
             Some(p) => p,
             None => {
@@ -242,7 +238,12 @@ impl Delivery {
                 position.insert(Position { acked, sent: acked })
             }
         };
-        if let Some(seq) = transport.settled()? {
+        if let Some(seq) = transport
+            .as_mut()
+            .map(Transport::settled)
+            .transpose()?
+            .flatten()
+        {
             self.acknowledged(position, seq).await?;
         }
         let head = self.store.audit_head_seq().await?;
@@ -252,6 +253,10 @@ impl Delivery {
         if position.sent >= head {
             return Ok(Step::Idle);
         }
+        let transport = match transport {
+            Some(t) => t,
+            None => transport.insert(Transport::new(&self.config)?),
+        };
         let records = self
             .store
             .audit_after(position.sent, i64::from(self.config.batch_size))

@@ -179,8 +179,10 @@ impl Syslog {
     }
 
     /// Fails (and forgets the connection and what was written on it) when the receiver closed
-    /// it. A receiver sends nothing on a syslog connection, so anything readable is its end or
-    /// an error; a TLS stream gets its own session messages handled by the read.
+    /// the connection with batches not yet acknowledged; a connection closed with nothing
+    /// outstanding (a receiver's idle timeout) is just dropped, and the next send opens another.
+    /// A receiver sends nothing on a syslog connection, so anything readable is its end or an
+    /// error; a TLS stream's own session messages are handled inside the read.
     fn check_open(&mut self) -> anyhow::Result<()> {
         let Some(conn) = &mut self.conn else {
             return Ok(());
@@ -191,8 +193,12 @@ impl Syslog {
                 None => return Ok(()),
                 Some(Ok(n)) if n > 0 => continue,
                 Some(Ok(_)) | Some(Err(_)) => {
+                    let lost = !self.unsettled.is_empty();
                     self.reset();
-                    anyhow::bail!("{} closed the connection", self.address);
+                    if lost {
+                        anyhow::bail!("{} closed the connection", self.address);
+                    }
+                    return Ok(());
                 }
             }
         }
@@ -203,5 +209,61 @@ impl Syslog {
     pub fn reset(&mut self) {
         self.conn = None;
         self.unsettled.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    fn record(seq: i64) -> AuditRecord {
+        AuditRecord {
+            seq,
+            path: format!("/r/{seq}"),
+            ..Default::default()
+        }
+    }
+
+    async fn receive(listener: &TcpListener) -> (TcpStream, String) {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = conn.read(&mut buf).await.unwrap();
+        (conn, String::from_utf8_lossy(&buf[..n]).into_owned())
+    }
+
+    /// A batch counts once its connection outlived it by [`SETTLE`]; a receiver that closes
+    /// before that makes it due again, and one that closes an idle connection costs nothing.
+    #[tokio::test]
+    async fn a_batch_is_acknowledged_only_once_its_connection_outlived_it() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let config: SinkConfig = toml::from_str(&format!(
+            "name = \"t\"\nkind = \"syslog\"\naddress = \"{}\"\n",
+            listener.local_addr().unwrap()
+        ))
+        .unwrap();
+        let mut sink = Syslog::new(&config).unwrap();
+
+        sink.send(&[record(1)]).await.unwrap();
+        let (conn, got) = receive(&listener).await;
+        assert!(got.contains("seq=\"1\""), "{got}");
+        assert_eq!(sink.settled().unwrap(), None, "not yet settled");
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            sink.settled().is_err(),
+            "closed before it settled: send again"
+        );
+
+        sink.send(&[record(1), record(2)]).await.unwrap();
+        let (conn, _) = receive(&listener).await;
+        tokio::time::sleep(SETTLE).await;
+        assert_eq!(sink.settled().unwrap(), Some(2));
+        drop(conn);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(sink.settled().unwrap(), None, "nothing was outstanding");
+        sink.send(&[record(3)]).await.unwrap();
+        let (_conn, got) = receive(&listener).await;
+        assert!(got.contains("seq=\"3\""), "{got}");
     }
 }
