@@ -451,8 +451,9 @@ async fn replicas_on_postgres_deliver_one_sink_together() {
     assert_eq!(sent as i64, end);
 }
 
-/// A TLS front for a plain receiver (as stunnel would be): the gateway's syslog-over-TLS
-/// (RFC 5425) is decrypted here and passed on. Its certificate is self-signed for 127.0.0.1.
+/// A TLS front for a plain receiver (as stunnel would be): the gateway's syslog over TLS
+/// (RFC 5425) or HTTPS is decrypted here and passed on. Its certificate is self-signed for
+/// 127.0.0.1, made in `dir` unless already there.
 struct TlsFront {
     addr: SocketAddr,
     runtime: Option<tokio::runtime::Runtime>,
@@ -469,25 +470,27 @@ impl Drop for TlsFront {
 fn tls_front(behind: SocketAddr, dir: &std::path::Path) -> TlsFront {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let status = std::process::Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-        ])
-        .args([
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
-        .arg(dir.join("key.pem"))
-        .arg("-out")
-        .arg(dir.join("cert.pem"))
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl (installed by scripts/setup.sh)");
-    assert!(status.success());
+    if !dir.join("cert.pem").exists() {
+        let status = std::process::Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args([
+                "-subj",
+                "/CN=127.0.0.1",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1",
+            ])
+            .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+            .args(["-addext", "extendedKeyUsage=serverAuth", "-keyout"])
+            .arg(dir.join("key.pem"))
+            .arg("-out")
+            .arg(dir.join("cert.pem"))
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl (installed by scripts/setup.sh)");
+        assert!(status.success());
+    }
     let _ = http(); // installs the rustls provider
     let certs = CertificateDer::pem_file_iter(dir.join("cert.pem"))
         .unwrap()
@@ -524,21 +527,26 @@ fn tls_front(behind: SocketAddr, dir: &std::path::Path) -> TlsFront {
     }
 }
 
-/// Syslog over TLS, trusting the receiver's private CA through `ca_file`; a sink that trusts only
-/// the system's roots refuses the same receiver and delivers nothing.
+/// Syslog over TLS and a webhook over HTTPS, each trusting the receiver's private CA through
+/// `ca_file`; a sink that trusts only the system's roots refuses the same receiver and delivers
+/// nothing.
 #[tokio::test]
-async fn syslog_over_tls_trusts_the_ca_file_and_nothing_else() {
+async fn tls_sinks_trust_the_ca_file_and_nothing_else() {
     let sim = Sim::example("sim-dc.toml", "");
     let receiver = SyslogReceiver::start();
+    let mut web = HttpReceiver::start();
     let certs = tempfile::tempdir().unwrap();
     let tls = tls_front(receiver.addr, certs.path());
-    let front = tls.addr;
+    let https = tls_front(web.addr, certs.path());
+    let (front, ca) = (tls.addr, certs.path().join("cert.pem"));
     let config = format!(
-        "[[audit.sinks]]\nname = \"tls\"\nkind = \"syslog\"\naddress = \"{front}\"\ntls = true\nca_file = {:?}\nmax_backoff_seconds = 1\n\
-         [[audit.sinks]]\nname = \"untrusted\"\nkind = \"syslog\"\naddress = \"{front}\"\ntls = true\nmax_backoff_seconds = 1\n",
-        certs.path().join("cert.pem")
+        "[[audit.sinks]]\nname = \"tls\"\nkind = \"syslog\"\naddress = \"{front}\"\ntls = true\nca_file = {ca:?}\nmax_backoff_seconds = 1\n\
+         [[audit.sinks]]\nname = \"untrusted\"\nkind = \"syslog\"\naddress = \"{front}\"\ntls = true\nmax_backoff_seconds = 1\n\
+         [[audit.sinks]]\nname = \"webhook\"\nkind = \"https\"\nurl = \"https://{}/ingest\"\nca_file = {ca:?}\ntoken_env = \"SIEM_TEST_HOOK_TOKEN\"\nmax_backoff_seconds = 1\n",
+        https.addr
     );
-    let (identity, env) = static_identity();
+    let (identity, id_env) = static_identity();
+    let env: Vec<(&str, &str)> = id_env.iter().chain(SINK_ENV.iter()).copied().collect();
     let gw = Gateway::start(&sim, identity, &config, &env);
     let (_, secret) = gw.create_token(token_request("svc-siem")).await;
     load(&gw.base_url, &basic("svc-siem", &secret), 30).await;
@@ -548,6 +556,12 @@ async fn syslog_over_tls_trusts_the_ca_file_and_nothing_else() {
     })
     .await;
     assert_whole_chain(&records, end);
+    let hook = wait_for("webhook over HTTPS", end, || {
+        web.hook.lock().unwrap().clone()
+    })
+    .await;
+    assert_whole_chain(&hook, end);
+    web.stop();
     let deadline = Instant::now() + Duration::from_secs(20);
     while sink_metric(&gw, "audit_sink_failures_total", "untrusted").await < 1.0 {
         assert!(Instant::now() < deadline, "the untrusted sink did not fail");

@@ -222,6 +222,12 @@ impl Delivery {
                 .lease_sink(name, &self.owner, now, now + LEASE_MS)
                 .await?;
             lease.renew_at = now + LEASE_MS / 3;
+            if !lease.held {
+                // Standing by, this replica's metrics still show how far the sink is behind.
+                let behind =
+                    self.store.audit_head_seq().await? - self.store.sink_cursor(name).await?;
+                self.stats.lag.store(behind.max(0), Ordering::Relaxed);
+            }
         }
         if !lease.held {
             // Another replica delivers this sink; stand by, and take over if it stops.
