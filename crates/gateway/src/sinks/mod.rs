@@ -150,6 +150,38 @@ struct Lease {
     renew_at: i64,
 }
 
+/// A run of failures, logged at its first and then once a minute (not at every retry).
+#[derive(Default)]
+struct Failures {
+    /// When the last line was logged, and the failures so far.
+    run: Option<(Instant, u64)>,
+}
+
+impl Failures {
+    /// A failure: whether to log it.
+    fn failed(&mut self) -> bool {
+        match &mut self.run {
+            None => {
+                self.run = Some((Instant::now(), 1));
+                true
+            }
+            Some((logged, n)) => {
+                *n += 1;
+                let due = logged.elapsed() >= REPEAT_LOG;
+                if due {
+                    *logged = Instant::now();
+                }
+                due
+            }
+        }
+    }
+
+    /// A success: the failures it ends, if any.
+    fn recovered(&mut self) -> Option<u64> {
+        self.run.take().map(|(_, n)| n)
+    }
+}
+
 /// What a step did: whether to go on at once or wait for new records.
 enum Step {
     Busy,
@@ -163,14 +195,14 @@ impl Delivery {
         let mut lease = Lease::default();
         let mut backoff = FIRST_BACKOFF;
         let max_backoff = Duration::from_secs(self.config.max_backoff_seconds.max(1));
-        let mut failing_since: Option<(Instant, u64)> = None;
+        let mut failures = Failures::default();
         loop {
             let step = self.step(&mut transport, &mut position, &mut lease).await;
             match step {
                 Ok(step) => {
                     backoff = FIRST_BACKOFF;
-                    if let Some((_, failures)) = failing_since.take() {
-                        tracing::info!(sink = %self.config.name, failures, "audit sink delivers again");
+                    if let Some(n) = failures.recovered() {
+                        tracing::info!(sink = %self.config.name, failures = n, "audit sink delivers again");
                     }
                     if matches!(step, Step::Idle) {
                         tokio::time::sleep(POLL).await;
@@ -183,21 +215,7 @@ impl Delivery {
                     }
                     // Send again from the cursor: what was written since may be lost.
                     position = None;
-                    let log_now = match &mut failing_since {
-                        None => {
-                            failing_since = Some((Instant::now(), 1));
-                            true
-                        }
-                        Some((logged, n)) => {
-                            *n += 1;
-                            let due = logged.elapsed() >= REPEAT_LOG;
-                            if due {
-                                *logged = Instant::now();
-                            }
-                            due
-                        }
-                    };
-                    if log_now {
+                    if failures.failed() {
                         tracing::warn!(sink = %self.config.name, error = %format!("{e:#}"), retry_in_ms = backoff.as_millis() as u64, "audit sink delivery failed; will retry from its cursor");
                     }
                     tokio::time::sleep(backoff).await;
