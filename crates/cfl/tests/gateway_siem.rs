@@ -198,14 +198,10 @@ fn check_config_names_each_sink_mistake_and_no_secret() {
     );
 }
 
-/// README's "Audit to a SIEM" config passes `--check-config` as written (with its CA file and
-/// token variables present), so the documented sinks are ones the gateway takes.
-#[test]
-fn the_readme_sink_examples_pass_check_config() {
-    let readme = std::fs::read_to_string(examples_dir().join("../README.md")).unwrap();
-    let section = &readme[readme.find("### Audit to a SIEM").expect("the section")..];
-    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
-    let block = &section[start..start + section[start..].find("```").unwrap()];
+/// Runs `--check-config` on a config holding the sinks in `block` (whose CA file
+/// `/etc/cfl/siem-ca.pem` is replaced by a real one, and whose token variables are set): the
+/// documented sinks must be ones the gateway takes.
+fn assert_sinks_pass_check_config(block: &str, sinks: usize) {
     let certs = tempfile::tempdir().unwrap();
     let ca = certs.path().join("ca.pem");
     let status = Command::new("openssl")
@@ -231,6 +227,29 @@ fn the_readme_sink_examples_pass_check_config() {
         ("CFL_AUDIT_HOOK_TOKEN", "hook"),
     ];
     let (code, out) = check_config(&toml, &env);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(toml.matches("[[audit.sinks]]").count(), 4, "{block}");
+    assert_eq!(code, 0, "{out}\n{block}");
+    assert_eq!(block.matches("[[audit.sinks]]").count(), sinks, "{block}");
+}
+
+#[test]
+fn the_readme_sink_examples_pass_check_config() {
+    let readme = std::fs::read_to_string(examples_dir().join("../README.md")).unwrap();
+    let section = &readme[readme.find("### Audit to a SIEM").expect("the section")..];
+    let start = section.find("```toml\n").expect("a toml block") + "```toml\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    assert_sinks_pass_check_config(block, 4);
+}
+
+/// examples/gateway.toml's commented sinks, uncommented, pass `--check-config` too.
+#[test]
+fn the_example_configs_commented_sinks_pass_check_config() {
+    let example = read_example("gateway.toml");
+    let block: String = example
+        .lines()
+        .skip_while(|l| *l != "# [[audit.sinks]]")
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.strip_prefix("# ").unwrap_or(l.trim_start_matches('#')))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_sinks_pass_check_config(&block, 2);
 }
