@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Reports import cycles between the source files of a Rust crate.
 
-An edge A -> B means file A names an item of module B: a `use crate::…`, `use super::…` or
-`use self::…` tree, or an inline path such as `crate::store::Backend`. Test code (`#[cfg(test)]`
-items) and `mod x;` declarations are not edges. A path resolves to the deepest module file that
-exists, so `crate::proxy::pool::Pool` is an edge to `proxy/pool.rs`, while `crate::proxy::Proxy`
-is one to `proxy/mod.rs`. A parent `mod.rs` that re-exports or calls into a child while the child
-uses the parent's items is a cycle too: shared items belong in a file of their own.
+An edge A -> B means file A names an item that module B *defines*: through a `use` tree or an
+inline path, written from the crate root (`crate::store::Backend`), relative to the file
+(`self::x`, `super::X`, or a bare `child::X` naming one of its own `mod child;`), or through a
+name the target imports. A path resolves to the deepest module file that exists, and an item
+name at its end is followed through that module's `use` (or `pub use`) to where it is defined:
+`crate::proxy::pool::Pool` is an edge to `proxy/pool.rs`, `super::Target` from a child is one
+to `authorize/target.rs` when `authorize/mod.rs` only says `pub use target::Target`. So a
+`mod.rs`/`lib.rs` that only declares children and re-exports them cannot close a cycle by
+itself, while a parent that defines items its children use *and* uses (or re-exports) a child
+is one: shared items belong in a file of their own. Test code (`#[cfg(test)]` items) and
+`mod x;` declarations are not edges.
 
 Usage: scripts/module_cycles.py crates/gateway [crates/…]   (exit 1 when a cycle is found)
 """
@@ -90,6 +95,7 @@ def strip(text):
 
 def expand_use(tree):
     """`a::{b, c::{d, e}}` -> [['a','b'], ['a','c','d'], ['a','c','e']]."""
+    tree = re.sub(r"\s+as\s+", "@", tree)
     tree = re.sub(r"\s+", "", tree)
 
     def parse(s, i, prefix):
@@ -103,7 +109,7 @@ def expand_use(tree):
                 seg, cur = "", None
                 continue
             if c == "}":
-                if cur is not None:
+                if cur is not None and (seg or cur != list(prefix)):  # not after a trailing comma
                     paths.append(cur + ([seg] if seg else []))
                 return paths, i + 1
             if c == ",":
@@ -127,30 +133,105 @@ def expand_use(tree):
     return paths
 
 
-def resolve(path, here, modules):
-    """The module file a path points into, or None outside the crate."""
-    if not path:
-        return None
+def base_of(path, here, children):
+    """Where a path starts (a module) and the segments after it, or None outside the crate."""
     head, rest = path[0], path[1:]
     if head == "crate":
-        base = ()
-    elif head == "self":
-        base = here
-    elif head == "super":
+        return (), rest
+    if head == "self":
+        return here, rest
+    if head == "super":
         base = here[:-1]
         while rest and rest[0] == "super":
             base, rest = base[:-1], rest[1:]
-    else:
+        return base, rest
+    if head in children.get(here, ()):
+        return here + (head,), rest
+    return None
+
+
+def resolve(path, here, modules, children, imports, seen=()):
+    """The module file that defines what a path names, or None outside the crate."""
+    if not path:
         return None
-    best = base if base in modules else None
-    cur = base
+    start = base_of(path, here, children)
+    if start is None:
+        return None
+    cur, rest = start
+    while cur and cur not in modules:  # an inline `mod x { … }`: its file
+        cur = cur[:-1]
+    if cur not in modules:
+        return None
+    for i, seg in enumerate(rest):
+        if cur + (seg,) in modules:
+            cur = cur + (seg,)
+            continue
+        # an item name: follow the module's import of it, if that is what it is
+        via = imports.get(cur, {}).get(seg)
+        if via is not None and (cur, seg) not in seen:
+            found = resolve(via + rest[i + 1 :], cur, modules, children, imports, seen + ((cur, seg),))
+            if found is not None:
+                return found
+        break
+    return cur
+
+
+def names_module(path, here, modules, children):
+    """Whether every segment of a path names a module (so it names no item)."""
+    start = base_of(path, here, children) if path else None
+    if start is None:
+        return False
+    cur, rest = start
     for seg in rest:
         cur = cur + (seg,)
-        if cur in modules:
-            best = cur
-        else:
-            break
-    return best
+        if cur not in modules:
+            return False
+    return cur in modules
+
+
+def use_paths(text, mod, inline):
+    """Each `use` tree's paths, as (module it is in, path, name it binds or None for a glob)."""
+    out = []
+    for m in re.finditer(r"\buse\s+([^;]+);", text):
+        here = scope(mod, inline, m.start())
+        tree = m.group(1).strip().lstrip(":")
+        for p in expand_use(tree):
+            if not p:
+                continue
+            last = p[-1]
+            if "@" in last:
+                seg, alias = last.split("@", 1)
+                p = p[:-1] + [seg]
+            else:
+                alias = last
+            if p[-1] == "self":
+                p = p[:-1]
+                alias = p[-1] if p and alias == "self" else alias
+            if not p:
+                continue
+            out.append((here, p, None if alias == "*" else alias))
+    return out
+
+
+def inline_modules(text):
+    """(start, end, name) of each inline `mod name { … }` body."""
+    out = []
+    for m in re.finditer(r"\bmod\s+(\w+)\s*\{", text):
+        depth, j = 1, m.end()
+        while j < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
+            j += 1
+        out.append((m.end(), j, m.group(1)))
+    return out
+
+
+def scope(mod, inline, pos):
+    """The module a position in a file is in, inline modules included."""
+    here = mod
+    for start, end, name in inline:
+        if start <= pos < end:
+            here = here + (name,)
+    return here
 
 
 def crate_edges(crate):
@@ -161,18 +242,36 @@ def crate_edges(crate):
             if n.endswith(".rs"):
                 p = os.path.join(root, n)
                 files[module_of(src, p)] = p
+    texts = {m: strip(open(p, encoding="utf-8").read()) for m, p in files.items()}
+    children = {
+        m: {c for c in re.findall(r"\bmod\s+(\w+)\s*;", t) if m + (c,) in files}
+        for m, t in texts.items()
+    }
+    inlines = {m: inline_modules(t) for m, t in texts.items()}
+    uses = {m: use_paths(t, m, inlines[m]) for m, t in texts.items()}
+    imports = {m: {a: p for h, p, a in us if a and a != "_" and h == m} for m, us in uses.items()}
     edges = {m: set() for m in files}
-    for mod, path in files.items():
-        text = strip(open(path, encoding="utf-8").read())
-        paths = []
-        for m in re.finditer(r"\buse\s+([^;]+);", text):
-            tree = m.group(1).strip()
-            if tree.startswith(("crate", "super", "self")):
-                paths.extend(expand_use(tree))
-        for m in re.finditer(r"\b((?:crate|super|self)(?:::\w+)+)", text):
-            paths.append(m.group(1).split("::"))
-        for p in paths:
-            target = resolve(p, mod, files)
+    for mod, text in texts.items():
+        # a `use` that only names a module (`use crate::oidc;`) is no edge by itself: the paths
+        # through that name below are
+        paths = [(h, p) for h, p, _ in uses[mod] if not names_module(p, h, files, children)]
+        # inline paths outside `use` (whose trees were read whole above)
+        text = re.sub(r"\buse\s+[^;]+;", lambda m: " " * len(m.group(0)), text)
+        for m in re.finditer(r"(?<![\w:])((?:crate|super|self)(?:::\w+)+)", text):
+            paths.append((scope(mod, inlines[mod], m.start()), m.group(1).split("::")))
+        heads = children[mod] | set(imports[mod])
+        if heads:
+            alt = "|".join(sorted(heads))
+            for m in re.finditer(rf"(?<![\w:.])((?:{alt})(?:::\w+)+)", text):
+                here = scope(mod, inlines[mod], m.start())
+                if here != mod:
+                    continue
+                p = m.group(1).split("::")
+                if p[0] not in children[mod]:  # through an imported name
+                    p = imports[mod][p[0]] + p[1:]
+                paths.append((here, p))
+        for here, p in paths:
+            target = resolve(p, here, files, children, imports)
             if target is not None and target != mod:
                 edges[mod].add(target)
     return files, edges

@@ -47,6 +47,9 @@ pub struct GatewayConfig {
 pub struct AuditConfig {
     #[serde(default)]
     pub durability: Durability,
+    /// `[[audit.sinks]]`: receivers the chain is streamed to (a SIEM), see `sinks/`.
+    #[serde(default)]
+    pub sinks: Vec<crate::sinks::config::SinkConfig>,
 }
 
 /// Warnings before a token expires (like DC PATs' mail 5 days before): a log line and, if set,
@@ -329,6 +332,14 @@ impl GatewayConfig {
         if let Some(tls) = &mut self.tls {
             resolve(&mut tls.cert_file);
             resolve(&mut tls.key_file);
+        }
+        for ca in self
+            .audit
+            .sinks
+            .iter_mut()
+            .filter_map(|s| s.ca_file.as_mut())
+        {
+            resolve(ca);
         }
         self.store = resolve_sqlite_url(&self.store, base);
     }

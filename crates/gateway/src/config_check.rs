@@ -125,6 +125,9 @@ pub fn check(config: &GatewayConfig, env: &dyn Fn(&str) -> Option<String>) -> Ve
             ));
         }
     }
+    for p in crate::sinks::config::problems(&config.audit.sinks, env) {
+        problems.push(Problem::new(p.what, p.fix));
+    }
     let admin_env = config
         .admin
         .token_env

@@ -36,6 +36,7 @@ pub(crate) mod revocations;
 pub mod secret;
 #[cfg(not(feature = "fuzz"))]
 pub(crate) mod secret;
+pub(crate) mod sinks;
 pub(crate) mod state;
 pub(crate) mod tls;
 pub(crate) mod token;

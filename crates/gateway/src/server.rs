@@ -170,6 +170,10 @@ pub struct Checked {
 pub fn check(config: &GatewayConfig, admin_secret: Option<&str>) -> anyhow::Result<Checked> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     config.validate()?;
+    let env = |k: &str| std::env::var(k).ok();
+    if let Some(p) = crate::sinks::config::problems(&config.audit.sinks, &env).first() {
+        anyhow::bail!("{p}");
+    }
     let tls = match &config.tls {
         Some(t) => Some(Arc::new(
             crate::tls::Tls::load(&t.cert_file, &t.key_file)
@@ -313,6 +317,7 @@ pub async fn start(
         )
     });
     let watcher = tokio::spawn(crate::revocations::watch(gw.clone()));
+    let sinks = crate::sinks::spawn(&gw);
     let warner = tokio::spawn(crate::expiry::run(gw.clone()));
     let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
@@ -334,6 +339,7 @@ pub async fn start(
         }
         watcher.abort();
         warner.abort();
+        sinks.stop().await;
         if let Err(e) = serve_gw.flush_usage().await {
             tracing::error!(error = %e, "final usage flush failed");
         }

@@ -166,6 +166,18 @@ pub(super) const MIGRATIONS: &[(i64, &str, Sql)] = &[(
         expires_at BIGINT NOT NULL
     );",
     ),
+), (
+    9,
+    "how far each audit sink has delivered the chain, and which replica delivers it",
+    Sql::Both(
+        "CREATE TABLE audit_sinks (
+        name TEXT PRIMARY KEY,
+        acked_seq BIGINT NOT NULL,
+        acked_at BIGINT,
+        lease_owner TEXT,
+        lease_until BIGINT
+    );",
+    ),
 )];
 
 /// The newest migration applied to the store (`None`: a new store).
