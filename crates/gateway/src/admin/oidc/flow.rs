@@ -14,9 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::client::{random_secret, role_for, s256, Oidc, SharedOidc};
 use super::idtoken::{self, Expected, Refused};
+use super::origin::{own_origin, served_over_https};
 use super::session::{self, Person};
-use super::{random_secret, role_for, s256, Oidc, SharedOidc};
 use crate::admin::extract::JsonBody;
 use crate::peer::client_ip;
 use crate::secret::SecretHash;
@@ -221,7 +222,7 @@ pub(super) async fn callback(
     match &pending.cli {
         Some(cli) => hand_to_cli(&gw, &ip, &headers, cli, person).await,
         None => {
-            let https = super::served_over_https(&gw, peer.ip(), &headers);
+            let https = served_over_https(&gw, peer.ip(), &headers);
             start_browser_session(&gw, oidc, &ip, https, &headers, &pending, &person).await
         }
     }
@@ -567,7 +568,7 @@ fn redirect_uri(
     if let Some(u) = &oidc.config.redirect_url {
         return Ok(u.clone());
     }
-    super::own_origin(gw, peer, headers)
+    own_origin(gw, peer, headers)
         .map(|o| format!("{o}{CALLBACK_PATH}"))
         .ok_or_else(|| {
             failure(

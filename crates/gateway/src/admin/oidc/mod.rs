@@ -1,6 +1,6 @@
 //! Admins sign in with the company's OpenID Connect provider (`[admin.oidc]`): authorization code
 //! flow with PKCE (S256), `state` and `nonce`, the ID token verified against the provider's JWKS,
-//! its groups mapped to a [`Role`]; a server-side session (store, hashed) then stands for the
+//! its groups mapped to a [`Role`](super::roles::Role); a server-side session (store, hashed) then stands for the
 //! admin, as a cookie for the web page or a bearer secret for `cfl gateway login`.
 //!
 //! Public routes (no admin credential; `routes`):
@@ -13,39 +13,28 @@
 //!
 //! `/admin/v1/session` (who am I, sign out) and `/admin/v1/sessions` (everyone's, revoking a
 //! person's) sit behind the admin middleware (`session.rs`, `sessions.rs`).
-//! Layout: `provider` (discovery, JWKS, token endpoint), `idtoken` (verification), `flow`
-//! (login, callback, CLI exchange), `session` (creating, reading and ending sessions, cookies,
-//! CSRF tokens).
+//! Layout: `client` (the config and caches, sign-in secrets, roles from groups), `origin` (the
+//! gateway's own origin), `provider` (discovery, JWKS, token endpoint), `idtoken` (verification),
+//! `flow` (login, callback, CLI exchange), `session` (creating, reading and ending sessions,
+//! cookies, CSRF tokens).
 
+mod client;
 mod flow;
 mod idtoken;
+mod origin;
 mod provider;
 pub mod session;
 pub mod sessions;
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::http::{header, HeaderMap};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
-use super::roles::Role;
-use crate::config::oidc::OidcConfig;
-use crate::peer::forwarded_origin;
+use self::client::{Oidc, SharedOidc};
 use crate::state::Shared;
 
-/// The provider and its caches, when `[admin.oidc]` is configured.
-pub struct Oidc {
-    config: OidcConfig,
-    provider: provider::Provider,
-}
-
-pub type SharedOidc = Option<Arc<Oidc>>;
+pub use self::origin::own_origin;
 
 pub fn routes(gw: &Shared) -> Router<Shared> {
     let oidc: SharedOidc = gw.config.admin.oidc.as_ref().map(|config| {
@@ -60,61 +49,4 @@ pub fn routes(gw: &Shared) -> Router<Shared> {
         .route("/admin/oidc/callback", get(flow::callback))
         .route("/admin/oidc/cli/token", post(flow::cli_token))
         .layer(Extension(oidc))
-}
-
-/// 32 random bytes, base64url: states, nonces, verifiers, codes, session secrets.
-fn random_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    B64.encode(bytes)
-}
-
-/// BASE64URL(SHA-256(text)): the PKCE S256 challenge of a verifier.
-fn s256(text: &str) -> String {
-    B64.encode(Sha256::digest(text.as_bytes()))
-}
-
-/// The strongest role any of `groups` gives.
-fn role_for(config: &OidcConfig, groups: &[String]) -> Option<Role> {
-    let has = |list: &[String]| groups.iter().any(|g| list.contains(g));
-    let r = &config.roles;
-    if has(&r.admin) {
-        Some(Role::Admin)
-    } else if has(&r.token_manager) {
-        Some(Role::TokenManager)
-    } else if has(&r.auditor) {
-        Some(Role::Auditor)
-    } else {
-        None
-    }
-}
-
-/// Whether the gateway is served over HTTPS (its own TLS, a public https redirect URL, or a
-/// trusted TLS-terminating proxy's `X-Forwarded-Proto: https`): cookies are then `Secure`.
-pub fn served_over_https(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> bool {
-    gw.config.tls.is_some()
-        || configured_origin(gw).is_some_and(|u| u.starts_with("https://"))
-        || forwarded_origin(gw, peer, headers).https == Some(true)
-}
-
-/// The gateway's own origin (`scheme://host[:port]`): from `redirect_url` when configured, else
-/// from the request's `Host` (and a trusted proxy's `X-Forwarded-Proto`/`-Host`).
-pub fn own_origin(gw: &Shared, peer: IpAddr, headers: &HeaderMap) -> Option<String> {
-    if let Some(origin) = configured_origin(gw) {
-        return Some(origin);
-    }
-    let forwarded = forwarded_origin(gw, peer, headers);
-    let host = match forwarded.host {
-        Some(h) => h,
-        None => headers.get(header::HOST)?.to_str().ok()?.to_string(),
-    };
-    let https = forwarded.https.unwrap_or(gw.config.tls.is_some());
-    let scheme = if https { "https" } else { "http" };
-    Some(format!("{scheme}://{host}"))
-}
-
-/// The origin of the configured `redirect_url`.
-fn configured_origin(gw: &Shared) -> Option<String> {
-    let url = gw.config.admin.oidc.as_ref()?.redirect_url.as_deref()?;
-    Some(url::Url::parse(url).ok()?.origin().ascii_serialization())
 }

@@ -55,7 +55,7 @@ impl Person {
 
 /// A new session for `person`: its secret and when it ends (epoch ms).
 pub async fn create(gw: &Shared, person: &Person, minutes: u64) -> anyhow::Result<(String, i64)> {
-    let secret = format!("{SECRET_PREFIX}{}", super::random_secret());
+    let secret = format!("{SECRET_PREFIX}{}", super::client::random_secret());
     let now = gw.now_ms();
     let expires_at = now + minutes as i64 * 60_000;
     let row = SessionRow {
@@ -138,7 +138,7 @@ pub fn has_cookie(headers: &HeaderMap) -> bool {
 }
 
 /// `Set-Cookie` for a new session (`max_age_s` > 0) or for removing it (0); `Secure` when the
-/// gateway is served over HTTPS ([`super::served_over_https`]).
+/// gateway is served over HTTPS ([`super::origin::served_over_https`]).
 pub fn set_cookie(https: bool, secret: &str, max_age_s: i64) -> HeaderValue {
     let secure = if https { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
@@ -229,7 +229,7 @@ pub(crate) async fn sign_out(
     admin
         .audit(&gw, "session.sign_out", "DELETE", None, 200)
         .await;
-    let https = super::served_over_https(&gw, peer.ip(), &headers);
+    let https = super::origin::served_over_https(&gw, peer.ip(), &headers);
     let mut resp = Json(SignedOut { signed_out: true }).into_response();
     resp.headers_mut()
         .insert(header::SET_COOKIE, set_cookie(https, "", 0));
