@@ -37,6 +37,9 @@ pub struct GatewayConfig {
     pub expiry_warnings: ExpiryWarnings,
     #[serde(default)]
     pub audit: AuditConfig,
+    /// Limits on every new token (`policy.rs`).
+    #[serde(default)]
+    pub policy: crate::policy::PolicyConfig,
 }
 
 /// How durable an audit record is before its request is answered.
@@ -397,6 +400,9 @@ impl GatewayConfig {
                     "identity api_token needs email".into(),
                 ));
             }
+        }
+        if let Some(problem) = self.policy.problems().into_iter().next() {
+            return Err(ConfigError::Invalid(problem));
         }
         Ok(())
     }

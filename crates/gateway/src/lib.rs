@@ -24,6 +24,7 @@ pub(crate) mod jobs;
 pub(crate) mod listen;
 pub(crate) mod metrics;
 pub(crate) mod peer;
+pub(crate) mod policy;
 #[cfg(any(feature = "bench", feature = "fuzz"))]
 pub mod proxy;
 #[cfg(not(any(feature = "bench", feature = "fuzz")))]
@@ -39,3 +40,4 @@ pub(crate) mod secret;
 pub(crate) mod state;
 pub(crate) mod tls;
 pub(crate) mod token;
+pub(crate) mod token_sync;

@@ -314,6 +314,7 @@ pub async fn start(
     });
     let watcher = tokio::spawn(crate::revocations::watch(gw.clone()));
     let warner = tokio::spawn(crate::expiry::run(gw.clone()));
+    let token_sync = tokio::spawn(crate::token_sync::watch(gw.clone()));
     let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
     let task = tokio::spawn(async move {
@@ -334,6 +335,7 @@ pub async fn start(
         }
         watcher.abort();
         warner.abort();
+        token_sync.abort();
         if let Err(e) = serve_gw.flush_usage().await {
             tracing::error!(error = %e, "final usage flush failed");
         }

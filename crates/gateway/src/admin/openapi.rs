@@ -28,6 +28,7 @@ Authenticate with `Authorization: Bearer ADMIN_TOKEN` (or Basic `ANY:ADMIN_TOKEN
         native::create,
         native::show,
         native::revoke,
+        native::rotate,
         native::audit,
         native::verify,
         native::check,
