@@ -308,7 +308,10 @@ impl Active {
     pub fn learn_day_total(&self, day: i64, total: i64) {
         let mut d = lock(&self.day);
         if d.day == day {
-            d.elsewhere = (total.max(0) as u64).saturating_sub(d.flushed);
+            // `flushed` counts a batch before the store has it, so this never over-counts the
+            // others, and their count only grows in a day: keep the largest seen.
+            let others = (total.max(0) as u64).saturating_sub(d.flushed);
+            d.elsewhere = d.elsewhere.max(others);
         } else if d.day < day {
             *d = DayCount {
                 day,
@@ -478,6 +481,30 @@ mod tests {
         assert!(a.take_rate(2_000).is_ok());
         assert_eq!(a.take_rate(3_000), Err(58));
         assert!(a.take_rate(61_000).is_ok());
+    }
+
+    #[test]
+    fn a_daily_quota_counts_here_and_elsewhere_and_renews_at_midnight() {
+        let (t, _) = NewToken {
+            requests_per_day: Some(3),
+            ..new("x")
+        }
+        .build("a", 0)
+        .unwrap();
+        let a = Active::compile(t).unwrap();
+        let (today, start) = (20_000, 20_000 * DAY_MS);
+        assert!(a.take_quota(start + 1).is_ok());
+        // The store: this replica's use (flushed) and one from another replica.
+        a.flushed(1);
+        a.learn_day_total(today, 2);
+        assert!(a.take_quota(start + 2).is_ok());
+        assert_eq!(a.take_quota(start + DAY_MS - 10_000), Err(10));
+        // The store as of an earlier flush changes nothing that was counted here.
+        a.learn_day_total(today, 1);
+        assert_eq!(a.take_quota(start + DAY_MS - 10_000), Err(10));
+        assert!(a.take_quota(start + DAY_MS).is_ok(), "a new day");
+        let unlimited = Active::compile(new("y").build("a", 0).unwrap().0).unwrap();
+        assert!((0..10).all(|i| unlimited.take_quota(i).is_ok()));
     }
 
     #[test]

@@ -50,3 +50,52 @@ impl Store {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::audit::testing::sqlite_store;
+    use crate::token::{NewToken, DAY_MS};
+
+    /// A batch counts for its last use's day; a late batch of an earlier day (another replica's)
+    /// leaves the newer day's count alone.
+    #[tokio::test]
+    async fn day_counts_follow_the_newest_day() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        let (t, _) = NewToken {
+            label: "q".into(),
+            requests_per_day: Some(10),
+            ..NewToken::default()
+        }
+        .build("admin", 0)
+        .unwrap();
+        store.insert_token(&t).await.unwrap();
+        let day = |d: i64| d * DAY_MS + 5;
+        let counted = |store: &super::Store| {
+            let (store, id) = (store.clone(), t.id.clone());
+            async move { store.token(&id).await.unwrap().unwrap().day_uses }
+        };
+        store
+            .flush_usage(&[(t.id.clone(), 3, day(7))])
+            .await
+            .unwrap();
+        store
+            .flush_usage(&[(t.id.clone(), 2, day(7))])
+            .await
+            .unwrap();
+        assert_eq!(counted(&store).await, (7, 5));
+        assert_eq!(store.day_uses(7).await.unwrap(), vec![(t.id.clone(), 5)]);
+        store
+            .flush_usage(&[(t.id.clone(), 4, day(8))])
+            .await
+            .unwrap();
+        assert_eq!(counted(&store).await, (8, 4));
+        store
+            .flush_usage(&[(t.id.clone(), 9, day(7))])
+            .await
+            .unwrap();
+        assert_eq!(counted(&store).await, (8, 4));
+        assert!(store.day_uses(7).await.unwrap().is_empty());
+        assert_eq!(store.token(&t.id).await.unwrap().unwrap().use_count, 18);
+    }
+}
