@@ -1,4 +1,4 @@
-//! `cfl token create|list|show|rotate|revoke`: manage gateway tokens through the admin API.
+//! `cfl token create|list|show|revoke`: manage gateway tokens through the admin API.
 
 use std::process::ExitCode;
 
@@ -224,6 +224,10 @@ fn parse_overlap(text: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("{text:?} is not a duration: write it as 90s, 30m, 24h or 7d"))
 }
 
+pub fn urlencode(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_overlap;
@@ -242,8 +246,4 @@ mod tests {
             );
         }
     }
-}
-
-pub fn urlencode(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
