@@ -47,7 +47,7 @@ impl TokenCache {
         for t in store.tokens().await? {
             if t.revoked_at.is_none() {
                 // One damaged row keeps only its own token out (it can't match any secret).
-                if let Err(e) = cache.insert(t) {
+                if let Err(e) = cache.put(t, false) {
                     tracing::warn!(error = %e, "token left out of the cache");
                 }
             }
@@ -66,6 +66,12 @@ impl TokenCache {
     /// Puts a token in memory under its secret (and its previous secret), in place of any
     /// record of it already there (whose counts it takes over).
     pub fn insert(&self, t: Token) -> anyhow::Result<Arc<Active>> {
+        self.put(t, true)
+    }
+
+    /// [`TokenCache::insert`]; `replace: false` when the token can't be there yet (loading),
+    /// which skips the search for its old record.
+    fn put(&self, t: Token, replace: bool) -> anyhow::Result<Arc<Active>> {
         let malformed = |id: &str| {
             anyhow::anyhow!(
                 "token {id} has a malformed secret hash in the store (not 64 hex digits)"
@@ -78,8 +84,10 @@ impl TokenCache {
         };
         let active = Arc::new(Active::compile(t)?);
         let mut map = self.write();
-        if let Some(old) = remove_id(&mut map, &active.token.id) {
-            active.take_counts_of(&old);
+        if replace {
+            if let Some(old) = remove_id(&mut map, &active.token.id) {
+                active.take_counts_of(&old);
+            }
         }
         map.insert(
             hash,
@@ -299,6 +307,49 @@ mod tests {
             2,
             "the loaded token and the second use of the later one"
         );
+    }
+
+    #[tokio::test]
+    async fn a_rotated_token_is_found_by_either_secret_and_keeps_its_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = sqlite_store(&dir).await;
+        let (t, old_secret) = token("rotated");
+        store.insert_token(&t).await.unwrap();
+        let cache = TokenCache::load(&store).await.unwrap();
+        cache
+            .lookup(&store, &old_secret)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+            .record_use(5);
+        let new_secret = "a-new-secret-for-the-same-token-0123";
+        let hash = crate::secret::SecretHash::of(new_secret).0;
+        assert!(store.rotate_token(&t.id, &hash, 99, 10).await.unwrap());
+        cache
+            .insert(store.token(&t.id).await.unwrap().unwrap())
+            .unwrap();
+        let misses = cache.misses.load(Ordering::Relaxed);
+        let old = cache.lookup(&store, &old_secret).await.unwrap().unwrap();
+        let new = cache.lookup(&store, new_secret).await.unwrap().unwrap();
+        assert_eq!(
+            cache.misses.load(Ordering::Relaxed),
+            misses,
+            "both from memory"
+        );
+        assert!(old.previous && !new.previous);
+        assert!(Arc::ptr_eq(&old.active, &new.active));
+        assert_eq!(old.active.token.previous_valid_until, Some(99));
+        assert_eq!(cache.len(), 1);
+        assert_eq!(
+            cache.pending(&t.id),
+            (1, 5),
+            "the use before the rotation is kept"
+        );
+        cache.revoke(&t.id, 20);
+        let revoked = cache.lookup(&store, &old_secret).await.unwrap().unwrap();
+        assert_eq!(revoked.active.token.revoked_at, Some(20));
+        assert!(revoked.previous);
     }
 
     #[tokio::test]
