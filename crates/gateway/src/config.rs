@@ -39,6 +39,9 @@ pub struct GatewayConfig {
     pub expiry_warnings: ExpiryWarnings,
     #[serde(default)]
     pub audit: AuditConfig,
+    /// Limits on every new token (`policy.rs`).
+    #[serde(default)]
+    pub policy: crate::policy::PolicyConfig,
 }
 
 /// How durable an audit record is before its request is answered.
@@ -420,6 +423,9 @@ impl GatewayConfig {
             if let Some((what, fix)) = o.problems(&env).into_iter().next() {
                 return Err(ConfigError::Invalid(format!("{what}: {fix}")));
             }
+        }
+        if let Some(problem) = self.policy.problems().into_iter().next() {
+            return Err(ConfigError::Invalid(problem));
         }
         Ok(())
     }

@@ -78,13 +78,15 @@ pub fn read(path: &Path) -> Result<GatewayConfig, Problem> {
 pub fn check(config: &GatewayConfig, env: &dyn Fn(&str) -> Option<String>) -> Vec<Problem> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut problems = Vec::new();
+    // `validate` stops at the first problem; the policy's are all listed below.
+    let policy_problems = config.policy.problems();
     if let Err(e) = config.validate() {
         let message = e.to_string();
         let message = message
             .strip_prefix("invalid gateway config: ")
             .unwrap_or(&message);
-        // `[admin.oidc]` problems are all listed below, each with its own fix.
-        if !message.contains("admin.oidc") {
+        // `[admin.oidc]` and `[policy]` problems are all listed below, each with its own fix.
+        if !message.contains("admin.oidc") && !policy_problems.iter().any(|p| p == message) {
             problems.push(Problem::new(
                 message.to_string(),
                 "correct this setting in the config",
@@ -95,6 +97,12 @@ pub fn check(config: &GatewayConfig, env: &dyn Fn(&str) -> Option<String>) -> Ve
         for (what, fix) in oidc.problems(env) {
             problems.push(Problem::new(what, fix));
         }
+    }
+    for p in policy_problems {
+        problems.push(Problem::new(
+            format!("[policy] {p}"),
+            "correct it in the [policy] section (see the documented example)",
+        ));
     }
     check_listen(config.listen, &mut problems);
     check_store(&config.store, &mut problems);

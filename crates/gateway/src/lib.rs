@@ -24,6 +24,7 @@ pub(crate) mod jobs;
 pub(crate) mod listen;
 pub(crate) mod metrics;
 pub(crate) mod peer;
+pub(crate) mod policy;
 #[cfg(any(feature = "bench", feature = "fuzz"))]
 pub mod proxy;
 #[cfg(not(any(feature = "bench", feature = "fuzz")))]
@@ -40,3 +41,4 @@ pub(crate) mod sinks;
 pub(crate) mod state;
 pub(crate) mod tls;
 pub(crate) mod token;
+pub(crate) mod token_sync;

@@ -319,6 +319,7 @@ pub async fn start(
     let watcher = tokio::spawn(crate::revocations::watch(gw.clone()));
     let sinks = crate::sinks::spawn(&gw);
     let warner = tokio::spawn(crate::expiry::run(gw.clone()));
+    let token_sync = tokio::spawn(crate::token_sync::watch(gw.clone()));
     let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
     let task = tokio::spawn(async move {
@@ -340,6 +341,7 @@ pub async fn start(
         watcher.abort();
         warner.abort();
         sinks.stop().await;
+        token_sync.abort();
         if let Err(e) = serve_gw.flush_usage().await {
             tracing::error!(error = %e, "final usage flush failed");
         }

@@ -32,6 +32,19 @@ pub struct Token {
     pub use_count: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Only GET, HEAD and OPTIONS pass (on top of the rules).
+    pub read_only: bool,
+    /// Requests a UTC day, across replicas; `None`: no quota.
+    pub requests_per_day: Option<u32>,
+    /// The secret before the last rotation, accepted until `previous_valid_until`.
+    #[serde(skip)]
+    pub previous_secret_hash: Option<String>,
+    pub previous_valid_until: Option<i64>,
+    pub rotated_at: Option<i64>,
+    /// Uses counted in the store for the UTC day `day_uses.0` (days since the epoch), across
+    /// replicas.
+    #[serde(skip)]
+    pub day_uses: (i64, i64),
 }
 
 /// Why a token can't be used right now.
@@ -39,6 +52,14 @@ pub struct Token {
 pub enum Unusable {
     Revoked,
     Expired,
+}
+
+/// Milliseconds in a day: quotas count per UTC day (days since the epoch).
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Whether a method only reads: what a read-only token may send.
+pub fn is_read_method(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
 impl Token {
@@ -75,6 +96,10 @@ pub struct NewToken {
     /// An admin-chosen secret (Extender compatibility). Omit it to get a generated `cfl_` secret.
     #[serde(default)]
     pub token: Option<String>,
+    #[serde(default)]
+    pub read_only: bool,
+    #[serde(default)]
+    pub requests_per_day: Option<u32>,
 }
 
 /// Minimum length of an admin-chosen secret: shorter ones are guessable.
@@ -134,6 +159,11 @@ impl NewToken {
                 "rateLimitPerMinute must be at least 1 (omit it for no limit)".into(),
             ));
         }
+        if self.requests_per_day == Some(0) {
+            return Err(Invalid(
+                "requestsPerDay must be at least 1 (omit it for no quota)".into(),
+            ));
+        }
         let secret = match self.token {
             Some(t) if t.chars().count() < MIN_CUSTOM_SECRET || t.contains(':') || t.chars().any(char::is_whitespace) => {
                 return Err(Invalid(format!(
@@ -157,6 +187,12 @@ impl NewToken {
             use_count: 0,
             last_used_at: None,
             revoked_at: None,
+            read_only: self.read_only,
+            requests_per_day: self.requests_per_day,
+            previous_secret_hash: None,
+            previous_valid_until: None,
+            rotated_at: None,
+            day_uses: (0, 0),
         };
         Ok((token, secret))
     }
@@ -202,12 +238,30 @@ pub struct Active {
     pub last_used_at: AtomicI64,
     /// Per-token limit: (window start ms, count in window).
     pub window: Mutex<(i64, u32)>,
+    /// The daily quota's count, for tokens that have one.
+    pub day: Mutex<DayCount>,
+}
+
+/// One UTC day's uses of a token with a quota. Each replica counts its own admissions (`here`)
+/// and learns the others' from the store (`elsewhere`, see `Store::day_uses`), so across replicas
+/// the count lags by what the others admitted since this replica last read the store.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DayCount {
+    /// Days since the epoch (UTC).
+    pub day: i64,
+    /// Admitted by this replica that day.
+    pub here: u64,
+    /// Of `here`, handed to the store (the rest are still pending).
+    pub flushed: u64,
+    /// Counted in the store by other replicas (and earlier runs) that day.
+    pub elsewhere: u64,
 }
 
 impl Active {
     pub fn compile(token: Token) -> Result<Active, CompileError> {
         let rules = RuleSet::parse(&token.restrictions.join("\n"))?;
         let networks = parse_allowlist(&token.ip_allowlist)?;
+        let (day, stored) = token.day_uses;
         Ok(Active {
             last_used_at: AtomicI64::new(token.last_used_at.unwrap_or(0)),
             token,
@@ -216,7 +270,55 @@ impl Active {
             pending_uses: AtomicI64::new(0),
             // The first request opens the first window.
             window: Mutex::new((i64::MIN / 2, 0)),
+            day: Mutex::new(DayCount {
+                day,
+                elsewhere: stored.max(0) as u64,
+                ..DayCount::default()
+            }),
         })
+    }
+
+    /// Carries the counts of `old` (the same token before a rotation or a reload) over, so a
+    /// new record doesn't reset its limits.
+    pub fn take_counts_of(&self, old: &Active) {
+        self.pending_uses.fetch_add(
+            old.pending_uses.swap(0, Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
+        self.last_used_at
+            .fetch_max(old.last_used_at.load(Ordering::Relaxed), Ordering::Relaxed);
+        *lock(&self.window) = *lock(&old.window);
+        let old_day = *lock(&old.day);
+        let mut day = lock(&self.day);
+        if old_day.day >= day.day {
+            *day = old_day;
+        }
+    }
+
+    /// Counts `n` uses as handed to the store (see [`DayCount::flushed`]); negative: handed back
+    /// (the flush failed).
+    pub fn flushed(&self, n: i64) {
+        if self.token.requests_per_day.is_some() {
+            let mut d = lock(&self.day);
+            d.flushed = (d.flushed as i64 + n).clamp(0, d.here as i64) as u64;
+        }
+    }
+
+    /// The store's count for `day` across replicas: what is not this replica's is the others'.
+    pub fn learn_day_total(&self, day: i64, total: i64) {
+        let mut d = lock(&self.day);
+        if d.day == day {
+            // `flushed` counts a batch before the store has it, so this never over-counts the
+            // others, and their count only grows in a day: keep the largest seen.
+            let others = (total.max(0) as u64).saturating_sub(d.flushed);
+            d.elsewhere = d.elsewhere.max(others);
+        } else if d.day < day {
+            *d = DayCount {
+                day,
+                elsewhere: total.max(0) as u64,
+                ..DayCount::default()
+            };
+        }
     }
 
     pub fn ip_allowed(&self, ip: IpAddr) -> bool {
@@ -229,12 +331,33 @@ impl Active {
         self.last_used_at.fetch_max(now_ms, Ordering::Relaxed);
     }
 
+    /// The daily quota; `Err(seconds until the next UTC midnight)` when it is used up.
+    pub fn take_quota(&self, now_ms: i64) -> Result<(), u64> {
+        let Some(limit) = self.token.requests_per_day else {
+            return Ok(());
+        };
+        let today = now_ms.div_euclid(DAY_MS);
+        let mut d = lock(&self.day);
+        if d.day != today {
+            *d = DayCount {
+                day: today,
+                ..DayCount::default()
+            };
+        }
+        if d.here + d.elsewhere >= u64::from(limit) {
+            let next_midnight = (today + 1) * DAY_MS;
+            return Err(((next_midnight - now_ms + 999) / 1000).max(1) as u64);
+        }
+        d.here += 1;
+        Ok(())
+    }
+
     /// Fixed one-minute window; `Err(seconds until the window resets)` when over the limit.
     pub fn take_rate(&self, now_ms: i64) -> Result<(), u64> {
         let Some(limit) = self.token.rate_limit_per_minute else {
             return Ok(());
         };
-        let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = lock(&self.window);
         if now_ms - w.0 >= 60_000 {
             *w = (now_ms, 0);
         }
@@ -244,6 +367,21 @@ impl Active {
         w.1 += 1;
         Ok(())
     }
+}
+
+/// Epoch milliseconds as an RFC 3339 UTC time, for messages.
+pub fn utc(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| format!("{ms} ms since the epoch"))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `::ffff:10.0.0.1` is `10.0.0.1`: a v4 client on a dual-stack socket must match v4 rules.
@@ -343,6 +481,30 @@ mod tests {
         assert!(a.take_rate(2_000).is_ok());
         assert_eq!(a.take_rate(3_000), Err(58));
         assert!(a.take_rate(61_000).is_ok());
+    }
+
+    #[test]
+    fn a_daily_quota_counts_here_and_elsewhere_and_renews_at_midnight() {
+        let (t, _) = NewToken {
+            requests_per_day: Some(3),
+            ..new("x")
+        }
+        .build("a", 0)
+        .unwrap();
+        let a = Active::compile(t).unwrap();
+        let (today, start) = (20_000, 20_000 * DAY_MS);
+        assert!(a.take_quota(start + 1).is_ok());
+        // The store: this replica's use (flushed) and one from another replica.
+        a.flushed(1);
+        a.learn_day_total(today, 2);
+        assert!(a.take_quota(start + 2).is_ok());
+        assert_eq!(a.take_quota(start + DAY_MS - 10_000), Err(10));
+        // The store as of an earlier flush changes nothing that was counted here.
+        a.learn_day_total(today, 1);
+        assert_eq!(a.take_quota(start + DAY_MS - 10_000), Err(10));
+        assert!(a.take_quota(start + DAY_MS).is_ok(), "a new day");
+        let unlimited = Active::compile(new("y").build("a", 0).unwrap().0).unwrap();
+        assert!((0..10).all(|i| unlimited.take_quota(i).is_ok()));
     }
 
     #[test]

@@ -195,7 +195,7 @@ fn days(v: Option<Value>) -> Result<Option<i64>, Refusal> {
     request_body = SetRequest,
     responses(
         (status = 200, description = "created; `token` is the secret, shown once", body = SetAnswer),
-        (status = 400, description = "`invalid_json`, `invalid_token_request` (no label, a bad `daysUntilExpiry`, a rule or address that doesn't parse), `user_required`", body = ErrorBody),
+        (status = 400, description = "`invalid_json`, `invalid_token_request` (no label, a bad `daysUntilExpiry`, a rule or address that doesn't parse), `user_required`, `policy_max_lifetime`, `policy_ip_allowlist_required`, `policy_bound_user_required` (the gateway's `[policy]`; the message names the setting)", body = ErrorBody),
         (status = 409, description = "`token_exists`: another token already has the chosen secret (`token`)", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),

@@ -12,7 +12,8 @@ use super::actor::Admin;
 use super::extract::{JsonBody, PathOf, QueryOf};
 use super::schema::{
     AuditFormat, AuditPage, AuditQuery, AuditRecordView, CheckAnswer, CheckRequest,
-    CreateTokenRequest, CreatedToken, ErrorBody, TokenList, TokenView, Verdict, VerifyReport,
+    CreateTokenRequest, CreatedToken, ErrorBody, RotateRequest, RotatedToken, TokenList, TokenView,
+    Verdict, VerifyReport,
 };
 use crate::audit::Verifier;
 use crate::proxy::refusal::Refusal;
@@ -24,6 +25,7 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/tokens", get(list).post(create))
         .route("/tokens/{id}", get(show).delete(revoke))
+        .route("/tokens/{id}/rotate", post(rotate))
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify))
         .route("/check", post(check))
@@ -57,8 +59,9 @@ pub fn token_view(gw: &Shared, t: &Token) -> TokenView {
 pub async fn create_token(
     gw: &Shared,
     admin: &Admin,
-    new: NewToken,
+    mut new: NewToken,
 ) -> Result<(Token, String), Refusal> {
+    gw.config.policy.fill_defaults(&mut new);
     let (token, secret) = new
         .build(&admin.label, gw.now_ms())
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "invalid_token_request", e.0))?;
@@ -70,6 +73,7 @@ pub async fn create_token(
             "this gateway acts upstream as each token's user, so a token needs a bound user (set user/userName)",
         ));
     }
+    gw.config.policy.check_new(&token).map_err(policy_refusal)?;
     // Only an admin-chosen secret can be a second token's: refused by name, not as a failed insert.
     if gw
         .store
@@ -92,6 +96,62 @@ pub async fn create_token(
         .audit(gw, "token.create", "POST", Some(&token.id), 201)
         .await;
     Ok((token, secret))
+}
+
+fn policy_refusal(r: crate::policy::Refused) -> Refusal {
+    Refusal::new(StatusCode::BAD_REQUEST, r.code, r.message)
+}
+
+/// Gives a token a new secret (returned, to show once); the old one keeps working for
+/// `overlap_seconds`. Audited as `token.rotate`.
+pub async fn rotate_token(
+    gw: &Shared,
+    admin: &Admin,
+    id: &str,
+    overlap_seconds: i64,
+) -> Result<(Token, String), Refusal> {
+    gw.config
+        .policy
+        .check_overlap(overlap_seconds)
+        .map_err(policy_refusal)?;
+    let now = gw.now_ms();
+    let Some(existing) = gw.store.token(id).await.map_err(store_error)? else {
+        return Err(token_not_found(id));
+    };
+    let not_active = |code: &'static str, what: &str| {
+        Refusal::new(
+            StatusCode::CONFLICT,
+            code,
+            format!("token {id} {what}: only an active token can be rotated; create a new one"),
+        )
+    };
+    match existing.usable_at(now) {
+        Err(Unusable::Revoked) => return Err(not_active("token_revoked", "is revoked")),
+        Err(Unusable::Expired) => return Err(not_active("token_expired", "has expired")),
+        Ok(()) => {}
+    }
+    let secret = crate::secret::Secret::generate();
+    let hash = secret.hash().0;
+    let until = now + overlap_seconds * 1000;
+    if !gw
+        .store
+        .rotate_token(id, &hash, until, now)
+        .await
+        .map_err(store_error)?
+    {
+        return Err(not_active("token_revoked", "was revoked meanwhile"));
+    }
+    let token = gw
+        .store
+        .token(id)
+        .await
+        .map_err(store_error)?
+        .ok_or_else(|| token_not_found(id))?;
+    gw.cache
+        .insert(token.clone())
+        .map_err(|e| Refusal::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    admin.audit(gw, "token.rotate", "POST", Some(id), 200).await;
+    Ok((token, secret.expose().to_string()))
 }
 
 /// A warning when Confluence says it doesn't know the token's user (asked where the identity
@@ -153,7 +213,7 @@ pub(super) async fn list(
     request_body = CreateTokenRequest,
     responses(
         (status = 201, description = "created; `warning` when Confluence does not know the user", body = CreatedToken),
-        (status = 400, description = "`invalid_json` (not a NewToken), `invalid_token_request` (e.g. `expiresAt` in the past, a rule or address that doesn't parse, both `expiresAt` and `daysUntilExpiry`), `user_required` (this identity mode acts as each token's user)", body = ErrorBody),
+        (status = 400, description = "`invalid_json` (not a NewToken), `invalid_token_request` (e.g. `expiresAt` in the past, a rule or address that doesn't parse, both `expiresAt` and `daysUntilExpiry`), `user_required` (this identity mode acts as each token's user), `policy_max_lifetime`, `policy_ip_allowlist_required`, `policy_bound_user_required` (the gateway's `[policy]`; the message names the setting)", body = ErrorBody),
         (status = 409, description = "`token_exists`: another token already has the chosen secret (`token`)", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
@@ -213,6 +273,38 @@ pub(super) async fn revoke(
 ) -> Result<Json<TokenView>, Refusal> {
     let t = revoke_token(&gw, &admin, &id).await?;
     Ok(Json(token_view(&gw, &t)))
+}
+
+/// Issues a new secret for the token (same id, rules and counts); the old secret keeps working
+/// until `overlapSeconds` from now, then is refused (`token_rotated`). Rotating again drops the
+/// oldest secret at once. Audited as `token.rotate`; requests with the old secret during the
+/// overlap say `previous secret` in their audit reason.
+#[utoipa::path(post, path = "/admin/v1/tokens/{id}/rotate", operation_id = "rotateToken",
+    params(("id" = String, Path, description = "the token's public id (`tok_…`)")),
+    request_body = RotateRequest,
+    responses(
+        (status = 200, description = "rotated; `secret` is the new secret, shown once", body = RotatedToken),
+        (status = 400, description = "`invalid_json`, `invalid_path`, `policy_max_overlap` (a negative overlap or one longer than `policy.max_rotation_overlap_hours`)", body = ErrorBody),
+        (status = 404, description = "`token_not_found`", body = ErrorBody),
+        (status = 409, description = "`token_revoked`, `token_expired`: only an active token can be rotated", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 500, description = "`internal`: the token could not be cached", body = ErrorBody),
+    ))]
+pub(super) async fn rotate(
+    State(gw): State<Shared>,
+    Extension(admin): Extension<Admin>,
+    PathOf(id): PathOf<String>,
+    JsonBody(req): JsonBody<RotateRequest>,
+) -> Result<Json<RotatedToken>, Refusal> {
+    let (token, secret) = rotate_token(&gw, &admin, &id, req.overlap_seconds).await?;
+    let _counts = gw.usage.read().await;
+    Ok(Json(RotatedToken {
+        previous_secret_valid_until: token.previous_valid_until.unwrap_or(0),
+        token: token_view(&gw, &token),
+        secret,
+        note: "the new secret is shown once; store it now".into(),
+    }))
 }
 
 /// Audit records, newest first, a page at a time.
@@ -305,10 +397,12 @@ pub(super) async fn check(
         normalized_path,
     };
     let mut unusable = None;
+    let mut read_only = false;
     let rules_text = match (&req.token_id, &req.restrictions) {
         (Some(id), _) => match gw.store.token(id).await.map_err(store_error)? {
             Some(t) => {
                 unusable = t.usable_at(gw.now_ms()).err();
+                read_only = t.read_only;
                 t.restrictions.join("\n")
             }
             None => return Err(token_not_found(id)),
@@ -347,6 +441,12 @@ pub(super) async fn check(
             )))
         }
         None => {}
+    }
+    if read_only && !crate::token::is_read_method(&req.method) {
+        return Ok(Json(deny(
+            "the token is read-only: only GET, HEAD and OPTIONS pass (read_only)".into(),
+            Some(target.path),
+        )));
     }
     let view = RequestView {
         method: &req.method,

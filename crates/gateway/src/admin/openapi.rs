@@ -32,6 +32,7 @@ Each credential has a role (`admin`, `token-manager`, `auditor`); an operation t
         native::create,
         native::show,
         native::revoke,
+        native::rotate,
         native::audit,
         native::verify,
         native::check,

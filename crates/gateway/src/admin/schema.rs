@@ -56,6 +56,14 @@ pub struct TokenView {
     /// Epoch milliseconds; null: not revoked.
     pub revoked_at: Option<i64>,
     pub status: TokenStatus,
+    /// Only GET, HEAD and OPTIONS pass (on top of the restrictions).
+    pub read_only: bool,
+    /// Requests a UTC day; null: no quota.
+    pub requests_per_day: Option<u32>,
+    /// When the secret was last rotated (epoch ms); null: never.
+    pub rotated_at: Option<i64>,
+    /// Until when the secret before the last rotation still works (epoch ms); null: never rotated.
+    pub previous_secret_valid_until: Option<i64>,
 }
 
 impl TokenView {
@@ -80,6 +88,12 @@ impl TokenView {
             use_count,
             last_used_at,
             revoked_at,
+            read_only,
+            requests_per_day,
+            previous_secret_hash: _,
+            previous_valid_until,
+            rotated_at,
+            day_uses: _,
         } = token.clone();
         let (pending_uses, pending_last) = pending;
         TokenView {
@@ -100,6 +114,10 @@ impl TokenView {
             },
             revoked_at,
             status,
+            read_only,
+            requests_per_day,
+            rotated_at,
+            previous_secret_valid_until: previous_valid_until,
         }
     }
 }
@@ -143,6 +161,15 @@ pub struct CreateTokenRequest {
     #[serde(default)]
     #[schema(min_length = 20, pattern = r"^[^:\s]*$")]
     pub token: Option<String>,
+    /// Only GET, HEAD and OPTIONS pass (refused otherwise with 403 `read_only`); combines with
+    /// `restrictions`.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Requests a UTC day, counted across replicas; over it: 429 `quota_exceeded` with
+    /// `Retry-After` until midnight UTC. Omit it for no quota.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 4294967295i64)]
+    pub requests_per_day: Option<u32>,
 }
 
 impl From<CreateTokenRequest> for NewToken {
@@ -156,6 +183,8 @@ impl From<CreateTokenRequest> for NewToken {
             ip_allowlist,
             rate_limit_per_minute,
             token,
+            read_only,
+            requests_per_day,
         } = r;
         NewToken {
             label,
@@ -166,6 +195,8 @@ impl From<CreateTokenRequest> for NewToken {
             ip_allowlist,
             rate_limit_per_minute,
             token,
+            read_only,
+            requests_per_day,
         }
     }
 }
@@ -179,6 +210,28 @@ pub struct CreatedToken {
     /// Present when Confluence says it does not know the token's user.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+}
+
+/// A rotation: a new secret for the same token; the current one keeps working for the overlap.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RotateRequest {
+    /// How long the current secret keeps working, in seconds (default 0: it stops at once). At
+    /// most `policy.max_rotation_overlap_hours` (400 `policy_max_overlap`).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 9223372036854775807i64)]
+    pub overlap_seconds: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RotatedToken {
+    pub token: TokenView,
+    /// The new secret: shown this once, never again.
+    pub secret: String,
+    /// Until when the old secret still works (epoch ms).
+    pub previous_secret_valid_until: i64,
+    pub note: String,
 }
 
 /// `GET /admin/v1/audit`'s filters.

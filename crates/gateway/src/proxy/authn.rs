@@ -22,6 +22,8 @@ pub struct Authenticated {
     pub token: Arc<Active>,
     /// The Basic user of an unbound token (a bound token acts as its own user).
     unbound_user: Option<String>,
+    /// Sent with the secret a rotation replaced (within its overlap).
+    pub previous_secret: bool,
 }
 
 impl Authenticated {
@@ -120,7 +122,7 @@ pub async fn authenticate(
     if shape(secret) == Shape::Corrupt {
         return Err(unknown());
     }
-    let active = gw
+    let found = gw
         .cache
         .lookup(&gw.store, secret)
         .await
@@ -133,6 +135,7 @@ pub async fn authenticate(
             )
         })?
         .ok_or_else(unknown)?;
+    let (active, previous_secret) = (found.active, found.previous);
     let t = &active.token;
     record.token_id = Some(t.id.clone());
     record.bound_user = t.user.clone();
@@ -142,10 +145,14 @@ pub async fn authenticate(
         (None, None) => "-".into(),
     };
     usable(t, record.at)?;
+    if previous_secret {
+        previous_secret_usable(t, record.at)?;
+    }
     let unbound_user = unbound_user(gw, t, basic_user)?;
     Ok(Authenticated {
         token: active,
         unbound_user,
+        previous_secret,
     })
 }
 
@@ -206,6 +213,22 @@ fn usable(t: &Token, at: i64) -> Result<(), Refusal> {
         Ok(()) => {}
     }
     Ok(())
+}
+
+/// Refuses the secret a rotation replaced once its overlap has ended (rare: kept out of line).
+#[cold]
+fn previous_secret_usable(t: &Token, at: i64) -> Result<(), Refusal> {
+    match t.previous_valid_until {
+        Some(until) if at < until => Ok(()),
+        until => Err(Refusal::unauthorized(
+            "token_rotated",
+            format!(
+                "this secret of token {} was replaced by a rotation and stopped working at {}; use the new secret (an admin can rotate again to issue another)",
+                t.id,
+                crate::token::utc(until.unwrap_or(at))
+            ),
+        )),
+    }
 }
 
 /// The user an unbound token acts as (the Basic user it came with), `None` for a bound token;

@@ -1,6 +1,7 @@
 //! What an authenticated token may do, as three steps: its IP allowlist, its restriction rules
-//! (reading a JSON body only when a rule needs it; a `multipart/form-data` body is also scanned
-//! for a `_method` field, see `multipart`) and its rate limit.
+//! (after the read-only preset; reading a JSON body only when a rule needs it; a
+//! `multipart/form-data` body is also scanned for a `_method` field, see `multipart`) and its
+//! rate limit and daily quota.
 
 mod multipart;
 
@@ -36,6 +37,9 @@ pub async fn restrictions(
     req: &mut Request,
     record: &mut AuditRecord,
 ) -> Result<(), Refusal> {
+    if auth.token.token.read_only && !crate::token::is_read_method(req.method().as_str()) {
+        return Err(read_only(req.method()));
+    }
     let rules = &auth.token.rules;
     // Checked against borrowed parts of the request: nothing is copied unless a body is needed.
     let first = rules.check(&RequestView {
@@ -54,6 +58,10 @@ pub async fn restrictions(
                 Some(n) => rule_reason(n),
                 None => "no restrictions".into(),
             };
+            if auth.previous_secret {
+                // Who still sends the old secret, for the admin watching a rotation's overlap.
+                record.reason = format!("{}; previous secret", record.reason).into();
+            }
             // The rules checked the request line: a form field must not change its method. (A
             // URL-encoded form's `_method` is refused in `forward`, which reads such bodies to
             // sign them.) Only a multipart content type costs more than this one look-up.
@@ -76,6 +84,14 @@ pub async fn restrictions(
             ),
         )),
     }
+}
+
+#[cold]
+fn read_only(method: &axum::http::Method) -> Refusal {
+    Refusal::forbidden(
+        "read_only",
+        format!("this token is read-only: only GET, HEAD and OPTIONS pass, not {method}"),
+    )
 }
 
 /// `rule N`: borrowed for the first rules (most tokens have a few), so that no request allocates
@@ -193,6 +209,23 @@ pub fn rate_limit(auth: &Authenticated, now: i64) -> Result<(), Refusal> {
         r.retry_after = Some(retry);
         return Err(r);
     }
+    if let Err(retry) = auth.token.take_quota(now) {
+        return Err(quota_exceeded(auth, retry));
+    }
     auth.token.record_use(now);
     Ok(())
+}
+
+#[cold]
+fn quota_exceeded(auth: &Authenticated, retry: u64) -> Refusal {
+    let mut r = Refusal::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "quota_exceeded",
+        format!(
+            "this token's quota of {} requests a day is used up; it renews at midnight UTC",
+            auth.token.token.requests_per_day.unwrap_or(0)
+        ),
+    );
+    r.retry_after = Some(retry);
+    r
 }

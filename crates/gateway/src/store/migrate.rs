@@ -145,6 +145,21 @@ pub(super) const MIGRATIONS: &[(i64, &str, Sql)] = &[(
         postgres: "SELECT 1;",
     },
 ), (
+    7,
+    "token policies: read-only, daily quotas, rotation with overlap",
+    // `usage_day`/`day_uses`: the uses of the UTC day (days since the epoch) last counted.
+    // The index serves the look-up by the previous secret, on a cache miss.
+    Sql::Both(
+        "ALTER TABLE tokens ADD COLUMN read_only BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE tokens ADD COLUMN requests_per_day BIGINT;
+        ALTER TABLE tokens ADD COLUMN usage_day BIGINT;
+        ALTER TABLE tokens ADD COLUMN day_uses BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE tokens ADD COLUMN previous_secret_hash TEXT;
+        ALTER TABLE tokens ADD COLUMN previous_valid_until BIGINT;
+        ALTER TABLE tokens ADD COLUMN rotated_at BIGINT;
+        CREATE INDEX tokens_previous_secret ON tokens (previous_secret_hash);",
+    ),
+), (
     8,
     "admin roles, admin sessions (OpenID Connect sign-in), pending sign-ins",
     Sql::Both(

@@ -218,6 +218,7 @@ async function loadTokens() {
       el("td", { class: "expires", title: expiring ? "expires within 7 days" : "" }, when(t.expiresAt) + (expiring ? " (soon)" : "")),
       actions,
     );
+    decorateTokenRow(row, t);
     body.append(row);
   }
 }
@@ -234,6 +235,45 @@ function confirmRevoke(button, t) {
 
 async function revoke(t) {
   await api("DELETE", "/admin/v1/tokens/" + encodeURIComponent(t.id));
+  await loadTokens();
+}
+
+// ---- token policies: read-only and quota badges, rotation ----
+
+// Adds to a token's row what its policy fields say, and a Rotate button to an active token's.
+function decorateTokenRow(row, t) {
+  const label = row.cells[0];
+  if (t.readOnly) label.append(" ", el("span", { class: "badge read-only", title: "only GET, HEAD and OPTIONS pass" }, "read-only"));
+  if (t.requestsPerDay) label.append(" ", el("span", { class: "badge quota", title: "requests a UTC day" }, `${t.requestsPerDay}/day`));
+  if (t.previousSecretValidUntil && t.previousSecretValidUntil > Date.now()) {
+    label.append(" ", el("span", { class: "badge overlap" }, `old secret until ${when(t.previousSecretValidUntil)}`));
+  }
+  if (t.status !== "active") return;
+  const actions = row.cells[row.cells.length - 1];
+  actions.append(" ", el("button", { type: "button", className: "rotate", onclick: () => confirmRotate(actions, t) }, "Rotate"));
+}
+
+function confirmRotate(cell, t) {
+  const hours = el("input", { type: "number", min: "0", step: "any", value: "24", className: "overlap-hours", title: "hours the old secret keeps working (0: it stops at once)" });
+  cell.replaceChildren(
+    el("span", {}, `Rotate "${t.label}"? The old secret keeps working for `),
+    hours,
+    el("span", {}, " hours. "),
+    el("button", { type: "button", className: "confirm-rotate", onclick: guarded(() => rotate(t, Number(hours.value || 0))) }, "Yes, rotate"),
+    " ",
+    el("button", { type: "button", onclick: guarded(loadTokens) }, "Cancel"),
+  );
+}
+
+// The new secret is shown once, in the same box as a new token's.
+async function rotate(t, hours) {
+  const r = await api("POST", "/admin/v1/tokens/" + encodeURIComponent(t.id) + "/rotate", { overlapSeconds: Math.round(hours * 3600) });
+  const old = r.previousSecretValidUntil > Date.now() ? `the old secret works until ${when(r.previousSecretValidUntil)}` : "the old secret no longer works";
+  $("#secret-id").textContent = `${t.id}, rotated (${old})`;
+  $("#secret-value").textContent = r.secret;
+  $("#copied").hidden = true;
+  $("#secret-box").hidden = false;
+  showSnippets(r.token, r.secret);
   await loadTokens();
 }
 
