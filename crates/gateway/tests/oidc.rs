@@ -514,6 +514,24 @@ async fn roles_limit_what_each_admin_may_do() {
         .filter_map(|t| t["user"].as_str())
         .collect();
     assert_eq!(users, ["svc-reports"], "{listed}");
+    // Rotating hands out a working secret: only for the users the pattern allows.
+    let rotate = |token: &str| {
+        s.page_request(
+            reqwest::Method::POST,
+            &format!("/admin/v1/tokens/{token}/rotate"),
+            &tom,
+            &csrf,
+        )
+        .json(&json!({"overlapSeconds": 0}))
+    };
+    let r = rotate(&other_id).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"],
+        "forbidden_by_role"
+    );
+    let r = rotate(&id).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     let r = s
         .page_request(
             reqwest::Method::DELETE,

@@ -118,6 +118,9 @@ pub async fn rotate_token(
     let Some(existing) = gw.store.token(id).await.map_err(store_error)? else {
         return Err(token_not_found(id));
     };
+    // Rotating hands out a working secret: a token-manager held to some users may not rotate
+    // another user's token (that would be acting as that user).
+    admin.may_manage_user(gw, existing.user.as_deref())?;
     let not_active = |code: &'static str, what: &str| {
         Refusal::new(
             StatusCode::CONFLICT,
