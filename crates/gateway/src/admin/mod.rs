@@ -6,6 +6,7 @@ mod actor;
 pub mod confluence;
 pub mod extender;
 pub mod extract;
+pub mod lookup;
 pub mod native;
 pub mod openapi;
 pub mod schema;

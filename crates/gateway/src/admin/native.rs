@@ -24,6 +24,7 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/tokens", get(list).post(create))
         .route("/tokens/{id}", get(show).delete(revoke))
+        .route("/tokens/lookup", post(super::lookup::lookup))
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify))
         .route("/check", post(check))

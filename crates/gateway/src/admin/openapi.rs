@@ -11,7 +11,7 @@ use axum::Router;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::{extender, native};
+use super::{extender, lookup, native};
 use crate::state::Shared;
 
 #[derive(OpenApi)]
@@ -31,6 +31,7 @@ Authenticate with `Authorization: Bearer ADMIN_TOKEN` (or Basic `ANY:ADMIN_TOKEN
         native::audit,
         native::verify,
         native::check,
+        lookup::lookup,
         serve,
         extender::list,
         extender::set,
