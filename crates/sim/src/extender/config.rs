@@ -88,3 +88,43 @@ impl ExtenderConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::SimConfig;
+
+    fn with_token(token: &str) -> String {
+        format!(
+            "flavor = \"dc\"\n[[users]]\nname = \"alice\"\ndisplay_name = \"A\"\nemail = \"a@x\"\n\
+             [extender]\n[[extender.tokens]]\n{token}\n"
+        )
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (token, says) in [
+            (
+                "label = \"t\"\ntoken = \"s\"\nuser = \"bob\"",
+                "not a declared user",
+            ),
+            (
+                "label = \"t\"\ntoken = \"s\"\nip = \"10.0.0.0/8\"",
+                "not one IP address",
+            ),
+            (
+                "label = \"t\"\ntoken = \"s\"\nlimit_to = [\"(\"]",
+                "rule \"(\"",
+            ),
+            ("label = \" \"\ntoken = \"s\"", "needs a label and a token"),
+        ] {
+            let err = SimConfig::parse(&with_token(token))
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{token}: {err}");
+        }
+        let ok = with_token("label = \"t\"\ntoken = \"s\"\nuser = \"Alice\"\nip = \"127.0.0.1\"");
+        SimConfig::parse(&ok).unwrap().validate().unwrap();
+    }
+}
