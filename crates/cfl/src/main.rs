@@ -108,7 +108,7 @@ fn main() -> ExitCode {
     init_logging(matches!(cli.command, Command::Serve(_) | Command::Sim(_)));
     let result = match cli.command {
         Command::Serve(args) => commands::serve::run(args),
-        Command::Token(args) => commands::token::run(args),
+        Command::Token(args) => commands::token::run(args, &cli.globals),
         Command::Audit(args) => commands::audit::run(args),
         Command::Gateway(args) => commands::gateway::run(args),
         Command::Sim(args) => commands::sim::run(args),

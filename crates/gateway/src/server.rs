@@ -294,6 +294,7 @@ pub async fn start(
         upstream,
         metrics: Default::default(),
         admin_cache: Default::default(),
+        user_emails: Default::default(),
         usage: Default::default(),
     });
 

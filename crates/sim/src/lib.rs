@@ -16,6 +16,7 @@ pub mod config;
 pub mod content;
 pub mod control;
 pub mod error;
+pub mod extender;
 pub mod limits;
 pub mod model;
 pub mod oauth1;

@@ -10,7 +10,8 @@ use tokio::sync::oneshot;
 use crate::auth::ApiBase;
 use crate::config::Flavor;
 use crate::{
-    auth, content, control, limits, oauth1, oauth2, oidc, pat, Shared, SimConfig, SimState,
+    auth, content, control, extender, limits, oauth1, oauth2, oidc, pat, Shared, SimConfig,
+    SimState,
 };
 
 /// Everything that is reached with Confluence credentials (REST v1/v2, PATs), behind the auth
@@ -37,6 +38,7 @@ fn api_routes(state: &Shared, base: ApiBase) -> Router<Shared> {
                 )
                 .nest("/rest/pat/latest", pat::routes())
                 .merge(content::moves::dc_action_routes())
+                .merge(extender::routes(state))
                 .fallback(content::gone::v1_fallback)
         }
     }

@@ -19,6 +19,7 @@ pub mod serve;
 pub mod sim;
 pub mod space;
 pub mod token;
+pub mod token_import;
 
 /// Flags every client command understands.
 #[derive(clap::Args, Debug, Clone)]

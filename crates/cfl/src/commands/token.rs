@@ -1,4 +1,5 @@
-//! `cfl token create|list|show|revoke`: manage gateway tokens through the admin API.
+//! `cfl token create|list|show|revoke`: manage gateway tokens through the admin API
+//! (`import-extender`: `token_import.rs`).
 
 use std::process::ExitCode;
 
@@ -75,6 +76,8 @@ enum TokenCommand {
         /// The token's public id (tok_...).
         id: String,
     },
+    /// Recreate the tokens of Extender's "REST API Tokens" add-on in the gateway (same secrets).
+    ImportExtender(super::token_import::ImportArgs),
 }
 
 fn row(t: &Value) -> Vec<String> {
@@ -121,7 +124,10 @@ const HEADER: [&str; 8] = [
     "LIMITS",
 ];
 
-pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: TokenArgs, g: &super::Globals) -> anyhow::Result<ExitCode> {
+    if let TokenCommand::ImportExtender(import) = args.command {
+        return super::token_import::run(&args.gateway, import, g);
+    }
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let client = AdminClient::new(&args.gateway)?;
@@ -173,6 +179,8 @@ pub fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
                 let t = client.delete(&format!("/admin/v1/tokens/{}", urlencode(&id))).await?;
                 println!("Revoked {} ({})", t["id"].as_str().unwrap_or(&id), t["label"].as_str().unwrap_or(""));
             }
+            // Runs before the runtime starts (it has its own).
+            TokenCommand::ImportExtender(_) => {}
         }
         Ok(ExitCode::SUCCESS)
     })

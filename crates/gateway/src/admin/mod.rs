@@ -7,6 +7,7 @@ pub mod admin_tokens;
 pub mod confluence;
 pub mod extender;
 pub mod extract;
+pub mod lookup;
 pub mod native;
 pub mod oidc;
 pub mod openapi;

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use utoipa::OpenApi;
 
 use super::oidc::{session, sessions};
-use super::{admin_tokens, extender, native};
+use super::{admin_tokens, extender, lookup, native};
 use crate::state::Shared;
 
 #[derive(OpenApi)]
@@ -42,6 +42,7 @@ Each credential has a role (`admin`, `token-manager`, `auditor`); an operation t
         sessions::revoke,
         admin_tokens::create,
         admin_tokens::revoke,
+        lookup::lookup,
         serve,
         extender::list,
         extender::set,

@@ -1,5 +1,6 @@
 //! Token authentication: normalises the request target, reads the gateway token from Basic
 //! `USER:TOKEN` or `Bearer TOKEN`, and refuses unknown, revoked, expired and wrong-user tokens.
+//! USER is the bound user's name or, as with Extender, its email (`user_email`).
 //! On success the request's URI is the normalised one, so the path that later steps check is the
 //! path that is forwarded.
 
@@ -148,6 +149,17 @@ pub async fn authenticate(
     if previous_secret {
         previous_secret_usable(t, record.at)?;
     }
+    // Extender's habit: the bound user's email in place of its name. Looked up only when the
+    // name differs, so the common path costs one comparison.
+    let basic_user = match (&t.user, basic_user) {
+        (Some(bound), Some(given))
+            if !bound.eq_ignore_ascii_case(given)
+                && Box::pin(super::user_email::is_email_of(gw, bound, given)).await =>
+        {
+            None
+        }
+        _ => basic_user,
+    };
     let unbound_user = unbound_user(gw, t, basic_user)?;
     Ok(Authenticated {
         token: active,
@@ -242,7 +254,7 @@ fn unbound_user(
         (Some(bound), Some(given)) if !bound.eq_ignore_ascii_case(given) => {
             return Err(Refusal::unauthorized(
                 "wrong_user",
-                "this token is bound to another user: send it as Basic BOUND_USER:TOKEN",
+                "this token is bound to another user: send it as Basic BOUND_USER:TOKEN (the user's name or email)",
             ))
         }
         (Some(_), _) => None,

@@ -18,6 +18,7 @@ pub mod minted;
 pub mod pool;
 pub mod refusal;
 pub mod upstream;
+pub mod user_email;
 
 use std::convert::Infallible;
 use std::future::Future;

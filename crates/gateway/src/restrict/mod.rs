@@ -8,6 +8,7 @@
 
 pub mod normalize;
 pub mod rule;
+pub mod unanchored;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde_json::Value;

@@ -33,6 +33,8 @@ pub enum AuthMethod {
     OAuth1,
     /// OAuth 2.0 bearer (Cloud 3LO, client credentials, DC provider).
     OAuth2,
+    /// A token of the Extender add-on (`[extender]`).
+    ExtenderToken,
 }
 
 /// The identity a request runs as, decided once by the auth layer.

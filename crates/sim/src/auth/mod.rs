@@ -94,6 +94,16 @@ async fn identify(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
 
+    let seen = crate::extender::Seen {
+        authorization: authz.as_deref(),
+        method: req.method().as_str(),
+        path: &full_path,
+        query: req.uri().query(),
+        peer: &peer,
+    };
+    if let Some(caller) = crate::extender::identify(state, &seen, style)? {
+        return Ok((caller, None));
+    }
     let caller = match authz.as_deref() {
         Some(h) if starts_with_ci(h, "Basic ") => {
             let caller = basic::basic(state, base, &h[6..], style)?;

@@ -95,6 +95,9 @@ pub struct SimConfig {
     /// An OpenID Connect provider on the same address (Entra ID-shaped paths); off when absent.
     #[serde(default)]
     pub oidc: Option<crate::oidc::OidcConfig>,
+    /// Extender's "REST API Tokens" add-on installed, with these tokens; off when absent.
+    #[serde(default)]
+    pub extender: Option<crate::extender::ExtenderConfig>,
     /// Content loaded by `cfl sim --seed` ([`SimConfig::with_seed`]); replaces what `[seed]`
     /// would generate, and is what `/__sim/reset` restores.
     #[serde(skip)]
@@ -456,6 +459,11 @@ impl SimConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         if let Some(oidc) = &self.oidc {
             oidc.validate().map_err(ConfigError::Invalid)?;
+        }
+        if let Some(extender) = &self.extender {
+            extender
+                .validate(&self.users)
+                .map_err(ConfigError::Invalid)?;
         }
         let invalid = |m: String| Err(ConfigError::Invalid(m));
         let mut names = HashSet::new();

@@ -87,6 +87,7 @@ struct UserQuery {
     username: Option<String>,
     key: Option<String>,
     account_id: Option<String>,
+    expand: Option<String>,
 }
 
 async fn by_query(
@@ -107,7 +108,17 @@ async fn by_query(
         ));
     };
     match found {
-        Some(u) => Ok(Json(user_json(&state, u))),
+        Some(u) => {
+            let mut json = user_json(&state, u);
+            // DC's profile details: the email, which the gateway learns for Basic `EMAIL:TOKEN`.
+            if q.expand
+                .as_deref()
+                .is_some_and(|e| e.split(',').any(|x| x == "details.personal"))
+            {
+                json["details"] = json!({"personal": {"email": u.email}});
+            }
+            Ok(Json(json))
+        }
         None => Err(ApiError::not_found(ErrorStyle::V1, "No user found")),
     }
 }
