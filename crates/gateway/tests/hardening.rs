@@ -368,3 +368,63 @@ async fn a_token_for_a_user_confluence_does_not_know_comes_with_a_warning() {
         );
     }
 }
+
+/// A first start whose output may be kept in a log writes the admin token to a new 0600 file
+/// beside the store, never over an existing one: a file left from an earlier first start stops
+/// the start before any admin exists, and nothing in it is overwritten.
+#[tokio::test]
+async fn the_first_admin_token_goes_to_a_new_private_file_never_over_an_old_one() {
+    use cfl_gateway::server::{admin_token_file, start_with, FirstAdminToken};
+    let sim = dc_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "listen = \"127.0.0.1:0\"\nstore = \"sqlite:gw.sqlite\"\n[upstream]\nurl = {:?}\n\
+             [upstream.identity]\nmode = \"static\"\ntoken_env = \"SIM_ALICE_PAT\"\n",
+            sim.base_url
+        ),
+    )
+    .unwrap();
+    std::env::set_var("SIM_ALICE_PAT", ALICE_PAT);
+    let config = || cfl_gateway::config::GatewayConfig::load(&config_path).unwrap();
+    let file = admin_token_file(&config());
+    assert_eq!(file, std::path::absolute(dir.path().join("admin-token")).unwrap());
+
+    std::fs::write(&file, "an old token\n").unwrap();
+    let err = match start_with(config(), None, FirstAdminToken::File(file.clone())).await {
+        Ok(_) => panic!("started over an existing admin-token file"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains(&file.display().to_string()) && err.contains("delete the file"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "an old token\n");
+
+    // Deleted: the next start makes the first admin token (none was made before) in the file.
+    std::fs::remove_file(&file).unwrap();
+    let gw = start_with(config(), None, FirstAdminToken::File(file.clone()))
+        .await
+        .unwrap();
+    let secret = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    let line = gw.startup_line();
+    assert!(gw.generated_admin_token.is_none());
+    assert!(!line.to_string().contains(&secret), "{line}");
+    assert_eq!(line["admin_token_file"], file.display().to_string());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let me = http()
+        .get(format!("{}/admin/v1/tokens", gw.base_url))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "the token in the file is the admin's");
+    gw.shutdown().await;
+}
