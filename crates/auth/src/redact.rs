@@ -138,7 +138,10 @@ mod tests {
             secret_values("x = { url = \"u\", client_secret = \"a,b\", pat = 123 }"),
             ["\"a,b\"", "123"]
         );
-        assert_eq!(secret_values("password = \"never closed"), ["\"never closed"]);
+        assert_eq!(
+            secret_values("password = \"never closed"),
+            ["\"never closed"]
+        );
         assert_eq!(secret_values("path = \"/tmp\""), Vec::<&str>::new());
         assert!(is_secret_key("\"api-key\"") && is_secret_key("private_key_file"));
         assert!(!is_secret_key("site") && !is_secret_key("path"));

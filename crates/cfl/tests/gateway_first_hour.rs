@@ -110,14 +110,22 @@ impl Served {
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&file).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600, "{} is readable by others", file.display());
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "{} is readable by others",
+                file.display()
+            );
         }
         let stderr = self.stderr();
         assert!(stderr.contains(&file.display().to_string()), "{stderr}");
         let id = self.startup["admin_token_id"].as_str().unwrap();
         assert!(stderr.contains(id), "{stderr}");
         for output in [self.startup.to_string(), stderr] {
-            assert!(!output.contains(&token), "the secret is in the output: {output}");
+            assert!(
+                !output.contains(&token),
+                "the secret is in the output: {output}"
+            );
         }
         token
     }

@@ -36,7 +36,10 @@ fn a_malformed_line_holding_a_secret_is_named_but_not_shown() {
             err.contains(&format!("line {line_no}, column")),
             "{name}: names the line: {err}"
         );
-        assert!(!err.contains("NjEyMzQ1Njc4OTAx"), "{name}: shows the secret: {err}");
+        assert!(
+            !err.contains("NjEyMzQ1Njc4OTAx"),
+            "{name}: shows the secret: {err}"
+        );
         assert!(
             err.contains("expected") || err.contains("invalid"),
             "{name}: says what is wrong: {err}"

@@ -390,7 +390,10 @@ async fn the_first_admin_token_goes_to_a_new_private_file_never_over_an_old_one(
     std::env::set_var("SIM_ALICE_PAT", ALICE_PAT);
     let config = || cfl_gateway::config::GatewayConfig::load(&config_path).unwrap();
     let file = admin_token_file(&config());
-    assert_eq!(file, std::path::absolute(dir.path().join("admin-token")).unwrap());
+    assert_eq!(
+        file,
+        std::path::absolute(dir.path().join("admin-token")).unwrap()
+    );
 
     std::fs::write(&file, "an old token\n").unwrap();
     let err = match start_with(config(), None, FirstAdminToken::File(file.clone())).await {
@@ -444,7 +447,10 @@ fn config_parse_errors_name_the_line_but_not_the_secret_on_it() {
         ),
         ("[upstream]\ntoken = \"c2VjcmV0LXZhbHVl-42\n", 4),
         // A wrong type: the parser's message itself repeats the value.
-        ("[proxy]\nallow_bearer = \"Bearer c2VjcmV0LXZhbHVl-42\"\n", 4),
+        (
+            "[proxy]\nallow_bearer = \"Bearer c2VjcmV0LXZhbHVl-42\"\n",
+            4,
+        ),
     ];
     for (body, line) in cases {
         std::fs::write(&path, format!("{head}{body}")).unwrap();

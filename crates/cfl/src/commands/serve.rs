@@ -105,8 +105,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 fn first_admin_token(
     config: &cfl_gateway::config::GatewayConfig,
 ) -> cfl_gateway::server::FirstAdminToken {
-    use std::io::IsTerminal;
     use cfl_gateway::server::{admin_token_file, FirstAdminToken};
+    use std::io::IsTerminal;
     if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
         FirstAdminToken::Return
     } else {
