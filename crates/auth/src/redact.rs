@@ -24,7 +24,7 @@ const SECRET_WORDS: &[&str] = &[
 /// Whether a TOML key (bare, quoted or dotted) names a secret.
 pub fn is_secret_key(key: &str) -> bool {
     key.to_ascii_lowercase()
-        .split(|c: char| c == '_' || c == '-' || c == '.' || c == '"' || c == '\'' || c == ' ')
+        .split(['_', '-', '.', '"', '\'', ' '])
         .any(|word| SECRET_WORDS.contains(&word))
 }
 

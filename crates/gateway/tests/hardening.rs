@@ -455,12 +455,10 @@ fn config_parse_errors_name_the_line_but_not_the_secret_on_it() {
     for (body, line) in cases {
         std::fs::write(&path, format!("{head}{body}")).unwrap();
         let at_start = cfl_gateway::config::GatewayConfig::load(&path)
-            .err()
-            .expect("a broken config loaded")
+            .expect_err("a broken config loaded")
             .to_string();
-        let checked = cfl_gateway::config_check::read(&path)
-            .err()
-            .expect("a broken config passed the check");
+        let checked =
+            cfl_gateway::config_check::read(&path).expect_err("a broken config passed the check");
         let checked = format!("{} {}", checked.what, checked.fix);
         for err in [at_start, checked] {
             assert!(err.contains(&path.display().to_string()), "{err}");
