@@ -150,15 +150,17 @@ gw_url=$(sed -n 's/.*"base_url":"\([^"]*\)".*/\1/p' "$work/gw.out")
 [ -n "$gw_url" ] || fail "the gateway printed no start-up line: $(cat "$work/gw.err")"
 port=${gw_url##*:}
 
-# GET /readyz over bash's /dev/tcp: the status code (no curl on a fresh machine).
-readyz() {
+# GET PATH over bash's /dev/tcp, with extra header lines: the status code (no curl on a fresh
+# machine).
+get_status() {
   local status
   exec 3<>"/dev/tcp/127.0.0.1/$port" || return 1
-  printf 'GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
+  printf 'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n' "$1" "${2:-}" >&3
   read -r _ status _ <&3 || true
   exec 3<&-
   echo "${status:-none}"
 }
+readyz() { get_status /readyz; }
 ready=
 for _ in $(seq 100); do
   ready=$(readyz 2>/dev/null || echo none)
@@ -169,6 +171,17 @@ done
 [ "$(ps -o user= -p "$gw")" = "$user" ] || fail "the gateway runs as $(ps -o user= -p "$gw"), not $user"
 [ "$(stat -c %U "$state/gateway.sqlite")" = "$user" ] || fail "the store is not in $state, owned by $user"
 say "the unit's ExecStart serves as $user at $gw_url: /readyz 200, store in $state"
+
+# The first admin token is in a new file beside the store, only the user's, and not in the
+# output (the journal under systemd): that holds only the file's path.
+[ "$(stat -c '%U %a' "$state/admin-token" 2>/dev/null)" = "$user 600" ] ||
+  fail "$state/admin-token is $(stat -c '%U %a' "$state/admin-token" 2>/dev/null || echo missing), want $user 600"
+admin_token=$(cat "$state/admin-token")
+if grep -qF "$admin_token" "$work/gw.out" "$work/gw.err"; then fail "the admin token is in the gateway's output"; fi
+grep -qF "$state/admin-token" "$work/gw.err" || fail "the output does not say where the admin token is: $(cat "$work/gw.err")"
+[ "$(get_status /admin/v1/tokens "Authorization: Bearer $admin_token"$'\r\n')" = 200 ] ||
+  fail "the admin token from $state/admin-token is refused"
+say "the first admin token is in $state/admin-token (mode 600), not in the output"
 
 # ExecReload sends SIGHUP: the gateway goes on serving.
 kill -HUP "$gw"

@@ -11,3 +11,4 @@
 
 pub mod oauth1;
 pub mod percent;
+pub mod redact;

@@ -60,18 +60,20 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A running `cfl serve`, killed on drop.
+/// A running `cfl serve`, killed on drop; its stderr goes to a file.
 struct Served {
     child: Child,
     startup: Value,
+    stderr: tempfile::NamedTempFile,
 }
 
 impl Served {
     fn start(config: &Path, cwd: &Path, env: &[(&str, &str)]) -> Served {
+        let stderr = tempfile::NamedTempFile::new().unwrap();
         let mut child = cfl(cwd, &["serve", "--config"], env)
             .arg(config)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr.reopen().unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -80,7 +82,52 @@ impl Served {
             .unwrap();
         let startup = serde_json::from_str(&line)
             .unwrap_or_else(|e| panic!("no start-up line ({e}): {line:?}"));
-        Served { child, startup }
+        Served {
+            child,
+            startup,
+            stderr,
+        }
+    }
+
+    /// What it wrote to stderr so far.
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(self.stderr.path()).unwrap()
+    }
+
+    /// The first start's admin token, from the file beside the store named in the start-up line
+    /// (stdout is no terminal here, so the secret is in no output that a log could keep).
+    fn admin_token_from_file(&self, store_dir: &Path) -> String {
+        let file = std::path::absolute(store_dir.join("admin-token")).unwrap();
+        assert_eq!(
+            self.startup["admin_token_file"],
+            file.display().to_string(),
+            "{}",
+            self.startup
+        );
+        let token = std::fs::read_to_string(&file).unwrap().trim().to_string();
+        assert!(token.starts_with("cfl_"), "{token:?}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "{} is readable by others",
+                file.display()
+            );
+        }
+        let stderr = self.stderr();
+        assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+        let id = self.startup["admin_token_id"].as_str().unwrap();
+        assert!(stderr.contains(id), "{stderr}");
+        for output in [self.startup.to_string(), stderr] {
+            assert!(
+                !output.contains(&token),
+                "the secret is in the output: {output}"
+            );
+        }
+        token
     }
 
     fn base_url(&self) -> String {
@@ -224,8 +271,7 @@ fn a_first_start_that_fails_touches_no_store_and_the_next_good_one_shows_the_adm
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("OK"), "{}", text(&out.stdout));
     let gw = Served::start(&config, elsewhere.path(), &[]);
-    let admin = gw.startup["admin_token"].as_str().unwrap().to_string();
-    assert!(admin.starts_with("cfl_"), "{}", gw.startup);
+    let admin = gw.admin_token_from_file(dir.path());
     // The store is beside the config file, not in the current directory.
     assert!(dir.path().join("gw.sqlite").exists());
     assert!(!elsewhere.path().join("gw.sqlite").exists());
@@ -262,7 +308,11 @@ fn a_first_start_that_fails_touches_no_store_and_the_next_good_one_shows_the_adm
     // Started again from yet another directory: the same store, its token, no new admin token.
     let third = tempfile::tempdir().unwrap();
     let gw = Served::start(&config, third.path(), &[]);
-    assert!(gw.startup.get("admin_token").is_none(), "{}", gw.startup);
+    assert!(
+        gw.startup.get("admin_token").is_none() && gw.startup.get("admin_token_file").is_none(),
+        "{}",
+        gw.startup
+    );
     let env = [
         ("CFL_GATEWAY_URL", gw.base_url()),
         ("CFL_ADMIN_TOKEN", admin),
@@ -298,7 +348,7 @@ fn whoever_holds_the_store_gets_back_in_with_a_new_admin_token_and_it_is_audited
 
     // The first start's token is lost (never read); a new one works on the running gateway.
     let gw = Served::start(&config, elsewhere.path(), &[]);
-    assert!(gw.startup["admin_token"].is_string());
+    assert!(gw.startup["admin_token_id"].is_string(), "{}", gw.startup);
     let out = run(
         elsewhere.path(),
         &["serve", "--config", config_arg, "--new-admin-token"],

@@ -99,9 +99,7 @@ impl Config {
     pub fn load(dir: &Path) -> Result<Config> {
         let path = Config::path(dir);
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map_err(|e| {
-                Error::Invalid(format!("cannot read profiles from {}: {e}", path.display()))
-            }),
+            Ok(text) => toml::from_str(&text).map_err(|e| parse_error(&path, &text, &e)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
             Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
         }
@@ -126,6 +124,16 @@ impl Config {
         }
         None
     }
+}
+
+/// Where the file is wrong and how, never its text: the offending line may hold a secret.
+fn parse_error(path: &Path, text: &str, e: &toml::de::Error) -> Error {
+    let at = e.span().map(|s| s.start);
+    Error::Invalid(format!(
+        "cannot read profiles from {}: {} (fix the file or move it away and log in again)",
+        path.display(),
+        cfl_auth::redact::parse_error(text, at, e.message())
+    ))
 }
 
 #[cfg(test)]

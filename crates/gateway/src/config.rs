@@ -288,6 +288,11 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Where the config is wrong and how, never its text: the offending line may hold a secret.
+pub(crate) fn parse_error(text: &str, e: &toml::de::Error) -> String {
+    cfl_auth::redact::parse_error(text, e.span().map(|s| s.start), e.message())
+}
+
 /// A `sqlite:PATH` store URL with a relative PATH made relative to `base`; any other URL as is.
 fn resolve_sqlite_url(url: &str, base: &Path) -> String {
     let Some(file) = crate::store::sqlite_path(url) else {
@@ -307,7 +312,7 @@ impl GatewayConfig {
         let text =
             std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.to_path_buf(), e))?;
         let mut config: GatewayConfig = toml::from_str(&text)
-            .map_err(|e| ConfigError::Parse(path.to_path_buf(), e.to_string()))?;
+            .map_err(|e| ConfigError::Parse(path.to_path_buf(), parse_error(&text, &e)))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         // Absolute, so errors and the start-up line show where a file really is.
         let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());

@@ -62,7 +62,7 @@ pub fn read(path: &Path) -> Result<GatewayConfig, Problem> {
             format!("{}{at} is not a valid gateway config", path.display()),
             format!(
                 "{}; every setting is described in the documented example (examples/gateway.toml, /usr/share/doc/cfl/gateway.toml.example)",
-                e.message().trim_end()
+                cfl_auth::redact::redacted_message(&text, e.span().map(|s| s.start), e.message())
             ),
         )
     })?;

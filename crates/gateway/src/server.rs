@@ -3,6 +3,7 @@
 //! down — then finishes in-flight requests, flushes counters and drains the audit queue.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,8 @@ pub struct RunningGateway {
     pub(crate) gateway: Shared,
     /// The admin secret generated at this start (first start, no `CFL_ADMIN_TOKEN`): shown once.
     pub generated_admin_token: Option<String>,
+    /// Where the admin secret generated at this start was written instead, and its id.
+    pub admin_token_file: Option<(PathBuf, String)>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -50,6 +53,10 @@ impl RunningGateway {
             line["admin_token_note"] =
                 json!("generated on first start and shown once: store it now");
         }
+        if let Some((file, id)) = &self.admin_token_file {
+            line["admin_token_file"] = json!(file.display().to_string());
+            line["admin_token_id"] = json!(id);
+        }
         line
     }
 
@@ -64,15 +71,41 @@ impl RunningGateway {
     }
 }
 
+/// Where the admin token made on first start goes.
+pub enum FirstAdminToken {
+    /// Returned to the caller, to be shown once (a terminal, the demo).
+    Return,
+    /// Written to this new file (mode 0600, never overwritten), only its path and id shown:
+    /// output that may end in a log (the journal) never holds the secret.
+    File(PathBuf),
+}
+
+/// The default file for the first admin token: `admin-token` beside a SQLite store, else in the
+/// current directory (the unit's state directory).
+pub fn admin_token_file(config: &GatewayConfig) -> PathBuf {
+    let dir = crate::store::sqlite_path(&config.store)
+        .and_then(|f| f.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    let file = dir.join("admin-token");
+    std::path::absolute(&file).unwrap_or(file)
+}
+
+/// The admin token made on first start, as it was handed out.
+enum Generated {
+    Secret(String),
+    File(PathBuf, String),
+}
+
 /// Ensures an admin exists: `admin_secret` (e.g. from `CFL_ADMIN_TOKEN`) is registered if new;
-/// with no admin at all and no secret given, one is generated (and audited) and returned to be
-/// shown once.
+/// with no admin at all and no secret given, one is generated (and audited) and handed out as
+/// `first` says.
 async fn bootstrap_admin(
     store: &Store,
     audit: &AuditWriter,
     admin_secret: Option<&str>,
+    first: &FirstAdminToken,
     now: i64,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<Generated>> {
     if let Some(secret) = admin_secret {
         let hash = SecretHash::of(secret).0;
         if store.admin_by_hash(&hash).await?.is_none() {
@@ -87,14 +120,60 @@ async fn bootstrap_admin(
     }
     let secret = Secret::generate();
     let id = public_id();
-    store
+    // The file first: a token that can't be handed out is never created.
+    if let FirstAdminToken::File(path) = first {
+        write_new_secret_file(path, secret.expose())?;
+    }
+    let inserted = store
         .insert_admin_token(&id, "bootstrap (first start)", &secret.hash().0, now)
-        .await?;
+        .await;
+    if let Err(e) = inserted {
+        if let FirstAdminToken::File(path) = first {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(e);
+    }
     let record = local_admin_record("admin_token.create", "cfl serve (first start)", &id, now);
     if !audit.record(record).await {
         anyhow::bail!("cannot write the audit log");
     }
-    Ok(Some(secret.expose().to_string()))
+    Ok(Some(match first {
+        FirstAdminToken::Return => Generated::Secret(secret.expose().to_string()),
+        FirstAdminToken::File(path) => Generated::File(path.clone(), id),
+    }))
+}
+
+/// Writes `secret` to `path`, a file that must not exist yet, readable only by this user.
+fn write_new_secret_file(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(|e| {
+        let fix = if e.kind() == std::io::ErrorKind::AlreadyExists {
+            " (left from an earlier first start? keep the token it holds if you still need it, \
+             delete the file and start again)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!(
+            "cannot write the first admin token to {}: {e}{fix}",
+            path.display()
+        )
+    })?;
+    let written = file
+        .write_all(format!("{secret}\n").as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        anyhow::bail!(
+            "cannot write the first admin token to {}: {e}",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -266,6 +345,15 @@ pub async fn start(
     config: GatewayConfig,
     admin_secret: Option<String>,
 ) -> anyhow::Result<RunningGateway> {
+    start_with(config, admin_secret, FirstAdminToken::Return).await
+}
+
+/// [`start`], handing out a first admin token as `first` says.
+pub async fn start_with(
+    config: GatewayConfig,
+    admin_secret: Option<String>,
+    first: FirstAdminToken,
+) -> anyhow::Result<RunningGateway> {
     let Checked { tls, upstream } = check(&config, admin_secret.as_deref())?;
     let listener = TcpListener::bind(config.listen)
         .await
@@ -277,8 +365,8 @@ pub async fn start(
     let store = Store::open_with(&config.store, config.audit.durability).await?;
     let cache = TokenCache::load(&store).await?;
     let (audit, audit_task) = AuditWriter::start(store.clone(), config.audit.durability).await?;
-    let generated_admin_token =
-        match bootstrap_admin(&store, &audit, admin_secret.as_deref(), now_ms()).await {
+    let generated =
+        match bootstrap_admin(&store, &audit, admin_secret.as_deref(), &first, now_ms()).await {
             Ok(t) => t,
             Err(e) => {
                 audit.close().await;
@@ -354,7 +442,14 @@ pub async fn start(
         base_url: format!("{scheme}://{addr}"),
         addr,
         gateway: gw,
-        generated_admin_token,
+        generated_admin_token: match &generated {
+            Some(Generated::Secret(s)) => Some(s.clone()),
+            _ => None,
+        },
+        admin_token_file: match generated {
+            Some(Generated::File(path, id)) => Some((path, id)),
+            _ => None,
+        },
         shutdown: Some(tx),
         task: Some(task),
     })

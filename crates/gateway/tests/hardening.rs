@@ -368,3 +368,185 @@ async fn a_token_for_a_user_confluence_does_not_know_comes_with_a_warning() {
         );
     }
 }
+
+/// A first start whose output may be kept in a log writes the admin token to a new 0600 file
+/// beside the store, never over an existing one: a file left from an earlier first start stops
+/// the start before any admin exists, and nothing in it is overwritten.
+#[tokio::test]
+async fn the_first_admin_token_goes_to_a_new_private_file_never_over_an_old_one() {
+    use cfl_gateway::server::{admin_token_file, start_with, FirstAdminToken};
+    let sim = dc_sim();
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("gateway.toml");
+    std::fs::write(
+        &config_path,
+        format!(
+            "listen = \"127.0.0.1:0\"\nstore = \"sqlite:gw.sqlite\"\n[upstream]\nurl = {:?}\n\
+             [upstream.identity]\nmode = \"static\"\ntoken_env = \"SIM_ALICE_PAT\"\n",
+            sim.base_url
+        ),
+    )
+    .unwrap();
+    std::env::set_var("SIM_ALICE_PAT", ALICE_PAT);
+    let config = || cfl_gateway::config::GatewayConfig::load(&config_path).unwrap();
+    let file = admin_token_file(&config());
+    assert_eq!(
+        file,
+        std::path::absolute(dir.path().join("admin-token")).unwrap()
+    );
+
+    std::fs::write(&file, "an old token\n").unwrap();
+    let err = match start_with(config(), None, FirstAdminToken::File(file.clone())).await {
+        Ok(_) => panic!("started over an existing admin-token file"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains(&file.display().to_string()) && err.contains("delete the file"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "an old token\n");
+
+    // Deleted: the next start makes the first admin token (none was made before) in the file.
+    std::fs::remove_file(&file).unwrap();
+    let gw = start_with(config(), None, FirstAdminToken::File(file.clone()))
+        .await
+        .unwrap();
+    let secret = std::fs::read_to_string(&file).unwrap().trim().to_string();
+    let line = gw.startup_line();
+    assert!(gw.generated_admin_token.is_none());
+    assert!(!line.to_string().contains(&secret), "{line}");
+    assert_eq!(line["admin_token_file"], file.display().to_string());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let me = http()
+        .get(format!("{}/admin/v1/tokens", gw.base_url))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200, "the token in the file is the admin's");
+    gw.shutdown().await;
+}
+
+/// A gateway config that does not parse names the file, the line and the column and says what
+/// is wrong, at start and in `--check-config`, but never shows a secret the line holds.
+#[test]
+fn config_parse_errors_name_the_line_but_not_the_secret_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.toml");
+    let head = "listen = \"127.0.0.1:0\"\nstore = \"sqlite:gw.sqlite\"\n";
+    let cases = [
+        // A syntax error on a pasted secret: the parser's snippet would show the line.
+        (
+            "[upstream.identity]\nmode = \"static\"\nclient_secret = \"c2VjcmV0LXZhbHVl-42\" x\n",
+            5,
+        ),
+        ("[upstream]\ntoken = \"c2VjcmV0LXZhbHVl-42\n", 4),
+        // A wrong type: the parser's message itself repeats the value.
+        (
+            "[proxy]\nallow_bearer = \"Bearer c2VjcmV0LXZhbHVl-42\"\n",
+            4,
+        ),
+    ];
+    for (body, line) in cases {
+        std::fs::write(&path, format!("{head}{body}")).unwrap();
+        let at_start = cfl_gateway::config::GatewayConfig::load(&path)
+            .expect_err("a broken config loaded")
+            .to_string();
+        let checked =
+            cfl_gateway::config_check::read(&path).expect_err("a broken config passed the check");
+        let checked = format!("{} {}", checked.what, checked.fix);
+        for err in [at_start, checked] {
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains(&format!("line {line}, column")), "{err}");
+            assert!(
+                err.contains("expected") || err.contains("invalid"),
+                "says what is wrong: {err}"
+            );
+            assert!(!err.contains("c2VjcmV0LXZhbHVl"), "shows the secret: {err}");
+        }
+    }
+}
+
+/// Multipart uploads larger than the read cap stream through a scan instead of being read: one
+/// with a `_method` field is cut before that field's content and answered with the same clear
+/// refusal as a small one (not a 502), and one Confluence refuses as too large gets Confluence's
+/// 413, whole.
+#[tokio::test]
+async fn over_cap_multipart_uploads_get_a_clear_answer_never_a_502() {
+    let sim = Sim::start(&format!(
+        "max_attachment_mb = 2\n{}",
+        read_example("sim-dc.toml")
+    ));
+    let gw = static_gateway(&sim);
+    let (_, secret) = gw.create_token(token_request("alice")).await;
+    let auth = basic("alice", &secret);
+    let c = http();
+    let pages: Value = c
+        .get(gw.url("/rest/api/content?spaceKey=OPS&limit=1"))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let page = pages["results"][0]["id"].as_str().unwrap().to_string();
+    let url = gw.url(&format!("/rest/api/content/{page}/child/attachment"));
+    let attachments = || async {
+        let state: Value = http()
+            .get(sim.url("/__sim/state"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        state["attachments"].as_u64().unwrap()
+    };
+    let upload = |size: usize, method_field: bool| {
+        let data: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+        let mut form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(data)
+                .file_name("big.bin")
+                .mime_str("application/octet-stream")
+                .unwrap(),
+        );
+        if method_field {
+            form = form.text("_method", "DELETE");
+        }
+        c.post(&url)
+            .header("authorization", &auth)
+            .header("x-atlassian-token", "no-check")
+            .multipart(form)
+            .send()
+    };
+    let before = attachments().await;
+
+    // 1.5 MiB (over the 1 MiB read cap, under Confluence's 2 MiB) with `_method` after the file.
+    let r = upload(3 << 19, true).await.unwrap();
+    let status = r.status().as_u16();
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(
+        (status, v["error"].as_str()),
+        (400, Some("override_refused")),
+        "{v}"
+    );
+    assert!(v["message"].as_str().unwrap().contains("_method"), "{v}");
+    assert_eq!(attachments().await, before, "a cut upload stored nothing");
+
+    // 3 MiB, no `_method`: Confluence's own refusal comes back.
+    let r = upload(3 << 20, false).await.unwrap();
+    assert_eq!(r.status(), 413, "{:?}", r.text().await);
+    assert_eq!(attachments().await, before);
+
+    // Under both limits: stored whole.
+    let r = upload(3 << 19, false).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(attachments().await, before + 1);
+}

@@ -537,6 +537,7 @@ async fn walk_v1(w: &mut Walker, api: Api, space_id: u64, home: u64, with_att: u
         let task = task["id"].as_str().unwrap_or("0").to_string();
         w.call(api, "get", &format!("/longtask/{task}"), Body::None)
             .await;
+        w.call(api, "get", "/longtask?limit=10", Body::None).await;
     }
     w.call(api, "delete", &format!("/content/{id}"), Body::None)
         .await;

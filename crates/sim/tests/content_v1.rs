@@ -877,9 +877,31 @@ async fn cloud_archive_archives_pages_and_answers_with_a_finished_long_task() {
         (Some(true), Some(true))
     );
     assert_eq!(api.get("/rest/api/longtask/999").await.0, 404);
+    // The list (`GET /rest/api/longtask`) holds it, filtered by `key`, paged by start/limit.
+    let (s, tasks) = api
+        .get("/rest/api/longtask?key=com.atlassian.confluence.pages.archive.longtask")
+        .await;
+    assert_eq!(s, 200, "{tasks}");
+    assert_eq!(tasks["results"][0]["id"], task["id"], "{tasks}");
+    assert_eq!(tasks["results"][0]["finished"], true);
+    assert_eq!(
+        (tasks["start"].as_u64(), tasks["size"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let (_, none) = api.get("/rest/api/longtask?key=no.such.task").await;
+    assert_eq!(none["size"], 0, "{none}");
+    assert_eq!(api.get("/rest/api/longtask?limit=x").await.0, 400);
 
-    // Out of the current listings, found with status=archived; its child moved up.
-    assert_eq!(api.get(&format!("/api/v2/pages/{parent}")).await.0, 404);
+    // Read by id it is there, as archived (unless only current pages are asked for); out of the
+    // current listings, found with status=archived; its child moved up.
+    let (s, v) = api.get(&format!("/api/v2/pages/{parent}")).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("archived")), "{v}");
+    let only_current = format!("/api/v2/pages/{parent}?status=current");
+    assert_eq!(api.get(&only_current).await.0, 404);
+    let (s, v) = api
+        .get(&format!("/api/v2/pages/{parent}?status=archivd"))
+        .await;
+    assert_eq!(s, 400, "{v}");
     let (_, current) = api
         .get(&format!("/api/v2/spaces/{space_id}/pages?limit=250"))
         .await;

@@ -84,16 +84,34 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         if config.tls.is_none() {
             ignore_sighup()?;
         }
-        let gw = cfl_gateway::server::start(config, admin).await?;
+        let first = first_admin_token(&config);
+        let gw = cfl_gateway::server::start_with(config, admin, first).await?;
         println!("{}", gw.startup_line());
         if let Some(token) = &gw.generated_admin_token {
             eprintln!("First start: the admin token is {token}\nIt is shown only now; store it (e.g. export CFL_ADMIN_TOKEN=...).\nLost it? `cfl serve --config ... --new-admin-token` makes another.");
+        }
+        if let Some((file, id)) = &gw.admin_token_file {
+            eprintln!("First start: the admin token ({id}) is in {}, readable only by this user.\nStore it (e.g. in CFL_ADMIN_TOKEN), then delete the file.\nLost it? `cfl serve --config ... --new-admin-token` makes another.", file.display());
         }
         eprintln!("Admin page: {}/admin/", gw.base_url);
         wait_for_signal().await?;
         gw.shutdown().await;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// A first admin token is shown only on a terminal; output that may be kept in a log (the
+/// journal under systemd, a redirect) gets only the path of a file that holds it.
+fn first_admin_token(
+    config: &cfl_gateway::config::GatewayConfig,
+) -> cfl_gateway::server::FirstAdminToken {
+    use cfl_gateway::server::{admin_token_file, FirstAdminToken};
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+        FirstAdminToken::Return
+    } else {
+        FirstAdminToken::File(admin_token_file(config))
+    }
 }
 
 /// Flags and environment variables over the file's settings.

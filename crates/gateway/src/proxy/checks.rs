@@ -177,22 +177,38 @@ async fn no_method_part(gw: &Shared, req: &mut Request, boundary: String) -> Res
             }
         };
         if let Err(found) = scanner.feed(&bytes) {
-            return Err(match found {
-                multipart::Found::MethodField(_) => {
-                    super::forward::override_refusal(&found.to_string())
-                }
-                multipart::Found::HeadersTooLong => Refusal::new(
-                    StatusCode::BAD_REQUEST,
-                    "multipart_refused",
-                    format!("{found}; no browser writes such a part: send shorter part headers"),
-                ),
-            });
+            return Err(multipart_refusal(&found));
         }
         *req.body_mut() = Body::from(bytes);
     } else {
         *req.body_mut() = Body::new(multipart::Guarded::new(body, scanner));
     }
     Ok(())
+}
+
+fn multipart_refusal(found: &multipart::Found) -> Refusal {
+    match found {
+        multipart::Found::MethodField(_) => super::forward::override_refusal(&found.to_string()),
+        multipart::Found::HeadersTooLong => Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "multipart_refused",
+            format!("{found}; no browser writes such a part: send shorter part headers"),
+        ),
+    }
+}
+
+/// The refusal for an upstream request that failed because its multipart body was cut by the
+/// scan (see `no_method_part`): the request's fault, answered like a small body's, not as an
+/// unreachable Confluence.
+pub(crate) fn cut_multipart_refusal(error: &(dyn std::error::Error + 'static)) -> Option<Refusal> {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if let Some(found) = e.downcast_ref::<multipart::Found>() {
+            return Some(multipart_refusal(found));
+        }
+        source = e.source();
+    }
+    None
 }
 
 /// `now`: the request's time, in epoch milliseconds.

@@ -313,7 +313,7 @@ fn send<'a>(
     }
 }
 
-fn upstream_answer<B, E: std::fmt::Display, T>(
+fn upstream_answer<B, E: std::error::Error + 'static, T>(
     upstream: Result<Result<axum::http::Response<B>, E>, T>,
 ) -> Result<axum::http::Response<B>, Refusal> {
     match upstream {
@@ -324,6 +324,9 @@ fn upstream_answer<B, E: std::fmt::Display, T>(
             "Confluence did not answer in time",
         )),
         Ok(Err(e)) => {
+            if let Some(refusal) = super::checks::cut_multipart_refusal(&e) {
+                return Err(refusal);
+            }
             tracing::warn!(error = %e, "upstream request failed");
             Err(Refusal::new(
                 StatusCode::BAD_GATEWAY,

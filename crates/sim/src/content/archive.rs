@@ -1,5 +1,6 @@
 //! Cloud's page archive, `POST /rest/api/content/archive` (v1; v2 has no archive), and the
-//! long-task resource it answers with, `GET /rest/api/longtask/{id}`.
+//! long-task resource it answers with, `GET /rest/api/longtask/{id}` (and the list of them,
+//! `GET /rest/api/longtask`).
 //!
 //! The request names pages by numeric id (`{"pages": [{"id": 123}]}`, `int64` in Atlassian's
 //! description). Every id must be a current page that is not the space's home page; otherwise
@@ -8,13 +9,15 @@
 //! children move up to the archived page's parent, as with the trash. Confluence archives in the
 //! background; the sim archives at once, so the task it returns is already finished.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
 use super::lookup::{live, not_found};
+use super::pagination::V1Page;
+use super::query::{q, query_pairs};
 use super::{require_writer, Ctx, P1};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorStyle};
@@ -29,6 +32,7 @@ const ARCHIVE_TASK_KEY: &str = "com.atlassian.confluence.pages.archive.longtask"
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/content/archive", post(archive))
+        .route("/longtask", get(long_tasks))
         .route("/longtask/{id}", get(long_task))
 }
 
@@ -127,7 +131,35 @@ async fn long_task(State(state): State<Shared>, ctx: Ctx, P1(id): P1) -> ApiResu
         .long_tasks
         .get(&id)
         .ok_or_else(|| ApiError::not_found(S, format!("No long task with id {id}")))?;
-    Ok(Json(json!({
+    Ok(Json(task_json(&id, task, &ctx)))
+}
+
+/// `GET /rest/api/longtask`: every task, `key` filtering by the task's name key; `start`/`limit`
+/// as v1 lists them (`limit` 100 by default, as Atlassian's description says).
+async fn long_tasks(
+    State(state): State<Shared>,
+    ctx: Ctx,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let pairs = query_pairs(&raw);
+    let page = V1Page::parse(
+        q(&pairs, "start"),
+        Some(q(&pairs, "limit").unwrap_or("100")),
+        crate::config::V1_MAX_LIMIT,
+    )?;
+    let key = q(&pairs, "key").filter(|k| !k.is_empty());
+    let db = state.db();
+    let all = db
+        .long_tasks
+        .iter()
+        .filter(|(_, t)| key.is_none_or(|k| t.key == k))
+        .map(|(id, t)| task_json(id, t, &ctx))
+        .collect();
+    Ok(Json(page.envelope(all, &ctx, None)))
+}
+
+fn task_json(id: &str, task: &LongTask, ctx: &Ctx) -> Value {
+    json!({
         "id": id,
         "name": {"key": task.key, "args": []},
         "elapsedTime": task.finished_ms - task.started_ms,
@@ -139,7 +171,7 @@ async fn long_task(State(state): State<Shared>, ctx: Ctx, P1(id): P1) -> ApiResu
         "_links": {
             "base": ctx.base,
             "context": ctx.context,
-            "self": format!("{}{}", ctx.base, ctx.path_and_query.trim_start_matches(&ctx.context)),
+            "self": format!("{}/rest/api/longtask/{id}", ctx.base),
         },
-    })))
+    })
 }

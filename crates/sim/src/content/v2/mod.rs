@@ -282,15 +282,42 @@ async fn space_pages<K: Kind>(
     Ok(pg.respond(all, &ctx))
 }
 
+/// `GET /pages/{id}` (and blog posts): a current or archived one unless `status` names which
+/// statuses to accept (Atlassian's enum; an archived page answers with `status: "archived"`).
 async fn page<K: Kind>(
     State(state): State<Shared>,
     ctx: Ctx,
-    Live(id, ..): Live<K>,
+    P1(raw_id): P1,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let with_body = body_format(&query_pairs(&raw))?;
+    const STATUSES: &[&str] = &[
+        "current",
+        "archived",
+        "trashed",
+        "deleted",
+        "historical",
+        "draft",
+    ];
+    let pairs = query_pairs(&raw);
+    let with_body = body_format(&pairs)?;
+    let id = page_id(&raw_id)?;
+    let mut statuses = csv(&pairs, "status");
+    if let Some(bad) = statuses.iter().find(|s| !STATUSES.contains(s)) {
+        return Err(bad_param(format!(
+            "Invalid status {bad:?}: use one or more of {}",
+            STATUSES.join(", ")
+        )));
+    }
+    if statuses.is_empty() {
+        statuses = vec!["current", "archived"];
+    }
     let db = state.db();
-    Ok(single(page_v2(&db, &db.content[&id], with_body), &ctx))
+    let c = db
+        .content
+        .get(&id)
+        .filter(|c| c.kind == K::KIND && statuses.contains(&c.status.as_str()))
+        .ok_or_else(|| not_found(S, &raw_id))?;
+    Ok(single(page_v2(&db, c, with_body), &ctx))
 }
 
 fn storage_value(body: &Value) -> ApiResult<Option<String>> {
