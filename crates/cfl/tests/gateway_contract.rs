@@ -66,6 +66,7 @@ fn routed_paths() -> BTreeSet<String> {
         ("session", "oidc/session.rs"),
         ("sessions", "oidc/sessions.rs"),
         ("admin_tokens", "admin_tokens.rs"),
+        ("lookup", "lookup.rs"),
     ] {
         let prefix = admin
             .split(".nest(")

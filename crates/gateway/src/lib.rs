@@ -42,3 +42,4 @@ pub(crate) mod state;
 pub(crate) mod tls;
 pub(crate) mod token;
 pub(crate) mod token_sync;
+pub(crate) mod user_emails;

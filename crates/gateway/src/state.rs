@@ -21,7 +21,7 @@ pub struct Gateway {
     pub metrics: Metrics,
     pub admin_cache: AdminCache,
     /// Bound users' emails learned from Confluence (Basic `EMAIL:TOKEN`).
-    pub user_emails: crate::proxy::user_email::UserEmails,
+    pub user_emails: crate::user_emails::UserEmails,
     /// Held by a usage flush from taking the counts out of the cache until the store has them,
     /// and by readers of use counts (store plus cache), which would otherwise miss the counts in
     /// between.

@@ -4,7 +4,8 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::routing::post;
+use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -14,6 +15,12 @@ use super::schema::{ErrorBody, TokenView};
 use crate::proxy::refusal::Refusal;
 use crate::secret::SecretHash;
 use crate::state::Shared;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/tokens/lookup", post(lookup))
+        .method_not_allowed_fallback(super::extract::method_not_allowed)
+}
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

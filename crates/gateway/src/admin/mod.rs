@@ -44,7 +44,8 @@ pub fn router(gw: Shared) -> Router<Shared> {
                 .merge(openapi::routes())
                 .merge(session::routes())
                 .merge(oidc::sessions::routes())
-                .merge(admin_tokens::routes()),
+                .merge(admin_tokens::routes())
+                .merge(lookup::routes()),
         )
         .nest("/rest/extender/1.0/tokenTools", extender::routes())
         .layer(from_fn_with_state(gw.clone(), require_admin))

@@ -26,7 +26,6 @@ pub fn routes() -> Router<Shared> {
         .route("/tokens", get(list).post(create))
         .route("/tokens/{id}", get(show).delete(revoke))
         .route("/tokens/{id}/rotate", post(rotate))
-        .route("/tokens/lookup", post(super::lookup::lookup))
         .route("/audit", get(audit))
         .route("/audit/verify", get(verify))
         .route("/check", post(check))

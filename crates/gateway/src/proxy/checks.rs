@@ -188,7 +188,9 @@ async fn no_method_part(gw: &Shared, req: &mut Request, boundary: String) -> Res
 
 fn multipart_refusal(found: &multipart::Found) -> Refusal {
     match found {
-        multipart::Found::MethodField(_) => super::forward::override_refusal(&found.to_string()),
+        multipart::Found::MethodField(_) => {
+            super::method_override::override_refusal(&found.to_string())
+        }
         multipart::Found::HeadersTooLong => Refusal::new(
             StatusCode::BAD_REQUEST,
             "multipart_refused",

@@ -15,6 +15,7 @@ use axum::response::Response;
 
 use super::answer::{self, Answer, PublicBase};
 use super::authn::Authenticated;
+use super::method_override::{is_method_parameter, override_refusal};
 use super::refusal::Refusal;
 use crate::peer::Forwarding;
 use crate::state::Shared;
@@ -67,22 +68,6 @@ fn is_override(name: &HeaderName) -> bool {
                 | "x-original-url"
                 | "x-rewrite-url"
         )
-}
-
-/// The `_method` parameter of the Rails/Laravel/Symfony convention, in a query or a form body.
-pub(crate) fn is_method_parameter(name: &str) -> bool {
-    name.trim().eq_ignore_ascii_case("_method")
-}
-
-pub(crate) fn override_refusal(what: &str) -> Refusal {
-    Refusal::new(
-        StatusCode::BAD_REQUEST,
-        "override_refused",
-        format!(
-            "{what} asks the server to use another method or URL than the request's, which the \
-             token's rules did not check; send the real method and path instead"
-        ),
-    )
 }
 
 /// Removes the hop-by-hop headers (the fixed ones and those `Connection` names) and those for

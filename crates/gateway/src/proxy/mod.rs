@@ -14,6 +14,7 @@ pub mod audited;
 pub mod authn;
 pub mod checks;
 pub mod forward;
+pub(crate) mod method_override;
 pub mod minted;
 pub mod pool;
 pub mod refusal;

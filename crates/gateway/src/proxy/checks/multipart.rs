@@ -160,7 +160,7 @@ fn check_part_headers(block: &[u8]) -> Result<(), Found> {
             } else {
                 continue;
             };
-            if super::super::forward::is_method_parameter(&name) {
+            if super::super::method_override::is_method_parameter(&name) {
                 return Err(Found::MethodField(name));
             }
         }
