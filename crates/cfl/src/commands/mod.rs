@@ -10,6 +10,7 @@ pub mod export;
 pub mod gateway_admin;
 pub mod label;
 pub mod man;
+pub mod mcp;
 pub mod page;
 pub mod pat;
 pub mod publish;

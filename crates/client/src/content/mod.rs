@@ -11,6 +11,7 @@
 
 pub mod attachment;
 pub mod bulk;
+pub mod comment;
 pub mod label;
 pub mod page;
 pub mod pageref;
