@@ -261,3 +261,37 @@ def test_through_a_gateway_token_the_gateway_refuses_and_audits(demo, tmp_path):
                for r in rows), rows
     allowed = admin(demo, "GET", f"/admin/v1/audit?tokenId={token_id}&decision=allow")
     assert allowed.get("records", allowed), "the allowed reads are audited too"
+
+
+def test_streamable_http_serves_the_same_tools_on_loopback_only(dc_sim, tmp_path):
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+    from conftest import CFL_BIN
+    import subprocess
+
+    env = dc_env(dc_sim, tmp_path)
+    wide = subprocess.run([CFL_BIN, "mcp", "--http", "0.0.0.0:0"], env=env,
+                          capture_output=True, text=True, timeout=30)
+    assert wide.returncode != 0 and "loopback only" in wide.stderr, wide.stderr
+
+    proc = subprocess.Popen([CFL_BIN, "mcp", "--read-only", "--http", "127.0.0.1:0"], env=env,
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stderr.readline()
+        assert "serving MCP at http://127.0.0.1:" in line, line
+        url = line.split("serving MCP at ", 1)[1].strip()
+
+        async def go():
+            async with streamable_http_client(url) as streams:
+                read, write = streams[0], streams[1]
+                async with ClientSession(read, write) as s:
+                    await s.initialize()
+                    names = {t.name for t in (await s.list_tools()).tools}
+                    assert "get_page" in names and "create_page" not in names
+                    err, page = await call(s, "get_page", page="DEV:DEV Home")
+                    assert not err and page["title"] == "DEV Home", page
+
+        run(go())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
