@@ -20,7 +20,7 @@ cleanup() { [ -n "$simpid" ] && kill "$simpid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 mkdir -p "$work/keys" && cp examples/keys/* "$work/keys/" && cp examples/sim-dc.toml "$work/"
-"$CFL" sim --config "$work/sim-dc.toml" --listen 127.0.0.1:0 > "$work/sim.out" &
+"$CFL" sim --config "$work/sim-dc.toml" --listen 127.0.0.1:0 > "$work/sim.out" 2> "$work/sim.err" &
 simpid=$!
 for _ in $(seq 100); do [ -s "$work/sim.out" ] && break; sleep 0.1; done
 base=$(head -1 "$work/sim.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["base_url"])')

@@ -295,3 +295,35 @@ def test_streamable_http_serves_the_same_tools_on_loopback_only(dc_sim, tmp_path
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def login(env, profile, site, method, secret, *flags):
+    from conftest import CFL_BIN
+    import subprocess
+
+    secret_flag = "--password-stdin" if method == "basic" else "--token-stdin"
+    done = subprocess.run(
+        [CFL_BIN, "auth", "login", "--profile", profile, "--site", site, "--method", method,
+         secret_flag, "--insecure-storage", "--deployment", "dc", *flags],
+        env=env, input=secret + "\n", capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_profiles_sign_in_with_their_method_including_a_gateway_token(dc_sim, demo, tmp_path):
+    env = base_env(tmp_path)
+    login(env, "work", dc_sim.info["base_url"], "basic", "admin", "--username", "admin")
+    login(env, "agent", demo.info["gateway"], "pat", demo.info["token"])
+
+    async def go():
+        async with mcp_session(env, "--profile", "work") as s:
+            err, made = await call(s, "create_page", space="OPS", title="By admin", body="x")
+            assert not err, made
+        async with mcp_session(env, "--profile", "agent") as s:
+            err, tree = await call(s, "get_space_tree", space="OPS")
+            assert not err and tree["nodes"]["items"], tree
+            err, text = await call(s, "create_page", space="OPS", title="By agent", body="x")
+            assert err and "gateway refusal: restricted" in text, text
+            assert 'profile "agent"' in text, text
+
+    run(go())
