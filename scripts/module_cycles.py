@@ -109,7 +109,7 @@ def expand_use(tree):
                 seg, cur = "", None
                 continue
             if c == "}":
-                if cur is not None:
+                if cur is not None and (seg or cur != list(prefix)):  # not after a trailing comma
                     paths.append(cur + ([seg] if seg else []))
                 return paths, i + 1
             if c == ",":
@@ -176,6 +176,19 @@ def resolve(path, here, modules, children, imports, seen=()):
     return cur
 
 
+def names_module(path, here, modules, children):
+    """Whether every segment of a path names a module (so it names no item)."""
+    start = base_of(path, here, children) if path else None
+    if start is None:
+        return False
+    cur, rest = start
+    for seg in rest:
+        cur = cur + (seg,)
+        if cur not in modules:
+            return False
+    return cur in modules
+
+
 def use_paths(text, mod, inline):
     """Each `use` tree's paths, as (module it is in, path, name it binds or None for a glob)."""
     out = []
@@ -239,16 +252,24 @@ def crate_edges(crate):
     imports = {m: {a: p for h, p, a in us if a and a != "_" and h == m} for m, us in uses.items()}
     edges = {m: set() for m in files}
     for mod, text in texts.items():
-        paths = [(h, p) for h, p, _ in uses[mod]]
+        # a `use` that only names a module (`use crate::oidc;`) is no edge by itself: the paths
+        # through that name below are
+        paths = [(h, p) for h, p, _ in uses[mod] if not names_module(p, h, files, children)]
+        # inline paths outside `use` (whose trees were read whole above)
+        text = re.sub(r"\buse\s+[^;]+;", lambda m: " " * len(m.group(0)), text)
         for m in re.finditer(r"(?<![\w:])((?:crate|super|self)(?:::\w+)+)", text):
             paths.append((scope(mod, inlines[mod], m.start()), m.group(1).split("::")))
-        kids = children[mod]
-        if kids:
-            alt = "|".join(sorted(kids))
+        heads = children[mod] | set(imports[mod])
+        if heads:
+            alt = "|".join(sorted(heads))
             for m in re.finditer(rf"(?<![\w:.])((?:{alt})(?:::\w+)+)", text):
                 here = scope(mod, inlines[mod], m.start())
-                if here == mod:
-                    paths.append((here, m.group(1).split("::")))
+                if here != mod:
+                    continue
+                p = m.group(1).split("::")
+                if p[0] not in children[mod]:  # through an imported name
+                    p = imports[mod][p[0]] + p[1:]
+                paths.append((here, p))
         for here, p in paths:
             target = resolve(p, here, files, children, imports)
             if target is not None and target != mod:

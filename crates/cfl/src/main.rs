@@ -62,6 +62,8 @@ enum Command {
     Token(commands::token::TokenArgs),
     /// Read and verify the gateway's audit log.
     Audit(commands::audit::AuditArgs),
+    /// Sign in to a gateway's admin API with its identity provider (OpenID Connect).
+    Gateway(commands::gateway::GatewayCmdArgs),
     /// Run a Confluence simulator (Cloud or Data Center) for tests and demos.
     Sim(commands::sim::SimArgs),
     /// Print a shell completion script: `cfl completion bash > /etc/bash_completion.d/cfl`.
@@ -110,6 +112,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(args),
         Command::Token(args) => commands::token::run(args),
         Command::Audit(args) => commands::audit::run(args),
+        Command::Gateway(args) => commands::gateway::run(args),
         Command::Sim(args) => commands::sim::run(args),
         Command::Auth(cmd) => commands::auth::run(cmd, &cli.globals),
         Command::Api(args) => commands::api::run(args, &cli.globals),

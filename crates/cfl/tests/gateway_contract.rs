@@ -63,6 +63,8 @@ fn routed_paths() -> BTreeSet<String> {
         ("native", "native.rs"),
         ("openapi", "openapi.rs"),
         ("extender", "extender.rs"),
+        ("session", "oidc/session.rs"),
+        ("admin_tokens", "admin_tokens.rs"),
     ] {
         let prefix = admin
             .split(".nest(")

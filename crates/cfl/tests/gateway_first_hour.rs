@@ -123,11 +123,21 @@ fn the_demo_on_a_busy_port_comes_up_on_another_and_says_which() {
             break;
         }
     }
-    let _ = demo.kill();
-    let _ = demo.wait();
     let started: Value = serde_json::from_str(&line)
         .unwrap_or_else(|e| panic!("the demo did not start ({e}): {line:?}\n{banner}"));
-    let gateway = started["gateway"].as_str().unwrap();
+    let gateway = started["gateway"].as_str().unwrap().to_string();
+    // Admins sign in through the simulated provider, with the gateway's real callback.
+    let signed_in = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(demo_sign_in(&gateway, "tom@example.com", "tom-demo"));
+    let _ = demo.kill();
+    let _ = demo.wait();
+    assert_eq!(signed_in["role"], "token-manager", "{signed_in}");
+    assert!(
+        banner.contains("Sign in on the admin page with the simulated Entra ID: ada@example.com / ada-demo (admin), tom@example.com / tom-demo (token-manager), aud@example.com / aud-demo (auditor)"),
+        "{banner}"
+    );
+    let gateway = gateway.as_str();
     assert_ne!(gateway, "http://127.0.0.1:8080");
     assert!(
         banner.contains(&format!(
@@ -140,6 +150,39 @@ fn the_demo_on_a_busy_port_comes_up_on_another_and_says_which() {
         "the banner names the web admin page: {banner}"
     );
     assert_eq!(started["admin_page"], format!("{gateway}/admin/"));
+}
+
+/// Signs in on the demo's admin page through its simulated provider; `/admin/v1/session`.
+async fn demo_sign_in(gateway: &str, user: &str, password: &str) -> Value {
+    let http = http();
+    let location = |r: &reqwest::Response| r.headers()["location"].to_str().unwrap().to_string();
+    let r = http
+        .get(format!("{gateway}/admin/oidc/login?return_to=/admin/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let mut authorize = reqwest::Url::parse(&location(&r)).unwrap();
+    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    let redirect_uri = form.iter().find(|(k, _)| k == "redirect_uri").unwrap();
+    assert_eq!(redirect_uri.1, format!("{gateway}/admin/oidc/callback"));
+    form.push(("username".into(), user.into()));
+    form.push(("password".into(), password.into()));
+    authorize.set_query(None);
+    let r = http.post(authorize).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 302, "{:?}", r.text().await);
+    let r = http.get(location(&r)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    http.get(format!("{gateway}/admin/v1/session"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[test]

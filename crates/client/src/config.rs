@@ -10,10 +10,11 @@ use crate::deployment::Deployment;
 use crate::error::{Error, Result};
 pub use crate::secrets::SecretStore;
 
-/// How a profile authenticates: its name in `config.toml` and on the command line. What a method
-/// does to a request is its [`crate::authorize::Authorizer`]; how it logs in, [`crate::login`].
-/// Token methods store one secret string; the OAuth and cookie methods store a JSON
-/// [`crate::oauth::StoredSecret`] and keep their settings in `Profile::oauth`.
+/// How a profile authenticates: its name in `config.toml` and on the command line (the serde
+/// names below; never rename one, saved profiles use them). Everything else about a method lives
+/// in its file in `authorize/` ([`crate::authorize::Spec`], looked up by [`Method::spec`]); how it
+/// logs in, in [`crate::login`]. The OAuth and cookie methods keep their settings in
+/// `Profile::oauth`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
@@ -37,72 +38,6 @@ pub enum Method {
     DcOauth2,
     /// DC session cookie (`JSESSIONID`), logged in again when it expires.
     Cookie,
-}
-
-impl Method {
-    pub const ALL: [Method; 10] = [
-        Method::ApiToken,
-        Method::ScopedToken,
-        Method::Pat,
-        Method::Basic,
-        Method::Oauth2,
-        Method::ClientCredentials,
-        Method::Oauth1,
-        Method::Oauth1Impersonation,
-        Method::DcOauth2,
-        Method::Cookie,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::ApiToken => "api-token",
-            Method::ScopedToken => "scoped-token",
-            Method::Pat => "pat",
-            Method::Basic => "basic",
-            Method::Oauth2 => "oauth2",
-            Method::ClientCredentials => "client-credentials",
-            Method::Oauth1 => "oauth1",
-            Method::Oauth1Impersonation => "oauth1-impersonation",
-            Method::DcOauth2 => "dc-oauth2",
-            Method::Cookie => "cookie",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Method> {
-        Method::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Method::ALL.iter().map(|m| m.as_str()).collect();
-                Error::Invalid(format!(
-                    "unknown method {s:?}; expected one of: {}",
-                    names.join(", ")
-                ))
-            })
-    }
-
-    /// Which deployment the method belongs to.
-    pub fn deployment(self) -> Deployment {
-        match self {
-            Method::ApiToken | Method::Oauth2 => Deployment::Cloud,
-            Method::ScopedToken | Method::ClientCredentials => Deployment::CloudScoped,
-            _ => Deployment::DataCenter,
-        }
-    }
-
-    /// Whether the stored secret is a JSON `StoredSecret` (the OAuth and cookie methods).
-    pub fn stores_json(self) -> bool {
-        !matches!(
-            self,
-            Method::ApiToken | Method::ScopedToken | Method::Pat | Method::Basic
-        )
-    }
-}
-
-impl std::fmt::Display for Method {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// One saved site + identity.

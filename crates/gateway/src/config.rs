@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub mod oidc;
+
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -213,6 +215,9 @@ pub struct AdminConfig {
     /// (what Extender's scripts send). Empty: gateway admin tokens only.
     #[serde(default = "default_admin_groups")]
     pub confluence_admin_groups: Vec<String>,
+    /// Admins sign in with an OpenID Connect provider (`[admin.oidc]`, `config/oidc.rs`).
+    #[serde(default)]
+    pub oidc: Option<oidc::OidcConfig>,
 }
 
 fn default_admin_groups() -> Vec<String> {
@@ -224,6 +229,7 @@ impl Default for AdminConfig {
         AdminConfig {
             token_env: None,
             confluence_admin_groups: default_admin_groups(),
+            oidc: None,
         }
     }
 }
@@ -396,6 +402,12 @@ impl GatewayConfig {
                 return Err(ConfigError::Invalid(
                     "identity api_token needs email".into(),
                 ));
+            }
+        }
+        if let Some(o) = &self.admin.oidc {
+            let env = |k: &str| std::env::var(k).ok();
+            if let Some((what, fix)) = o.problems(&env).into_iter().next() {
+                return Err(ConfigError::Invalid(format!("{what}: {fix}")));
             }
         }
         Ok(())

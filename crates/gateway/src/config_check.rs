@@ -83,10 +83,18 @@ pub fn check(config: &GatewayConfig, env: &dyn Fn(&str) -> Option<String>) -> Ve
         let message = message
             .strip_prefix("invalid gateway config: ")
             .unwrap_or(&message);
-        problems.push(Problem::new(
-            message.to_string(),
-            "correct this setting in the config",
-        ));
+        // `[admin.oidc]` problems are all listed below, each with its own fix.
+        if !message.contains("admin.oidc") {
+            problems.push(Problem::new(
+                message.to_string(),
+                "correct this setting in the config",
+            ));
+        }
+    }
+    if let Some(oidc) = &config.admin.oidc {
+        for (what, fix) in oidc.problems(env) {
+            problems.push(Problem::new(what, fix));
+        }
     }
     check_listen(config.listen, &mut problems);
     check_store(&config.store, &mut problems);
@@ -378,6 +386,34 @@ mod tests {
             let loaded = GatewayConfig::load(&path).unwrap();
             assert_eq!(format!("{ours:?}"), format!("{loaded:?}"));
         }
+    }
+
+    #[test]
+    fn every_admin_oidc_problem_is_listed_once_and_secrets_come_from_env() {
+        let text = "[admin.oidc]\nissuer = \"ftp://idp\"\nclient_id = \"\"\nclient_secret_env = \"OIDC_SECRET\"\n\
+                    [upstream]\nurl = \"http://127.0.0.1:1\"\n[upstream.identity]\nmode = \"static\"\npat = \"x\"\n";
+        let config: GatewayConfig = toml::from_str(text).unwrap();
+        let lines: Vec<String> = check(&config, &|_| None)
+            .iter()
+            .map(|p| p.to_string())
+            .filter(|p| p.contains("oidc"))
+            .collect();
+        for part in [
+            "admin.oidc.issuer",
+            "client_id",
+            "[admin.oidc.roles]",
+            "OIDC_SECRET is not set",
+        ] {
+            let n = lines.iter().filter(|l| l.contains(part)).count();
+            assert_eq!(n, 1, "{part} once in {lines:#?}");
+        }
+        let with_secret = check(&config, &|k| (k == "OIDC_SECRET").then(|| "s".to_string()));
+        assert!(
+            with_secret
+                .iter()
+                .all(|p| !p.to_string().contains("OIDC_SECRET")),
+            "{with_secret:?}"
+        );
     }
 
     #[test]

@@ -23,131 +23,25 @@
 mod anchor;
 mod code;
 mod dom;
+mod escape;
 mod footnote;
 mod front;
 mod html;
 mod inline;
+mod link;
 mod md;
 mod storage;
+mod writer;
 
 pub use code::{confluence_language, LANGUAGES};
 pub use front::{front_matter, with_front_matter, FrontMatter};
 pub use html::to_html;
-pub use md::{to_markdown, to_markdown_reported};
-pub use storage::{
-    file_name, is_local, to_storage, to_storage_linked, to_storage_titled, LinkResolver,
-    LinkTarget, Storage,
+pub use link::{
+    decode_target, encode_segment, encode_target, file_name, is_local, LinkResolver, LinkTarget,
+    Links, PageRef, PageResolver,
 };
+pub use md::{to_markdown, to_markdown_reported};
+pub use storage::{to_storage, to_storage_linked, to_storage_titled};
+pub use writer::Storage;
 
-/// A link to another page, as storage format names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRef {
-    pub space: Option<String>,
-    pub title: String,
-}
-
-/// Maps a page reference to a link target.
-pub type PageResolver<'a> = &'a dyn Fn(&PageRef) -> Option<String>;
-
-/// How storage → Markdown/HTML turns references into link targets.
-#[derive(Default)]
-pub struct Links<'a> {
-    /// A page link's target (e.g. a relative path to the exported file); `None` falls back to
-    /// the title, percent-encoded, after `SPACE:` when the link names a space (which publish
-    /// reads back as that page).
-    pub page: Option<PageResolver<'a>>,
-}
-
-impl Links<'_> {
-    fn page_target(&self, r: &PageRef) -> String {
-        self.page
-            .and_then(|f| f(r))
-            .unwrap_or_else(|| match &r.space {
-                Some(s) if !s.is_empty() => format!("{s}:{}", encode_target(&r.title)),
-                _ => encode_target(&r.title),
-            })
-    }
-}
-
-/// A link target safe in Markdown's `(…)` and in an HTML attribute.
-pub fn encode_target(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            ' ' => out.push_str("%20"),
-            '(' => out.push_str("%28"),
-            ')' => out.push_str("%29"),
-            '<' => out.push_str("%3C"),
-            '>' => out.push_str("%3E"),
-            '"' => out.push_str("%22"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// A file name or directory name as a link path segment (`%` too, so it decodes back exactly).
-pub fn encode_segment(s: &str) -> String {
-    encode_target(&s.replace('%', "%25"))
-}
-
-/// Undoes [`encode_target`] (and any other `%XX`), for local paths in Markdown links.
-pub fn decode_target(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Text escaped for XML/HTML content.
-pub(crate) fn escape_text(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// Text escaped for a double-quoted XML/HTML attribute.
-pub(crate) fn escape_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn targets_encode_and_decode() {
-        assert_eq!(encode_target("My page (v2)"), "My%20page%20%28v2%29");
-        assert_eq!(decode_target("My%20page%20%28v2%29"), "My page (v2)");
-        assert_eq!(decode_target("100%"), "100%");
-        assert_eq!(decode_target("%zz"), "%zz");
-    }
-}
+pub(crate) use escape::{escape_attr, escape_text};

@@ -9,7 +9,7 @@ use crate::model::Db;
 pub fn build(config: &SimConfig, now_ms: i64) -> Db {
     let mut db = Db::with_accounts(config, now_ms);
     match &config.seed_content {
-        Some(content) => crate::seed::apply(&mut db, content, now_ms),
+        Some(content) => crate::seed::apply::apply(&mut db, content, now_ms),
         None => db.seed_demo(config, now_ms),
     }
     db

@@ -1,9 +1,12 @@
 //! The HTTP client `cfl token` and `cfl audit` use to talk to a gateway's admin API.
-//! The admin token comes from `CFL_ADMIN_TOKEN` (never a flag: flags end up in shell history).
+//! The credential is `CFL_ADMIN_TOKEN` (never a flag: flags end up in shell history), else the
+//! admin session `cfl gateway login` stored for this gateway.
 
 use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
+
+use super::gateway::session::{self, StoredSession};
 
 #[derive(Args, Clone)]
 pub struct GatewayArgs {
@@ -38,30 +41,68 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
+/// Which admin credential a request carries.
+enum Credential {
+    AdminToken(String),
+    /// From `cfl gateway login`.
+    Session(StoredSession),
+}
+
 pub struct AdminClient {
     base: String,
-    token: String,
+    credential: Credential,
     http: reqwest::Client,
 }
 
+/// The HTTP client for the admin API and the gateway's sign-in endpoints.
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Ok(reqwest::Client::builder()
+        .user_agent(concat!("cfl/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
 impl AdminClient {
+    /// `CFL_ADMIN_TOKEN`, else the stored session for `--gateway` (refused when it has expired).
     pub fn new(args: &GatewayArgs) -> anyhow::Result<AdminClient> {
-        let token = std::env::var("CFL_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()).context(
-            "set CFL_ADMIN_TOKEN to a gateway admin token (printed by `cfl serve` on its first start)",
-        )?;
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("cfl/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let base = args.gateway.trim_end_matches('/').to_string();
+        let credential = match std::env::var("CFL_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()) {
+            Some(token) => Credential::AdminToken(token),
+            None => match session::load(&base)? {
+                Some(s) if s.expired() => anyhow::bail!(
+                    "your admin session for {base} expired at {}: run `cfl gateway login --gateway {base}` again",
+                    when(Some(s.expires_at * 1000))
+                ),
+                Some(s) => Credential::Session(s),
+                None => anyhow::bail!(
+                    "no admin credential for {base}: run `cfl gateway login --gateway {base}` to sign in \
+                     with your identity provider, or set CFL_ADMIN_TOKEN to a gateway admin token \
+                     (printed by `cfl serve` on its first start)"
+                ),
+            },
+        };
         Ok(AdminClient {
-            base: args.gateway.trim_end_matches('/').to_string(),
-            token,
-            http,
+            base,
+            credential,
+            http: http_client()?,
+        })
+    }
+
+    /// A client carrying the stored session `s` (for `cfl gateway logout`).
+    pub fn with_session(gateway: &str, s: StoredSession) -> anyhow::Result<AdminClient> {
+        Ok(AdminClient {
+            base: gateway.trim_end_matches('/').to_string(),
+            credential: Credential::Session(s),
+            http: http_client()?,
         })
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
-        let resp = req.bearer_auth(&self.token).send().await.with_context(|| {
+        let bearer = match &self.credential {
+            Credential::AdminToken(t) => t,
+            Credential::Session(s) => &s.session,
+        };
+        let resp = req.bearer_auth(bearer).send().await.with_context(|| {
             format!(
                 "cannot reach the gateway at {} (set CFL_GATEWAY_URL or --gateway)",
                 self.base
@@ -73,12 +114,34 @@ impl AdminClient {
         let status = resp.status();
         let body: Value = resp.json().await.unwrap_or(Value::Null);
         let text = |k: &str| body[k].as_str().map(str::to_string);
-        Err(Refused {
+        let refused = Refused {
             status,
             code: text("error"),
             message: text("message"),
+        };
+        Err(self.explain(refused))
+    }
+
+    /// A refusal in terms of the credential used: what to run to fix it.
+    fn explain(&self, r: Refused) -> anyhow::Error {
+        let base = &self.base;
+        match (&self.credential, r.status.as_u16(), r.code.as_deref()) {
+            (Credential::Session(_), 401, _) => anyhow::Error::new(r).context(format!(
+                "the gateway no longer accepts your admin session (signed out or expired): \
+                 run `cfl gateway login --gateway {base}` again"
+            )),
+            (Credential::AdminToken(_), 401, _) => anyhow::Error::new(r).context(
+                "the gateway refused CFL_ADMIN_TOKEN: check it, or unset it and run `cfl gateway login`",
+            ),
+            (Credential::Session(s), 403, Some("forbidden_by_role")) => {
+                let role = s.role.clone();
+                anyhow::Error::new(r)
+                    .context(format!("your role ({role}) may not do this on {base}"))
+            }
+            (_, 403, Some("forbidden_by_role")) => anyhow::Error::new(r)
+                .context(format!("this credential's role may not do this on {base}")),
+            _ => r.into(),
         }
-        .into())
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {

@@ -27,7 +27,7 @@ const CLIENT: &[&str] = &[
     "export",
     "publish",
 ];
-const ADMIN: &[&str] = &["token", "audit"];
+const ADMIN: &[&str] = &["token", "audit", "gateway"];
 const ALL: &[&str] = &[];
 
 /// An environment variable, and the top-level commands that read it (empty: every command).
@@ -48,9 +48,9 @@ const ENVIRONMENT: &[Var] = &[
     Var { name: "CFL_ATLASSIAN_AUTH_URL", commands: CLIENT, meaning: "Another auth.atlassian.com (OAuth 2.0), e.g. a test server." },
     Var { name: "CFL_API_GATEWAY_URL", commands: CLIENT, meaning: "Another api.atlassian.com (Cloud OAuth 2.0 and scoped tokens)." },
     Var { name: "JIRA_API_TOKEN", commands: &["auth"], meaning: "With --use-jira-token: the Atlassian API token a Jira CLI already uses (with JIRA_EMAIL or JIRA_USER)." },
-    Var { name: "BROWSER", commands: &["auth"], meaning: "The program that opens the consent page of a browser login." },
+    Var { name: "BROWSER", commands: &["auth", "gateway"], meaning: "The program that opens the consent page of a browser login." },
     Var { name: "CFL_GATEWAY_URL", commands: ADMIN, meaning: "The token gateway's base URL (default http://127.0.0.1:8080)." },
-    Var { name: "CFL_ADMIN_TOKEN", commands: &["token", "audit", "serve"], meaning: "A gateway admin token. cfl token and cfl audit send it; cfl serve registers it as an admin token on start." },
+    Var { name: "CFL_ADMIN_TOKEN", commands: &["token", "audit", "serve"], meaning: "A gateway admin token. cfl token and cfl audit send it (else the session of cfl gateway login); cfl serve registers it as an admin token on start." },
     Var { name: "CFL_GATEWAY_CONFIG", commands: &["serve"], meaning: "The gateway config file (--config)." },
     Var { name: "CFL_LISTEN", commands: &["serve"], meaning: "The address the gateway listens on (--listen)." },
     Var { name: "CFL_UPSTREAM_URL", commands: &["serve"], meaning: "The Confluence base URL the gateway forwards to (--upstream)." },
@@ -95,6 +95,8 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("cfl token create", "A 90-day token for svc-reports, read-only on spaces and content:\ncfl token create --label reports --user svc-reports --days 90 --restrict '[get].*/rest/api/(content|space).*'"),
     ("cfl token list", "Tokens with uses, last use and expiry:\ncfl token list"),
     ("cfl token revoke", "Refuse a token from the very next request:\ncfl token revoke tok_..."),
+    ("cfl gateway login", "Sign in to a gateway's admin API with its identity provider (no admin token needed):\ncfl gateway login --gateway https://gateway.example.com"),
+    ("cfl gateway whoami", "Who the admin API sees, with the role and until when:\ncfl gateway whoami"),
     ("cfl audit list", "Recent refusals:\ncfl audit list --decision deny"),
     ("cfl audit verify", "Check the audit chain through the gateway, or in the store itself:\ncfl audit verify\ncfl audit verify --store sqlite:/var/lib/cfl/gateway.sqlite"),
     ("cfl sim", "A simulated Data Center on a free port:\ncfl sim --config examples/sim-dc.toml --listen 127.0.0.1:0"),

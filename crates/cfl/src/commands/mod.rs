@@ -7,6 +7,7 @@ pub mod auth;
 pub mod connect;
 pub mod demo;
 pub mod export;
+pub mod gateway;
 pub mod gateway_admin;
 pub mod label;
 pub mod man;

@@ -91,6 +91,52 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
         .map_err(|_| anyhow::anyhow!("{} is not UTF-8 text", a.file.display()))?;
     let (fm, body) = cfl_markdown::front_matter(&text)
         .map_err(|e| anyhow::anyhow!("{}: {e}", a.file.display()))?;
+    let (title, body) = page_title(&a, &fm, body)?;
+    let space = a
+        .space
+        .clone()
+        .or_else(|| fm.get("space").map(str::to_string))
+        .filter(|s| !s.trim().is_empty())
+        .with_context(|| {
+            format!(
+                "which space? Pass --space KEY, or add `space: KEY` to the front matter of {}",
+                a.file.display()
+            )
+        })?;
+    let parent = a
+        .parent
+        .clone()
+        .or_else(|| fm.get("parent").map(str::to_string));
+
+    // A leading `# Title` equal to the title would show it twice (Confluence shows the title).
+    let storage = cfl_markdown::to_storage_titled(&body, &title);
+    let images = local_files(&a.file, &storage)?;
+    if a.dry_run {
+        // Only the storage format on stdout, so it can be piped; the rest on stderr.
+        writeln!(std::io::stdout().lock(), "{}", storage.body)?;
+        eprintln!("title\t{title}");
+        for (name, path) in &images {
+            eprintln!("attachment\t{name}\t{}", path.display());
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    runtime()?.block_on(publish(
+        g,
+        &space,
+        parent.as_deref(),
+        &title,
+        &storage.body,
+        &images,
+    ))
+}
+
+/// The page's title (`--title`, the front matter's `title:`, a leading `# Title` taken off the
+/// body, else the file name) and the body that remains.
+fn page_title(
+    a: &PublishArgs,
+    fm: &cfl_markdown::FrontMatter,
+    body: &str,
+) -> anyhow::Result<(String, String)> {
     let mut body = body.to_string();
     let title = match a
         .title
@@ -114,26 +160,16 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
     if title.is_empty() {
         anyhow::bail!("the page needs a title: pass --title, or start the file with `# Title`");
     }
-    let space = a
-        .space
-        .clone()
-        .or_else(|| fm.get("space").map(str::to_string))
-        .filter(|s| !s.trim().is_empty())
-        .with_context(|| {
-            format!(
-                "which space? Pass --space KEY, or add `space: KEY` to the front matter of {}",
-                a.file.display()
-            )
-        })?;
-    let parent = a
-        .parent
-        .clone()
-        .or_else(|| fm.get("parent").map(str::to_string));
+    Ok((title, body))
+}
 
-    // A leading `# Title` equal to the title would show it twice (Confluence shows the title).
-    let storage = cfl_markdown::to_storage_titled(&body, &title);
-    // Images are resolved against the file's directory and must all exist before any write.
-    let base = a.file.parent().unwrap_or(Path::new(".")).to_path_buf();
+/// The local files the page shows or links to (name, path), resolved against the Markdown
+/// file's directory; every one must exist before any write.
+fn local_files(
+    file: &Path,
+    storage: &cfl_markdown::Storage,
+) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    let base = file.parent().unwrap_or(Path::new(".")).to_path_buf();
     // Images and linked files (attachment links) alike.
     let mut images: Vec<(String, PathBuf)> = Vec::new();
     let mut missing = Vec::new();
@@ -160,23 +196,7 @@ pub fn run(a: PublishArgs, g: &Globals) -> anyhow::Result<ExitCode> {
             missing.join(", ")
         );
     }
-    if a.dry_run {
-        // Only the storage format on stdout, so it can be piped; the rest on stderr.
-        writeln!(std::io::stdout().lock(), "{}", storage.body)?;
-        eprintln!("title\t{title}");
-        for (name, path) in &images {
-            eprintln!("attachment\t{name}\t{}", path.display());
-        }
-        return Ok(ExitCode::SUCCESS);
-    }
-    runtime()?.block_on(publish(
-        g,
-        &space,
-        parent.as_deref(),
-        &title,
-        &storage.body,
-        &images,
-    ))
+    Ok(images)
 }
 
 /// `cfl publish DIR`: the plan, then (unless `--dry-run`) its changes, one line each.

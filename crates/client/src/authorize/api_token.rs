@@ -1,8 +1,16 @@
 //! `api-token`: a Cloud classic API token, Basic `email:token` on `SITE/wiki`.
 
+use super::spec::Spec;
 use super::{basic, ready, Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
 use crate::deployment::Deployment;
+
+pub(super) const SPEC: Spec = Spec {
+    name: "api-token",
+    deployment: Deployment::Cloud,
+    stores_json: false,
+    authorizer: |_cred| Ok(Box::new(ApiToken)),
+};
 
 pub struct ApiToken;
 

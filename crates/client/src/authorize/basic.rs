@@ -1,8 +1,16 @@
 //! `basic`: Data Center `user:password` (legacy; admins often disable it).
 
+use super::spec::Spec;
 use super::{basic, ready, Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
 use crate::deployment::Deployment;
+
+pub(super) const SPEC: Spec = Spec {
+    name: "basic",
+    deployment: Deployment::DataCenter,
+    stores_json: false,
+    authorizer: |_cred| Ok(Box::new(Basic)),
+};
 
 pub struct Basic;
 

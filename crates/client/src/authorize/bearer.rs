@@ -1,9 +1,10 @@
-//! What the OAuth 2.0 bearer methods (`oauth2`, `dc-oauth2`, `client-credentials`) share: the
-//! stored bearer, renewed a minute before it expires or after a 401, through the grant the
-//! method uses.
+//! The one authorizer of the OAuth 2.0 bearer methods (`oauth2`, `dc-oauth2`,
+//! `client-credentials`): the stored bearer, renewed a minute before it expires or after a 401,
+//! through the grant the method uses. Each method's file only says which grant and where.
 
-use super::{Authorized, Ctx, Pending};
+use super::{Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
+use crate::deployment::Deployment;
 use crate::error::{Error, Result};
 use crate::oauth::live::{self, Live};
 use crate::oauth::token::{self, Refusal};
@@ -22,24 +23,23 @@ pub(super) enum Grant {
 }
 
 pub(super) struct Bearer {
+    method: Method,
     live: Live,
     grant: Grant,
 }
 
 impl Bearer {
-    pub fn new(cred: &crate::Credential, grant: Grant) -> Result<Bearer> {
-        Ok(Bearer {
+    /// The authorizer of a bearer method that renews through `grant`.
+    pub fn boxed(cred: &crate::Credential, grant: Grant) -> Result<Box<dyn Authorizer>> {
+        Ok(Box::new(Bearer {
+            method: cred.method,
             live: Live::new(cred)?,
             grant,
-        })
+        }))
     }
 
     /// The bearer to send; renewed when due or when `failed` is still the current one.
-    pub fn authorize<'a>(
-        &'a self,
-        ctx: Ctx<'a>,
-        failed: Option<&'a str>,
-    ) -> Pending<'a, Authorized> {
+    fn bearer<'a>(&'a self, ctx: Ctx<'a>, failed: Option<&'a str>) -> Pending<'a, Authorized> {
         Box::pin(async move {
             let mut guard = self.live.lock().await;
             let s = guard
@@ -68,7 +68,7 @@ impl Bearer {
     }
 
     /// Renews now (`cfl auth refresh`).
-    pub fn force<'a>(&'a self, ctx: Ctx<'a>) -> Pending<'a, ()> {
+    fn force<'a>(&'a self, ctx: Ctx<'a>) -> Pending<'a, ()> {
         Box::pin(async move {
             let mut guard = self.live.lock().await;
             let s = guard
@@ -78,18 +78,42 @@ impl Bearer {
             self.live.save(s)
         })
     }
-
-    pub fn stored_secret(&self) -> Pending<'_, Option<StoredSecret>> {
-        Box::pin(async move { Ok(self.live.snapshot().await) })
-    }
 }
 
-/// A refused bearer (after one renewal): the app's access or scopes.
-pub(super) fn refused(method: Method, login_cmd: &str) -> String {
-    format!(
-        "The OAuth access token was refused even after renewing it: the app's access may have \
-         been revoked or lack a scope for this call. Fix: `{login_cmd} --method {method}`."
-    )
+impl Authorizer for Bearer {
+    fn method(&self) -> Method {
+        self.method
+    }
+
+    fn authorize<'a>(
+        &'a self,
+        ctx: Ctx<'a>,
+        _req: Request<'a>,
+        failed: Option<&'a str>,
+    ) -> Pending<'a, Authorized> {
+        self.bearer(ctx, failed)
+    }
+
+    fn renewable(&self) -> bool {
+        true
+    }
+
+    fn renew<'a>(&'a self, ctx: Ctx<'a>) -> Pending<'a, ()> {
+        self.force(ctx)
+    }
+
+    fn stored_secret(&self) -> Pending<'_, Option<StoredSecret>> {
+        Box::pin(async move { Ok(self.live.snapshot().await) })
+    }
+
+    /// A refused bearer (after one renewal): the app's access or scopes.
+    fn refused(&self, _deployment: Deployment, login_cmd: &str, _server_message: &str) -> String {
+        let method = self.method;
+        format!(
+            "The OAuth access token was refused even after renewing it: the app's access may have \
+             been revoked or lack a scope for this call. Fix: `{login_cmd} --method {method}`."
+        )
+    }
 }
 
 async fn renew(ctx: Ctx<'_>, s: &mut StoredSecret, grant: Grant) -> Result<()> {

@@ -1,6 +1,7 @@
 //! `cookie`: a Data Center session cookie (`JSESSIONID`). cfl logs in with Basic once, sends the
 //! session cookie, and logs in again when the session is old or refused (a 401).
 
+use super::spec::Spec;
 use super::{basic, Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
 use crate::credentials::Credential;
@@ -14,6 +15,13 @@ use crate::oauth::StoredSecret;
 /// refused but answered as anonymous — so cfl never relies on a session old enough to have died
 /// (Confluence's default timeout is 30 minutes or more; a 401 also triggers a new login).
 const SESSION_SECS: i64 = 25 * 60;
+
+pub(super) const SPEC: Spec = Spec {
+    name: "cookie",
+    deployment: Deployment::DataCenter,
+    stores_json: true,
+    authorizer: |cred| Ok(Box::new(Cookie::new(cred)?)),
+};
 
 pub struct Cookie {
     live: Live,

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use cfl_auth::oauth1::{Consumer, RequestParts, TokenParams};
 
+use super::spec::Spec;
 use super::{Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
 use crate::credentials::Credential;
@@ -92,6 +93,13 @@ pub(super) fn refused(method: Method, login_cmd: &str) -> String {
          key, impersonation). Fix: `{login_cmd} --method {method}`."
     )
 }
+
+pub(super) const SPEC: Spec = Spec {
+    name: "oauth1",
+    deployment: Deployment::DataCenter,
+    stores_json: true,
+    authorizer: |cred| Ok(Box::new(Oauth1::new(cred)?)),
+};
 
 pub struct Oauth1(Signer);
 

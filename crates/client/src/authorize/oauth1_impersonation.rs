@@ -5,12 +5,20 @@
 use cfl_auth::oauth1::TokenParams;
 
 use super::oauth1::{self, Signer};
+use super::spec::Spec;
 use super::{Authorized, Authorizer, Ctx, Pending, Request, Target};
 use crate::config::Method;
 use crate::credentials::Credential;
 use crate::deployment::Deployment;
 use crate::error::{Error, Result};
 use crate::oauth::StoredSecret;
+
+pub(super) const SPEC: Spec = Spec {
+    name: "oauth1-impersonation",
+    deployment: Deployment::DataCenter,
+    stores_json: true,
+    authorizer: |cred| Ok(Box::new(Oauth1Impersonation::new(cred)?)),
+};
 
 pub struct Oauth1Impersonation(Signer);
 

@@ -1,8 +1,16 @@
 //! `pat`: a Data Center personal access token, `Authorization: Bearer PAT`.
 
+use super::spec::Spec;
 use super::{ready, Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
 use crate::deployment::Deployment;
+
+pub(super) const SPEC: Spec = Spec {
+    name: "pat",
+    deployment: Deployment::DataCenter,
+    stores_json: false,
+    authorizer: |_cred| Ok(Box::new(Pat)),
+};
 
 pub struct Pat;
 

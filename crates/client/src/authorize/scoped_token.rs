@@ -2,9 +2,17 @@
 //! the profile's API base is `GATEWAY/ex/confluence/CLOUD_ID/wiki` (made by `cfl auth login`);
 //! each request is Basic `email:token`.
 
+use super::spec::Spec;
 use super::{basic, ready, Authorized, Authorizer, Ctx, Pending, Request};
 use crate::config::Method;
 use crate::deployment::Deployment;
+
+pub(super) const SPEC: Spec = Spec {
+    name: "scoped-token",
+    deployment: Deployment::CloudScoped,
+    stores_json: false,
+    authorizer: |_cred| Ok(Box::new(ScopedToken)),
+};
 
 pub struct ScopedToken;
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::credentials::Source;
+use crate::deployment::Deployment;
 use crate::http::{Client, ClientOptions};
 
 const BASE: &str = "https://c.example.com/confluence";
@@ -305,4 +306,18 @@ fn each_method_explains_its_own_refusal() {
     let fresh = r#"{"access_token":"a","expires_at":99999999999}"#;
     let bearer = explain(Method::DcOauth2, None, fresh, "{}");
     assert!(bearer.contains("even after renewing"), "{bearer}");
+}
+
+#[test]
+fn each_method_file_names_its_method_as_saved_profiles_do() {
+    for m in Method::ALL {
+        // The name in config.toml is serde's; the one on the command line is the Spec's.
+        let saved = serde_json::to_value(m).unwrap();
+        assert_eq!(saved.as_str(), Some(m.spec().name), "{m:?}");
+        assert_eq!(Method::parse(m.spec().name).unwrap(), m);
+    }
+    let mut names: Vec<_> = Method::ALL.iter().map(|m| m.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), Method::ALL.len(), "two methods share a name");
 }

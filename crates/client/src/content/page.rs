@@ -175,7 +175,7 @@ impl Content<'_> {
                 {
                     Ok(v) => self.detail_from_v2(&v).await,
                     // v2 keeps blog posts apart; a search hit may be one.
-                    Err(e) if super::tree::is_status(&e, 404) => {
+                    Err(e) if e.status() == Some(404) => {
                         let v = self
                             .get_json(&format!("{V2}/blogposts/{}{format}", segment(id)))
                             .await

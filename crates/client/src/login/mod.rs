@@ -7,12 +7,9 @@
 mod guide;
 mod oauth1;
 mod oauth2;
+mod options;
 mod save;
 mod token;
-
-use std::path::PathBuf;
-
-use url::Url;
 
 use crate::config::Method;
 use crate::deployment::{self, Deployment};
@@ -20,66 +17,11 @@ use crate::http::build_http;
 use crate::ClientOptions;
 
 pub use oauth2::{CLOUD_SCOPES, DEFAULT_REDIRECT};
+pub(crate) use options::say;
+pub use options::{Globals, Options, Prompt};
+pub use save::fmt_time;
+use save::{default_profile_name, login_failed};
 pub use token::{find_jira_token, netrc_entry};
-
-/// Says one line to the person logging in (stderr, through the [`Prompt`]).
-macro_rules! say {
-    ($a:expr, $($t:tt)*) => {
-        $a.ui.say(&format!($($t)*))
-    };
-}
-pub(crate) use say;
-
-/// The questions a login may ask and the lines it says: the binary answers them from the
-/// terminal or standard input and prints to stderr.
-pub trait Prompt {
-    /// Whether a person can answer questions (a terminal is attached).
-    fn interactive(&self) -> bool;
-    /// A question answered in the clear.
-    fn ask(&self, prompt: &str) -> crate::error::Result<String>;
-    /// A question whose answer is a secret (not echoed).
-    fn secret(&self, prompt: &str) -> crate::error::Result<String>;
-    /// A secret piped on standard input (`--token-stdin` and the like); `what` names it.
-    fn stdin_secret(&self, what: &str) -> crate::error::Result<String>;
-    /// A line for the person (progress, warnings, where the secret went).
-    fn say(&self, line: &str);
-}
-
-/// Flags of every client command that matter to a login.
-#[derive(Clone, Debug, Default)]
-pub struct Globals {
-    /// The profile to save as (else `CFL_PROFILE`, else the site's host name).
-    pub profile: Option<String>,
-    pub verbose: bool,
-}
-
-/// What the person asked for (`cfl auth login`'s flags; the binary documents each).
-pub struct Options {
-    pub ui: Box<dyn Prompt>,
-    pub site: Option<String>,
-    pub method: Option<String>,
-    pub email: Option<String>,
-    pub username: Option<String>,
-    pub token_stdin: bool,
-    pub password_stdin: bool,
-    pub deployment: Option<String>,
-    pub insecure_storage: bool,
-    pub api_gateway_url: String,
-    pub use_jira_token: bool,
-    pub ca_bundle: Option<PathBuf>,
-    pub client_cert: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    pub client_id: Option<String>,
-    pub client_secret_stdin: bool,
-    pub scope: Option<String>,
-    pub auth_url: String,
-    pub redirect_uri: Option<String>,
-    pub no_browser: bool,
-    pub consumer_key: Option<String>,
-    pub private_key: Option<PathBuf>,
-    pub as_user: Option<String>,
-    pub paste_verifier: bool,
-}
 
 /// Logs in and saves the profile: the site's deployment (flag, host name, or asking the
 /// server), the method (flag, a question, or the deployment's default), then the method's flow.
@@ -175,35 +117,4 @@ pub async fn run(a: Options, g: &Globals) -> crate::error::Result<()> {
         },
     )
     .await
-}
-
-pub(super) fn default_profile_name(site: &Url) -> String {
-    let host = site.host_str().unwrap_or("default");
-    match site.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.to_string(),
-    }
-}
-
-/// The server did not take the new credential. Said as text, not kept as the refusal it may be:
-/// a login that fails has exit code 1 like any other failed login, not the 4 of a command whose
-/// saved credential stopped working.
-fn login_failed(e: crate::Error) -> crate::Error {
-    crate::Error::Request(format!(
-        "login failed, nothing was saved: {}",
-        e.with_sources()
-    ))
-}
-
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn fmt_time(secs: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(secs)
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-            ))
-            .ok()
-        })
-        .unwrap_or_else(|| secs.to_string())
 }

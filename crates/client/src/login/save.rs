@@ -4,6 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use url::Url;
+
 use crate::config::{config_dir, Config, Method, Profile, SecretStore};
 use crate::identity::Identity;
 use crate::secrets;
@@ -67,7 +69,7 @@ pub fn save(l: Login, who: &Identity, a: &Options, g: &Globals) -> crate::error:
         say!(
             a,
             "The access token (or session) expires at {} and is renewed automatically.",
-            super::fmt_time(e)
+            fmt_time(e)
         );
     }
     match store {
@@ -84,4 +86,35 @@ pub fn save(l: Login, who: &Identity, a: &Options, g: &Globals) -> crate::error:
         SecretStore::Keychain => say!(a, "The secret is stored in the OS keychain."),
     }
     Ok(())
+}
+
+pub(super) fn default_profile_name(site: &Url) -> String {
+    let host = site.host_str().unwrap_or("default");
+    match site.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    }
+}
+
+/// The server did not take the new credential. Said as text, not kept as the refusal it may be:
+/// a login that fails has exit code 1 like any other failed login, not the 4 of a command whose
+/// saved credential stopped working.
+pub(super) fn login_failed(e: crate::Error) -> crate::Error {
+    crate::Error::Request(format!(
+        "login failed, nothing was saved: {}",
+        e.with_sources()
+    ))
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn fmt_time(secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(secs)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| secs.to_string())
 }

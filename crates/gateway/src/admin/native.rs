@@ -62,6 +62,7 @@ pub async fn create_token(
     let (token, secret) = new
         .build(&admin.label, gw.now_ms())
         .map_err(|e| Refusal::new(StatusCode::BAD_REQUEST, "invalid_token_request", e.0))?;
+    admin.may_manage_user(gw, token.user.as_deref())?;
     if token.user.is_none() && !gw.upstream.allows_unbound() {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
@@ -113,6 +114,7 @@ pub async fn revoke_token(gw: &Shared, admin: &Admin, id: &str) -> Result<Token,
     let Some(mut token) = existing else {
         return Err(token_not_found(id));
     };
+    admin.may_manage_user(gw, token.user.as_deref())?;
     if gw.store.revoke_token(id, now).await.map_err(store_error)? {
         token.revoked_at = Some(now);
     }
@@ -130,11 +132,19 @@ pub async fn revoke_token(gw: &Shared, admin: &Admin, id: &str) -> Result<Token,
 /// Lists every token, revoked and expired ones included.
 #[utoipa::path(get, path = "/admin/v1/tokens", operation_id = "listTokens",
     responses((status = 200, description = "every token, newest first", body = TokenList)))]
-pub(super) async fn list(State(gw): State<Shared>) -> Result<Json<TokenList>, Refusal> {
+pub(super) async fn list(
+    State(gw): State<Shared>,
+    Extension(admin): Extension<Admin>,
+) -> Result<Json<TokenList>, Refusal> {
     let _counts = gw.usage.read().await;
     let tokens = gw.store.tokens().await.map_err(store_error)?;
     Ok(Json(TokenList {
-        tokens: tokens.iter().map(|t| token_view(&gw, t)).collect(),
+        tokens: tokens
+            .iter()
+            // A token-manager limited to some users sees only their tokens.
+            .filter(|t| admin.may_manage_user(&gw, t.user.as_deref()).is_ok())
+            .map(|t| token_view(&gw, t))
+            .collect(),
     }))
 }
 

@@ -11,7 +11,8 @@ use axum::Router;
 use serde_json::{json, Value};
 use utoipa::OpenApi;
 
-use super::{extender, native};
+use super::oidc::session;
+use super::{admin_tokens, extender, native};
 use crate::state::Shared;
 
 #[derive(OpenApi)]
@@ -21,7 +22,10 @@ use crate::state::Shared;
         version = "1",
         description = "Tokens, the audit log and a restriction checker for `cfl serve`, plus Extender's token API. \
 Every error is JSON `{\"error\": CODE, \"message\": TEXT}` (schema `Error`): the code is stable for scripts, the message says what to fix. \
-Authenticate with `Authorization: Bearer ADMIN_TOKEN` (or Basic `ANY:ADMIN_TOKEN`, as Extender scripts do)."
+Authenticate with `Authorization: Bearer ADMIN_TOKEN` (or Basic `ANY:ADMIN_TOKEN`, as Extender scripts do), \
+or with a sign-in session (`[admin.oidc]`): `Bearer cfls_…` from `cfl gateway login`, or the admin page's `cfl_admin_session` cookie, \
+whose requests other than GET/HEAD/OPTIONS must send `X-CSRF-Token` (from `GET /admin/v1/session`) and this gateway's `Origin` (else 403 `csrf`). \
+Each credential has a role (`admin`, `token-manager`, `auditor`); an operation the role may not use answers 403 `forbidden_by_role`."
     ),
     paths(
         native::list,
@@ -31,6 +35,10 @@ Authenticate with `Authorization: Bearer ADMIN_TOKEN` (or Basic `ANY:ADMIN_TOKEN
         native::audit,
         native::verify,
         native::check,
+        session::show,
+        session::sign_out,
+        admin_tokens::create,
+        admin_tokens::revoke,
         serve,
         extender::list,
         extender::set,
@@ -101,6 +109,11 @@ fn add_admin_authentication(doc: &mut Value) {
             );
             responses["503"] =
                 error_response("`store_unavailable`: the store did not answer; try again shortly");
+            if responses.get("403").is_none() {
+                responses["403"] = error_response(
+                    "`forbidden_by_role`: this credential's role may not use this operation; `csrf`: a cookie session's request without its `X-CSRF-Token` or from another `Origin`",
+                );
+            }
         }
     }
 }

@@ -366,3 +366,61 @@ pub struct CheckAnswer {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub normalized_path: Option<String>,
 }
+
+/// Who this admin request runs as (`GET /admin/v1/session`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = Session)]
+pub struct SessionView {
+    /// How the admin proved who they are: `oidc` (a sign-in), `token` (a gateway admin token)
+    /// or `confluence` (a Confluence admin's Basic credentials).
+    #[schema(example = "oidc")]
+    pub via: String,
+    /// The provider's subject, the admin token's id, or the Confluence user.
+    pub subject: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub role: crate::admin::roles::Role,
+    /// What the role may do: `tokens:read`, `tokens:write`, `audit:read`, `admin`.
+    #[schema(example = json!(["tokens:read", "tokens:write"]))]
+    pub permissions: Vec<String>,
+    /// For a session sent as a cookie: the `X-CSRF-Token` every request but GET/HEAD/OPTIONS
+    /// must carry (with an `Origin` of this gateway).
+    pub csrf_token: Option<String>,
+    /// When a session ends (Unix seconds); null for admin tokens and Confluence credentials.
+    pub expires_at: Option<i64>,
+}
+
+/// A signed-out session.
+#[derive(Serialize, ToSchema)]
+pub struct SignedOut {
+    pub signed_out: bool,
+}
+
+/// A new gateway admin token (`POST /admin/v1/admin-tokens`).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAdminTokenRequest {
+    /// Whose or what the admin token is.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    pub label: String,
+    /// What the token may do; `admin` is everything.
+    pub role: crate::admin::roles::Role,
+}
+
+/// A created admin token; its secret is in this answer only.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedAdminToken {
+    #[schema(example = "adm_3kF9aZ1qLm0P")]
+    pub id: String,
+    pub label: String,
+    pub role: crate::admin::roles::Role,
+    pub secret: String,
+}
+
+/// A revoked admin token.
+#[derive(Serialize, ToSchema)]
+pub struct RevokedAdminToken {
+    pub id: String,
+    pub revoked: bool,
+}

@@ -144,6 +144,28 @@ pub(super) const MIGRATIONS: &[(i64, &str, Sql)] = &[(
         CREATE INDEX audit_token ON audit (token_id);",
         postgres: "SELECT 1;",
     },
+), (
+    8,
+    "admin roles, admin sessions (OpenID Connect sign-in), pending sign-ins",
+    Sql::Both(
+        "ALTER TABLE admin_tokens ADD COLUMN role TEXT NOT NULL DEFAULT 'admin';
+    CREATE TABLE admin_sessions (
+        secret_hash TEXT PRIMARY KEY,
+        subject TEXT NOT NULL,
+        name TEXT NOT NULL,
+        email TEXT,
+        role TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        revoked_at BIGINT
+    );
+    CREATE TABLE admin_pending (
+        key_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );",
+    ),
 )];
 
 /// The newest migration applied to the store (`None`: a new store).

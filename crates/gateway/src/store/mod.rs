@@ -9,6 +9,7 @@ pub(crate) mod admins;
 pub(crate) mod audit;
 pub(crate) mod migrate;
 pub(crate) mod minted;
+pub(crate) mod sessions;
 pub(crate) mod tokens;
 pub(crate) mod usage;
 

@@ -135,6 +135,20 @@ impl Gateway {
         Gateway::start_in(dir, upstream, identity, extra, &store, env)
     }
 
+    /// Like [`Gateway::start`], listening on `listen` (e.g. a port a provider's redirect URI names).
+    pub fn start_listening(
+        sim: &Sim,
+        listen: SocketAddr,
+        identity: &str,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> Gateway {
+        let dir = tempfile::tempdir().unwrap();
+        let store = format!("sqlite:{}", dir.path().join("gw.sqlite").display());
+        let extra = format!("listen = \"{listen}\"\n{extra}");
+        Gateway::start_in(dir, &sim.base_url, identity, &extra, &store, env)
+    }
+
     /// Like [`Gateway::start`] with a given store URL (e.g. a shared PostgreSQL database).
     pub fn start_with_store(sim: &Sim, identity: &str, store: &str) -> Gateway {
         let dir = tempfile::tempdir().unwrap();
@@ -150,8 +164,14 @@ impl Gateway {
         env: &[(&str, &str)],
     ) -> Gateway {
         copy_keys(dir.path());
+        // A `listen` in `extra` comes first and wins over the default.
+        let listen = if extra.starts_with("listen = ") {
+            String::new()
+        } else {
+            "listen = \"127.0.0.1:0\"\n".to_string()
+        };
         let config = format!(
-            "listen = \"127.0.0.1:0\"\nstore = {store:?}\n{extra}\n[upstream]\nurl = {upstream:?}\n[upstream.identity]\n{identity}\n",
+            "{listen}store = {store:?}\n{extra}\n[upstream]\nurl = {upstream:?}\n[upstream.identity]\n{identity}\n",
         );
         let path = dir.path().join("gateway.toml");
         std::fs::write(&path, config).unwrap();

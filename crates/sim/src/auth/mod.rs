@@ -16,9 +16,7 @@ pub mod login;
 pub(crate) mod primitives;
 mod scopes;
 mod session;
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+mod store;
 
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{header, HeaderValue};
@@ -35,24 +33,7 @@ pub use login::check_login;
 pub(crate) use primitives::{ct_eq, lock, starts_with_ci};
 pub use scopes::{cloud_required_scopes, dc_required_scope, scope_mismatch};
 pub use session::{SESSION_COOKIE, XSRF_HEADER};
-
-/// Credentials issued while the simulator runs (sessions, OAuth grants, OAuth 1.0a nonces).
-#[derive(Default)]
-pub struct AuthStore {
-    /// SHA-256 of the JSESSIONID → (username, expires at ms). Sliding: each use extends it.
-    pub sessions: Mutex<HashMap<String, (String, i64)>>,
-    pub oauth1: crate::oauth1::Store,
-    pub oauth2: crate::oauth2::Store,
-    /// DC: consecutive failed logins per lower-cased username (the CAPTCHA trigger).
-    pub login_failures: Mutex<HashMap<String, u32>>,
-}
-
-impl AuthStore {
-    /// Forgets every failed-login count, as an admin resetting CAPTCHAs would.
-    pub fn reset_login_failures(&self) {
-        lock(&self.login_failures).clear();
-    }
-}
+pub use store::AuthStore;
 
 /// The error body family for a request path.
 pub fn error_style(path: &str) -> ErrorStyle {

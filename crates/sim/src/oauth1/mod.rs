@@ -7,209 +7,24 @@
 //! 401 (400 for malformed requests) with `WWW-Authenticate: OAuth realm="<base url>",
 //! oauth_problem="..."` and a form-encoded `oauth_problem=...` body.
 
+mod check;
 mod flow;
+mod store;
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use check::{check_signed, problem, Checked, MAX_FORM_BODY};
+pub use store::Store;
+use store::{hash, random_token, AccessToken, RequestToken};
 
 use axum::body::Body;
 use axum::extract::{OriginalUri, Request};
 use axum::http::{header, HeaderMap, StatusCode};
-use cfl_auth::oauth1::{
-    self, AuthorizationHeader, Problem, ProtocolParams, PublicKey, RequestParts,
-};
-use sha2::{Digest, Sha256};
+use cfl_auth::oauth1::{self, Problem};
 
 use crate::auth::caller::{AuthMethod, Caller};
-use crate::config::OAuth1ConsumerConfig;
-use crate::error::{ApiError, ApiResult, ErrorStyle};
+use crate::error::ApiResult;
 use crate::Shared;
 
 pub use flow::routes;
-
-/// Largest form body buffered to check its signature (bigger form posts are refused).
-const MAX_FORM_BODY: usize = 1024 * 1024;
-
-/// Issued OAuth 1.0a credentials and seen nonces. Tokens are keyed by their SHA-256, so the
-/// store never holds a usable token; token secrets are not kept at all (RSA-SHA1 ignores them).
-#[derive(Default)]
-pub struct Store {
-    inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    request_tokens: HashMap<String, RequestToken>,
-    access_tokens: HashMap<String, AccessToken>,
-    /// consumer key → nonce → its timestamp.
-    nonces: HashMap<String, HashMap<String, i64>>,
-    /// Parsed consumer public keys (parsed once, on first use).
-    keys: HashMap<String, PublicKey>,
-}
-
-struct RequestToken {
-    consumer: String,
-    callback: String,
-    issued_ms: i64,
-    /// Set when a user approves: (username, hashed verifier).
-    approval: Option<(String, String)>,
-}
-
-struct AccessToken {
-    consumer: String,
-    user: String,
-}
-
-impl Store {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-fn hash(secret: &str) -> String {
-    crate::model::hex(&Sha256::digest(secret.as_bytes()))
-}
-
-/// A random credential: 32 alphanumeric characters.
-fn random_token() -> String {
-    oauth1::generate_nonce()
-}
-
-/// Where the simulator is, as the client addressed it: `http://HOST[:PORT]` from the Host header.
-fn origin(headers: &HeaderMap) -> Option<String> {
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    Some(format!("http://{host}"))
-}
-
-/// The realm in `WWW-Authenticate`: the base URL (context path included).
-fn realm(state: &Shared, headers: &HeaderMap) -> String {
-    let origin = origin(headers).unwrap_or_else(|| "http://localhost".into());
-    format!("{origin}{}", state.config.context_path)
-}
-
-/// An OAuth 1.0a failure with the header and body Atlassian sends.
-fn problem(
-    state: &Shared,
-    headers: &HeaderMap,
-    problem: Problem,
-    message: impl Into<String>,
-) -> ApiError {
-    let status = StatusCode::from_u16(problem.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    ApiError::new(status, ErrorStyle::OAuth1, message)
-        .with_code(problem.as_str())
-        .with_header(
-            "www-authenticate",
-            format!(
-                "OAuth realm=\"{}\", oauth_problem=\"{}\"",
-                realm(state, headers),
-                problem.as_str()
-            ),
-        )
-}
-
-/// A request whose signature, timestamp and nonce have been checked.
-struct Checked {
-    params: ProtocolParams,
-    /// Query and form parameters (where `xoauth_requestor_id` lives).
-    request_params: Vec<(String, String)>,
-    consumer: OAuth1ConsumerConfig,
-}
-
-/// Verifies a signed request: everything but the token. `path_and_query` is the path the
-/// client used (context path included).
-fn check_signed(
-    state: &Shared,
-    method: &str,
-    path_and_query: &str,
-    headers: &HeaderMap,
-    form_body: Option<&str>,
-) -> ApiResult<Checked> {
-    let fail = |p: Problem, m: String| problem(state, headers, p, m);
-    let from_auth = |e: oauth1::Error| problem(state, headers, e.problem(), e.to_string());
-    let authz = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            fail(
-                Problem::ParameterAbsent,
-                "an OAuth Authorization header is required".into(),
-            )
-        })?;
-    let header = AuthorizationHeader::parse(authz).map_err(from_auth)?;
-    let params = ProtocolParams::from_header(&header).map_err(from_auth)?;
-    let consumer = state
-        .config
-        .oauth1_consumers
-        .iter()
-        .find(|c| c.key == params.consumer_key)
-        .cloned()
-        .ok_or_else(|| {
-            fail(
-                Problem::ConsumerKeyUnknown,
-                format!("unknown consumer key {:?}", params.consumer_key),
-            )
-        })?;
-    let now = state.clock.now_secs();
-    let skew = state.config.tokens.oauth1_timestamp_skew_seconds as i64;
-    if (params.timestamp - now).abs() > skew {
-        return Err(fail(
-            Problem::TimestampRefused,
-            format!("timestamp is more than {skew} seconds away from the server time {now}"),
-        ));
-    }
-    let key = public_key(state, &consumer).map_err(from_auth)?;
-    let Some(origin) = origin(headers) else {
-        return Err(fail(
-            Problem::ParameterRejected,
-            "a Host header is needed to check the signature".into(),
-        ));
-    };
-    let url = format!("{origin}{path_and_query}");
-    let req = RequestParts {
-        method,
-        url: &url,
-        form_body,
-    };
-    oauth1::verify(&key, &req, &header).map_err(from_auth)?;
-    remember_nonce(state, &consumer.key, &params, now, skew)
-        .map_err(|m| fail(Problem::NonceUsed, m))?;
-    let request_params = oauth1::request_parameters(&req).map_err(from_auth)?;
-    Ok(Checked {
-        params,
-        request_params,
-        consumer,
-    })
-}
-
-fn public_key(state: &Shared, consumer: &OAuth1ConsumerConfig) -> Result<PublicKey, oauth1::Error> {
-    let mut inner = state.auth.oauth1.lock();
-    if let Some(k) = inner.keys.get(&consumer.key) {
-        return Ok(k.clone());
-    }
-    let pem = consumer.public_key_pem.as_deref().unwrap_or_default();
-    let key = PublicKey::from_pem(pem)?;
-    inner.keys.insert(consumer.key.clone(), key.clone());
-    Ok(key)
-}
-
-/// Records the nonce; a nonce already seen for this consumer inside the window is a replay.
-/// Entries outside the window are dropped: their timestamps would be refused anyway.
-fn remember_nonce(
-    state: &Shared,
-    consumer: &str,
-    params: &ProtocolParams,
-    now: i64,
-    skew: i64,
-) -> Result<(), String> {
-    let mut inner = state.auth.oauth1.lock();
-    let seen = inner.nonces.entry(consumer.to_string()).or_default();
-    seen.retain(|_, ts| (*ts - now).abs() <= skew);
-    if seen.contains_key(&params.nonce) {
-        return Err("this nonce was already used".into());
-    }
-    seen.insert(params.nonce.clone(), params.timestamp);
-    Ok(())
-}
 
 /// The hook the auth layer calls for `Authorization: OAuth ...` on REST routes.
 ///
@@ -324,8 +139,9 @@ fn caller_for(state: &Shared, headers: &HeaderMap, checked: Checked) -> ApiResul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::OAuth1ConsumerConfig;
     use crate::{SimConfig, SimState};
-    use cfl_auth::oauth1::{Consumer, TokenParams};
+    use cfl_auth::oauth1::{Consumer, RequestParts, TokenParams};
 
     const KEY: &str = include_str!("../../../../examples/keys/demo-consumer.key.pem");
     const PUB: &str = include_str!("../../../../examples/keys/demo-consumer.pub.pem");

@@ -14,45 +14,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
+use super::faults::{ArmedFaults, TokenFault};
 use super::keys::{self, DropError};
 use crate::auth::primitives::lock;
 use crate::error::{ApiError, ErrorStyle};
 use crate::Shared;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenFault {
-    UnknownKid,
-    BadSignature,
-    WrongIss,
-    WrongAud,
-    Expired,
-    WrongNonce,
-}
-
-#[derive(Debug, Default, Serialize)]
-pub struct ArmedFaults {
-    fault: Option<TokenFault>,
-    remaining: u32,
-}
-
-impl ArmedFaults {
-    /// The fault for the token being issued now, counting it down.
-    pub fn take(&mut self) -> Option<TokenFault> {
-        if self.remaining == 0 {
-            return None;
-        }
-        self.remaining -= 1;
-        let fault = self.fault;
-        if self.remaining == 0 {
-            self.fault = None;
-        }
-        fault
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use super::control::TokenFault;
+use super::faults::TokenFault;
 use super::{
     now_ms, object_id, provider, subject, AccessGrant, OidcClient, OidcConfig, OidcUser,
     PendingCode, Provider,

@@ -18,68 +18,20 @@
 //! Everything is read and checked once at start, so `/__sim/reset` restores exactly this content
 //! and a mistake is reported with the file and what is wrong, never as a panic or a 404 later.
 
-mod apply;
+pub mod apply;
 mod dir;
 mod file;
+mod read;
+mod spec;
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
-
-use bytes::Bytes;
+use std::path::Path;
 
 use crate::config::users::UserConfig;
 
-pub use apply::apply;
-
-/// A seed read from disk and checked: what `world::build` builds the world from.
-#[derive(Debug, Clone, Default)]
-pub struct Seed {
-    pub users: Vec<UserConfig>,
-    pub spaces: Vec<SeedSpace>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SeedSpace {
-    pub key: String,
-    pub name: String,
-    pub description: String,
-    pub homepage: Option<String>,
-    pub pages: Vec<SeedPage>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SeedPage {
-    pub title: String,
-    /// `page` or `blogpost`.
-    pub kind: String,
-    pub body: String,
-    pub parent: Option<String>,
-    pub labels: Vec<String>,
-    pub author: Option<String>,
-    pub attachments: Vec<SeedAttachment>,
-}
-
-#[derive(Debug, Clone)]
-pub struct SeedAttachment {
-    pub name: String,
-    pub media_type: String,
-    pub data: Bytes,
-}
-
-/// A seed that can't be used: the file (or folder) and what is wrong with it.
-#[derive(Debug, thiserror::Error)]
-#[error("invalid seed {}: {message}", path.display())]
-pub struct SeedError {
-    pub path: PathBuf,
-    pub message: String,
-}
-
-pub(super) fn err<T>(path: &Path, message: impl Into<String>) -> Result<T, SeedError> {
-    Err(SeedError {
-        path: path.to_path_buf(),
-        message: message.into(),
-    })
-}
+use read::{file_name, media_type, read_bytes, read_text};
+use spec::err;
+pub use spec::{Seed, SeedAttachment, SeedError, SeedPage, SeedSpace};
 
 impl Seed {
     /// Reads a seed file (`.toml`, `.json`) or folder, and checks it.
@@ -222,42 +174,4 @@ fn check_pages(path: &Path, s: &SeedSpace) -> Result<(), SeedError> {
         }
     }
     Ok(())
-}
-
-pub(super) fn read_text(path: &Path) -> Result<String, SeedError> {
-    std::fs::read_to_string(path).or_else(|e| err(path, format!("cannot read it: {e}")))
-}
-
-pub(super) fn read_bytes(path: &Path) -> Result<Bytes, SeedError> {
-    std::fs::read(path)
-        .map(Bytes::from)
-        .or_else(|e| err(path, format!("cannot read it: {e}")))
-}
-
-pub(super) fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// The media type Confluence would record for a file name (the common ones; others are bytes).
-pub(super) fn media_type(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    match ext.as_deref() {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("svg") => "image/svg+xml",
-        Some("webp") => "image/webp",
-        Some("pdf") => "application/pdf",
-        Some("txt" | "log") => "text/plain",
-        Some("md") => "text/markdown",
-        Some("csv") => "text/csv",
-        Some("json") => "application/json",
-        Some("xml") => "application/xml",
-        Some("html" | "htm") => "text/html",
-        Some("sh") => "text/x-sh",
-        Some("zip") => "application/zip",
-        _ => "application/octet-stream",
-    }
 }

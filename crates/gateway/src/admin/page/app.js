@@ -1,5 +1,7 @@
-// cfl gateway admin page. Plain JS, no dependencies; everything goes through /admin/v1 with the
-// admin token in an Authorization header (kept in sessionStorage: this tab only).
+// cfl gateway admin page. Plain JS, no dependencies; everything goes through /admin/v1, either
+// with an admin token in an Authorization header (kept in sessionStorage: this tab only) or with
+// the session cookie of a sign-in through the identity provider (OpenID Connect), whose
+// state-changing calls carry the session's CSRF token.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
@@ -8,6 +10,9 @@ const KEY = "cfl-admin-token";
 const DAY = 86400000;
 let tokens = [];
 let auditBefore = null;
+// Who is signed in: GET /admin/v1/session's answer, with `cookie` true when the session came from
+// the identity provider's sign-in (then the browser holds the credential, not this page).
+let me = null;
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -26,16 +31,112 @@ function when(ms) {
 }
 
 async function api(method, path, body) {
-  const headers = { Authorization: "Bearer " + sessionStorage.getItem(KEY) };
+  const headers = credentialHeaders(method);
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const data = await r.json().catch(() => ({}));
   if (r.status === 401) {
-    signOut("Your admin token was refused: sign in again.");
+    signOut(me && me.cookie ? "Your session has ended: sign in again." : "Your admin token was refused: sign in again.");
     throw new Error("unauthorized");
   }
+  if (r.status === 403 && data.error === "forbidden_by_role") throw roleRefusal(data);
   if (!r.ok) throw new Error(data.message || `the gateway answered ${r.status}`);
   return data;
+}
+
+// The admin token when signed in with one; with the session cookie the browser sends the cookie
+// itself, and every state-changing call adds the session's CSRF token.
+function credentialHeaders(method) {
+  const token = sessionStorage.getItem(KEY);
+  if (token) return { Authorization: "Bearer " + token };
+  if (me && me.cookie && method !== "GET" && me.csrf_token) return { "X-CSRF-Token": me.csrf_token };
+  return {};
+}
+
+function roleRefusal(data) {
+  const role = me && me.role ? me.role : "this";
+  // The gateway's message names the role and the permission needed; without one, say the role.
+  const e = new Error("Refused: " + (data.message || `your role (${role}) may not do this.`));
+  e.roleRefused = true;
+  return e;
+}
+
+function can(permission) {
+  return !!me && (me.permissions || []).includes(permission);
+}
+
+// ---- who is signed in ----
+
+// GET /admin/v1/session with whatever credential the page has; null when none is accepted.
+async function fetchSession() {
+  const r = await fetch("/admin/v1/session", { headers: credentialHeaders("GET") });
+  if (r.status === 401 || r.status === 403) return null;
+  const data = await r.json().catch(() => null);
+  if (!r.ok || !data) throw new Error(`the gateway answered ${r.status} for /admin/v1/session`);
+  return data;
+}
+
+// Records who is signed in and shows it; hides what the role may not do (body can-* classes).
+function setSession(session) {
+  me = session;
+  document.body.className = "";
+  if (!me) {
+    $("#whoami").replaceChildren();
+    return;
+  }
+  me.cookie = !sessionStorage.getItem(KEY);
+  for (const p of me.permissions || []) document.body.classList.add("can-" + p.replace(/[^a-z]+/g, "-"));
+  const who = me.email && me.email !== me.name ? `${me.name} <${me.email}>` : me.name || me.subject;
+  $("#whoami").replaceChildren(
+    el("span", { class: "name" }, who),
+    el("span", { class: "role", title: "role" }, me.role),
+    el("span", { class: "via" }, me.via === "oidc" ? "via single sign-on" : "via " + me.via),
+  );
+}
+
+// The first view this role may open.
+function homeView() {
+  if (can("tokens:read")) return "tokens";
+  if (can("audit:read")) return "audit";
+  return "tokens";
+}
+
+// Offers "Sign in with <provider>" when the gateway has OpenID Connect sign-in configured.
+async function showProviderSignIn() {
+  const r = await fetch("/admin/oidc/info").catch(() => null);
+  const info = r && r.ok ? await r.json().catch(() => null) : null;
+  $("#oidc-signin").hidden = !(info && info.enabled);
+  if (info && info.enabled) $("#oidc-provider").textContent = info.provider || "single sign-on";
+}
+
+// On load: an admin token of this tab, else the session cookie of an earlier sign-in.
+async function start() {
+  showProviderSignIn();
+  const hadToken = !!sessionStorage.getItem(KEY);
+  let session = null;
+  try {
+    session = await fetchSession();
+  } catch (e) {
+    $("#view-error").textContent = e.message;
+  }
+  if (!session) {
+    if (hadToken) return signOut("Your admin token was refused: sign in again.");
+    return signOut();
+  }
+  setSession(session);
+  await guarded(show)(homeView());
+}
+
+// The Sign out button: a cookie session is revoked on the gateway too.
+async function signOutClicked() {
+  if (me && me.cookie) {
+    try {
+      await api("DELETE", "/admin/v1/session");
+    } catch (e) {
+      if (e.message !== "unauthorized") return void ($("#view-error").textContent = "Sign-out failed: " + e.message);
+    }
+  }
+  signOut("You are signed out.");
 }
 
 // Runs an action from a click or a view change: a refused admin token has already signed the
@@ -46,13 +147,19 @@ function guarded(action) {
       $("#view-error").textContent = "";
       await action(...args);
     } catch (e) {
-      if (e.message !== "unauthorized") $("#view-error").textContent = e.message;
+      if (e.message !== "unauthorized") showError($("#view-error"), e);
     }
   };
 }
 
+// A role refusal is shown as one (framed), other failures as plain messages.
+function showError(target, e) {
+  target.textContent = e.message;
+  target.classList.toggle("role-refused", !!e.roleRefused);
+}
+
 function show(view) {
-  if (view !== "signin" && !sessionStorage.getItem(KEY)) view = "signin";
+  if (view !== "signin" && !me) view = "signin";
   for (const id of ["signin", "tokens", "tester", "audit"]) $("#" + id).hidden = id !== view;
   $("#nav").hidden = view === "signin";
   $$("#nav .tab").forEach((b) => b.classList.toggle("active", b.dataset.view === view));
@@ -63,6 +170,7 @@ function show(view) {
 
 function signOut(message) {
   sessionStorage.removeItem(KEY);
+  setSession(null);
   show("signin");
   $("#view-error").textContent = "";
   $("#signin-error").textContent = message || "";
@@ -73,9 +181,11 @@ async function signIn(ev) {
   sessionStorage.setItem(KEY, $("#admin-token").value.trim());
   $("#admin-token").value = "";
   try {
-    await api("GET", "/admin/v1/tokens");
+    const session = await fetchSession();
+    if (!session) return signOut("Your admin token was refused: sign in again.");
+    setSession(session);
     $("#signin-error").textContent = "";
-    await guarded(show)("tokens");
+    await guarded(show)(homeView());
   } catch (e) {
     if (e.message !== "unauthorized") $("#signin-error").textContent = e.message;
   }
@@ -148,7 +258,7 @@ async function createToken(ev) {
     showSnippets(created.token, created.secret);
     await loadTokens();
   } catch (e) {
-    $("#create-error").textContent = e.message;
+    if (e.message !== "unauthorized") showError($("#create-error"), e);
   }
 }
 
@@ -283,7 +393,7 @@ async function verifyChain() {
 
 document.addEventListener("DOMContentLoaded", () => {
   $("#signin-form").addEventListener("submit", signIn);
-  $("#signout").addEventListener("click", () => signOut());
+  $("#signout").addEventListener("click", signOutClicked);
   $$("#nav .tab").forEach((b) => b.addEventListener("click", guarded(() => show(b.dataset.view))));
   $("#create-form").addEventListener("submit", createToken);
   $("#copy-secret").addEventListener("click", () => copy($("#secret-value").textContent, $("#copied")));
@@ -301,5 +411,5 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("#audit-older").addEventListener("click", guarded(() => loadAudit(false)));
   $("#audit-verify").addEventListener("click", guarded(verifyChain));
-  guarded(show)(sessionStorage.getItem(KEY) ? "tokens" : "signin");
+  start();
 });

@@ -1,5 +1,5 @@
 //! Cloud REST v2 (`/wiki/api/v2`): spaces, pages and blog posts (CRUD with `body-format=storage`,
-//! one set of handlers generic over the [`extract::Kind`]), children, labels and attachments, with cursor pagination ([`V2Page`]) and v2 error bodies. Folders are
+//! one set of handlers generic over the [`extract::Kind`]), children, labels and attachments, with cursor pagination ([`V2Page`](super::pagination::V2Page)) and v2 error bodies. Folders are
 //! in [`folder`], the tree endpoints pages and folders share (`direct-children`, `ancestors`)
 //! in [`tree`].
 //!
@@ -19,21 +19,24 @@ use super::json::download_path;
 use super::lookup::attachments_of;
 use super::lookup::not_found;
 use super::page::{create_page, json_body, trash_page, update_page, NewPage, PageUpdate};
-use super::pagination::V2Page;
 use super::query::{q, query_pairs};
 use super::{require_writer, Ctx, P1};
 
 pub mod extract;
 pub mod folder;
 pub mod meta;
+mod params;
+mod shape;
 pub mod tree;
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, ErrorStyle};
-use crate::model::{Attachment, Content, ContentId, Db, Space};
+use crate::error::ApiResult;
+use crate::model::{Attachment, Content, Db, Space};
 use crate::{iso8601, Shared};
 use extract::{BlogKind, Kind, Live, LivePage, PageKind, V2List};
+pub(crate) use params::{bad_param, numeric_id, opt_id, page_id};
+use params::{body_format, paging, S};
+pub(crate) use shape::{account_id, set_parent, single, space_id_of};
 
-const S: ErrorStyle = ErrorStyle::V2;
 /// v2 lists attachments 50 at a time by default (the spec's default for that endpoint).
 const ATTACHMENT_DEFAULT_LIMIT: usize = 50;
 
@@ -73,33 +76,6 @@ pub fn routes() -> Router<Shared> {
         .merge(meta::routes())
 }
 
-pub(crate) fn account_id(db: &Db, name: &str) -> String {
-    db.user_by_name(name)
-        .map(|u| u.account_id.clone())
-        .unwrap_or_else(|| name.to_string())
-}
-
-pub(crate) fn bad_param(m: impl Into<String>) -> ApiError {
-    ApiError::bad_request(S, m).with_code("INVALID_REQUEST_PARAMETER")
-}
-
-pub(crate) fn numeric_id(raw: &str) -> ApiResult<u64> {
-    raw.trim_start_matches("att")
-        .parse()
-        .map_err(|_| bad_param(format!("Invalid id: {raw:?}")))
-}
-
-/// `body-format`: only `storage` is served; absent means no body.
-fn body_format(pairs: &[(String, String)]) -> ApiResult<bool> {
-    match q(pairs, "body-format") {
-        None | Some("") => Ok(false),
-        Some("storage") => Ok(true),
-        Some(other) => Err(bad_param(format!(
-            "body-format {other:?} is not supported by cfl sim; use storage"
-        ))),
-    }
-}
-
 fn space_v2(db: &Db, s: &Space) -> Value {
     let mut v = json!({
         "id": s.id.to_string(),
@@ -115,13 +91,6 @@ fn space_v2(db: &Db, s: &Space) -> Value {
         v["homepageId"] = h.to_string().into();
     }
     v
-}
-
-pub(crate) fn space_id_of(db: &Db, key: &str) -> String {
-    db.spaces
-        .get(key)
-        .map(|s| s.id.to_string())
-        .unwrap_or_default()
 }
 
 fn page_v2(db: &Db, c: &Content, with_body: bool) -> Value {
@@ -165,14 +134,6 @@ fn page_v2(db: &Db, c: &Content, with_body: bool) -> Value {
     v
 }
 
-/// `parentId` and `parentType` (`page` or `folder`); absent at the space root.
-pub(crate) fn set_parent(db: &Db, c: &Content, v: &mut Value) {
-    if let Some(p) = c.parent_id {
-        v["parentId"] = p.to_string().into();
-        v["parentType"] = db.kind_of(p).unwrap_or("page").into();
-    }
-}
-
 /// Cloud's v2 `downloadLink`, relative to `/wiki`.
 pub fn download_link(a: &Attachment) -> String {
     format!("{}&cacheVersion=1", download_path(a))
@@ -206,15 +167,6 @@ fn attachment_v2(db: &Db, a: &Attachment) -> Value {
             "webui": format!("/pages/viewpageattachments.action?pageId={}&preview=%2F{}", a.container_id, a.id),
         },
     })
-}
-
-pub(crate) fn single(mut v: Value, ctx: &Ctx) -> Json<Value> {
-    v["_links"]["base"] = ctx.base.clone().into();
-    Json(v)
-}
-
-pub(crate) fn paging(pairs: &[(String, String)], default: usize) -> ApiResult<V2Page> {
-    V2Page::parse(q(pairs, "cursor"), q(pairs, "limit"), default)
 }
 
 fn csv<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
@@ -330,11 +282,6 @@ async fn space_pages<K: Kind>(
     Ok(pg.respond(all, &ctx))
 }
 
-pub(crate) fn page_id(raw: &str) -> ApiResult<ContentId> {
-    raw.parse()
-        .map_err(|_| bad_param(format!("Invalid page id: {raw:?}")))
-}
-
 async fn page<K: Kind>(
     State(state): State<Shared>,
     ctx: Ctx,
@@ -355,21 +302,6 @@ fn storage_value(body: &Value) -> ApiResult<Option<String>> {
         Some(other) => Err(bad_param(format!(
             "body representation {other:?} is not supported by cfl sim; use storage"
         ))),
-    }
-}
-
-pub(crate) fn opt_id(v: &Value, field: &str) -> ApiResult<Option<ContentId>> {
-    match v.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => s
-            .parse()
-            .map(Some)
-            .map_err(|_| bad_param(format!("Invalid {field}: {s:?}"))),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| bad_param(format!("Invalid {field}"))),
-        Some(_) => Err(bad_param(format!("Invalid {field}"))),
     }
 }
 
