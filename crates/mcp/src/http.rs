@@ -9,7 +9,8 @@ use std::sync::Arc;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 
-use crate::{Server, Tools};
+use crate::server::Server;
+use crate::tools::Tools;
 
 /// Serves MCP over HTTP on `addr` (a loopback address) until the process is stopped;
 /// `on_listening` gets the bound address (port 0 picks a free one).

@@ -3,7 +3,7 @@
 //! is checked) and `--tools` (only the named tools). A gateway token in front enforces its own
 //! rules again; this is the first line, so a refusal costs no request.
 
-use crate::tools::{self, ToolKind};
+use crate::catalogue::{self, ToolKind};
 
 /// The flags of `cfl mcp` that restrict the agent.
 #[derive(Debug, Clone, Default)]
@@ -33,10 +33,10 @@ impl Policy {
         }
         if let Some(names) = &tools {
             for n in names {
-                if tools::kind(n).is_none() {
+                if catalogue::kind(n).is_none() {
                     return Err(format!(
                         "--tools: there is no tool {n:?}; the tools are {}",
-                        tools::NAMES.join(", ")
+                        catalogue::NAMES.join(", ")
                     ));
                 }
             }
@@ -55,10 +55,10 @@ impl Policy {
 
     /// Why the tool `name` may not be called, if it may not.
     pub fn allows_tool(&self, name: &str) -> Result<(), String> {
-        let Some(kind) = tools::kind(name) else {
+        let Some(kind) = catalogue::kind(name) else {
             return Err(format!(
                 "there is no tool {name:?}; the tools are {}",
-                tools::NAMES.join(", ")
+                catalogue::NAMES.join(", ")
             ));
         };
         if let Some(list) = &self.tools {

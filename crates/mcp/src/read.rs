@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use crate::errors::ToolError;
 use crate::policy::text_query;
 use crate::sizing::{window, Slice};
-use crate::Tools;
+use crate::tools::Tools;
 
 /// Attachments larger than this are described, not read (a model cannot use megabytes of text).
 const MAX_TEXT_ATTACHMENT: u64 = 5 * 1024 * 1024;

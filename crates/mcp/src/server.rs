@@ -14,7 +14,8 @@ use rmcp::service::{RequestContext, RoleServer};
 use rmcp::{ErrorData, ServerHandler, ServiceExt};
 use serde_json::{json, Value};
 
-use crate::{ToolError, Tools};
+use crate::errors::ToolError;
+use crate::tools::Tools;
 
 /// Where page resources live: `confluence://page/` + an id, a URL-less `SPACE:Title`.
 const PAGE_URI: &str = "confluence://page/";
@@ -72,10 +73,10 @@ impl ServerHandler for Server {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let tools = crate::tools::NAMES
+        let tools = crate::catalogue::NAMES
             .iter()
             .filter(|n| self.tools.policy().lists(n))
-            .filter_map(|n| crate::tools::definition(n))
+            .filter_map(|n| crate::catalogue::definition(n))
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }

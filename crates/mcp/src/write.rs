@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::errors::ToolError;
 use crate::read::{internal, wants_storage};
-use crate::Tools;
+use crate::tools::Tools;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
