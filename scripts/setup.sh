@@ -43,6 +43,13 @@ if ! python3 -c "import atlassian, pytest, confluence_markdown_exporter; from im
     || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --break-system-packages -r tests-clients/requirements.txt
 fi
 
+# The official MCP Python SDK, the client of `cfl mcp`'s tests (tests-clients/mcp), pinned.
+if ! python3 -c "from importlib.metadata import version as v; assert v('mcp') == '2.3.0'" >/dev/null 2>&1; then
+  echo "setup: installing the MCP client suite's dependencies (tests-clients/mcp/requirements.txt)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests-clients/mcp/requirements.txt \
+    || python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --break-system-packages -r tests-clients/mcp/requirements.txt
+fi
+
 # confluence.js for the Node client suite (tests-clients/node), pinned by its lock file.
 if [ ! -d tests-clients/node/node_modules/confluence.js ]; then
   echo "setup: installing the Node client suite's dependencies (npm ci)"

@@ -20,6 +20,8 @@ cargo build --quiet -p cfl
 # atlassian-python-api against `cfl sim` (DC Basic + PAT, Cloud). pytest exits 5 when it collected
 # no tests: that is a failure here too (set -e), not a pass.
 (cd tests-clients/python && CFL_BIN="$PWD/../../target/debug/cfl" python3 -m pytest -q -p no:cacheprovider)
+# `cfl mcp` driven by the official MCP Python SDK over stdio (DC, Cloud, through the demo gateway).
+(cd tests-clients/mcp && CFL_BIN="$PWD/../../target/debug/cfl" python3 -m pytest -q -p no:cacheprovider)
 # confluence.js against `cfl sim` (DC with a PAT, Cloud).
 (cd tests-clients/node && CFL_BIN="$PWD/../../target/debug/cfl" node --test)
 # The admin API against its own OpenAPI description with schemathesis (installs its pinned

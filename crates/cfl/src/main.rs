@@ -54,6 +54,8 @@ enum Command {
     Export(commands::export::ExportArgs),
     /// Publish a Markdown file as a page (create or update by title), or sync a directory as a page tree.
     Publish(commands::publish::PublishArgs),
+    /// Serve Confluence to AI agents over the Model Context Protocol (stdio, or --http).
+    Mcp(commands::mcp::McpArgs),
     /// Run the token gateway for accounts that can't log in (try `cfl serve --demo`).
     Serve(commands::serve::ServeArgs),
     /// Manage gateway tokens (admin API).
@@ -122,6 +124,7 @@ fn main() -> ExitCode {
         Command::Pat(args) => commands::pat::run(args, &cli.globals),
         Command::Export(args) => commands::export::run(args, &cli.globals),
         Command::Publish(args) => commands::publish::run(args, &cli.globals),
+        Command::Mcp(args) => commands::mcp::run(args, &cli.globals),
         Command::Completion { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "cfl", &mut out);

@@ -941,7 +941,11 @@ fn redact_query(url: &Url) -> String {
 pub fn error_message(body: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(body).ok()?;
     if let Some(m) = v.get("message").and_then(|m| m.as_str()) {
-        return Some(m.to_string());
+        // The cfl gateway's refusals carry a code (`restricted`, `expired`…) beside the text.
+        return Some(match v.get("error").and_then(|c| c.as_str()) {
+            Some(code) => format!("{m} (gateway refusal: {code})"),
+            None => m.to_string(),
+        });
     }
     if let Some(errors) = v.get("errors").and_then(|e| e.as_array()) {
         let text: Vec<&str> = errors
@@ -1122,6 +1126,11 @@ mod tests {
         let v2 = br#"{"errors":[{"status":409,"code":"CONFLICT","title":"Version conflict","detail":null}]}"#;
         assert_eq!(error_message(v2).as_deref(), Some("Version conflict"));
         assert_eq!(error_message(b"<html>"), None);
+        assert_eq!(
+            error_message(br#"{"error":"restricted","message":"no rule allows GET /x"}"#)
+                .as_deref(),
+            Some("no rule allows GET /x (gateway refusal: restricted)")
+        );
         assert!(near_limit(&h(&[("x-ratelimit-nearlimit", "TRUE")])));
         assert!(!near_limit(&h(&[("x-ratelimit-nearlimit", "false")])));
     }

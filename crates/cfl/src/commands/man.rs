@@ -26,6 +26,7 @@ const CLIENT: &[&str] = &[
     "pat",
     "export",
     "publish",
+    "mcp",
 ];
 const ADMIN: &[&str] = &["token", "audit", "gateway"];
 const ALL: &[&str] = &[];
@@ -88,6 +89,8 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("cfl pat create", "A Data Center PAT for a passwordless user, printed once:\ncfl pat create --for svc-reports --name ci --days 90"),
     ("cfl export", "A whole space as Markdown (run again: only what changed):\ncfl export DEV --out ~/wiki/DEV"),
     ("cfl publish", "Create or update a page from Markdown:\ncfl publish notes/release.md --space DEV --parent 'Release notes'"),
+    ("cfl mcp", "Serve Confluence to an AI agent over stdio, read-only, two spaces (an mcpServers entry runs this):\ncfl mcp --profile work --read-only --spaces DEV,DOCS"),
+    ("cfl mcp", "The same over MCP's streamable HTTP at http://127.0.0.1:8765/mcp:\ncfl mcp --http 127.0.0.1:8765"),
     ("cfl serve", "Try the gateway in front of a simulated Confluence:\ncfl serve --demo"),
     ("cfl serve", "Run the gateway (relative paths in the config are relative to the file):\ncfl serve --config /etc/cfl/gateway.toml"),
     ("cfl serve", "Check a config without starting:\ncfl serve --config /etc/cfl/gateway.toml --check-config"),

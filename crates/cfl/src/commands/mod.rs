@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod gateway_admin;
 pub mod label;
 pub mod man;
+pub mod mcp;
 pub mod page;
 pub mod pat;
 pub mod publish;

@@ -12,6 +12,7 @@
 mod api;
 pub mod attachment;
 pub mod bulk;
+pub mod comment;
 pub mod label;
 pub mod page;
 pub mod pageref;
