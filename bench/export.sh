@@ -11,6 +11,15 @@
 #
 # Prints the median seconds of each, the ratio, and cfl's own count of requests, 429s answered
 # by the simulator and failed pages (must be 0).
+#
+#   BASE=<commit> ROUNDS=3 SEQ_ROUNDS=1 bash bench/export.sh
+#
+# With BASE, the client of this working tree is compared with the client of BASE in one run:
+# BASE is checked out detached in target/bench-export-base/tree and built into
+# target/bench-export-base (both kept, so a rerun rebuilds only what changed), and every round
+# runs both clients, in alternating order, against the same simulators (this tree's `cfl sim`,
+# so only the client differs). Prints each side's medians, spread and the ratio this/base, with
+# each side's requests, 429s and failed pages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
@@ -24,8 +33,24 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
+BASE=${BASE:-}
 cargo build --release -q -p cfl
 CFL=$PWD/target/release/cfl
+if [ -n "$BASE" ]; then
+  # Resolved here, so that BASE=HEAD~1 means this tree's HEAD~1, not the base checkout's.
+  BASE_REV=$(git rev-parse --verify "$BASE^{commit}")
+  BASE_TARGET=$PWD/target/bench-export-base
+  BASE_TREE=$BASE_TARGET/tree
+  git worktree prune
+  if [ -e "$BASE_TREE/.git" ]; then
+    git -C "$BASE_TREE" checkout -q --detach "$BASE_REV"
+  else
+    rm -rf "$BASE_TREE"
+    git worktree add -q --detach "$BASE_TREE" "$BASE_REV"
+  fi
+  (cd "$BASE_TREE" && cargo build --release -q -p cfl --target-dir "$BASE_TARGET")
+  CFL_BASE=$BASE_TARGET/release/cfl
+fi
 
 # sim FLAVOR NAME: starts a simulator (in this shell, so the trap can stop it); its base URL
 # goes to $WORK/NAME.url.
@@ -63,18 +88,24 @@ sim cloud cloud
 sim dc dc
 CLOUD=$(cat "$WORK/cloud.url")
 DC=$(cat "$WORK/dc.url")
-export CFL_CONFIG_DIR="$WORK/cfg" HOME="$WORK" NO_PROXY=127.0.0.1
-echo "ATATT3xFfGF0-classic-alice" | "$CFL" auth login --insecure-storage --profile cloud --site "$CLOUD" \
-  --deployment cloud --method api-token --email alice@example.com --token-stdin >/dev/null 2>&1
-echo "NjEyMzQ1Njc4OTAxOnNpbXVsYXRvci1wYXQtYWxpY2U=" | "$CFL" auth login --insecure-storage --profile dc \
-  --site "$DC" --method pat --token-stdin >/dev/null 2>&1
+export HOME="$WORK" NO_PROXY=127.0.0.1
+# login BINARY CONFIG_DIR: both profiles, with that binary, in its own configuration directory.
+login() {
+  echo "ATATT3xFfGF0-classic-alice" | CFL_CONFIG_DIR="$2" "$1" auth login --insecure-storage --profile cloud \
+    --site "$CLOUD" --deployment cloud --method api-token --email alice@example.com --token-stdin >/dev/null 2>&1
+  echo "NjEyMzQ1Njc4OTAxOnNpbXVsYXRvci1wYXQtYWxpY2U=" | CFL_CONFIG_DIR="$2" "$1" auth login --insecure-storage \
+    --profile dc --site "$DC" --method pat --token-stdin >/dev/null 2>&1
+}
+export CFL_CONFIG_DIR="$WORK/cfg"
+login "$CFL" "$CFL_CONFIG_DIR"
+if [ -n "$BASE" ]; then login "$CFL_BASE" "$WORK/cfg-base"; fi
 
 # One full export; prints "seconds requests throttled failed pages".
 run() {
   local profile=$1 conc=$2 dir="$WORK/out-$RANDOM$RANDOM"
   local start end
   start=$(date +%s.%N)
-  "$CFL" export DEV --profile "$profile" --out "$dir" --concurrency "$conc" > /dev/null 2> "$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+  "${RUN_CFL:-$CFL}" export DEV --profile "$profile" --out "$dir" --concurrency "$conc" > /dev/null 2> "$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
   end=$(date +%s.%N)
   local s; s=$(grep '^summary ' "$WORK/err")
   local get; get() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<" $s"; }
@@ -83,6 +114,58 @@ run() {
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# base_mode: every round runs the base client and this tree's, in alternating order; the same
+# for the sequential rounds; then one v1 round each.
+base_mode() {
+  local r side order
+  : > "$WORK/conc-base"; : > "$WORK/conc-tree"; : > "$WORK/seq-base"; : > "$WORK/seq-tree"
+  side_run() { # side profile concurrency
+    if [ "$1" = base ]; then RUN_CFL=$CFL_BASE CFL_CONFIG_DIR=$WORK/cfg-base run "$2" "$3"; else run "$2" "$3"; fi
+  }
+  for r in $(seq "$ROUNDS"); do
+    order="base tree"; [ $((r % 2)) = 0 ] && order="tree base"
+    for side in $order; do
+      side_run "$side" cloud "$CONCURRENCY" | tee -a "$WORK/conc-$side" | sed "s/^/$side concurrent round $r: /" >&2
+    done
+    if [ "$r" -le "$SEQ_ROUNDS" ]; then
+      for side in $order; do
+        side_run "$side" cloud 1 | tee -a "$WORK/seq-$side" | sed "s/^/$side sequential round $r: /" >&2
+      done
+    fi
+  done
+  side_run base dc "$CONCURRENCY" > "$WORK/v1-base"
+  side_run tree dc "$CONCURRENCY" > "$WORK/v1-tree"
+  echo "v1 (Data Center) round: base $(cat "$WORK/v1-base"); tree $(cat "$WORK/v1-tree")" >&2
+  local gone; gone=$(curl -s "$CLOUD/__sim/requests?status=410" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["requests"]))')
+  # stats FILE: "median min max" of the seconds, "min-max" of the requests, 429s and failed summed.
+  stats() {
+    if [ ! -s "$1" ]; then echo "- - - - 0 0"; return; fi
+    echo "$(cut -d' ' -f1 "$1" | median) $(cut -d' ' -f1 "$1" | sort -n | head -1) $(cut -d' ' -f1 "$1" | sort -n | tail -1)" \
+      "$(cut -d' ' -f2 "$1" | sort -n | sed -n '1p;$p' | paste -sd- | sed -E 's/^([0-9]+)-\1$/\1/')" \
+      "$(awk '{t+=$3} END {print t+0}' "$1")" "$(awk '{f+=$4} END {print f+0}' "$1")"
+  }
+  local kind label b t
+  printf 'pages %s, latency %s ms, rate limit %s req/s per credential\n' "$(head -1 "$WORK/conc-tree" | cut -d' ' -f5)" "$LATENCY_MS" "$RATE"
+  printf 'base %s (%s) against this tree (%s%s)\n' "$BASE" "$(git rev-parse --short "$BASE_REV")" \
+    "$(git rev-parse --short HEAD)" "$(git diff --quiet HEAD && echo "" || echo ", with uncommitted changes")"
+  for kind in conc seq; do
+    [ "$kind" = conc ] && label="cfl export (adaptive, max $CONCURRENCY)" || label="sequential (--concurrency 1)"
+    read -r bm bmin bmax breq bthr bfail < <(stats "$WORK/$kind-base")
+    read -r tm tmin tmax treq tthr tfail < <(stats "$WORK/$kind-tree")
+    [ "$bm" = - ] && continue
+    printf '%s, %s round(s) each:\n' "$label" "$(wc -l < "$WORK/$kind-tree")"
+    printf '  base:      median %.2f s (%.2f-%.2f), requests %s, 429s %s, failed pages %s\n' "$bm" "$bmin" "$bmax" "$breq" "$bthr" "$bfail"
+    printf '  this tree: median %.2f s (%.2f-%.2f), requests %s, 429s %s, failed pages %s\n' "$tm" "$tmin" "$tmax" "$treq" "$tthr" "$tfail"
+    printf '  ratio this/base (medians): %.3f\n' "$(python3 -c "print($tm / $bm)")"
+  done
+  b=$(cat "$WORK/v1-base"); t=$(cat "$WORK/v1-tree")
+  printf 'REST v1 (Data Center, same seed), 1 round each: base %s s, %s requests, %s failed; this tree %s s, %s requests, %s failed\n' \
+    "$(cut -d' ' -f1 <<<"$b")" "$(cut -d' ' -f2 <<<"$b")" "$(cut -d' ' -f4 <<<"$b")" \
+    "$(cut -d' ' -f1 <<<"$t")" "$(cut -d' ' -f2 <<<"$t")" "$(cut -d' ' -f4 <<<"$t")"
+  printf 'Cloud requests answered 410 (both sides): %s\n' "$gone"
+}
+if [ -n "$BASE" ]; then base_mode; exit 0; fi
 
 : > "$WORK/conc"; : > "$WORK/seq"
 for r in $(seq "$ROUNDS"); do
