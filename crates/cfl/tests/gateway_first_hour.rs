@@ -117,8 +117,15 @@ impl Served {
                 file.display()
             );
         }
-        let stderr = self.stderr();
-        assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+        // The notice goes to stderr just after the start-up line reached stdout: wait for it.
+        let named = |s: &String| s.contains(&file.display().to_string());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut stderr = self.stderr();
+        while !named(&stderr) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            stderr = self.stderr();
+        }
+        assert!(named(&stderr), "{stderr}");
         let id = self.startup["admin_token_id"].as_str().unwrap();
         assert!(stderr.contains(id), "{stderr}");
         for output in [self.startup.to_string(), stderr] {
