@@ -348,6 +348,62 @@ pub async fn start(
     start_with(config, admin_secret, FirstAdminToken::Return).await
 }
 
+/// The gateway's background tasks: started once the store is open, stopped before the final
+/// usage flush and the audit queue's close.
+struct BackgroundJobs {
+    flusher: tokio::task::JoinHandle<()>,
+    checkpointer: Option<tokio::task::JoinHandle<()>>,
+    watcher: tokio::task::JoinHandle<()>,
+    sinks: crate::sinks::Sinks,
+    warner: tokio::task::JoinHandle<()>,
+    token_sync: tokio::task::JoinHandle<()>,
+}
+
+impl BackgroundJobs {
+    fn spawn(gw: &Shared) -> BackgroundJobs {
+        let flusher = crate::jobs::spawn_every(
+            Duration::from_secs(1),
+            "flushing token usage",
+            gw.clone(),
+            |gw| async move { gw.flush_usage().await },
+        );
+        // Small, frequent checkpoints: each one's fsync makes the filesystem commit its journal,
+        // which holds up the writer's next append, and a small checkpoint holds it up briefly where
+        // a large one shows in the p99 latency. PostgreSQL needs none of this.
+        let checkpointer = (gw.store.backend == crate::store::Backend::Sqlite).then(|| {
+            crate::jobs::spawn_every(
+                Duration::from_millis(100),
+                "checkpointing the store",
+                gw.clone(),
+                |gw| async move { gw.store.checkpoint().await },
+            )
+        });
+        let watcher = tokio::spawn(crate::revocations::watch(gw.clone()));
+        let sinks = crate::sinks::spawn(gw);
+        let warner = tokio::spawn(crate::expiry::run(gw.clone()));
+        let token_sync = tokio::spawn(crate::token_sync::watch(gw.clone()));
+        BackgroundJobs {
+            flusher,
+            checkpointer,
+            watcher,
+            sinks,
+            warner,
+            token_sync,
+        }
+    }
+
+    async fn stop(self) {
+        self.flusher.abort();
+        if let Some(c) = self.checkpointer {
+            c.abort();
+        }
+        self.watcher.abort();
+        self.warner.abort();
+        self.sinks.stop().await;
+        self.token_sync.abort();
+    }
+}
+
 /// [`start`], handing out a first admin token as `first` says.
 pub async fn start_with(
     config: GatewayConfig,
@@ -388,27 +444,7 @@ pub async fn start_with(
 
     let (tx, rx) = oneshot::channel::<()>();
     let app = router(gw.clone());
-    let flusher = crate::jobs::spawn_every(
-        Duration::from_secs(1),
-        "flushing token usage",
-        gw.clone(),
-        |gw| async move { gw.flush_usage().await },
-    );
-    // Small, frequent checkpoints: each one's fsync makes the filesystem commit its journal,
-    // which holds up the writer's next append, and a small checkpoint holds it up briefly where
-    // a large one shows in the p99 latency. PostgreSQL needs none of this.
-    let checkpointer = (gw.store.backend == crate::store::Backend::Sqlite).then(|| {
-        crate::jobs::spawn_every(
-            Duration::from_millis(100),
-            "checkpointing the store",
-            gw.clone(),
-            |gw| async move { gw.store.checkpoint().await },
-        )
-    });
-    let watcher = tokio::spawn(crate::revocations::watch(gw.clone()));
-    let sinks = crate::sinks::spawn(&gw);
-    let warner = tokio::spawn(crate::expiry::run(gw.clone()));
-    let token_sync = tokio::spawn(crate::token_sync::watch(gw.clone()));
+    let jobs = BackgroundJobs::spawn(&gw);
     let scheme = if tls.is_some() { "https" } else { "http" };
     let serve_gw = gw.clone();
     let task = tokio::spawn(async move {
@@ -423,14 +459,7 @@ pub async fn start_with(
             r.abort();
         }
         tracing::info!("shutting down: flushing usage counters and the audit queue");
-        flusher.abort();
-        if let Some(c) = checkpointer {
-            c.abort();
-        }
-        watcher.abort();
-        warner.abort();
-        sinks.stop().await;
-        token_sync.abort();
+        jobs.stop().await;
         if let Err(e) = serve_gw.flush_usage().await {
             tracing::error!(error = %e, "final usage flush failed");
         }

@@ -137,6 +137,16 @@ pub fn definition(name: &'static str) -> Option<Tool> {
             "List a page's labels.",
             schema(json!({"page": page_ref()}), &["page"]),
         ),
+        _ => {
+            return write_tool(name).map(|(description, input)| annotated(name, description, input))
+        }
+    };
+    Some(annotated(name, description, input))
+}
+
+/// The description and input schema of a write tool (`None`: not one).
+fn write_tool(name: &str) -> Option<(&'static str, Arc<JsonObject>)> {
+    Some(match name {
         "create_page" => (
             "Create a page in a space, at its top or under a parent page. The body is Markdown \
              (converted to Confluence's format) unless `format` is `storage`.",
@@ -182,13 +192,16 @@ pub fn definition(name: &'static str) -> Option<Tool> {
             ),
         ),
         _ => return None,
-    };
+    })
+}
+
+fn annotated(name: &'static str, description: &'static str, input: Arc<JsonObject>) -> Tool {
     let read = kind(name) == Some(ToolKind::Read);
     let annotations = ToolAnnotations::new()
         .read_only(read)
         .destructive(false)
         .open_world(false);
-    Some(Tool::new(name, description, input).annotate(annotations))
+    Tool::new(name, description, input).annotate(annotations)
 }
 
 #[cfg(test)]

@@ -227,49 +227,7 @@ pub fn problems(sinks: &[SinkConfig], env: &dyn Fn(&str) -> Option<String>) -> V
                 "use the number of seconds between attempts while the receiver is down (default 60)",
             );
         }
-        let misplaced: Vec<&str> = match s.kind {
-            SinkKind::Syslog => [
-                ("url", s.url.is_some()),
-                ("format", s.format.is_some()),
-                ("token_env", s.token_env.is_some()),
-                ("sourcetype", s.sourcetype.is_some()),
-                ("index", s.index.is_some()),
-            ]
-            .iter()
-            .filter(|(_, set)| *set)
-            .map(|(k, _)| *k)
-            .collect(),
-            SinkKind::Https => [
-                ("address", s.address.is_some()),
-                ("tls", s.tls),
-                ("app_name", s.app_name.is_some()),
-                ("facility", s.facility.is_some()),
-                ("hostname", s.hostname.is_some()),
-            ]
-            .iter()
-            .filter(|(_, set)| *set)
-            .map(|(k, _)| *k)
-            .collect(),
-        };
-        if !misplaced.is_empty() {
-            let (kind, fix) = match s.kind {
-                SinkKind::Syslog => (
-                    "syslog",
-                    "remove them, or set kind = \"https\" for a webhook or Splunk HEC",
-                ),
-                SinkKind::Https => (
-                    "https",
-                    "remove them (an https sink's TLS follows its url), or set kind = \"syslog\"",
-                ),
-            };
-            problem(
-                format!(
-                    "{at}: {} do not apply to kind = \"{kind}\"",
-                    misplaced.join(", ")
-                ),
-                fix,
-            );
-        }
+        misplaced_problems(s, &at, &mut problem);
         match s.kind {
             SinkKind::Syslog => syslog_problems(s, &at, &mut problem),
             SinkKind::Https => https_problems(s, &at, env, &mut problem),
@@ -302,6 +260,53 @@ fn holds_certificates(pem: &[u8]) -> bool {
     use rustls::pki_types::pem::PemObject;
     let certs: Result<Vec<_>, _> = rustls::pki_types::CertificateDer::pem_slice_iter(pem).collect();
     certs.is_ok_and(|c| !c.is_empty())
+}
+
+/// Keys set that belong to the other kind of sink (a syslog `url`, an https `address` …).
+fn misplaced_problems(s: &SinkConfig, at: &str, problem: &mut impl FnMut(String, &str)) {
+    let misplaced: Vec<&str> = match s.kind {
+        SinkKind::Syslog => [
+            ("url", s.url.is_some()),
+            ("format", s.format.is_some()),
+            ("token_env", s.token_env.is_some()),
+            ("sourcetype", s.sourcetype.is_some()),
+            ("index", s.index.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(k, _)| *k)
+        .collect(),
+        SinkKind::Https => [
+            ("address", s.address.is_some()),
+            ("tls", s.tls),
+            ("app_name", s.app_name.is_some()),
+            ("facility", s.facility.is_some()),
+            ("hostname", s.hostname.is_some()),
+        ]
+        .iter()
+        .filter(|(_, set)| *set)
+        .map(|(k, _)| *k)
+        .collect(),
+    };
+    if !misplaced.is_empty() {
+        let (kind, fix) = match s.kind {
+            SinkKind::Syslog => (
+                "syslog",
+                "remove them, or set kind = \"https\" for a webhook or Splunk HEC",
+            ),
+            SinkKind::Https => (
+                "https",
+                "remove them (an https sink's TLS follows its url), or set kind = \"syslog\"",
+            ),
+        };
+        problem(
+            format!(
+                "{at}: {} do not apply to kind = \"{kind}\"",
+                misplaced.join(", ")
+            ),
+            fix,
+        );
+    }
 }
 
 fn syslog_problems(s: &SinkConfig, at: &str, problem: &mut impl FnMut(String, &str)) {
