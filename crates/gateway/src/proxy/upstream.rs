@@ -173,19 +173,7 @@ impl Upstream {
             Identity::MintedPat(m) => return m.knows_user(&self.client, &self.base, user).await,
             _ => return None,
         };
-        let mut uri: Uri = format!("{}{path}", self.base).parse().ok()?;
-        let mut headers = HeaderMap::new();
-        self.authorize(store, "GET", &mut uri, &mut headers, Some(user), None)
-            .await
-            .ok()?;
-        let answer = self
-            .client
-            .get(uri.to_string())
-            .headers(headers)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
+        let answer = self.get_as(store, &path, user).await.ok().flatten()?;
         match answer.status().as_u16() {
             200..=299 => Some(true),
             401 if matches!(self.identity, Identity::OAuth1(_)) => Some(false),
@@ -229,6 +217,30 @@ impl Upstream {
             || lower == "xoauth_requestor_id"
             || (matches!(self.identity, Identity::OAuth1(_) | Identity::MintedPat(_))
                 && lower == "user_id")
+    }
+
+    /// A side call (reqwest, 5 s): `GET {base}{path_and_query}` as `user` through the gateway's
+    /// identity. `Ok(None)`: Confluence didn't answer; `Err`: the identity can't act for `user`.
+    pub async fn get_as(
+        &self,
+        store: &crate::store::Store,
+        path_and_query: &str,
+        user: &str,
+    ) -> Result<Option<reqwest::Response>, IdentityError> {
+        let Ok(mut uri) = format!("{}{path_and_query}", self.base).parse::<Uri>() else {
+            return Ok(None);
+        };
+        let mut headers = HeaderMap::new();
+        self.authorize(store, "GET", &mut uri, &mut headers, Some(user), None)
+            .await?;
+        Ok(self
+            .client
+            .get(uri.to_string())
+            .headers(headers)
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok())
     }
 
     /// Adds the gateway's credential for acting as `user`. OAuth 1.0a also changes the URI (the

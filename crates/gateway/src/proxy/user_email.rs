@@ -8,9 +8,6 @@
 //! [`FOUND_TTL`](crate::user_emails::FOUND_TTL), "no email" (or Confluence not answering) for [`MISSING_TTL`](crate::user_emails::MISSING_TTL), so a wrong user
 //! sent again and again costs Confluence one call a minute per bound user at most.
 
-use std::time::Duration;
-
-use axum::http::{HeaderMap, Uri};
 use serde_json::Value;
 
 use crate::state::Shared;
@@ -35,29 +32,17 @@ pub async fn is_email_of(gw: &Shared, bound: &str, given: &str) -> bool {
 
 /// The email Confluence gives for `user`, asked as that user; `None` when it gives none.
 async fn ask_confluence(gw: &Shared, user: &str) -> Option<String> {
-    let up = &gw.upstream;
     let path = format!(
-        "{}/rest/api/user?username={}&expand=details.personal",
-        up.base,
+        "/rest/api/user?username={}&expand=details.personal",
         percent_encoding::utf8_percent_encode(user, percent_encoding::NON_ALPHANUMERIC)
     );
-    let mut uri: Uri = path.parse().ok()?;
-    let mut headers = HeaderMap::new();
-    if let Err(e) = up
-        .authorize(&gw.store, "GET", &mut uri, &mut headers, Some(user), None)
-        .await
-    {
-        tracing::warn!(error = %e, user, "cannot ask Confluence for the user's email");
-        return None;
-    }
-    let answer = up
-        .client
-        .get(uri.to_string())
-        .headers(headers)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .await
-        .ok()?;
+    let answer = match gw.upstream.get_as(&gw.store, &path, user).await {
+        Ok(answer) => answer?,
+        Err(e) => {
+            tracing::warn!(error = %e, user, "cannot ask Confluence for the user's email");
+            return None;
+        }
+    };
     if !answer.status().is_success() {
         tracing::info!(status = %answer.status(), user, "Confluence gave no user record to learn the email from");
         return None;
