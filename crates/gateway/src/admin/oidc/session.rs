@@ -115,26 +115,27 @@ pub fn csrf_token(secret: &str) -> String {
 
 /// The session secret in the request's `cfl_admin_session` cookie.
 pub fn cookie_secret(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim().to_string())
+    session_cookies(headers)
+        .next()
+        .map(|value| value.trim().to_string())
         .filter(|v| v.starts_with(SECRET_PREFIX))
 }
 
 /// Whether the request carries a `cfl_admin_session` cookie at all, valid or not.
 pub fn has_cookie(headers: &HeaderMap) -> bool {
+    session_cookies(headers).next().is_some()
+}
+
+/// The values of every `cfl_admin_session` cookie the request carries, in order.
+fn session_cookies(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, _)| name == COOKIE)
+        .filter(|(name, _)| *name == COOKIE)
+        .map(|(_, value)| value)
 }
 
 /// `Set-Cookie` for a new session (`max_age_s` > 0) or for removing it (0); `Secure` when the
