@@ -10,50 +10,23 @@ import contextlib
 import json
 import os
 import pathlib
-import subprocess
+import sys
 
 import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CFL_BIN = os.environ.get("CFL_BIN", str(ROOT / "target" / "debug" / "cfl"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from cfl_servers import (  # noqa: E402  (shared with the atlassian-python-api suite)
+    CFL_BIN,
+    CLOUD_EMAIL,
+    CLOUD_TOKEN,
+    DC_ALICE_PAT,
+    Server,
+    start_sim,
+)
 
-# The credentials in examples/sim-dc.toml and examples/sim-cloud.toml.
-DC_ALICE_PAT = "NjEyMzQ1Njc4OTAxOnNpbXVsYXRvci1wYXQtYWxpY2U="
-CLOUD_EMAIL = "alice@example.com"
-CLOUD_TOKEN = "ATATT3xFfGF0-classic-alice"
-
-
-class Server:
-    """A running `cfl ARGS…` whose first stdout line is a JSON object (`info`)."""
-
-    def __init__(self, args):
-        self.proc = subprocess.Popen(
-            [CFL_BIN, *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"cfl {args[0]} did not start: {self.proc.stderr.read()}")
-        self.info = json.loads(line)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-def start_sim(tmp_path_factory, example):
-    directory = tmp_path_factory.mktemp(example.replace(".", "_"))
-    (directory / "keys").mkdir()
-    for key in (ROOT / "examples" / "keys").glob("*"):
-        (directory / "keys" / key.name).write_bytes(key.read_bytes())
-    path = directory / example
-    path.write_text((ROOT / "examples" / example).read_text())
-    return Server(["sim", "--config", str(path), "--listen", "127.0.0.1:0"])
+__all__ = ["CFL_BIN"]
 
 
 @pytest.fixture(scope="session")

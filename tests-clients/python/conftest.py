@@ -4,58 +4,24 @@ The simulator binary comes from CFL_BIN (default: target/debug/cfl of this check
 on a free loopback port (`--listen 127.0.0.1:0`); its start-up JSON line says where.
 """
 
-import json
-import os
 import pathlib
-import subprocess
+import sys
 
 import pytest
 from atlassian import Confluence
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CFL_BIN = os.environ.get("CFL_BIN", str(ROOT / "target" / "debug" / "cfl"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from cfl_servers import (  # noqa: E402  (shared with the MCP suite)
+    CFL_BIN,
+    CLOUD_EMAIL,
+    CLOUD_TOKEN,
+    DC_ADMIN,
+    DC_ALICE_PAT,
+    ROOT,
+    start_sim,
+)
 
-# The credentials below are the ones in examples/sim-dc.toml and examples/sim-cloud.toml.
-DC_ADMIN = ("admin", "admin")
-DC_ALICE_PAT = "NjEyMzQ1Njc4OTAxOnNpbXVsYXRvci1wYXQtYWxpY2U="
-CLOUD_EMAIL = "alice@example.com"
-CLOUD_TOKEN = "ATATT3xFfGF0-classic-alice"
-
-
-class Sim:
-    """A running `cfl sim`; `info` is its start-up line."""
-
-    def __init__(self, config_path):
-        self.proc = subprocess.Popen(
-            [CFL_BIN, "sim", "--config", str(config_path), "--listen", "127.0.0.1:0"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"cfl sim did not start: {self.proc.stderr.read()}")
-        self.info = json.loads(line)
-        self.api_base = self.info["api_base"]
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-
-
-def start_sim(tmp_path_factory, example, extra=""):
-    text = (ROOT / "examples" / example).read_text()
-    if extra:
-        # Top-level keys must come before the first [table] of the example.
-        text = extra + "\n" + text
-    directory = tmp_path_factory.mktemp(example.replace(".", "_"))
-    # Key files in the example are relative to it: keep them resolvable.
-    for key in (ROOT / "examples" / "keys").glob("*"):
-        (directory / "keys").mkdir(exist_ok=True)
-        (directory / "keys" / key.name).write_bytes(key.read_bytes())
-    path = directory / example
-    path.write_text(text)
-    return Sim(path)
+__all__ = ["CFL_BIN", "CLOUD_EMAIL", "CLOUD_TOKEN", "DC_ADMIN", "DC_ALICE_PAT", "ROOT", "Confluence"]
 
 
 @pytest.fixture(scope="session")
